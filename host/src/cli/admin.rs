@@ -1,0 +1,175 @@
+//! `coffer admin`: accounts and access keys. Works whether or not a server is running: the
+//! embedded PostgreSQL is adopted if running, otherwise started for the command and stopped.
+
+use anyhow::Context;
+use clap::Subcommand;
+use coffer::store::{meta, secrets};
+use serde_json::json;
+
+use super::{DatabaseArgs, database};
+
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Access keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Create an account with one access key.
+    Create {
+        /// Account name (also its display name).
+        name: String,
+        /// Email address (for `emailAddress=` ACL grants).
+        #[arg(long)]
+        email: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create another access key for an account.
+    Create {
+        /// Account name.
+        account: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List access keys (never secrets).
+    List {
+        /// Only this account's keys.
+        account: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an access key.
+    Revoke {
+        /// The access key id.
+        key: String,
+    },
+}
+
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let db = database::open(&args.db, 2).await?;
+    let result = execute(&args, &db.pool).await;
+    db.pool.close().await;
+    if let Some(pg) = &db.embedded {
+        // Only stop a PostgreSQL we started; a running server keeps its own.
+        if !pg.adopted() {
+            pg.stop()
+                .await
+                .context("stopping the embedded PostgreSQL")?;
+        }
+    }
+    result
+}
+
+async fn new_key(
+    pool: &sqlx::PgPool,
+    master_key: &secrets::MasterKey,
+    account: &meta::Account,
+) -> anyhow::Result<(String, String)> {
+    let access_key = secrets::generate_access_key();
+    let secret_key = secrets::generate_secret_key();
+    let (ct, nonce) = master_key.seal(&access_key, &secret_key)?;
+    meta::insert_key(pool, account.id, &access_key, &ct, &nonce).await?;
+    Ok((access_key, secret_key))
+}
+
+fn print_credentials(account: &meta::Account, access_key: &str, secret_key: &str, as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "account": account.name,
+                "canonical_id": account.canonical_id,
+                "display_name": account.display_name,
+                "email": account.email,
+                "access_key": access_key,
+                "secret_key": secret_key,
+            })
+        );
+    } else {
+        println!("account:      {}", account.name);
+        println!("canonical id: {}", account.canonical_id);
+        println!("access key:   {access_key}");
+        println!("secret key:   {secret_key}   (shown only this once)");
+    }
+}
+
+async fn execute(args: &AdminArgs, pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    let master_key = secrets::MasterKey::load_or_create(&args.db.data_dir)?;
+    match &args.command {
+        AdminCommand::Account(AccountCommand::Create { name, email, json }) => {
+            let account = meta::create_account(
+                pool,
+                name,
+                &secrets::generate_canonical_id(),
+                email.as_deref(),
+            )
+            .await
+            .with_context(|| format!("creating account {name}"))?;
+            let (ak, sk) = new_key(pool, &master_key, &account).await?;
+            print_credentials(&account, &ak, &sk, *json);
+        }
+        AdminCommand::Account(AccountCommand::List { json }) => {
+            let accounts = meta::list_accounts(pool).await?;
+            if *json {
+                println!("{}", serde_json::to_string(&accounts)?);
+            } else {
+                for a in accounts {
+                    println!(
+                        "{}\t{}\t{}",
+                        a.name,
+                        a.canonical_id,
+                        a.email.unwrap_or_default()
+                    );
+                }
+            }
+        }
+        AdminCommand::Key(KeyCommand::Create { account, json }) => {
+            let account = meta::account_by_name(pool, account).await?;
+            let (ak, sk) = new_key(pool, &master_key, &account).await?;
+            print_credentials(&account, &ak, &sk, *json);
+        }
+        AdminCommand::Key(KeyCommand::List { account, json }) => {
+            let keys = meta::list_keys(pool, account.as_deref()).await?;
+            if *json {
+                println!("{}", serde_json::to_string(&keys)?);
+            } else {
+                for k in keys {
+                    let status = if k.revoked { "revoked" } else { "active" };
+                    println!("{}\t{}\t{}", k.access_key, k.account, status);
+                }
+            }
+        }
+        AdminCommand::Key(KeyCommand::Revoke { key }) => {
+            meta::revoke_key(pool, key).await?;
+            println!("revoked {key}");
+        }
+    }
+    Ok(())
+}

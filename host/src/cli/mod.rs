@@ -1,0 +1,74 @@
+//! Command-line interface. `serve` runs the server; `admin` manages accounts and keys (also
+//! while a server runs); `bench` drives any S3 endpoint with load.
+
+mod admin;
+mod bench;
+mod database;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Coffer: S3-compatible object storage with programmable access policies.
+#[derive(Debug, Parser)]
+#[command(name = "coffer", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(serve::ServeArgs),
+    /// Manage accounts and access keys.
+    Admin(admin::AdminArgs),
+    /// Drive an S3 endpoint with load and report throughput and latency.
+    Bench(bench::BenchArgs),
+}
+
+/// Where the database is: shared by `serve` and `admin`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Data directory: embedded PostgreSQL, master key and default volume.
+    #[arg(long, default_value = "./coffer-data", env = "COFFER_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Use this PostgreSQL instead of the embedded one.
+    #[arg(long, env = "COFFER_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Admin(args) => admin::run(args).await,
+            Command::Bench(args) => bench::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! `coffer serve`: open the database, bootstrap the first account, open the volumes, listen,
+//! and shut everything down cleanly on SIGTERM/SIGINT.
+
+use anyhow::Context;
+use coffer::config::ServerConfig;
+use coffer::state::{AppState, system_clock};
+use coffer::store::{blob::ChunkStore, gc, meta, secrets};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{DatabaseArgs, database};
+
+/// Environment variables that pin the first account's credentials (for automation).
+const ROOT_ACCESS_KEY_ENV: &str = "COFFER_ROOT_ACCESS_KEY";
+const ROOT_SECRET_KEY_ENV: &str = "COFFER_ROOT_SECRET_KEY";
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    listen: SocketAddr,
+    /// Volume directory for chunk files (repeatable). Default: DATA_DIR/volumes/0.
+    #[arg(long = "volume")]
+    volumes: Vec<PathBuf>,
+    /// Base domain for virtual-host-style addressing, `bucket.DOMAIN` (repeatable).
+    #[arg(long = "domain")]
+    domains: Vec<String>,
+    /// Require SigV4 requests to be signed for this region (any region otherwise).
+    #[arg(long)]
+    region: Option<String>,
+    /// Chunk size in bytes.
+    #[arg(long, default_value_t = 8 << 20)]
+    chunk_size: usize,
+    /// Objects up to this many bytes are stored inline in PostgreSQL.
+    #[arg(long, default_value_t = 32 << 10)]
+    inline_threshold: usize,
+    /// Maximum concurrent connections.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Maximum size of the request header section, in bytes.
+    #[arg(long, default_value_t = 16 << 10)]
+    max_header_bytes: usize,
+    /// Database connection pool size.
+    #[arg(long, default_value_t = 32)]
+    db_pool: u32,
+    /// Seconds between garbage-collection passes.
+    #[arg(long, default_value_t = 600)]
+    gc_interval: u64,
+    /// Minimum age in seconds of an unreferenced chunk file before it is removed.
+    #[arg(long, default_value_t = 3600)]
+    gc_grace: u64,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServerConfig {
+        let mut c = ServerConfig::with_defaults(&self.db.data_dir);
+        c.listen = self.listen;
+        if !self.volumes.is_empty() {
+            c.volumes = self.volumes.clone();
+        }
+        c.domains = self
+            .domains
+            .iter()
+            .map(|d| d.to_ascii_lowercase())
+            .collect();
+        c.region = self.region.clone();
+        c.chunk_size = self.chunk_size;
+        c.inline_threshold = self.inline_threshold;
+        c.max_connections = self.max_connections;
+        c.max_header_bytes = self.max_header_bytes;
+        c.gc_interval = Duration::from_secs(self.gc_interval.max(1));
+        c.gc_grace = Duration::from_secs(self.gc_grace);
+        c
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.config();
+    let db = database::open(&args.db, args.db_pool).await?;
+    let result = serve(&args, config, &db).await;
+    db.pool.close().await;
+    if let Some(pg) = &db.embedded
+        && let Err(e) = pg.stop().await
+    {
+        tracing::warn!(error = %e, "stopping the embedded PostgreSQL failed");
+    }
+    result
+}
+
+async fn serve(
+    args: &ServeArgs,
+    config: ServerConfig,
+    db: &database::Database,
+) -> anyhow::Result<()> {
+    let master_key = secrets::MasterKey::load_or_create(&args.db.data_dir)?;
+    bootstrap_admin(&db.pool, &master_key).await?;
+    let chunks = ChunkStore::open(&config.volumes, config.chunk_size).context("opening volumes")?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let local = listener.local_addr()?;
+    let state = Arc::new(AppState {
+        pool: db.pool.clone(),
+        chunks: chunks.clone(),
+        master_key,
+        config: config.clone(),
+        clock: system_clock(),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let gc_task = tokio::spawn(gc::run(
+        db.pool.clone(),
+        chunks,
+        config.gc_interval,
+        config.gc_grace,
+        stop_rx,
+    ));
+    tracing::info!(%local, "listening");
+    // Tests and scripts read this line to learn the port.
+    println!("coffer listening on http://{local}");
+    let _ = std::io::stdout().flush();
+    coffer::http::server::serve(listener, state, shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    let _ = gc_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutdown requested");
+}
+
+/// On a fresh install, creates the `admin` account and its first key. The secret is printed
+/// once (never logged); `COFFER_ROOT_ACCESS_KEY`/`COFFER_ROOT_SECRET_KEY` pin it instead.
+async fn bootstrap_admin(
+    pool: &sqlx::PgPool,
+    master_key: &secrets::MasterKey,
+) -> anyhow::Result<()> {
+    if meta::account_count(pool).await? > 0 {
+        return Ok(());
+    }
+    let access_key = std::env::var(ROOT_ACCESS_KEY_ENV).ok();
+    let secret_key = std::env::var(ROOT_SECRET_KEY_ENV).ok();
+    let pinned = access_key.is_some() && secret_key.is_some();
+    let access_key = access_key.unwrap_or_else(secrets::generate_access_key);
+    let secret_key = secret_key.unwrap_or_else(secrets::generate_secret_key);
+    let mut tx = pool.begin().await?;
+    let account =
+        meta::create_account(&mut *tx, "admin", &secrets::generate_canonical_id(), None).await?;
+    let (ct, nonce) = master_key.seal(&access_key, &secret_key)?;
+    meta::insert_key(&mut *tx, account.id, &access_key, &ct, &nonce).await?;
+    tx.commit().await?;
+    if pinned {
+        tracing::info!(access_key = %access_key, "created account admin with the key from the environment");
+    } else {
+        println!("Created account 'admin'. Its credentials are shown only this once:");
+        println!("  access key: {access_key}");
+        println!("  secret key: {secret_key}");
+    }
+    Ok(())
+}

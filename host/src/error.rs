@@ -1,0 +1,428 @@
+//! The S3 error vocabulary: one code enum, one error struct, rendered once.
+//!
+//! Every layer (auth, store, xml, ...) has its own error type saying *what happened*;
+//! each converts into [`S3Error`] exactly once, deciding what it means to a client.
+//! Rendering to XML happens in one place (`http::service`), see
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>.
+
+use http::StatusCode;
+use std::fmt;
+
+/// S3 error codes, spelled as AWS spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum S3ErrorCode {
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    BadDigest,
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    EntityTooLarge,
+    EntityTooSmall,
+    IncompleteBody,
+    InternalError,
+    InvalidAccessKeyId,
+    InvalidArgument,
+    InvalidBucketName,
+    InvalidDigest,
+    InvalidLocationConstraint,
+    InvalidPart,
+    InvalidPartOrder,
+    InvalidRange,
+    InvalidRequest,
+    InvalidURI,
+    KeyTooLongError,
+    MalformedXML,
+    MetadataTooLarge,
+    MethodNotAllowed,
+    MissingContentLength,
+    MissingSecurityHeader,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+    NotImplemented,
+    PreconditionFailed,
+    RequestHeaderSectionTooLarge,
+    RequestTimeTooSkewed,
+    RequestTimeout,
+    ServiceUnavailable,
+    SignatureDoesNotMatch,
+    SlowDown,
+    XAmzContentSHA256Mismatch,
+}
+
+impl S3ErrorCode {
+    /// The code as it appears in `<Code>`.
+    pub fn as_str(self) -> &'static str {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied => "AccessDenied",
+            AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
+            BadDigest => "BadDigest",
+            BucketAlreadyExists => "BucketAlreadyExists",
+            BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
+            BucketNotEmpty => "BucketNotEmpty",
+            EntityTooLarge => "EntityTooLarge",
+            EntityTooSmall => "EntityTooSmall",
+            IncompleteBody => "IncompleteBody",
+            InternalError => "InternalError",
+            InvalidAccessKeyId => "InvalidAccessKeyId",
+            InvalidArgument => "InvalidArgument",
+            InvalidBucketName => "InvalidBucketName",
+            InvalidDigest => "InvalidDigest",
+            InvalidLocationConstraint => "InvalidLocationConstraint",
+            InvalidPart => "InvalidPart",
+            InvalidPartOrder => "InvalidPartOrder",
+            InvalidRange => "InvalidRange",
+            InvalidRequest => "InvalidRequest",
+            InvalidURI => "InvalidURI",
+            KeyTooLongError => "KeyTooLongError",
+            MalformedXML => "MalformedXML",
+            MetadataTooLarge => "MetadataTooLarge",
+            MethodNotAllowed => "MethodNotAllowed",
+            MissingContentLength => "MissingContentLength",
+            MissingSecurityHeader => "MissingSecurityHeader",
+            NoSuchBucket => "NoSuchBucket",
+            NoSuchKey => "NoSuchKey",
+            NoSuchUpload => "NoSuchUpload",
+            NotImplemented => "NotImplemented",
+            PreconditionFailed => "PreconditionFailed",
+            RequestHeaderSectionTooLarge => "RequestHeaderSectionTooLarge",
+            RequestTimeTooSkewed => "RequestTimeTooSkewed",
+            RequestTimeout => "RequestTimeout",
+            ServiceUnavailable => "ServiceUnavailable",
+            SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            SlowDown => "SlowDown",
+            XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
+        }
+    }
+
+    /// The HTTP status AWS returns with this code.
+    pub fn status(self) -> StatusCode {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => {
+                StatusCode::FORBIDDEN
+            }
+            AuthorizationHeaderMalformed
+            | BadDigest
+            | EntityTooLarge
+            | EntityTooSmall
+            | IncompleteBody
+            | InvalidArgument
+            | InvalidBucketName
+            | InvalidDigest
+            | InvalidLocationConstraint
+            | InvalidPart
+            | InvalidPartOrder
+            | InvalidRequest
+            | InvalidURI
+            | KeyTooLongError
+            | MalformedXML
+            | MetadataTooLarge
+            | MissingSecurityHeader
+            | RequestHeaderSectionTooLarge
+            | RequestTimeout
+            | XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST,
+            NoSuchBucket | NoSuchKey | NoSuchUpload => StatusCode::NOT_FOUND,
+            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => StatusCode::CONFLICT,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            MissingContentLength => StatusCode::LENGTH_REQUIRED,
+            PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            ServiceUnavailable | SlowDown => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// AWS's default message for the code, used when a layer has nothing more specific.
+    pub fn default_message(self) -> &'static str {
+        use S3ErrorCode::*;
+        match self {
+            AccessDenied => "Access Denied",
+            AuthorizationHeaderMalformed => "The authorization header is malformed.",
+            BadDigest => {
+                "The Content-MD5 or checksum you specified did not match what we received."
+            }
+            BucketAlreadyExists => {
+                "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+            }
+            BucketAlreadyOwnedByYou => {
+                "Your previous request to create the named bucket succeeded and you already own it."
+            }
+            BucketNotEmpty => "The bucket you tried to delete is not empty",
+            EntityTooLarge => "Your proposed upload exceeds the maximum allowed size",
+            EntityTooSmall => {
+                "Your proposed upload is smaller than the minimum allowed object size."
+            }
+            IncompleteBody => {
+                "You did not provide the number of bytes specified by the Content-Length HTTP header"
+            }
+            InternalError => "We encountered an internal error. Please try again.",
+            InvalidAccessKeyId => {
+                "The AWS Access Key Id you provided does not exist in our records."
+            }
+            InvalidArgument => "Invalid Argument",
+            InvalidBucketName => "The specified bucket is not valid.",
+            InvalidDigest => "The Content-MD5 you specified is not valid.",
+            InvalidLocationConstraint => "The specified location constraint is not valid.",
+            InvalidPart => "One or more of the specified parts could not be found.",
+            InvalidPartOrder => "The list of parts was not in ascending order.",
+            InvalidRange => "The requested range is not satisfiable",
+            InvalidRequest => "Invalid Request",
+            InvalidURI => "Couldn't parse the specified URI.",
+            KeyTooLongError => "Your key is too long",
+            MalformedXML => {
+                "The XML you provided was not well-formed or did not validate against our published schema"
+            }
+            MetadataTooLarge => "Your metadata headers exceed the maximum allowed metadata size.",
+            MethodNotAllowed => "The specified method is not allowed against this resource.",
+            MissingContentLength => "You must provide the Content-Length HTTP header.",
+            MissingSecurityHeader => "Your request is missing a required header.",
+            NoSuchBucket => "The specified bucket does not exist",
+            NoSuchKey => "The specified key does not exist.",
+            NoSuchUpload => "The specified upload does not exist.",
+            NotImplemented => "A header you provided implies functionality that is not implemented",
+            PreconditionFailed => "At least one of the pre-conditions you specified did not hold",
+            RequestHeaderSectionTooLarge => {
+                "Your request header section exceeds the maximum allowed size."
+            }
+            RequestTimeTooSkewed => {
+                "The difference between the request time and the server's time is too large."
+            }
+            RequestTimeout => {
+                "Your socket connection to the server was not read from or written to within the timeout period."
+            }
+            ServiceUnavailable => "Please reduce your request rate.",
+            SignatureDoesNotMatch => {
+                "The request signature we calculated does not match the signature you provided. Check your key and signing method."
+            }
+            SlowDown => "Please reduce your request rate.",
+            XAmzContentSHA256Mismatch => {
+                "The provided 'x-amz-content-sha256' header does not match what was computed."
+            }
+        }
+    }
+}
+
+impl fmt::Display for S3ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as a client sees it: code, message, optional resource and extra XML fields.
+///
+/// Boxed so that `Result<T, S3Error>` stays one pointer wide on the hot path.
+pub struct S3Error(Box<Inner>);
+
+struct Inner {
+    code: S3ErrorCode,
+    message: String,
+    resource: Option<String>,
+    /// Extra elements AWS adds for some codes (e.g. `<BucketName>`, `<ExpectedDigest>`).
+    extra: Vec<(&'static str, String)>,
+    /// The internal cause, logged but never sent to the client.
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl S3Error {
+    /// An error with AWS's default message for `code`.
+    pub fn new(code: S3ErrorCode) -> Self {
+        Self::with_message(code, code.default_message())
+    }
+
+    /// An error with a specific message.
+    pub fn with_message(code: S3ErrorCode, message: impl Into<String>) -> Self {
+        S3Error(Box::new(Inner {
+            code,
+            message: message.into(),
+            resource: None,
+            extra: Vec::new(),
+            source: None,
+        }))
+    }
+
+    /// An `InternalError` whose cause is logged, never shown to the client.
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        let mut e = Self::new(S3ErrorCode::InternalError);
+        e.0.source = Some(source.into());
+        e
+    }
+
+    /// Attaches the resource (`/bucket/key`) the error is about.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.0.resource = Some(resource.into());
+        self
+    }
+
+    /// Adds an extra element to the error XML (e.g. `BucketName`).
+    pub fn extra(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.0.extra.push((name, value.into()));
+        self
+    }
+
+    /// Attaches an internal cause for the log.
+    pub fn source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.0.source = Some(source.into());
+        self
+    }
+
+    /// The S3 code.
+    pub fn code(&self) -> S3ErrorCode {
+        self.0.code
+    }
+
+    /// The client-facing message.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The resource, when set.
+    pub fn resource_name(&self) -> Option<&str> {
+        self.0.resource.as_deref()
+    }
+
+    /// Extra XML elements.
+    pub fn extras(&self) -> &[(&'static str, String)] {
+        &self.0.extra
+    }
+
+    /// The internal cause, for logging.
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        self.0.source.as_deref()
+    }
+}
+
+impl From<S3ErrorCode> for S3Error {
+    fn from(code: S3ErrorCode) -> Self {
+        S3Error::new(code)
+    }
+}
+
+impl fmt::Debug for S3Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Error")
+            .field("code", &self.0.code)
+            .field("message", &self.0.message)
+            .field("resource", &self.0.resource)
+            .field("source", &self.0.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for S3Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.code, self.0.message)?;
+        if let Some(src) = &self.0.source {
+            write!(f, " ({src})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for S3Error {}
+
+/// Shorthand for results in request handling.
+pub type S3Result<T> = Result<T, S3Error>;
+
+// ---------------------------------------------------------------------------------------------
+// Each layer's error, mapped to what it means to a client, once.
+
+impl From<&crate::auth::Error> for S3ErrorCode {
+    fn from(e: &crate::auth::Error) -> Self {
+        use crate::auth::Error as A;
+        match e {
+            A::MissingHeader(_) | A::UnsignedHeader(_) => S3ErrorCode::AccessDenied,
+            A::MalformedAuthorization(_)
+            | A::AuthorizationHeaderMalformed(_)
+            | A::WrongRegion { .. } => S3ErrorCode::AuthorizationHeaderMalformed,
+            // AWS: 400 InvalidArgument "Unsupported Authorization Type".
+            A::UnsupportedAlgorithm(_) => S3ErrorCode::InvalidArgument,
+            A::SignatureDoesNotMatch | A::ChunkSignatureMismatch | A::TrailerSignatureMismatch => {
+                S3ErrorCode::SignatureDoesNotMatch
+            }
+            A::RequestTimeTooSkewed => S3ErrorCode::RequestTimeTooSkewed,
+            A::MissingDate | A::InvalidDate(_) => S3ErrorCode::AccessDenied,
+            A::MissingContentSha256 => S3ErrorCode::InvalidRequest,
+            A::InvalidContentSha256(_) => S3ErrorCode::InvalidArgument,
+            A::ContentSha256Mismatch => S3ErrorCode::XAmzContentSHA256Mismatch,
+            A::InvalidChunk(_) => S3ErrorCode::InvalidRequest,
+            A::IncompleteBody => S3ErrorCode::IncompleteBody,
+            A::TrailerChecksumMismatch { .. } => S3ErrorCode::BadDigest,
+            A::MissingTrailer(_) => S3ErrorCode::InvalidRequest,
+            A::InvalidChecksum(_) => S3ErrorCode::InvalidArgument,
+        }
+    }
+}
+
+impl From<crate::auth::Error> for S3Error {
+    fn from(e: crate::auth::Error) -> Self {
+        use crate::auth::Error as A;
+        let code = S3ErrorCode::from(&e);
+        let message = match &e {
+            A::MalformedAuthorization(_) | A::MissingHeader(_) | A::UnsignedHeader(_) => {
+                e.to_string()
+            }
+            A::UnsupportedAlgorithm(_) => "Unsupported Authorization Type".to_string(),
+            A::MissingDate | A::InvalidDate(_) => {
+                "AWS authentication requires a valid Date or x-amz-date header".to_string()
+            }
+            A::AuthorizationHeaderMalformed(_)
+            | A::WrongRegion { .. }
+            | A::InvalidChunk(_)
+            | A::MissingTrailer(_)
+            | A::InvalidChecksum(_)
+            | A::InvalidContentSha256(_)
+            | A::MissingContentSha256 => e.to_string(),
+            _ => code.default_message().to_string(),
+        };
+        S3Error::with_message(code, message)
+    }
+}
+
+impl From<&crate::s3::names::NameError> for S3ErrorCode {
+    fn from(e: &crate::s3::names::NameError) -> Self {
+        use crate::s3::names::NameError as N;
+        match e {
+            N::InvalidBucketName(_) => S3ErrorCode::InvalidBucketName,
+            N::InvalidUtf8 | N::EmptyKey => S3ErrorCode::InvalidURI,
+            N::KeyTooLong => S3ErrorCode::KeyTooLongError,
+        }
+    }
+}
+
+impl From<crate::s3::router::RouteError> for S3Error {
+    fn from(e: crate::s3::router::RouteError) -> Self {
+        use crate::s3::router::RouteError as R;
+        match &e {
+            R::InvalidKey(n) => S3Error::new(S3ErrorCode::from(n)),
+            R::MethodNotAllowed => S3Error::new(S3ErrorCode::MethodNotAllowed),
+            R::InvalidUri => S3Error::new(S3ErrorCode::InvalidURI),
+        }
+    }
+}
+
+impl From<crate::s3::xml::XmlError> for S3Error {
+    fn from(e: crate::s3::xml::XmlError) -> Self {
+        S3Error::new(S3ErrorCode::MalformedXML).source(e)
+    }
+}
+
+impl From<crate::store::Error> for S3Error {
+    fn from(e: crate::store::Error) -> Self {
+        use crate::store::Error as E;
+        match e {
+            E::BucketAlreadyExists => S3Error::new(S3ErrorCode::BucketAlreadyExists),
+            E::BucketAlreadyOwnedByYou => S3Error::new(S3ErrorCode::BucketAlreadyOwnedByYou),
+            E::BucketNotEmpty => S3Error::new(S3ErrorCode::BucketNotEmpty),
+            E::NoSuchBucket => S3Error::new(S3ErrorCode::NoSuchBucket),
+            other => S3Error::internal(other),
+        }
+    }
+}

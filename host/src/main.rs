@@ -1,0 +1,7 @@
+//! The `coffer` binary: `serve`, `admin` and `bench`.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,129 @@
+//! Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation.
+
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode};
+use hyper::body::Incoming;
+
+use super::names::BucketName;
+use super::{authorized_bucket, authz, headers, xml};
+use crate::error::{S3Error, S3ErrorCode, S3Result};
+use crate::http::body::{Framing, Payload, ResponseBody, empty};
+use crate::http::service::{RequestContext, ok_empty, xml_response};
+use crate::state::AppState;
+use crate::store::meta;
+
+fn caller(ctx: &RequestContext) -> S3Result<&meta::Account> {
+    authz::authorize(&authz::AccessRequest {
+        op: &ctx.op,
+        principal: &ctx.principal,
+        bucket_owner: None,
+        remote: ctx.remote,
+    })?;
+    ctx.principal
+        .account()
+        .ok_or_else(|| S3Error::new(S3ErrorCode::AccessDenied))
+}
+
+/// ListBuckets: the caller's buckets.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html>
+pub async fn list_buckets(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> S3Result<Response<ResponseBody>> {
+    let account = caller(ctx)?;
+    let buckets = meta::list_buckets(&state.pool, account.id).await?;
+    let owner = xml::Owner {
+        id: account.canonical_id.clone(),
+        display_name: account.display_name.clone(),
+    };
+    let entries: Vec<xml::BucketEntry> = buckets
+        .into_iter()
+        .map(|b| xml::BucketEntry {
+            name: b.name,
+            creation_date: b.created_at,
+        })
+        .collect();
+    Ok(xml_response(xml::render_list_buckets(&owner, &entries)))
+}
+
+/// CreateBucket. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html>
+pub async fn create_bucket(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    body: Incoming,
+) -> S3Result<Response<ResponseBody>> {
+    let account = caller(ctx)?;
+    let raw = ctx.bucket.as_deref().unwrap_or_default();
+    let name = BucketName::parse(raw).map_err(|e| {
+        S3Error::new(S3ErrorCode::InvalidBucketName)
+            .extra("BucketName", raw)
+            .source(e)
+    })?;
+    let mut payload = Payload::new(
+        body,
+        Framing::Plain,
+        None,
+        super::object_put::content_length(parts)?,
+        state.config.max_xml_bytes as u64,
+        state.config.body_idle_timeout,
+    );
+    let xml_body = payload
+        .read_to_end(state.config.max_xml_bytes, S3ErrorCode::MalformedXML)
+        .await?;
+    let location = xml::parse_create_bucket_configuration(&xml_body).map_err(S3Error::from)?;
+    if let (Some(required), Some(given)) = (&state.config.region, &location)
+        && required != given
+    {
+        return Err(S3Error::new(S3ErrorCode::InvalidLocationConstraint));
+    }
+    meta::create_bucket(&state.pool, name.as_str(), account.id, location.as_deref())
+        .await
+        .map_err(|e| S3Error::from(e).extra("BucketName", name.as_str()))?;
+    let mut resp = ok_empty();
+    if let Ok(v) = HeaderValue::from_str(&format!("/{}", name.as_str())) {
+        resp.headers_mut().insert(http::header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// HeadBucket. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html>
+pub async fn head_bucket(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    let mut resp = ok_empty();
+    let region = bucket
+        .region
+        .as_deref()
+        .or(state.config.region.as_deref())
+        .unwrap_or("us-east-1");
+    if let Ok(v) = HeaderValue::from_str(region) {
+        resp.headers_mut().insert(headers::BUCKET_REGION, v);
+    }
+    Ok(resp)
+}
+
+/// DeleteBucket. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteBucket.html>
+pub async fn delete_bucket(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    meta::delete_bucket(&state.pool, bucket.id)
+        .await
+        .map_err(|e| S3Error::from(e).extra("BucketName", bucket.name.as_str()))?;
+    let mut resp = Response::new(empty());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    Ok(resp)
+}
+
+/// GetBucketLocation. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html>
+pub async fn get_bucket_location(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    Ok(xml_response(xml::render_location(bucket.region.as_deref())))
+}

@@ -1,0 +1,28 @@
+//! Header names S3 uses, named once.
+
+/// `x-amz-request-id` on every response.
+pub const REQUEST_ID: &str = "x-amz-request-id";
+/// `x-amz-id-2`, sent by S3 alongside the request id.
+pub const ID_2: &str = "x-amz-id-2";
+/// Signed payload hash (SigV4).
+pub const CONTENT_SHA256: &str = "x-amz-content-sha256";
+/// Decoded length of an aws-chunked body.
+pub const DECODED_CONTENT_LENGTH: &str = "x-amz-decoded-content-length";
+/// Names the trailer(s) an aws-chunked body will carry.
+pub const TRAILER: &str = "x-amz-trailer";
+/// The checksum algorithm an SDK used.
+pub const SDK_CHECKSUM_ALGORITHM: &str = "x-amz-sdk-checksum-algorithm";
+/// Prefix of user metadata headers.
+pub const META_PREFIX: &str = "x-amz-meta-";
+/// Prefix of additional checksum headers.
+pub const CHECKSUM_PREFIX: &str = "x-amz-checksum-";
+/// Asks GET/HEAD to return the stored checksum.
+pub const CHECKSUM_MODE: &str = "x-amz-checksum-mode";
+/// The bucket's region on HeadBucket.
+pub const BUCKET_REGION: &str = "x-amz-bucket-region";
+/// Always `STANDARD` for us.
+pub const STORAGE_CLASS: &str = "x-amz-storage-class";
+/// Content-MD5.
+pub const CONTENT_MD5: &str = "content-md5";
+/// `aws-chunked` content coding token.
+pub const AWS_CHUNKED: &str = "aws-chunked";

@@ -1,0 +1,82 @@
+//! The S3 API: routing ([`router`]), names ([`names`]), wire XML ([`xml`]), the access
+//! decision ([`authz`]) and one module of handlers per area.
+
+pub mod acl;
+pub mod authz;
+pub mod bucket;
+pub mod delete;
+pub mod headers;
+pub mod list;
+pub mod names;
+pub mod object_get;
+pub mod object_put;
+pub mod router;
+pub mod xml;
+
+use http::Response;
+use http::request::Parts;
+use hyper::body::Incoming;
+
+use crate::error::{S3Error, S3ErrorCode, S3Result};
+use crate::http::body::ResponseBody;
+use crate::http::service::RequestContext;
+use crate::state::AppState;
+use crate::store::meta::{self, Bucket};
+use router::Operation;
+
+/// Runs the handler for the routed operation.
+pub async fn dispatch(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    body: Incoming,
+) -> S3Result<Response<ResponseBody>> {
+    use Operation::*;
+    match &ctx.op {
+        ListBuckets => bucket::list_buckets(state, ctx).await,
+        CreateBucket => bucket::create_bucket(state, ctx, parts, body).await,
+        HeadBucket => bucket::head_bucket(state, ctx).await,
+        DeleteBucket => bucket::delete_bucket(state, ctx).await,
+        GetBucketLocation => bucket::get_bucket_location(state, ctx).await,
+        ListObjects => list::list_objects_v1(state, ctx).await,
+        ListObjectsV2 => list::list_objects_v2(state, ctx).await,
+        ListObjectVersions => list::list_object_versions(state, ctx).await,
+        PutObject => object_put::put_object(state, ctx, parts, body).await,
+        GetObject => object_get::get_object(state, ctx, &parts.headers, false).await,
+        HeadObject => object_get::get_object(state, ctx, &parts.headers, true).await,
+        DeleteObject => delete::delete_object(state, ctx).await,
+        DeleteObjects => delete::delete_objects(state, ctx, parts, body).await,
+        GetBucketAcl => acl::get_bucket_acl(state, ctx).await,
+        GetObjectAcl => acl::get_object_acl(state, ctx).await,
+        other => Err(S3Error::with_message(
+            S3ErrorCode::NotImplemented,
+            format!("{} is not implemented yet", other.as_str()),
+        )),
+    }
+}
+
+/// Loads the request's bucket and decides whether the caller may perform the operation.
+pub async fn authorized_bucket(state: &AppState, ctx: &RequestContext) -> S3Result<Bucket> {
+    let name = ctx
+        .bucket
+        .as_deref()
+        .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidRequest))?;
+    let bucket = meta::get_bucket(&state.pool, name)
+        .await
+        .map_err(S3Error::from)?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", name))?;
+    authz::authorize(&authz::AccessRequest {
+        op: &ctx.op,
+        principal: &ctx.principal,
+        bucket_owner: Some(&bucket.owner_canonical_id),
+        remote: ctx.remote,
+    })?;
+    Ok(bucket)
+}
+
+/// The request's object key (routing guarantees it for object operations).
+pub fn object_key(ctx: &RequestContext) -> S3Result<&str> {
+    ctx.key
+        .as_deref()
+        .ok_or_else(|| S3Error::with_message(S3ErrorCode::InvalidRequest, "missing object key"))
+}

@@ -1,0 +1,712 @@
+//! Metadata in PostgreSQL: accounts, access keys, buckets, objects and their chunks.
+//!
+//! Functions take `impl PgExecutor` where one statement suffices, and a pool where they need
+//! their own transaction. Constraint violations are matched by name (see `migrations/`) and
+//! become domain errors here, once.
+
+use serde::Serialize;
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{PgExecutor, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::Error;
+use super::blob::StoredChunk;
+
+/// Applies the embedded migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), Error> {
+    sqlx::migrate!("../migrations").run(pool).await?;
+    Ok(())
+}
+
+fn constraint_of(e: &sqlx::Error) -> Option<&str> {
+    match e {
+        sqlx::Error::Database(db) => db.constraint(),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts and keys
+
+/// An account: owns buckets and objects, has access keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    /// Row id.
+    #[serde(skip)]
+    pub id: i64,
+    /// Unique name (`admin`, ...).
+    pub name: String,
+    /// 64-hex-char canonical user id, as S3 reports owners.
+    pub canonical_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Optional email (for `emailAddress=` grants).
+    pub email: Option<String>,
+}
+
+fn account_from_row(row: &PgRow) -> Result<Account, sqlx::Error> {
+    Ok(Account {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        canonical_id: row.try_get("canonical_id")?,
+        display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.canonical_id, a.display_name, a.email";
+
+/// Creates an account.
+pub async fn create_account(
+    db: impl PgExecutor<'_>,
+    name: &str,
+    canonical_id: &str,
+    email: Option<&str>,
+) -> Result<Account, Error> {
+    let row = sqlx::query(
+        "INSERT INTO accounts (name, canonical_id, display_name, email) VALUES ($1, $2, $1, $3)
+         RETURNING id, name, canonical_id, display_name, email",
+    )
+    .bind(name)
+    .bind(canonical_id)
+    .bind(email)
+    .fetch_one(db)
+    .await
+    .map_err(|e| match constraint_of(&e) {
+        Some("accounts_name_key") | Some("accounts_email_key") => Error::AccountExists,
+        _ => Error::Db(e),
+    })?;
+    Ok(account_from_row(&row)?)
+}
+
+/// All accounts, by name.
+pub async fn list_accounts(db: impl PgExecutor<'_>) -> Result<Vec<Account>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.name"
+    ))
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(account_from_row)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The account called `name`.
+pub async fn account_by_name(db: impl PgExecutor<'_>, name: &str) -> Result<Account, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.name = $1"
+    ))
+    .bind(name)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::NoSuchAccount(name.to_string()))?;
+    Ok(account_from_row(&row)?)
+}
+
+/// How many accounts exist (zero on a fresh install).
+pub async fn account_count(db: impl PgExecutor<'_>) -> Result<i64, Error> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM accounts")
+        .fetch_one(db)
+        .await?)
+}
+
+/// Stores a sealed access key for an account.
+pub async fn insert_key(
+    db: impl PgExecutor<'_>,
+    account_id: i64,
+    access_key: &str,
+    ciphertext: &[u8],
+    nonce: &[u8],
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO access_keys (access_key, account_id, secret_ciphertext, secret_nonce)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(access_key)
+    .bind(account_id)
+    .bind(ciphertext)
+    .bind(nonce)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A key as `key list` shows it (never the secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyInfo {
+    /// The access key id.
+    pub access_key: String,
+    /// The owning account's name.
+    pub account: String,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Creation time (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Lists keys, of one account or all.
+pub async fn list_keys(
+    db: impl PgExecutor<'_>,
+    account: Option<&str>,
+) -> Result<Vec<KeyInfo>, Error> {
+    let rows = sqlx::query(
+        "SELECT k.access_key, a.name, k.revoked_at IS NOT NULL AS revoked, k.created_at
+         FROM access_keys k JOIN accounts a ON a.id = k.account_id
+         WHERE $1::text IS NULL OR a.name = $1
+         ORDER BY a.name, k.created_at",
+    )
+    .bind(account)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(KeyInfo {
+                access_key: r.try_get(0)?,
+                account: r.try_get(1)?,
+                revoked: r.try_get(2)?,
+                created_at: r.try_get(3)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Error::Db)
+}
+
+/// Revokes a key; fails if there is no such (active) key.
+pub async fn revoke_key(db: impl PgExecutor<'_>, access_key: &str) -> Result<(), Error> {
+    let done = sqlx::query(
+        "UPDATE access_keys SET revoked_at = now() WHERE access_key = $1 AND revoked_at IS NULL",
+    )
+    .bind(access_key)
+    .execute(db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NoSuchKey(access_key.to_string()));
+    }
+    Ok(())
+}
+
+/// An active key with its account and sealed secret.
+pub struct ActiveKey {
+    /// The owner.
+    pub account: Account,
+    /// Sealed secret.
+    pub ciphertext: Vec<u8>,
+    /// Its nonce.
+    pub nonce: Vec<u8>,
+}
+
+/// Looks up an active (not revoked) access key.
+pub async fn find_active_key(
+    db: impl PgExecutor<'_>,
+    access_key: &str,
+) -> Result<Option<ActiveKey>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS}, k.secret_ciphertext, k.secret_nonce
+         FROM access_keys k JOIN accounts a ON a.id = k.account_id
+         WHERE k.access_key = $1 AND k.revoked_at IS NULL"
+    ))
+    .bind(access_key)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(ActiveKey {
+        account: account_from_row(&row)?,
+        ciphertext: row.try_get("secret_ciphertext")?,
+        nonce: row.try_get("secret_nonce")?,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buckets
+
+/// A bucket and its owner.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Owner account id.
+    pub owner_id: i64,
+    /// Owner's canonical id.
+    pub owner_canonical_id: String,
+    /// Owner's display name.
+    pub owner_display_name: String,
+    /// LocationConstraint given at creation.
+    pub region: Option<String>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
+fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
+    Ok(Bucket {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        owner_id: row.try_get("owner_id")?,
+        owner_canonical_id: row.try_get("canonical_id")?,
+        owner_display_name: row.try_get("display_name")?,
+        region: row.try_get("region")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const BUCKET_SELECT: &str =
+    "SELECT b.id, b.name, b.owner_id, a.canonical_id, a.display_name, b.region, b.created_at
+     FROM buckets b JOIN accounts a ON a.id = b.owner_id";
+
+/// Creates a bucket; names are unique across all accounts.
+pub async fn create_bucket(
+    pool: &PgPool,
+    name: &str,
+    owner_id: i64,
+    region: Option<&str>,
+) -> Result<(), Error> {
+    let res = sqlx::query("INSERT INTO buckets (name, owner_id, region) VALUES ($1, $2, $3)")
+        .bind(name)
+        .bind(owner_id)
+        .bind(region)
+        .execute(pool)
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(e) if constraint_of(&e) == Some("buckets_name_key") => {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT owner_id FROM buckets WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await?;
+            if existing == Some(owner_id) {
+                Err(Error::BucketAlreadyOwnedByYou)
+            } else {
+                Err(Error::BucketAlreadyExists)
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The bucket called `name`, if any.
+pub async fn get_bucket(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Bucket>, Error> {
+    let row = sqlx::query(&format!("{BUCKET_SELECT} WHERE b.name = $1"))
+        .bind(name)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.as_ref().map(bucket_from_row).transpose()?)
+}
+
+/// The buckets an account owns, by name.
+pub async fn list_buckets(db: impl PgExecutor<'_>, owner_id: i64) -> Result<Vec<Bucket>, Error> {
+    let rows = sqlx::query(&format!(
+        "{BUCKET_SELECT} WHERE b.owner_id = $1 ORDER BY b.name"
+    ))
+    .bind(owner_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(bucket_from_row).collect::<Result<_, _>>()?)
+}
+
+/// Deletes an empty bucket. The foreign key from objects makes "not empty" race-free.
+pub async fn delete_bucket(db: impl PgExecutor<'_>, bucket_id: i64) -> Result<(), Error> {
+    let res = sqlx::query("DELETE FROM buckets WHERE id = $1")
+        .bind(bucket_id)
+        .execute(db)
+        .await;
+    match res {
+        Ok(done) if done.rows_affected() == 0 => Err(Error::NoSuchBucket),
+        Ok(_) => Ok(()),
+        Err(e) if constraint_of(&e) == Some("objects_bucket_id_fkey") => Err(Error::BucketNotEmpty),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Objects
+
+/// Standard HTTP headers stored with an object and returned on GET/HEAD.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectHeaders {
+    /// Content-Type.
+    pub content_type: Option<String>,
+    /// Content-Encoding (without `aws-chunked`).
+    pub content_encoding: Option<String>,
+    /// Content-Disposition.
+    pub content_disposition: Option<String>,
+    /// Content-Language.
+    pub content_language: Option<String>,
+    /// Cache-Control.
+    pub cache_control: Option<String>,
+    /// Expires (kept verbatim).
+    pub expires: Option<String>,
+}
+
+/// One piece of an object stored in a chunk file.
+#[derive(Debug, Clone)]
+pub struct ChunkRef {
+    /// Chunk id.
+    pub chunk_id: Uuid,
+    /// Offset of the chunk's first byte in the object.
+    pub offset: u64,
+    /// Chunk length.
+    pub size: u64,
+    /// CRC32C of the chunk.
+    pub crc32c: u32,
+}
+
+/// An object's metadata, and where its bytes are.
+#[derive(Debug, Clone)]
+pub struct ObjectMeta {
+    /// Row id.
+    pub id: i64,
+    /// Key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// ETag, quoted.
+    pub etag: String,
+    /// Owner's canonical id.
+    pub owner_canonical_id: String,
+    /// Owner's display name.
+    pub owner_display_name: String,
+    /// Standard headers.
+    pub headers: ObjectHeaders,
+    /// `x-amz-meta-*` pairs (name without prefix, value).
+    pub user_metadata: Vec<(String, String)>,
+    /// Additional checksum: (algorithm, base64 value).
+    pub checksum: Option<(String, String)>,
+    /// Bytes of an object kept inline.
+    pub inline_data: Option<Vec<u8>>,
+    /// Last-Modified.
+    pub last_modified: OffsetDateTime,
+    /// Chunks in order (empty for inline objects).
+    pub chunks: Vec<ChunkRef>,
+}
+
+/// Where a new object's bytes are.
+pub enum NewBody {
+    /// Kept in PostgreSQL.
+    Inline(Vec<u8>),
+    /// In these chunk files, in order.
+    Chunks(Vec<StoredChunk>),
+}
+
+/// An object about to be committed.
+pub struct NewObject<'a> {
+    /// Target bucket.
+    pub bucket_id: i64,
+    /// Key.
+    pub key: &'a str,
+    /// Size.
+    pub size: u64,
+    /// ETag, quoted.
+    pub etag: &'a str,
+    /// Owner account.
+    pub owner_id: i64,
+    /// Standard headers.
+    pub headers: &'a ObjectHeaders,
+    /// User metadata.
+    pub user_metadata: &'a [(String, String)],
+    /// Additional checksum.
+    pub checksum: Option<(&'a str, &'a str)>,
+    /// The bytes.
+    pub body: NewBody,
+}
+
+const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id, a.display_name,
+        o.content_type, o.content_encoding, o.content_disposition, o.content_language,
+        o.cache_control, o.expires, o.user_metadata, o.checksum_algorithm, o.checksum_value,
+        o.inline_data, o.last_modified
+     FROM objects o JOIN accounts a ON a.id = o.owner_id";
+
+fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
+    let meta: sqlx::types::Json<Vec<(String, String)>> = row.try_get("user_metadata")?;
+    let alg: Option<String> = row.try_get("checksum_algorithm")?;
+    let val: Option<String> = row.try_get("checksum_value")?;
+    Ok(ObjectMeta {
+        id: row.try_get("id")?,
+        key: row.try_get("key")?,
+        size: row.try_get::<i64, _>("size")? as u64,
+        etag: row.try_get("etag")?,
+        owner_canonical_id: row.try_get("canonical_id")?,
+        owner_display_name: row.try_get("display_name")?,
+        headers: ObjectHeaders {
+            content_type: row.try_get("content_type")?,
+            content_encoding: row.try_get("content_encoding")?,
+            content_disposition: row.try_get("content_disposition")?,
+            content_language: row.try_get("content_language")?,
+            cache_control: row.try_get("cache_control")?,
+            expires: row.try_get("expires")?,
+        },
+        user_metadata: meta.0,
+        checksum: alg.zip(val),
+        inline_data: row.try_get("inline_data")?,
+        last_modified: row.try_get("last_modified")?,
+        chunks: Vec::new(),
+    })
+}
+
+/// Reads an object's metadata and chunk list.
+pub async fn get_object(
+    pool: &PgPool,
+    bucket_id: i64,
+    key: &str,
+) -> Result<Option<ObjectMeta>, Error> {
+    let row = sqlx::query(&format!(
+        "{OBJECT_SELECT} WHERE o.bucket_id = $1 AND o.key = $2"
+    ))
+    .bind(bucket_id)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut obj = object_from_row(&row)?;
+    if obj.inline_data.is_none() {
+        let rows = sqlx::query(
+            "SELECT oc.chunk_id, oc.object_offset, c.size, c.crc32c
+             FROM object_chunks oc JOIN chunks c ON c.id = oc.chunk_id
+             WHERE oc.object_id = $1 ORDER BY oc.seq",
+        )
+        .bind(obj.id)
+        .fetch_all(pool)
+        .await?;
+        obj.chunks = rows
+            .iter()
+            .map(|r| {
+                Ok(ChunkRef {
+                    chunk_id: r.try_get(0)?,
+                    offset: r.try_get::<i64, _>(1)? as u64,
+                    size: r.try_get::<i64, _>(2)? as u64,
+                    crc32c: r.try_get::<i64, _>(3)? as u32,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+    }
+    Ok(Some(obj))
+}
+
+/// Removes an object row inside `tx` (locking it first) and returns the chunk ids that are no
+/// longer referenced by anything, whose files the caller deletes after commit.
+async fn remove_object_row(
+    tx: &mut sqlx::PgConnection,
+    object_id: i64,
+) -> Result<Vec<Uuid>, Error> {
+    let chunk_ids: Vec<Uuid> =
+        sqlx::query_scalar("DELETE FROM object_chunks WHERE object_id = $1 RETURNING chunk_id")
+            .bind(object_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    sqlx::query("DELETE FROM objects WHERE id = $1")
+        .bind(object_id)
+        .execute(&mut *tx)
+        .await?;
+    release_chunks(tx, &chunk_ids).await
+}
+
+/// Deletes the `chunks` rows among `ids` that nothing references any more.
+async fn release_chunks(tx: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<Vec<Uuid>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "DELETE FROM chunks c WHERE c.id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM object_chunks oc WHERE oc.chunk_id = c.id)
+         RETURNING c.id",
+    )
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await?)
+}
+
+/// Commits a new object, replacing any object under the same key, in one transaction.
+/// Returns the chunk ids the replaced object no longer needs (delete their files after this).
+///
+/// Two first writers of a key both find no row to lock; the loser's insert hits
+/// `objects_bucket_key_key` and is retried, now finding (and replacing) the winner's row.
+pub async fn put_object(pool: &PgPool, obj: NewObject<'_>) -> Result<Vec<Uuid>, Error> {
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match put_object_once(pool, &obj).await {
+            Err(Error::Db(e))
+                if attempt < ATTEMPTS && constraint_of(&e) == Some("objects_bucket_key_key") => {}
+            other => return other,
+        }
+    }
+}
+
+async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>, Error> {
+    let mut tx = pool.begin().await?;
+    // Lock the old version, if any, so concurrent writers of one key serialise here.
+    let old: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM objects WHERE bucket_id = $1 AND key = $2 FOR UPDATE")
+            .bind(obj.bucket_id)
+            .bind(obj.key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let released = match old {
+        Some(id) => remove_object_row(&mut tx, id).await?,
+        None => Vec::new(),
+    };
+    let (inline, chunks): (Option<&[u8]>, &[StoredChunk]) = match &obj.body {
+        NewBody::Inline(data) => (Some(data), &[]),
+        NewBody::Chunks(c) => (None, c),
+    };
+    let object_id: i64 = sqlx::query_scalar(
+        "INSERT INTO objects (bucket_id, key, size, etag, owner_id, content_type, content_encoding,
+            content_disposition, content_language, cache_control, expires, user_metadata,
+            checksum_algorithm, checksum_value, inline_data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         RETURNING id",
+    )
+    .bind(obj.bucket_id)
+    .bind(obj.key)
+    .bind(obj.size as i64)
+    .bind(obj.etag)
+    .bind(obj.owner_id)
+    .bind(&obj.headers.content_type)
+    .bind(&obj.headers.content_encoding)
+    .bind(&obj.headers.content_disposition)
+    .bind(&obj.headers.content_language)
+    .bind(&obj.headers.cache_control)
+    .bind(&obj.headers.expires)
+    .bind(sqlx::types::Json(obj.user_metadata))
+    .bind(obj.checksum.map(|c| c.0))
+    .bind(obj.checksum.map(|c| c.1))
+    .bind(inline)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match constraint_of(&e) {
+        // A concurrent first writer of the key won; the bucket also may be gone.
+        Some("objects_bucket_id_fkey") => Error::NoSuchBucket,
+        _ => Error::Db(e),
+    })?;
+    if !chunks.is_empty() {
+        let ids: Vec<Uuid> = chunks.iter().map(|c| c.id).collect();
+        let sizes: Vec<i64> = chunks.iter().map(|c| c.size as i64).collect();
+        let crcs: Vec<i64> = chunks.iter().map(|c| i64::from(c.crc32c)).collect();
+        let volumes: Vec<Uuid> = chunks.iter().map(|c| c.volume_id).collect();
+        let mut offsets = Vec::with_capacity(chunks.len());
+        let mut off = 0i64;
+        for c in chunks {
+            offsets.push(off);
+            off += c.size as i64;
+        }
+        let seqs: Vec<i32> = (0..chunks.len() as i32).collect();
+        sqlx::query(
+            "INSERT INTO chunks (id, size, crc32c) SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[])",
+        )
+        .bind(&ids)
+        .bind(&sizes)
+        .bind(&crcs)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO chunk_replicas (chunk_id, volume_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[])",
+        )
+        .bind(&ids)
+        .bind(&volumes)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO object_chunks (object_id, seq, object_offset, chunk_id)
+             SELECT $1, * FROM UNNEST($2::int4[], $3::int8[], $4::uuid[])",
+        )
+        .bind(object_id)
+        .bind(&seqs)
+        .bind(&offsets)
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(released)
+}
+
+/// Deletes objects by key in one transaction; absent keys are not an error (S3 semantics).
+/// Returns the chunk ids to remove from disk after commit.
+pub async fn delete_objects(
+    pool: &PgPool,
+    bucket_id: i64,
+    keys: &[String],
+) -> Result<Vec<Uuid>, Error> {
+    let mut tx = pool.begin().await?;
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM objects WHERE bucket_id = $1 AND key = ANY($2) ORDER BY id FOR UPDATE",
+    )
+    .bind(bucket_id)
+    .bind(keys)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut released = Vec::new();
+    for id in ids {
+        released.extend(remove_object_row(&mut tx, id).await?);
+    }
+    tx.commit().await?;
+    Ok(released)
+}
+
+/// One row of a listing.
+#[derive(Debug, Clone)]
+pub struct ObjectSummary {
+    /// Key.
+    pub key: String,
+    /// Size.
+    pub size: u64,
+    /// ETag, quoted.
+    pub etag: String,
+    /// Last-Modified.
+    pub last_modified: OffsetDateTime,
+    /// Owner's canonical id.
+    pub owner_canonical_id: String,
+    /// Owner's display name.
+    pub owner_display_name: String,
+}
+
+/// Keys of `bucket_id` greater than `after` and not below `prefix`, in byte order.
+/// The caller stops at the first key that does not start with `prefix`.
+pub async fn list_keys_after(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    prefix: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<ObjectSummary>, Error> {
+    let rows = sqlx::query(
+        "SELECT o.key, o.size, o.etag, o.last_modified, a.canonical_id, a.display_name
+         FROM objects o JOIN accounts a ON a.id = o.owner_id
+         WHERE o.bucket_id = $1 AND o.key > $2 AND o.key >= $3
+         ORDER BY o.key LIMIT $4",
+    )
+    .bind(bucket_id)
+    .bind(after)
+    .bind(prefix)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ObjectSummary {
+                key: r.try_get(0)?,
+                size: r.try_get::<i64, _>(1)? as u64,
+                etag: r.try_get(2)?,
+                last_modified: r.try_get(3)?,
+                owner_canonical_id: r.try_get(4)?,
+                owner_display_name: r.try_get(5)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Error::Db)
+}
+
+/// Whether a chunk id is known to metadata (used by the garbage collector).
+pub async fn known_chunks(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<Uuid>, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM chunks WHERE id = ANY($1)")
+            .bind(ids)
+            .fetch_all(db)
+            .await?,
+    )
+}

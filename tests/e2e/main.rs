@@ -1,0 +1,14 @@
+//! End-to-end tests: the real `coffer` binary, a real PostgreSQL, real S3 clients.
+//!
+//! Build the server first: `cargo build -p coffer --bin coffer`. Each module is one area;
+//! most share one server per module (distinct bucket names keep tests apart), see
+//! [`support`].
+
+mod auth;
+mod bad_input;
+mod buckets;
+mod embedded;
+mod lifecycle;
+mod listing;
+mod objects;
+mod support;
