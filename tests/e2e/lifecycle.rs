@@ -191,3 +191,20 @@ async fn admin_cli_lists_accounts_and_rejects_duplicates() {
         "creating a key for a missing account succeeded"
     );
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_data_dir_is_refused() {
+    let s = TestServer::start().await;
+    let out = std::process::Command::new(coffer_tests::coffer_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(s.data_dir())
+        .args([
+            "--database-url",
+            s.database_url().expect("external database"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already using"), "{stderr}");
+}

@@ -7,6 +7,7 @@
 mod auth;
 mod bad_input;
 mod buckets;
+mod clients_s3cmd;
 mod embedded;
 mod lifecycle;
 mod listing;

@@ -47,7 +47,7 @@ mod server;
 pub mod util;
 pub mod xml;
 
-pub use process::{embedded_postmaster_pid, pid_alive};
+pub use process::{coffer_binary, embedded_postmaster_pid, pid_alive};
 pub use raw::{RawRequest, RawResponse};
 pub use sdk::{ErrInfo, RecordedRequest, RequestRecorder, sdk_err};
 pub use server::{AccountKeys, ServerBuilder, TestServer, postmaster_pid_file};

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// `COFFER_BIN` overrides; otherwise the profile directory of this test executable
 /// (`target/<profile>/deps/e2e-xxxx` -> `target/<profile>/coffer`), then
 /// `$CARGO_TARGET_DIR/<profile>/coffer` and `$CARGO_TARGET_DIR/debug/coffer`.
-pub(crate) fn coffer_binary() -> PathBuf {
+pub fn coffer_binary() -> PathBuf {
     if let Some(bin) = std::env::var_os("COFFER_BIN") {
         return PathBuf::from(bin);
     }

@@ -79,8 +79,34 @@ impl ServeArgs {
     }
 }
 
+/// Takes an exclusive lock on `DATA_DIR/coffer.lock` for the life of the server, so two
+/// servers never share one data directory (its PostgreSQL and volumes). `coffer admin`
+/// does not take it: it is meant to run beside the server.
+fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let path = data_dir.join("coffer.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another coffer server is already using {}",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let config = args.config();
+    let _lock = lock_data_dir(&args.db.data_dir)?;
     let db = database::open(&args.db, args.db_pool).await?;
     let result = serve(&args, config, &db).await;
     db.pool.close().await;

@@ -16,6 +16,10 @@ use crate::state::AppState;
 /// (`max_header_bytes`, answered with S3 XML) is checked below this in the service.
 const HYPER_MAX_BUF: usize = 64 << 10;
 
+/// Header count hyper accepts (its default is 100). Set well above what the byte cap allows
+/// of real headers, so the byte cap, answered with S3 XML, is the limit clients meet.
+const HYPER_MAX_HEADERS: usize = 1000;
+
 /// Serves S3 on `listener` until `shutdown` resolves, then drains in-flight requests for up
 /// to the configured grace period.
 pub async fn serve(
@@ -29,6 +33,7 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(state.config.header_read_timeout)
         .max_buf_size(HYPER_MAX_BUF)
+        .max_headers(HYPER_MAX_HEADERS)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
