@@ -268,3 +268,24 @@ async fn key_with_invalid_utf8_is_rejected() {
     let listed = c.list_objects_v2().bucket(&bucket).send().await.unwrap();
     assert_eq!(listed.key_count(), Some(0), "nothing was stored");
 }
+
+#[tokio::test]
+async fn oversize_xml_body_is_rejected() {
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("bigxml");
+    create_bucket(&c, &bucket).await;
+    put(&c, &bucket, "keep", b"kept").await;
+    // Well-formed but over the 1 MiB XML cap.
+    let filler = "x".repeat(2 << 20);
+    let body = format!("<Delete><Object><Key>keep</Key></Object><!-- {filler} --></Delete>");
+    let resp = s
+        .raw("POST", &format!("/{bucket}"))
+        .query("delete")
+        .body(body.into_bytes())
+        .sign_v4(s.admin_keys())
+        .send()
+        .await;
+    resp.assert_error(400, "MalformedXML");
+    assert!(exists(&c, &bucket, "keep").await, "nothing was deleted");
+}
