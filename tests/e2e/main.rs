@@ -12,4 +12,5 @@ mod embedded;
 mod lifecycle;
 mod listing;
 mod objects;
+mod storage;
 mod support;

@@ -130,15 +130,16 @@ pub async fn get_object(
     let checksum_mode = request_headers
         .get(headers::CHECKSUM_MODE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"ENABLED"));
+    let headers = object_headers(&obj, ctx, checksum_mode);
     let body = if head {
         empty()
-    } else if let Some(data) = obj.inline_data.clone() {
+    } else if let Some(data) = obj.inline_data {
         full(data)
     } else {
-        chunk_stream(state.chunks.clone(), obj.chunks.clone())
+        chunk_stream(state.chunks.clone(), obj.chunks)
     };
     let mut resp = Response::new(body);
-    *resp.headers_mut() = object_headers(&obj, ctx, checksum_mode);
+    *resp.headers_mut() = headers;
     Ok(resp)
 }
 
