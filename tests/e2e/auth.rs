@@ -662,3 +662,55 @@ async fn accounts_cannot_touch_each_others_buckets() {
         assert!(!exists(&oc, &bucket, "intruder").await);
     }
 }
+
+#[tokio::test]
+async fn every_trailer_checksum_algorithm_is_verified() {
+    use coffer::auth::checksum::{ChecksumAlgorithm, checksum_base64};
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("trailers");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(20_000);
+    for alg in ChecksumAlgorithm::ALL {
+        let name = alg.header_name();
+        let good = checksum_base64(alg, &data);
+        let key = format!("good-{}", alg.as_str());
+        let resp = s
+            .raw("PUT", &object_path(&bucket, &key))
+            .sign_v4_unsigned_trailer(s.admin_keys(), &data, 8192, &[(name, &good)])
+            .send()
+            .await;
+        resp.assert_success();
+        assert_eq!(resp.header(name), Some(good.clone()), "{name}");
+        let head = c
+            .head_object()
+            .bucket(&bucket)
+            .key(&key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        let returned = match alg {
+            ChecksumAlgorithm::Crc32 => head.checksum_crc32(),
+            ChecksumAlgorithm::Crc32c => head.checksum_crc32_c(),
+            ChecksumAlgorithm::Crc64Nvme => head.checksum_crc64_nvme(),
+            ChecksumAlgorithm::Sha1 => head.checksum_sha1(),
+            ChecksumAlgorithm::Sha256 => head.checksum_sha256(),
+        };
+        assert_eq!(
+            returned,
+            Some(good.as_str()),
+            "{name} returned with checksum mode"
+        );
+
+        let wrong = checksum_base64(alg, b"other bytes");
+        let key = format!("bad-{}", alg.as_str());
+        let resp = s
+            .raw("PUT", &object_path(&bucket, &key))
+            .sign_v4_unsigned_trailer(s.admin_keys(), &data, 8192, &[(name, &wrong)])
+            .send()
+            .await;
+        resp.assert_error(400, "BadDigest");
+        assert!(!exists(&c, &bucket, &key).await, "{name}: nothing stored");
+    }
+}
