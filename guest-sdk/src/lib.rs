@@ -1,4 +1,89 @@
 //! Guest SDK for Coffer policy modules.
 //!
-//! Placeholder until the policy engine lands (issue 3): the WIT contract, generated
-//! types, the export macro and S3's standard ACL semantics will live here.
+//! Coffer makes per-bucket access decisions in sandboxed WebAssembly
+//! components. The contract is the WIT package `coffer:policy@0.1.0` in
+//! `wit/policy.wit` (available as [`WIT`]), and the limits the host enforces
+//! on every decision are in `wit/LIMITS.md`. This crate provides:
+//!
+//! - [`types`]: plain Rust mirrors of the WIT records ([`Request`],
+//!   [`Principal`], [`Acl`], [`Decision`], ...), so policy logic can be unit
+//!   tested natively;
+//! - [`acl`]: S3's standard ACL semantics ([`required_permission`],
+//!   [`grants_permission`], [`standard_decision`]) — the default module's
+//!   logic, for custom modules to wrap;
+//! - [`canned`]: S3's canned ACLs ([`canned_acl`]).
+//!
+//! Library code never panics: a panic in WebAssembly is a trap, which the
+//! host turns into a denial.
+//!
+//! # Example
+//!
+//! A custom policy: S3's standard rules, except that writes are refused
+//! outside business networks and anonymous reads need a header.
+//!
+//! ```
+//! use coffer_guest_sdk::{
+//!     canned_acl, required_permission, standard_decision, Decision, Permission, Principal,
+//!     Request, Required,
+//! };
+//!
+//! fn authorize(req: &Request) -> Decision {
+//!     if matches!(required_permission(&req.operation), Some(Required::Bucket(Permission::Write)))
+//!         && !req.source_ip.starts_with("10.")
+//!     {
+//!         return Decision::deny("writes only from 10.0.0.0/8");
+//!     }
+//!     if req.principal == Principal::Anonymous && req.header("x-team") != Some("docs") {
+//!         return Decision::deny("anonymous requests need x-team: docs");
+//!     }
+//!     standard_decision(req)
+//! }
+//!
+//! # fn main() -> Result<(), coffer_guest_sdk::CannedAclError> {
+//! let bucket_acl = canned_acl("public-read", "alice-id", None)?;
+//! let object_acl = canned_acl("private", "alice-id", Some("alice-id"))?;
+//! let mut req = Request::new("ListObjectsV2", Principal::Anonymous);
+//! req.bucket = Some("photos".into());
+//! req.source_ip = "192.0.2.7".into();
+//! req.bucket_owner = Some("alice-id".into());
+//! req.bucket_acl = Some(bucket_acl);
+//!
+//! // Anonymous listing of a public-read bucket needs the header here.
+//! assert!(!authorize(&req).is_allowed());
+//! req.headers.push(coffer_guest_sdk::Header::new("X-Team", "docs"));
+//! assert_eq!(authorize(&req), Decision::Allow);
+//!
+//! // The object itself is private: listing is allowed, reading is not.
+//! req.operation = "GetObject".into();
+//! req.key = Some("cat.jpg".into());
+//! req.object_owner = Some("alice-id".into());
+//! req.object_acl = Some(object_acl);
+//! assert!(!authorize(&req).is_allowed());
+//!
+//! // Alice may write, but only from inside the network.
+//! req.principal = Principal::account("alice-id");
+//! req.operation = "PutObject".into();
+//! assert!(!authorize(&req).is_allowed());
+//! req.source_ip = "10.1.2.3".into();
+//! assert_eq!(authorize(&req), Decision::Allow);
+//!
+//! // Unknown operations fail closed.
+//! req.operation = "SelectObjectContent".into();
+//! assert!(!authorize(&req).is_allowed());
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod acl;
+pub mod canned;
+pub mod types;
+
+pub use acl::{Required, Resource, grants_permission, required_permission, standard_decision};
+pub use canned::{CannedAclError, canned_acl};
+pub use types::{
+    Account, Acl, CorsRequest, CorsRuleMatch, Decision, Grant, Grantee, Group, Header, Permission,
+    Principal, Request,
+};
+
+/// The WIT contract (`wit/policy.wit`), for hosts and tools that want the text.
+pub const WIT: &str = include_str!("../wit/policy.wit");

@@ -1,0 +1,307 @@
+//! Plain Rust mirrors of the records in `wit/policy.wit` (`interface types`).
+//!
+//! They carry the same data as the generated bindings, so policy logic can be
+//! written and unit-tested natively; the bindings glue converts between the
+//! two.
+
+/// An account, identified as in S3 ACLs (WIT `account`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Account {
+    /// The account's canonical user id (the id used in ACL grants).
+    pub canonical_id: String,
+    /// A human-readable name; informational only, never use it for decisions.
+    pub display_name: String,
+}
+
+impl Account {
+    /// An account with the given canonical id and display name.
+    pub fn new(canonical_id: impl Into<String>, display_name: impl Into<String>) -> Self {
+        Self {
+            canonical_id: canonical_id.into(),
+            display_name: display_name.into(),
+        }
+    }
+}
+
+/// Who is making a request (WIT `principal`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Principal {
+    /// An unsigned request.
+    Anonymous,
+    /// A request whose signature the host verified for this account.
+    Account(Account),
+}
+
+impl Principal {
+    /// An authenticated principal with the given canonical id (and the id as
+    /// display name).
+    pub fn account(canonical_id: impl Into<String>) -> Self {
+        let id = canonical_id.into();
+        Self::Account(Account::new(id.clone(), id))
+    }
+
+    /// The canonical id, or `None` for anonymous requests.
+    pub fn canonical_id(&self) -> Option<&str> {
+        match self {
+            Self::Anonymous => None,
+            Self::Account(a) => Some(&a.canonical_id),
+        }
+    }
+
+    /// Whether the request was signed by some account.
+    pub fn is_authenticated(&self) -> bool {
+        matches!(self, Self::Account(_))
+    }
+
+    /// Whether this is the account with canonical id `id`.
+    pub fn is(&self, id: &str) -> bool {
+        self.canonical_id() == Some(id)
+    }
+}
+
+/// An S3 ACL permission (WIT `permission`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Buckets: list objects. Objects: read data and metadata.
+    Read,
+    /// Buckets: create, overwrite and delete objects. Not meaningful on objects.
+    Write,
+    /// Read the resource's ACL.
+    ReadAcp,
+    /// Write the resource's ACL.
+    WriteAcp,
+    /// All of the above.
+    FullControl,
+}
+
+impl Permission {
+    /// Every permission, in WIT order.
+    pub const ALL: [Permission; 5] = [
+        Self::Read,
+        Self::Write,
+        Self::ReadAcp,
+        Self::WriteAcp,
+        Self::FullControl,
+    ];
+
+    /// Whether holding `self` gives `wanted`: equal permissions, or `self` is
+    /// [`Permission::FullControl`].
+    pub fn implies(self, wanted: Permission) -> bool {
+        self == Self::FullControl || self == wanted
+    }
+
+    /// S3's name for the permission, e.g. `"READ_ACP"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "READ",
+            Self::Write => "WRITE",
+            Self::ReadAcp => "READ_ACP",
+            Self::WriteAcp => "WRITE_ACP",
+            Self::FullControl => "FULL_CONTROL",
+        }
+    }
+}
+
+/// A predefined S3 group of grantees (WIT `group`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// Everyone, including anonymous requests.
+    AllUsers,
+    /// Every signed request from any account.
+    AuthenticatedUsers,
+}
+
+impl Group {
+    /// The group's URI as used in S3 ACL XML.
+    pub fn uri(self) -> &'static str {
+        match self {
+            Self::AllUsers => "http://acs.amazonaws.com/groups/global/AllUsers",
+            Self::AuthenticatedUsers => "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+        }
+    }
+}
+
+/// Who a grant applies to (WIT `grantee`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Grantee {
+    /// One account, by canonical user id.
+    CanonicalUser(String),
+    /// A predefined group.
+    Group(Group),
+    /// An account by e-mail address. The host resolves these to canonical ids
+    /// before evaluation, so guests should never see one; the standard logic
+    /// treats it as matching nobody (fail closed).
+    Email(String),
+}
+
+/// One ACL entry (WIT `grant`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Grant {
+    /// Who is granted.
+    pub grantee: Grantee,
+    /// What is granted.
+    pub permission: Permission,
+}
+
+impl Grant {
+    /// A grant of `permission` to `grantee`.
+    pub fn new(grantee: Grantee, permission: Permission) -> Self {
+        Self {
+            grantee,
+            permission,
+        }
+    }
+}
+
+/// The access control list of a bucket or an object (WIT `acl`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Acl {
+    /// Canonical id of the resource owner (implicitly has full control).
+    pub owner: String,
+    /// Explicit grants, in stored order.
+    pub grants: Vec<Grant>,
+}
+
+impl Acl {
+    /// An ACL owned by `owner` with no explicit grants (equivalent to the
+    /// `private` canned ACL, since the owner's control is implicit).
+    pub fn owned_by(owner: impl Into<String>) -> Self {
+        Self {
+            owner: owner.into(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// This ACL with one more grant appended.
+    pub fn with_grant(mut self, grantee: Grantee, permission: Permission) -> Self {
+        self.grants.push(Grant::new(grantee, permission));
+        self
+    }
+}
+
+/// An HTTP header (WIT `header`); names are lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// Header name, lower-case.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+impl Header {
+    /// A header; the name is lower-cased.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into().to_ascii_lowercase(),
+            value: value.into(),
+        }
+    }
+}
+
+/// Everything a module may use to authorize one S3 request (WIT `request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// AWS's operation name, e.g. `"GetObject"`.
+    pub operation: String,
+    /// The addressed bucket; `None` only for account-level operations.
+    pub bucket: Option<String>,
+    /// The addressed object key, for object-level operations.
+    pub key: Option<String>,
+    /// Who is asking (already authenticated by the host).
+    pub principal: Principal,
+    /// The client's IP address, textual.
+    pub source_ip: String,
+    /// Selected request headers, lower-case names, never `authorization`.
+    pub headers: Vec<Header>,
+    /// Canonical id of the bucket owner, if the bucket exists.
+    pub bucket_owner: Option<String>,
+    /// Canonical id of the object owner, if the object exists.
+    pub object_owner: Option<String>,
+    /// The bucket's ACL, if the bucket exists.
+    pub bucket_acl: Option<Acl>,
+    /// The object's ACL, if the operation addresses an existing object.
+    pub object_acl: Option<Acl>,
+    /// The per-bucket JSON configuration attached to the module, if any.
+    pub config: Option<String>,
+}
+
+impl Request {
+    /// A request for `operation` by `principal` with every other field empty;
+    /// fill the rest with struct update syntax or field assignment.
+    pub fn new(operation: impl Into<String>, principal: Principal) -> Self {
+        Self {
+            operation: operation.into(),
+            bucket: None,
+            key: None,
+            principal,
+            source_ip: String::new(),
+            headers: Vec::new(),
+            bucket_owner: None,
+            object_owner: None,
+            bucket_acl: None,
+            object_acl: None,
+            config: None,
+        }
+    }
+
+    /// The value of the first header named `name` (compared
+    /// ASCII-case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+}
+
+/// The outcome of an authorization (WIT `decision`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Let the request proceed.
+    Allow,
+    /// Refuse with `AccessDenied`; the reason is logged, never sent to the
+    /// client.
+    Deny(String),
+}
+
+impl Decision {
+    /// A denial with the given reason.
+    pub fn deny(reason: impl Into<String>) -> Self {
+        Self::Deny(reason.into())
+    }
+
+    /// Whether this is [`Decision::Allow`].
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::Allow)
+    }
+}
+
+/// A CORS request (WIT `cors-request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsRequest {
+    /// The `Origin` header value.
+    pub origin: String,
+    /// The method (for a preflight, `Access-Control-Request-Method`).
+    pub method: String,
+    /// For a preflight, the requested headers, lower-case; empty otherwise.
+    pub request_headers: Vec<String>,
+    /// The addressed bucket.
+    pub bucket: String,
+    /// The per-bucket JSON configuration attached to the module, if any.
+    pub config: Option<String>,
+}
+
+/// The CORS rule that matched (WIT `cors-rule-match`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsRuleMatch {
+    /// The value for `Access-Control-Allow-Origin`.
+    pub allowed_origin: String,
+    /// Methods for `Access-Control-Allow-Methods`.
+    pub allowed_methods: Vec<String>,
+    /// Headers for `Access-Control-Allow-Headers`.
+    pub allowed_headers: Vec<String>,
+    /// Headers for `Access-Control-Expose-Headers`.
+    pub expose_headers: Vec<String>,
+    /// Value for `Access-Control-Max-Age`, if any.
+    pub max_age_seconds: Option<u32>,
+}
