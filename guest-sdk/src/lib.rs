@@ -11,7 +11,12 @@
 //! - [`acl`]: S3's standard ACL semantics ([`required_permission`],
 //!   [`grants_permission`], [`standard_decision`]) — the default module's
 //!   logic, for custom modules to wrap;
-//! - [`canned`]: S3's canned ACLs ([`canned_acl`]).
+//! - [`canned`]: S3's canned ACLs ([`canned_acl`]);
+//! - [`export`]: the hook traits ([`Authorizer`], [`CorsProvider`],
+//!   [`MetadataValidator`]) and the one-line export macros
+//!   ([`export_authorizer!`], [`export_policy!`]) that turn a crate built for
+//!   `wasm32-wasip2` into a policy component; [`bindings`] holds the
+//!   `wit-bindgen` output and its conversions to [`types`].
 //!
 //! Library code never panics: a panic in WebAssembly is a trap, which the
 //! host turns into a denial.
@@ -74,9 +79,17 @@
 //! # }
 //! ```
 
+extern crate self as coffer_guest_sdk;
+
 pub mod acl;
+pub mod bindings;
 pub mod canned;
+pub mod export;
 pub mod types;
+
+#[doc(hidden)]
+pub use export::__private;
+pub use export::{AcceptMetadata, Authorizer, CorsProvider, Level, MetadataValidator, NoCors, log};
 
 pub use acl::{Required, Resource, grants_permission, required_permission, standard_decision};
 pub use canned::{CannedAclError, canned_acl};

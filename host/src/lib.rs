@@ -13,11 +13,13 @@
 //!
 //! The request path from socket to disk is described in `docs/ARCHITECTURE.md`.
 
+pub mod acl;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod pg;
+pub mod policy;
 pub mod s3;
 pub mod state;
 pub mod store;

@@ -6,6 +6,7 @@ use hyper::body::Incoming;
 
 use super::names::BucketName;
 use super::{authorized_bucket, authz, headers, xml};
+use crate::acl::Grants;
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{Framing, Payload, ResponseBody, empty};
 use crate::http::service::{RequestContext, ok_empty, xml_response};
@@ -77,9 +78,16 @@ pub async fn create_bucket(
     {
         return Err(S3Error::new(S3ErrorCode::InvalidLocationConstraint));
     }
-    meta::create_bucket(&state.pool, name.as_str(), account.id, location.as_deref())
-        .await
-        .map_err(|e| S3Error::from(e).extra("BucketName", name.as_str()))?;
+    let acl = Grants::private(&account.canonical_id);
+    meta::create_bucket(
+        &state.pool,
+        name.as_str(),
+        account.id,
+        location.as_deref(),
+        &acl,
+    )
+    .await
+    .map_err(|e| S3Error::from(e).extra("BucketName", name.as_str()))?;
     let mut resp = ok_empty();
     if let Ok(v) = HeaderValue::from_str(&format!("/{}", name.as_str())) {
         resp.headers_mut().insert(http::header::LOCATION, v);

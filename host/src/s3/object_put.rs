@@ -11,6 +11,7 @@ use md5::{Digest, Md5};
 use std::sync::Arc;
 
 use super::{authorized_bucket, headers, object_key};
+use crate::acl::Grants;
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::auth::chunked::{ChunkSigning, ChunkedDecoder};
 use crate::auth::sigv4::PayloadHash;
@@ -419,6 +420,13 @@ pub async fn put_object(
     let user_metadata = parse_user_metadata(h)?;
     let object_headers = parse_object_headers(h);
     let owner_id = ctx.principal.account().map_or(bucket.owner_id, |a| a.id);
+    let acl = Grants::private(
+        ctx.principal
+            .account()
+            .map_or(bucket.owner_canonical_id.as_str(), |a| {
+                a.canonical_id.as_str()
+            }),
+    );
     let payload = open_payload(state, ctx, parts, body, state.config.max_object_size)?;
     let received = receive(state, h, payload).await?;
     let etag = format!("\"{}\"", hex::encode(received.md5));
@@ -437,6 +445,7 @@ pub async fn put_object(
             headers: &object_headers,
             user_metadata: &user_metadata,
             checksum,
+            acl: &acl,
             body: received.body,
         },
     )

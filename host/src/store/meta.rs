@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::Error;
 use super::blob::StoredChunk;
+use crate::acl::Grants;
 
 /// Applies the embedded migrations.
 pub async fn migrate(pool: &PgPool) -> Result<(), Error> {
@@ -239,6 +240,8 @@ pub struct Bucket {
     pub region: Option<String>,
     /// Creation time.
     pub created_at: OffsetDateTime,
+    /// Explicit ACL grants.
+    pub acl: Grants,
 }
 
 fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
@@ -250,11 +253,12 @@ fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
         owner_display_name: row.try_get("display_name")?,
         region: row.try_get("region")?,
         created_at: row.try_get("created_at")?,
+        acl: row.try_get::<sqlx::types::Json<Grants>, _>("acl")?.0,
     })
 }
 
 const BUCKET_SELECT: &str =
-    "SELECT b.id, b.name, b.owner_id, a.canonical_id, a.display_name, b.region, b.created_at
+    "SELECT b.id, b.name, b.owner_id, a.canonical_id, a.display_name, b.region, b.created_at, b.acl
      FROM buckets b JOIN accounts a ON a.id = b.owner_id";
 
 /// Creates a bucket; names are unique across all accounts.
@@ -263,13 +267,16 @@ pub async fn create_bucket(
     name: &str,
     owner_id: i64,
     region: Option<&str>,
+    acl: &Grants,
 ) -> Result<(), Error> {
-    let res = sqlx::query("INSERT INTO buckets (name, owner_id, region) VALUES ($1, $2, $3)")
-        .bind(name)
-        .bind(owner_id)
-        .bind(region)
-        .execute(pool)
-        .await;
+    let res =
+        sqlx::query("INSERT INTO buckets (name, owner_id, region, acl) VALUES ($1, $2, $3, $4)")
+            .bind(name)
+            .bind(owner_id)
+            .bind(region)
+            .bind(sqlx::types::Json(acl))
+            .execute(pool)
+            .await;
     match res {
         Ok(_) => Ok(()),
         Err(e) if constraint_of(&e) == Some("buckets_name_key") => {
@@ -370,6 +377,8 @@ pub struct ObjectMeta {
     pub owner_canonical_id: String,
     /// Owner's display name.
     pub owner_display_name: String,
+    /// Explicit ACL grants.
+    pub acl: Grants,
     /// Standard headers.
     pub headers: ObjectHeaders,
     /// `x-amz-meta-*` pairs (name without prefix, value).
@@ -410,6 +419,8 @@ pub struct NewObject<'a> {
     pub user_metadata: &'a [(String, String)],
     /// Additional checksum.
     pub checksum: Option<(&'a str, &'a str)>,
+    /// Explicit ACL grants.
+    pub acl: &'a Grants,
     /// The bytes.
     pub body: NewBody,
 }
@@ -417,7 +428,7 @@ pub struct NewObject<'a> {
 const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id, a.display_name,
         o.content_type, o.content_encoding, o.content_disposition, o.content_language,
         o.cache_control, o.expires, o.user_metadata, o.checksum_algorithm, o.checksum_value,
-        o.inline_data, o.last_modified
+        o.inline_data, o.last_modified, o.acl
      FROM objects o JOIN accounts a ON a.id = o.owner_id";
 
 fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
@@ -431,6 +442,7 @@ fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
         etag: row.try_get("etag")?,
         owner_canonical_id: row.try_get("canonical_id")?,
         owner_display_name: row.try_get("display_name")?,
+        acl: row.try_get::<sqlx::types::Json<Grants>, _>("acl")?.0,
         headers: ObjectHeaders {
             content_type: row.try_get("content_type")?,
             content_encoding: row.try_get("content_encoding")?,
@@ -557,8 +569,8 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>
     let object_id: i64 = sqlx::query_scalar(
         "INSERT INTO objects (bucket_id, key, size, etag, owner_id, content_type, content_encoding,
             content_disposition, content_language, cache_control, expires, user_metadata,
-            checksum_algorithm, checksum_value, inline_data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            checksum_algorithm, checksum_value, inline_data, acl)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          RETURNING id",
     )
     .bind(obj.bucket_id)
@@ -576,6 +588,7 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>
     .bind(obj.checksum.map(|c| c.0))
     .bind(obj.checksum.map(|c| c.1))
     .bind(inline)
+    .bind(sqlx::types::Json(obj.acl))
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| match constraint_of(&e) {

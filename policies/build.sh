@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the policy modules as WebAssembly components (wasm32-wasip2) into
+# target/wasm/wasm32-wasip2/release/*.wasm. A separate target dir keeps the
+# host's build cache from being invalidated by target switches.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2
+# Release without debug info: the component is loaded, hashed and compiled
+# by the host; line tables would only make it bigger.
+CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=true \
+  cargo build -p coffer-policy-acl --target wasm32-wasip2 --release --target-dir target/wasm
+ls -l target/wasm/wasm32-wasip2/release/coffer_policy_acl.wasm
