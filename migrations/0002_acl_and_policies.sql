@@ -40,6 +40,18 @@ CREATE TABLE bucket_policies (
 );
 CREATE INDEX bucket_policies_module_idx ON bucket_policies (module_name);
 
--- Bumped by every change to policy_modules or bucket_policies; every coffer
--- process polls it and reloads its attachments when it moves.
-CREATE SEQUENCE policy_generation;
+-- Bumped in the same transaction as every change to policy_modules or
+-- bucket_policies; every coffer process polls it and reloads its attachments
+-- when it moves. A one-row table rather than a sequence, because sequences are
+-- not transactional: a poller could see the new number before the change
+-- commits and then never reload.
+CREATE TABLE policy_generation (
+    singleton  BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),
+    value      BIGINT NOT NULL
+);
+INSERT INTO policy_generation (value) VALUES (0);
+
+-- Administrators may use the admin API (policy modules and attachments). The
+-- account `coffer serve` creates on a fresh install is one.
+ALTER TABLE accounts ADD COLUMN is_admin BOOLEAN NOT NULL DEFAULT false;
+UPDATE accounts SET is_admin = true WHERE name = 'admin';

@@ -11,8 +11,13 @@
 //! coffer_guest_sdk::export_authorizer!(MyPolicy);
 //! ```
 //!
-//! The component always targets the full `policy` world; hooks a module does
-//! not implement get the defaults below ([`NoCors`], [`AcceptMetadata`]).
+//! Each macro exports exactly one hook (WIT interface), except
+//! [`export_policy!`](crate::export_policy), which exports all three. A
+//! component exports only what its macros export: for a hook it does not
+//! export, the host uses the default module's implementation (S3's standard
+//! behaviour), so an authorizer-only module keeps S3's CORS and metadata
+//! handling without reimplementing them. Macros for different hooks may be
+//! combined in one crate; each hook may be exported once.
 
 use crate::types::{CorsRequest, CorsRuleMatch, Decision, Header, Request};
 
@@ -32,26 +37,6 @@ pub trait CorsProvider {
 pub trait MetadataValidator {
     /// Accept (`Ok`) or reject (`Err(message)`) the user metadata of a write.
     fn validate_metadata(req: &Request, headers: &[Header]) -> Result<(), String>;
-}
-
-/// Default CORS hook for modules that only authorize: no rule matches (what S3
-/// does for a bucket without a CORS configuration).
-pub struct NoCors;
-
-impl CorsProvider for NoCors {
-    fn cors(_req: &CorsRequest) -> Option<CorsRuleMatch> {
-        None
-    }
-}
-
-/// Default metadata hook for modules that only authorize: every metadata set
-/// is accepted (S3's own limits are enforced by the host regardless).
-pub struct AcceptMetadata;
-
-impl MetadataValidator for AcceptMetadata {
-    fn validate_metadata(_req: &Request, _headers: &[Header]) -> Result<(), String> {
-        Ok(())
-    }
 }
 
 /// Log severity for [`log`] (WIT `host.level`).
@@ -100,10 +85,12 @@ pub mod __private {
     use crate::bindings::coffer::policy::types as wit;
 
     pub fn authorize<A: Authorizer>(req: wit::Request) -> wit::Decision {
+        report_panics();
         A::authorize(&req.into()).into()
     }
 
     pub fn cors<C: CorsProvider>(req: wit::CorsRequest) -> Option<wit::CorsRuleMatch> {
+        report_panics();
         C::cors(&req.into()).map(Into::into)
     }
 
@@ -111,66 +98,135 @@ pub mod __private {
         req: wit::Request,
         headers: Vec<wit::Header>,
     ) -> Result<(), String> {
+        report_panics();
         let headers: Vec<crate::Header> = headers.into_iter().map(Into::into).collect();
         M::validate_metadata(&req.into(), &headers)
     }
+
+    /// Sends panic messages to the host log (at error level) instead of
+    /// stderr, which modules do not have: the panic still aborts (a trap,
+    /// so the decision fails closed), but the author can see why, e.g. with
+    /// `coffer policy eval`. Installed once per instance, i.e. per decision.
+    fn report_panics() {
+        #[cfg(target_arch = "wasm32")]
+        {
+            static INSTALLED: std::sync::Once = std::sync::Once::new();
+            INSTALLED.call_once(|| {
+                std::panic::set_hook(Box::new(|info| {
+                    crate::log(crate::Level::Error, &info.to_string());
+                }));
+            });
+        }
+    }
 }
 
-/// Export `$authorizer` (an [`Authorizer`]) as the module's `authorize` hook,
-/// with the defaults [`NoCors`] and [`AcceptMetadata`] for the other hooks.
-/// Use once per crate, at module level.
+// The macros below wrap the hook type in a private unit struct implementing
+// the generated `Guest` trait, and hand that struct to the generated world
+// export macro, which emits the component exports and the custom section
+// describing the world. The export functions are only emitted for wasm32:
+// natively (unit tests, or the workspace building a module crate as a host
+// cdylib) WIT export names are not valid linker symbols.
+
+/// Export `$authorizer` (an [`Authorizer`]) as the module's `authorize` hook
+/// (world `authorizer`). The component exports nothing else, so CORS and
+/// metadata validation fall back to the default module. Use once per crate,
+/// at module level.
 #[macro_export]
 macro_rules! export_authorizer {
     ($authorizer:ty) => {
-        $crate::export_policy!($authorizer, $crate::NoCors, $crate::AcceptMetadata);
+        const _: () = {
+            #[allow(dead_code)]
+            struct __CofferAuthorizer;
+
+            impl $crate::bindings::authorizer::exports::coffer::policy::authorize::Guest
+                for __CofferAuthorizer
+            {
+                fn authorize(
+                    req: $crate::bindings::coffer::policy::types::Request,
+                ) -> $crate::bindings::coffer::policy::types::Decision {
+                    $crate::__private::authorize::<$authorizer>(req)
+                }
+            }
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::bindings::authorizer::__export_world!(
+                __CofferAuthorizer with_types_in $crate::bindings::authorizer
+            );
+        };
     };
 }
 
-/// Export every hook: `export_policy!(T)` for a type implementing
-/// [`Authorizer`], [`CorsProvider`] and [`MetadataValidator`], or
-/// `export_policy!(A, C, M)` for one type per hook. Use once per crate, at
-/// module level.
+/// Export `$cors` (a [`CorsProvider`]) as the module's `cors` hook (world
+/// `cors-provider`); authorization and metadata validation fall back to the
+/// default module unless exported too. Use once per crate, at module level.
+#[macro_export]
+macro_rules! export_cors_provider {
+    ($cors:ty) => {
+        const _: () = {
+            #[allow(dead_code)]
+            struct __CofferCorsProvider;
+
+            impl $crate::bindings::cors_provider::exports::coffer::policy::cors::Guest
+                for __CofferCorsProvider
+            {
+                fn cors(
+                    req: $crate::bindings::coffer::policy::types::CorsRequest,
+                ) -> ::core::option::Option<$crate::bindings::coffer::policy::types::CorsRuleMatch>
+                {
+                    $crate::__private::cors::<$cors>(req)
+                }
+            }
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::bindings::cors_provider::__export_world!(
+                __CofferCorsProvider with_types_in $crate::bindings::cors_provider
+            );
+        };
+    };
+}
+
+/// Export `$metadata` (a [`MetadataValidator`]) as the module's
+/// `validate-metadata` hook (world `metadata-validator`); authorization and
+/// CORS fall back to the default module unless exported too. Use once per
+/// crate, at module level.
+#[macro_export]
+macro_rules! export_metadata_validator {
+    ($metadata:ty) => {
+        const _: () = {
+            #[allow(dead_code)]
+            struct __CofferMetadataValidator;
+
+            impl $crate::bindings::metadata_validator::exports::coffer::policy::metadata::Guest
+                for __CofferMetadataValidator
+            {
+                fn validate_metadata(
+                    req: $crate::bindings::coffer::policy::types::Request,
+                    headers: ::std::vec::Vec<$crate::bindings::coffer::policy::types::Header>,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::__private::validate_metadata::<$metadata>(req, headers)
+                }
+            }
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::bindings::metadata_validator::__export_world!(
+                __CofferMetadataValidator with_types_in $crate::bindings::metadata_validator
+            );
+        };
+    };
+}
+
+/// Export every hook (world `policy`): `export_policy!(T)` for a type
+/// implementing [`Authorizer`], [`CorsProvider`] and [`MetadataValidator`],
+/// or `export_policy!(A, C, M)` for one type per hook. Equivalent to the
+/// three single-hook macros. Use once per crate, at module level.
 #[macro_export]
 macro_rules! export_policy {
     ($policy:ty) => {
         $crate::export_policy!($policy, $policy, $policy);
     };
     ($authorizer:ty, $cors:ty, $metadata:ty) => {
-        #[doc(hidden)]
-        pub struct __CofferPolicyExports;
-
-        impl $crate::bindings::exports::coffer::policy::authorize::Guest for __CofferPolicyExports {
-            fn authorize(
-                req: $crate::bindings::coffer::policy::types::Request,
-            ) -> $crate::bindings::coffer::policy::types::Decision {
-                $crate::__private::authorize::<$authorizer>(req)
-            }
-        }
-
-        impl $crate::bindings::exports::coffer::policy::cors::Guest for __CofferPolicyExports {
-            fn cors(
-                req: $crate::bindings::coffer::policy::types::CorsRequest,
-            ) -> ::core::option::Option<$crate::bindings::coffer::policy::types::CorsRuleMatch>
-            {
-                $crate::__private::cors::<$cors>(req)
-            }
-        }
-
-        impl $crate::bindings::exports::coffer::policy::metadata::Guest for __CofferPolicyExports {
-            fn validate_metadata(
-                req: $crate::bindings::coffer::policy::types::Request,
-                headers: ::std::vec::Vec<$crate::bindings::coffer::policy::types::Header>,
-            ) -> ::core::result::Result<(), ::std::string::String> {
-                $crate::__private::validate_metadata::<$metadata>(req, headers)
-            }
-        }
-
-        // Only components get the exports: natively (unit tests, `cargo
-        // build` of a module crate for the host) the WIT export names are not
-        // valid linker symbols for a cdylib.
-        #[cfg(target_arch = "wasm32")]
-        $crate::bindings::__export_policy_world!(
-            __CofferPolicyExports with_types_in $crate::bindings
-        );
+        $crate::export_authorizer!($authorizer);
+        $crate::export_cors_provider!($cors);
+        $crate::export_metadata_validator!($metadata);
     };
 }

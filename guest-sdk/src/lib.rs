@@ -14,9 +14,11 @@
 //! - [`canned`]: S3's canned ACLs ([`canned_acl`]);
 //! - [`export`]: the hook traits ([`Authorizer`], [`CorsProvider`],
 //!   [`MetadataValidator`]) and the one-line export macros
-//!   ([`export_authorizer!`], [`export_policy!`]) that turn a crate built for
-//!   `wasm32-wasip2` into a policy component; [`bindings`] holds the
-//!   `wit-bindgen` output and its conversions to [`types`].
+//!   ([`export_authorizer!`], [`export_cors_provider!`],
+//!   [`export_metadata_validator!`], [`export_policy!`]) that turn a crate
+//!   built for `wasm32-wasip2` into a policy component exporting just those
+//!   hooks (the host uses the default module for the others); [`bindings`]
+//!   holds the `wit-bindgen` output and its conversions to [`types`].
 //!
 //! Library code never panics: a panic in WebAssembly is a trap, which the
 //! host turns into a denial.
@@ -89,13 +91,13 @@ pub mod types;
 
 #[doc(hidden)]
 pub use export::__private;
-pub use export::{AcceptMetadata, Authorizer, CorsProvider, Level, MetadataValidator, NoCors, log};
+pub use export::{Authorizer, CorsProvider, Level, MetadataValidator, log};
 
 pub use acl::{Required, Resource, grants_permission, required_permission, standard_decision};
 pub use canned::{CannedAclError, canned_acl};
 pub use types::{
-    Account, Acl, CorsRequest, CorsRuleMatch, Decision, Grant, Grantee, Group, Header, Permission,
-    Principal, Request,
+    Account, Acl, CorsRequest, CorsRule, CorsRuleMatch, Decision, Grant, Grantee, Group, Header,
+    Permission, Principal, Request,
 };
 
 /// The WIT contract (`wit/policy.wit`), for hosts and tools that want the text.

@@ -276,6 +276,25 @@ impl Decision {
     }
 }
 
+/// One rule of a bucket's CORS configuration as stored by `PutBucketCors`
+/// (WIT `cors-rule`). Values are as the bucket owner wrote them; matching
+/// (wildcards, case) is up to the module.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsRule {
+    /// The rule's `ID`, if it has one.
+    pub id: Option<String>,
+    /// `AllowedOrigin` entries; each may contain one `*` wildcard.
+    pub allowed_origins: Vec<String>,
+    /// `AllowedMethod` entries.
+    pub allowed_methods: Vec<String>,
+    /// `AllowedHeader` entries; each may contain one `*` wildcard.
+    pub allowed_headers: Vec<String>,
+    /// `ExposeHeader` entries.
+    pub expose_headers: Vec<String>,
+    /// `MaxAgeSeconds`, if set.
+    pub max_age_seconds: Option<u32>,
+}
+
 /// A CORS request (WIT `cors-request`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorsRequest {
@@ -287,6 +306,8 @@ pub struct CorsRequest {
     pub request_headers: Vec<String>,
     /// The addressed bucket.
     pub bucket: String,
+    /// The bucket's CORS rules in stored order; empty when it has none.
+    pub rules: Vec<CorsRule>,
     /// The per-bucket JSON configuration attached to the module, if any.
     pub config: Option<String>,
 }

@@ -141,6 +141,129 @@ impl Grants {
     }
 }
 
+/// Most grants one ACL may hold, as on S3
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html>).
+pub const MAX_GRANTS: usize = 100;
+
+/// A canned ACL, as named in `x-amz-acl`
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#canned-acl>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CannedAcl {
+    /// `private`: the owner's FULL_CONTROL.
+    Private,
+    /// `public-read`: the owner's FULL_CONTROL, AllUsers READ.
+    PublicRead,
+    /// `public-read-write`: the owner's FULL_CONTROL, AllUsers READ and WRITE.
+    PublicReadWrite,
+    /// `authenticated-read`: the owner's FULL_CONTROL, AuthenticatedUsers READ.
+    AuthenticatedRead,
+    /// `aws-exec-read`: on S3 the owner's FULL_CONTROL plus READ for EC2's AMI bundler.
+    /// Coffer has no EC2, so this is the owner's FULL_CONTROL only.
+    AwsExecRead,
+    /// `bucket-owner-read` (objects): the object owner's FULL_CONTROL, the bucket owner's
+    /// READ. On a bucket S3 ignores it: `private`.
+    BucketOwnerRead,
+    /// `bucket-owner-full-control` (objects): the object owner's and the bucket owner's
+    /// FULL_CONTROL. On a bucket S3 ignores it: `private`.
+    BucketOwnerFullControl,
+    /// `log-delivery-write` (buckets only): the owner's FULL_CONTROL, LogDelivery WRITE and
+    /// READ_ACP.
+    LogDeliveryWrite,
+}
+
+impl CannedAcl {
+    /// Every canned ACL.
+    pub const ALL: [CannedAcl; 8] = [
+        CannedAcl::Private,
+        CannedAcl::PublicRead,
+        CannedAcl::PublicReadWrite,
+        CannedAcl::AuthenticatedRead,
+        CannedAcl::AwsExecRead,
+        CannedAcl::BucketOwnerRead,
+        CannedAcl::BucketOwnerFullControl,
+        CannedAcl::LogDeliveryWrite,
+    ];
+
+    /// The name S3 uses in `x-amz-acl`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CannedAcl::Private => "private",
+            CannedAcl::PublicRead => "public-read",
+            CannedAcl::PublicReadWrite => "public-read-write",
+            CannedAcl::AuthenticatedRead => "authenticated-read",
+            CannedAcl::AwsExecRead => "aws-exec-read",
+            CannedAcl::BucketOwnerRead => "bucket-owner-read",
+            CannedAcl::BucketOwnerFullControl => "bucket-owner-full-control",
+            CannedAcl::LogDeliveryWrite => "log-delivery-write",
+        }
+    }
+
+    /// Parses S3's name (exactly, as S3 does: names are lower case).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The grants of this canned ACL on a bucket owned by `owner`.
+    pub fn bucket_grants(self, owner: &str) -> Grants {
+        let mut grants = Grants::private(owner);
+        match self {
+            CannedAcl::Private
+            | CannedAcl::AwsExecRead
+            | CannedAcl::BucketOwnerRead
+            | CannedAcl::BucketOwnerFullControl => {}
+            CannedAcl::PublicRead
+            | CannedAcl::PublicReadWrite
+            | CannedAcl::AuthenticatedRead
+            | CannedAcl::LogDeliveryWrite => grants.0.extend(self.group_grants()),
+        }
+        grants
+    }
+
+    /// The grants of this canned ACL on an object owned by `owner` in a bucket owned by
+    /// `bucket_owner`; `None` for `log-delivery-write`, which only applies to buckets. The
+    /// bucket owner's grant is left out when it owns the object too (its FULL_CONTROL
+    /// covers it).
+    pub fn object_grants(self, owner: &str, bucket_owner: &str) -> Option<Grants> {
+        let mut grants = Grants::private(owner);
+        match self {
+            CannedAcl::Private | CannedAcl::AwsExecRead => {}
+            CannedAcl::PublicRead | CannedAcl::PublicReadWrite | CannedAcl::AuthenticatedRead => {
+                grants.0.extend(self.group_grants())
+            }
+            CannedAcl::BucketOwnerRead if bucket_owner != owner => {
+                grants.0.push(Grant::user(bucket_owner, Permission::Read))
+            }
+            CannedAcl::BucketOwnerFullControl if bucket_owner != owner => grants
+                .0
+                .push(Grant::user(bucket_owner, Permission::FullControl)),
+            CannedAcl::BucketOwnerRead | CannedAcl::BucketOwnerFullControl => {}
+            CannedAcl::LogDeliveryWrite => return None,
+        }
+        Some(grants)
+    }
+
+    /// The group grants that follow the owner's FULL_CONTROL.
+    fn group_grants(self) -> Vec<Grant> {
+        use Permission::*;
+        match self {
+            CannedAcl::PublicRead => vec![Grant::group(Group::AllUsers, Read)],
+            CannedAcl::PublicReadWrite => vec![
+                Grant::group(Group::AllUsers, Read),
+                Grant::group(Group::AllUsers, Write),
+            ],
+            CannedAcl::AuthenticatedRead => vec![Grant::group(Group::AuthenticatedUsers, Read)],
+            CannedAcl::LogDeliveryWrite => vec![
+                Grant::group(Group::LogDelivery, Write),
+                Grant::group(Group::LogDelivery, ReadAcp),
+            ],
+            CannedAcl::Private
+            | CannedAcl::AwsExecRead
+            | CannedAcl::BucketOwnerRead
+            | CannedAcl::BucketOwnerFullControl => Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +301,108 @@ mod tests {
             assert_eq!(Group::from_uri(g.uri()), Some(g));
         }
         assert_eq!(Permission::parse("read"), None);
+        for c in CannedAcl::ALL {
+            assert_eq!(CannedAcl::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(CannedAcl::parse("Private"), None);
+        assert_eq!(CannedAcl::parse("public_read"), None);
+        assert_eq!(CannedAcl::parse(""), None);
+    }
+
+    #[test]
+    fn canned_bucket_grants() {
+        use Permission::*;
+        let o = "owner";
+        let fc = Grant::user(o, FullControl);
+        let table: [(CannedAcl, Vec<Grant>); 8] = [
+            (CannedAcl::Private, vec![fc.clone()]),
+            (
+                CannedAcl::PublicRead,
+                vec![fc.clone(), Grant::group(Group::AllUsers, Read)],
+            ),
+            (
+                CannedAcl::PublicReadWrite,
+                vec![
+                    fc.clone(),
+                    Grant::group(Group::AllUsers, Read),
+                    Grant::group(Group::AllUsers, Write),
+                ],
+            ),
+            (
+                CannedAcl::AuthenticatedRead,
+                vec![fc.clone(), Grant::group(Group::AuthenticatedUsers, Read)],
+            ),
+            (CannedAcl::AwsExecRead, vec![fc.clone()]),
+            (CannedAcl::BucketOwnerRead, vec![fc.clone()]),
+            (CannedAcl::BucketOwnerFullControl, vec![fc.clone()]),
+            (
+                CannedAcl::LogDeliveryWrite,
+                vec![
+                    fc.clone(),
+                    Grant::group(Group::LogDelivery, Write),
+                    Grant::group(Group::LogDelivery, ReadAcp),
+                ],
+            ),
+        ];
+        for (canned, expected) in table {
+            assert_eq!(canned.bucket_grants(o), Grants(expected), "{canned:?}");
+        }
+    }
+
+    #[test]
+    fn canned_object_grants() {
+        use Permission::*;
+        let (o, b) = ("object-owner", "bucket-owner");
+        let fc = Grant::user(o, FullControl);
+        let table: [(CannedAcl, Option<Vec<Grant>>); 8] = [
+            (CannedAcl::Private, Some(vec![fc.clone()])),
+            (
+                CannedAcl::PublicRead,
+                Some(vec![fc.clone(), Grant::group(Group::AllUsers, Read)]),
+            ),
+            (
+                CannedAcl::PublicReadWrite,
+                Some(vec![
+                    fc.clone(),
+                    Grant::group(Group::AllUsers, Read),
+                    Grant::group(Group::AllUsers, Write),
+                ]),
+            ),
+            (
+                CannedAcl::AuthenticatedRead,
+                Some(vec![
+                    fc.clone(),
+                    Grant::group(Group::AuthenticatedUsers, Read),
+                ]),
+            ),
+            (CannedAcl::AwsExecRead, Some(vec![fc.clone()])),
+            (
+                CannedAcl::BucketOwnerRead,
+                Some(vec![fc.clone(), Grant::user(b, Read)]),
+            ),
+            (
+                CannedAcl::BucketOwnerFullControl,
+                Some(vec![fc.clone(), Grant::user(b, FullControl)]),
+            ),
+            (CannedAcl::LogDeliveryWrite, None),
+        ];
+        for (canned, expected) in table {
+            assert_eq!(
+                canned.object_grants(o, b),
+                expected.map(Grants),
+                "{canned:?}"
+            );
+        }
+        // The bucket owner writing its own object gets one grant, not two.
+        for canned in [
+            CannedAcl::BucketOwnerRead,
+            CannedAcl::BucketOwnerFullControl,
+        ] {
+            assert_eq!(
+                canned.object_grants(b, b),
+                Some(Grants::private(b)),
+                "{canned:?}"
+            );
+        }
     }
 }

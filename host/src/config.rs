@@ -37,6 +37,10 @@ pub struct ServerConfig {
     pub gc_interval: Duration,
     /// Minimum age of an unreferenced chunk file before it is collected.
     pub gc_grace: Duration,
+    /// Address of the admin API and `/metrics`.
+    pub admin_listen: SocketAddr,
+    /// How often to check the database for policy module changes made elsewhere.
+    pub policy_poll_interval: Duration,
 }
 
 impl ServerConfig {
@@ -58,6 +62,8 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             gc_interval: Duration::from_secs(600),
             gc_grace: Duration::from_secs(3600),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9001)),
+            policy_poll_interval: Duration::from_secs(2),
         }
     }
 }

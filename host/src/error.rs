@@ -13,6 +13,7 @@ use std::fmt;
 #[allow(missing_docs)]
 pub enum S3ErrorCode {
     AccessDenied,
+    AmbiguousGrantByEmailAddress,
     AuthorizationHeaderMalformed,
     BadDigest,
     BucketAlreadyExists,
@@ -33,6 +34,7 @@ pub enum S3ErrorCode {
     InvalidRequest,
     InvalidURI,
     KeyTooLongError,
+    MalformedACLError,
     MalformedXML,
     MetadataTooLarge,
     MethodNotAllowed,
@@ -49,6 +51,8 @@ pub enum S3ErrorCode {
     ServiceUnavailable,
     SignatureDoesNotMatch,
     SlowDown,
+    UnexpectedContent,
+    UnresolvableGrantByEmailAddress,
     XAmzContentSHA256Mismatch,
 }
 
@@ -58,6 +62,7 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "AccessDenied",
+            AmbiguousGrantByEmailAddress => "AmbiguousGrantByEmailAddress",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             BadDigest => "BadDigest",
             BucketAlreadyExists => "BucketAlreadyExists",
@@ -78,6 +83,7 @@ impl S3ErrorCode {
             InvalidRequest => "InvalidRequest",
             InvalidURI => "InvalidURI",
             KeyTooLongError => "KeyTooLongError",
+            MalformedACLError => "MalformedACLError",
             MalformedXML => "MalformedXML",
             MetadataTooLarge => "MetadataTooLarge",
             MethodNotAllowed => "MethodNotAllowed",
@@ -94,6 +100,8 @@ impl S3ErrorCode {
             ServiceUnavailable => "ServiceUnavailable",
             SignatureDoesNotMatch => "SignatureDoesNotMatch",
             SlowDown => "SlowDown",
+            UnexpectedContent => "UnexpectedContent",
+            UnresolvableGrantByEmailAddress => "UnresolvableGrantByEmailAddress",
             XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
         }
     }
@@ -105,7 +113,8 @@ impl S3ErrorCode {
             AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => {
                 StatusCode::FORBIDDEN
             }
-            AuthorizationHeaderMalformed
+            AmbiguousGrantByEmailAddress
+            | AuthorizationHeaderMalformed
             | BadDigest
             | EntityTooLarge
             | EntityTooSmall
@@ -119,11 +128,14 @@ impl S3ErrorCode {
             | InvalidRequest
             | InvalidURI
             | KeyTooLongError
+            | MalformedACLError
             | MalformedXML
             | MetadataTooLarge
             | MissingSecurityHeader
             | RequestHeaderSectionTooLarge
             | RequestTimeout
+            | UnexpectedContent
+            | UnresolvableGrantByEmailAddress
             | XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST,
             NoSuchBucket | NoSuchKey | NoSuchUpload => StatusCode::NOT_FOUND,
             BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => StatusCode::CONFLICT,
@@ -142,6 +154,9 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "Access Denied",
+            AmbiguousGrantByEmailAddress => {
+                "The email address you provided is associated with more than one account."
+            }
             AuthorizationHeaderMalformed => "The authorization header is malformed.",
             BadDigest => {
                 "The Content-MD5 or checksum you specified did not match what we received."
@@ -174,6 +189,9 @@ impl S3ErrorCode {
             InvalidRequest => "Invalid Request",
             InvalidURI => "Couldn't parse the specified URI.",
             KeyTooLongError => "Your key is too long",
+            MalformedACLError => {
+                "The XML you provided was not well-formed or did not validate against our published schema."
+            }
             MalformedXML => {
                 "The XML you provided was not well-formed or did not validate against our published schema"
             }
@@ -200,6 +218,10 @@ impl S3ErrorCode {
                 "The request signature we calculated does not match the signature you provided. Check your key and signing method."
             }
             SlowDown => "Please reduce your request rate.",
+            UnexpectedContent => "This request does not support content.",
+            UnresolvableGrantByEmailAddress => {
+                "The email address you provided does not match any account on record."
+            }
             XAmzContentSHA256Mismatch => {
                 "The provided 'x-amz-content-sha256' header does not match what was computed."
             }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::config::ServerConfig;
+use crate::policy::registry::PolicyRegistry;
 use crate::store::blob::ChunkStore;
 use crate::store::secrets::MasterKey;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// The clock.
     pub clock: Clock,
+    /// Which policy module decides for which bucket.
+    pub policies: Arc<PolicyRegistry>,
 }
 
 impl AppState {

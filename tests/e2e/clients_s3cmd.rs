@@ -1,6 +1,6 @@
 //! The s3cmd quick-start flow (`mb`, `ls`, `put`, `ls s3://bucket`, `get`, `info`,
 //! `--add-header=x-amz-meta-...`, `del`, `rb`) with SigV2 and SigV4, path and virtual-host
-//! style. s3cmd is a real client: `scripts/test` installs it; missing, the test fails.
+//! style, and `setacl`. s3cmd is a real client: `scripts/test` installs it; missing, the test fails.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -158,4 +158,74 @@ async fn s3cmd_sigv4_path_style() {
 #[tokio::test]
 async fn s3cmd_sigv4_virtual_host_style() {
     run(false, true).await;
+}
+
+/// Anonymous `curl` of `url`: the HTTP status.
+fn curl_status(url: &str) -> u16 {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+        .output()
+        .expect("curl is installed");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("curl printed {:?}", out))
+}
+
+/// `s3cmd setacl` with `--acl-public`, `--acl-private`, `--acl-grant` and `--acl-revoke`,
+/// checked with anonymous curl and a second account.
+#[tokio::test]
+async fn s3cmd_setacl_public_private_grant_revoke() {
+    let server = server().await;
+    let other = server.create_account("s3cmd-acl-other").await;
+    let other_client = server.client_for(&other);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), server, false, false);
+    let bucket = "s3cmd-setacl";
+    let uri = format!("s3://{bucket}/doc.txt");
+    let file = dir.path().join("doc.txt");
+    std::fs::write(&file, b"acl me").unwrap();
+    s3cmd(&cfg, &["mb", &format!("s3://{bucket}")]);
+    s3cmd(&cfg, &["put", file.to_str().unwrap(), &uri]);
+    let url = format!("{}/{bucket}/doc.txt", server.endpoint());
+    let other_reads = || async {
+        other_client
+            .get_object()
+            .bucket(bucket)
+            .key("doc.txt")
+            .send()
+            .await
+            .is_ok()
+    };
+    assert_eq!(curl_status(&url), 403, "new objects are private");
+    assert!(!other_reads().await);
+
+    s3cmd(&cfg, &["setacl", &uri, "--acl-public"]);
+    assert_eq!(curl_status(&url), 200);
+    let info = s3cmd(&cfg, &["info", &uri]);
+    assert!(info.contains("*anon*: READ"), "{info}");
+
+    s3cmd(&cfg, &["setacl", &uri, "--acl-private"]);
+    assert_eq!(curl_status(&url), 403);
+    assert!(!other_reads().await);
+
+    let grant = format!("--acl-grant=read:{}", other.canonical_id);
+    s3cmd(&cfg, &["setacl", &uri, &grant]);
+    assert!(other_reads().await, "the grant lets the other account read");
+    assert_eq!(curl_status(&url), 403, "but not anonymous callers");
+
+    let revoke = format!("--acl-revoke=read:{}", other.canonical_id);
+    s3cmd(&cfg, &["setacl", &uri, &revoke]);
+    assert!(!other_reads().await, "the revoke took the grant away");
+
+    // Bucket ACLs: a public bucket can be listed anonymously.
+    let bucket_url = format!("{}/{bucket}", server.endpoint());
+    assert_eq!(curl_status(&bucket_url), 403);
+    s3cmd(&cfg, &["setacl", &format!("s3://{bucket}"), "--acl-public"]);
+    assert_eq!(curl_status(&bucket_url), 200);
+    s3cmd(
+        &cfg,
+        &["setacl", &format!("s3://{bucket}"), "--acl-private"],
+    );
+    assert_eq!(curl_status(&bucket_url), 403);
 }

@@ -4,6 +4,8 @@
 //! most share one server per module (distinct bucket names keep tests apart), see
 //! [`support`].
 
+mod acl_api;
+mod acl_matrix;
 mod auth;
 mod bad_input;
 mod buckets;
@@ -12,5 +14,6 @@ mod embedded;
 mod lifecycle;
 mod listing;
 mod objects;
+mod policies;
 mod storage;
 mod support;

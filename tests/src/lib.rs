@@ -40,6 +40,7 @@
 
 pub mod chunked;
 pub mod pg;
+pub mod policy;
 mod process;
 pub mod raw;
 pub mod sdk;
@@ -47,6 +48,7 @@ mod server;
 pub mod util;
 pub mod xml;
 
+pub use policy::policy_module;
 pub use process::{coffer_binary, embedded_postmaster_pid, pid_alive};
 pub use raw::{RawRequest, RawResponse};
 pub use sdk::{ErrInfo, RecordedRequest, RequestRecorder, sdk_err};

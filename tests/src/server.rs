@@ -19,11 +19,14 @@ use crate::raw::RawRequest;
 use crate::util::random_from;
 
 /// How long a server may take to print its listening line.
+/// The master key file in a data directory (`coffer::store::secrets`).
+const MASTER_KEY_FILE: &str = coffer::store::secrets::MASTER_KEY_FILE;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a server may take to exit after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The line `coffer serve` prints on stdout once it accepts connections.
 const LISTENING_PREFIX: &str = "coffer listening on http://";
+const ADMIN_PREFIX: &str = "coffer admin API on http://";
 /// Name of the file (in the data directory) that receives the server's stderr.
 const STDERR_FILE: &str = "coffer.stderr.log";
 
@@ -71,6 +74,8 @@ pub struct ServerBuilder {
     domains: Vec<String>,
     args: Vec<String>,
     embedded_pg: bool,
+    /// Database URL and master key file of a server this one shares its database with.
+    shared_with: Option<(String, PathBuf)>,
 }
 
 impl ServerBuilder {
@@ -114,6 +119,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Use the database of `other` (and a copy of its master key, so both can read the
+    /// sealed secret keys): two `coffer` processes sharing one PostgreSQL, as in a
+    /// multi-node deployment. Each keeps its own data directory.
+    pub fn share_database_of(mut self, other: &TestServer) -> Self {
+        let url = other
+            .database_url()
+            .expect("sharing needs a server with an external database")
+            .to_string();
+        self.shared_with = Some((url, other.data_dir().join(MASTER_KEY_FILE)));
+        self
+    }
+
     /// Starts the server and waits until it listens.
     pub async fn start(self) -> TestServer {
         let mut data_dir = tempfile::Builder::new()
@@ -126,6 +143,10 @@ impl ServerBuilder {
         }
         let database_url = if self.embedded_pg {
             None
+        } else if let Some((url, master_key)) = &self.shared_with {
+            std::fs::copy(master_key, data_dir.path().join(MASTER_KEY_FILE))
+                .expect("copying the master key of the server to share a database with");
+            Some(url.clone())
         } else {
             Some(crate::pg::database_url().await)
         };
@@ -153,6 +174,7 @@ impl ServerBuilder {
             database_url,
             admin,
             port: 0,
+            admin_port: 0,
             data_dir,
         };
         server.launch().await;
@@ -170,6 +192,7 @@ pub struct TestServer {
     database_url: Option<String>,
     admin: AccountKeys,
     port: u16,
+    admin_port: u16,
     // Declared last: removed after the process is stopped.
     data_dir: TempDir,
 }
@@ -193,6 +216,17 @@ impl TestServer {
     /// The port the server listens on (changes on [`TestServer::restart`]).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `http://127.0.0.1:PORT` of the admin API (`/metrics`, `/v1/...`).
+    pub fn admin_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.admin_port)
+    }
+
+    /// A request to the admin API (sign it with [`RawRequest::sign_v4`] and
+    /// [`TestServer::admin_keys`] for `/v1` routes).
+    pub fn admin_raw(&self, method: &str, path: &str) -> RawRequest {
+        RawRequest::new(&format!("127.0.0.1:{}", self.admin_port), method, path)
     }
 
     /// `127.0.0.1:PORT`, the `Host` header of path-style requests.
@@ -242,7 +276,8 @@ impl TestServer {
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(self.data_dir())
-            .args(["--listen", "127.0.0.1:0"]);
+            .args(["--listen", "127.0.0.1:0"])
+            .args(["--admin-listen", "127.0.0.1:0"]);
         if let Some(url) = &self.database_url {
             cmd.arg("--database-url").arg(url);
         }
@@ -265,21 +300,25 @@ impl TestServer {
         let stdout = child.stdout.take().expect("piped stdout");
         *self.lock_child() = Some(child);
 
-        let (tx, rx) = mpsc::channel::<String>();
+        let (tx, rx) = mpsc::channel::<(bool, String)>();
         std::thread::spawn(move || {
             // Keeps draining stdout after the listening line so the server never blocks.
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(addr) = line.strip_prefix(LISTENING_PREFIX) {
-                    let _ = tx.send(addr.trim().to_string());
+                    let _ = tx.send((false, addr.trim().to_string()));
+                } else if let Some(addr) = line.strip_prefix(ADMIN_PREFIX) {
+                    let _ = tx.send((true, addr.trim().to_string()));
                 }
             }
         });
 
         let began = Instant::now();
+        let mut admin_addr = None;
         let addr = loop {
             match rx.try_recv() {
-                Ok(addr) => break addr,
+                Ok((true, addr)) => admin_addr = Some(addr),
+                Ok((false, addr)) => break addr,
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
             }
             let exited = self
@@ -303,11 +342,23 @@ impl TestServer {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
-        self.port = addr
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.trim_end_matches('/').parse().ok())
-            .unwrap_or_else(|| panic!("cannot parse the listening address {addr:?}"));
+        self.port = parse_port(&addr);
+        // The admin line is printed first.
+        while admin_addr.is_none() {
+            admin_addr = rx
+                .try_recv()
+                .ok()
+                .filter(|(admin, _)| *admin)
+                .map(|(_, a)| a);
+            if admin_addr.is_none() {
+                assert!(
+                    began.elapsed() < START_TIMEOUT,
+                    "coffer serve did not print its admin API line"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        self.admin_port = admin_addr.as_deref().map(parse_port).unwrap_or_default();
     }
 
     /// Sends SIGTERM and waits for the server to exit (SIGKILL after 30 s); returns its
@@ -393,6 +444,15 @@ impl TestServer {
     /// Creates an account (with one key) through the admin CLI.
     pub async fn create_account(&self, name: &str) -> AccountKeys {
         let out = self.admin_ok(&["account", "create", name, "--json"]).await;
+        AccountKeys::from_admin_json(&out)
+    }
+
+    /// Creates an account with an e-mail address (for `emailAddress=` ACL grants), with one
+    /// key, through the admin CLI.
+    pub async fn create_account_with_email(&self, name: &str, email: &str) -> AccountKeys {
+        let out = self
+            .admin_ok(&["account", "create", name, "--email", email, "--json"])
+            .await;
         AccountKeys::from_admin_json(&out)
     }
 
@@ -539,4 +599,12 @@ impl Intercept for LoopbackRedirect {
 /// Where a server keeps its embedded PostgreSQL's pid file: `DIR/postgres/postmaster.pid`.
 pub fn postmaster_pid_file(data_dir: &Path) -> PathBuf {
     data_dir.join("postgres").join("postmaster.pid")
+}
+
+/// The port of a printed `host:port` address.
+fn parse_port(addr: &str) -> u16 {
+    addr.rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or_else(|| panic!("cannot parse the listening address {addr:?}"))
 }

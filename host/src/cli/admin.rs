@@ -3,8 +3,10 @@
 
 use anyhow::Context;
 use clap::Subcommand;
+use coffer::policy::{Limits, PolicyEngine, catalog};
 use coffer::store::{meta, secrets};
 use serde_json::json;
+use std::path::PathBuf;
 
 use super::{DatabaseArgs, database};
 
@@ -24,6 +26,48 @@ enum AdminCommand {
     /// Access keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Policy modules and their attachment to buckets. Running servers pick changes up
+    /// within their poll interval (`--policy-poll-ms`), without a restart.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate a module (a WebAssembly component) and store it as NAME, replacing any
+    /// module of that name (buckets using NAME switch to the new one).
+    Put {
+        /// Module name.
+        name: String,
+        /// The `.wasm` component.
+        file: PathBuf,
+    },
+    /// Attach stored module NAME to BUCKET.
+    Attach {
+        /// Bucket name.
+        bucket: String,
+        /// Module name.
+        name: String,
+        /// JSON configuration handed to the module with every decision.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Detach BUCKET's module: it goes back to the default (S3 ACLs).
+    Detach {
+        /// Bucket name.
+        bucket: String,
+    },
+    /// List stored modules and the buckets using them.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a stored module (refused while a bucket uses it).
+    Delete {
+        /// Module name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +213,68 @@ async fn execute(args: &AdminArgs, pool: &sqlx::PgPool) -> anyhow::Result<()> {
         AdminCommand::Key(KeyCommand::Revoke { key }) => {
             meta::revoke_key(pool, key).await?;
             println!("revoked {key}");
+        }
+        AdminCommand::Policy(command) => policy_command(command, pool).await?,
+    }
+    Ok(())
+}
+
+async fn policy_command(command: &PolicyCommand, pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::Put { name, file } => {
+            let wasm =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let engine = PolicyEngine::new(Limits::default())?;
+            let stored = catalog::put_module(&engine, pool, name, &wasm).await?;
+            println!(
+                "stored policy module {} ({} bytes, sha256 {}, hooks: {})",
+                stored.name,
+                stored.size,
+                stored.digest,
+                stored.hooks.join(", ")
+            );
+        }
+        PolicyCommand::Attach {
+            bucket,
+            name,
+            config,
+        } => {
+            let config = config
+                .as_ref()
+                .map(|path| {
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))
+                })
+                .transpose()?;
+            catalog::attach(pool, bucket, name, config.as_deref()).await?;
+            println!("attached {name} to bucket {bucket}");
+        }
+        PolicyCommand::Detach { bucket } => {
+            if catalog::detach(pool, bucket).await? {
+                println!("detached; bucket {bucket} uses the default module");
+            } else {
+                println!("bucket {bucket} already uses the default module");
+            }
+        }
+        PolicyCommand::List { json } => {
+            let modules = catalog::list(pool).await?;
+            if *json {
+                println!("{}", serde_json::to_string(&modules)?);
+            } else {
+                for m in modules {
+                    println!(
+                        "{}\t{}\t{} bytes\t{}",
+                        m.name,
+                        m.digest,
+                        m.size,
+                        m.buckets.join(",")
+                    );
+                }
+            }
+        }
+        PolicyCommand::Delete { name } => {
+            catalog::delete_module(pool, name).await?;
+            println!("deleted policy module {name}");
         }
     }
     Ok(())

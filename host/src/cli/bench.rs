@@ -5,12 +5,17 @@
 //! Scenarios: `put` (concurrent PUTs of small objects), `get` (concurrent GETs of
 //! pre-populated objects), `list` (ListObjectsV2 of the populated keys), `large`
 //! (one streamed PUT then GET of a big object) and `all` (the four in that order).
+//!
+//! `decision` needs no server: it times single policy decisions of the embedded
+//! default module in-process (fresh store and instance per decision, as the server
+//! does) and reports their latency percentiles in microseconds.
 
 use anyhow::{Context, anyhow, bail};
 use base64::Engine as _;
 use bytes::Bytes;
 use coffer::auth::SecretKey;
 use coffer::auth::sigv4::{EMPTY_SHA256, UNSIGNED_PAYLOAD, encode_path, sign_v4, uri_encode};
+use coffer::policy::{Limits, PolicyEngine, types};
 use http::{
     HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, header,
 };
@@ -65,12 +70,12 @@ pub struct BenchArgs {
     /// S3 endpoint (plain HTTP), addressed path-style: http://HOST:PORT.
     #[arg(long, default_value = "http://127.0.0.1:9000")]
     endpoint: String,
-    /// Access key id to sign requests with.
+    /// Access key id to sign requests with (not needed for --scenario decision).
     #[arg(long, env = "AWS_ACCESS_KEY_ID")]
-    access_key: String,
-    /// Secret access key to sign requests with.
+    access_key: Option<String>,
+    /// Secret access key to sign requests with (not needed for --scenario decision).
     #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
-    secret_key: String,
+    secret_key: Option<String>,
     /// Region to sign requests for.
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -124,6 +129,9 @@ enum Scenario {
     All,
     /// One streamed PUT then GET of a large object.
     Large,
+    /// No server: time --requests (default 100 000) policy decisions of the
+    /// embedded default module in-process, one thread, and report percentiles.
+    Decision,
 }
 
 impl Scenario {
@@ -135,6 +143,7 @@ impl Scenario {
             Scenario::List => "list",
             Scenario::All => "all",
             Scenario::Large => "large",
+            Scenario::Decision => "decision",
         }
     }
 }
@@ -195,13 +204,19 @@ impl Plan {
 
 /// Runs `coffer bench`: set up the bucket, run the scenarios, clean up, report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.scenario == Scenario::Decision {
+        return run_decision(&args).await;
+    }
     let plan = Plan::from_args(&args);
-    let s3 = S3Client::new(
-        &args.endpoint,
-        &args.access_key,
-        &args.secret_key,
-        &args.region,
-    )?;
+    let access_key = args
+        .access_key
+        .as_deref()
+        .context("--access-key (or AWS_ACCESS_KEY_ID) is required")?;
+    let secret_key = args
+        .secret_key
+        .as_deref()
+        .context("--secret-key (or AWS_SECRET_ACCESS_KEY) is required")?;
+    let s3 = S3Client::new(&args.endpoint, access_key, secret_key, &args.region)?;
     if let Some(pid) = plan.server_pid {
         read_rss_kib(pid).with_context(|| format!("cannot read the RSS of --server-pid {pid}"))?;
     }
@@ -262,7 +277,7 @@ async fn run_scenarios(
         Scenario::Get => &[Op::Get],
         Scenario::List => &[Op::List],
         Scenario::All => &[Op::Put, Op::Get, Op::List],
-        Scenario::Large => &[],
+        Scenario::Large | Scenario::Decision => &[],
     };
     for &op in small {
         if stop.is_set() {
@@ -1586,6 +1601,170 @@ fn format_size(bytes: u64) -> String {
         format!("{value} {name}")
     } else {
         format!("{value:.1} {name}")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// decision: the policy engine, in-process
+// ---------------------------------------------------------------------------
+
+/// Decisions `--scenario decision` times unless `--requests` says otherwise.
+const DEFAULT_DECISIONS: u64 = 100_000;
+/// Untimed decisions first, so pool slots, caches and branch predictors are warm.
+const WARMUP_DECISIONS: u64 = 2_000;
+
+/// Latencies of single decisions.
+struct DecisionReport {
+    startup: Duration,
+    decisions: u64,
+    elapsed: Duration,
+    sorted: Vec<Duration>,
+}
+
+impl DecisionReport {
+    fn micros(&self, q: f64) -> f64 {
+        percentile(&self.sorted, q).as_secs_f64() * 1e6
+    }
+
+    fn mean_micros(&self) -> f64 {
+        let n = self.sorted.len().max(1) as f64;
+        self.sorted.iter().map(Duration::as_secs_f64).sum::<f64>() / n * 1e6
+    }
+}
+
+/// `--scenario decision`: no server, no credentials.
+async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
+    let n = args.requests.unwrap_or(DEFAULT_DECISIONS);
+    progress(&format!("timing {n} policy decisions in-process"));
+    let report = tokio::task::spawn_blocking(move || measure_decisions(n))
+        .await
+        .context("the decision benchmark panicked")??;
+    let (p50, p90, p99, p999) = (
+        report.micros(0.50),
+        report.micros(0.90),
+        report.micros(0.99),
+        report.micros(0.999),
+    );
+    let max = report.micros(1.0);
+    let rate = per_second(report.decisions as f64, report.elapsed);
+    if args.json {
+        let value = serde_json::json!({
+            "scenario": "decision",
+            "module": "default",
+            "hook": "authorize",
+            "decisions": report.decisions,
+            "threads": 1,
+            "engine_startup_ms": report.startup.as_secs_f64() * 1e3,
+            "p50_us": p50,
+            "p90_us": p90,
+            "p99_us": p99,
+            "p999_us": p999,
+            "max_us": max,
+            "mean_us": report.mean_micros(),
+            "decisions_per_sec": rate,
+        });
+        println!("{value}");
+    } else {
+        println!(
+            "decision: {} authorize decisions of the default module, in-process, 1 thread",
+            report.decisions
+        );
+        println!(
+            "  engine start (compiles the default module): {:.1} ms",
+            report.startup.as_secs_f64() * 1e3
+        );
+        println!(
+            "  p50 {p50:.2} us   p90 {p90:.2} us   p99 {p99:.2} us   p99.9 {p999:.2} us   max {max:.1} us"
+        );
+        println!(
+            "  mean {:.2} us   {rate:.0} decisions/s",
+            report.mean_micros()
+        );
+    }
+    Ok(())
+}
+
+/// Times `n` decisions of a typical request (an account reading an object of
+/// a bucket with a few grants, with the headers of an SDK request).
+fn measure_decisions(n: u64) -> anyhow::Result<DecisionReport> {
+    let started = Instant::now();
+    let engine = PolicyEngine::new(Limits::default()).context("starting the policy engine")?;
+    let startup = started.elapsed();
+    let module = engine.default_module().clone();
+    let request = decision_request();
+    match engine.authorize(&module, &request)? {
+        types::Decision::Allow => {}
+        types::Decision::Deny(reason) => bail!("the benchmark request was denied: {reason}"),
+    }
+    for _ in 0..WARMUP_DECISIONS {
+        engine.authorize(&module, &request)?;
+    }
+    let capacity = usize::try_from(n).context("too many decisions")?;
+    let mut samples = Vec::with_capacity(capacity);
+    let started = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let decision = engine.authorize(&module, &request)?;
+        samples.push(t.elapsed());
+        std::hint::black_box(decision);
+    }
+    let elapsed = started.elapsed();
+    samples.sort_unstable();
+    Ok(DecisionReport {
+        startup,
+        decisions: n,
+        elapsed,
+        sorted: samples,
+    })
+}
+
+/// The request the decision benchmark authorizes: `GetObject` by a grantee of
+/// the object's ACL.
+fn decision_request() -> types::Request {
+    let grant = |id: &str, permission| types::Grant {
+        grantee: types::Grantee::CanonicalUser(id.into()),
+        permission,
+    };
+    let acl = |owner: &str| types::Acl {
+        owner: owner.into(),
+        grants: vec![
+            grant("bob-canonical-id", types::Permission::Read),
+            grant("carol-canonical-id", types::Permission::FullControl),
+            types::Grant {
+                grantee: types::Grantee::Group(types::Group::AuthenticatedUsers),
+                permission: types::Permission::ReadAcp,
+            },
+        ],
+    };
+    let header = |name: &str, value: &str| types::Header {
+        name: name.into(),
+        value: value.into(),
+    };
+    types::Request {
+        operation: "GetObject".into(),
+        bucket: Some("photos".into()),
+        key: Some("2024/holiday/IMG_0042.jpg".into()),
+        principal: types::Principal::Account(types::Account {
+            canonical_id: "bob-canonical-id".into(),
+            display_name: "bob".into(),
+        }),
+        source_ip: "192.0.2.10".into(),
+        headers: vec![
+            header("host", "127.0.0.1:9000"),
+            header("user-agent", "aws-sdk-rust/1.0 os/linux lang/rust"),
+            header("x-amz-date", "20250101T000000Z"),
+            header("x-amz-content-sha256", EMPTY_SHA256),
+            header(
+                "amz-sdk-invocation-id",
+                "5f1c1c2e-0c7e-4e5b-9d4e-8c1d2b3a4f5e",
+            ),
+            header("amz-sdk-request", "attempt=1; max=3"),
+        ],
+        bucket_owner: Some("alice-canonical-id".into()),
+        object_owner: Some("alice-canonical-id".into()),
+        bucket_acl: Some(acl("alice-canonical-id")),
+        object_acl: Some(acl("alice-canonical-id")),
+        config: None,
     }
 }
 

@@ -1,9 +1,11 @@
 //! Command-line interface. `serve` runs the server; `admin` manages accounts and keys (also
-//! while a server runs); `bench` drives any S3 endpoint with load.
+//! while a server runs); `bench` drives any S3 endpoint with load; `policy eval` runs a
+//! policy module offline.
 
 mod admin;
 mod bench;
 mod database;
+mod policy;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +28,8 @@ enum Command {
     Admin(admin::AdminArgs),
     /// Drive an S3 endpoint with load and report throughput and latency.
     Bench(bench::BenchArgs),
+    /// Work with policy modules offline (evaluate one on a JSON request).
+    Policy(policy::PolicyArgs),
 }
 
 /// Where the database is: shared by `serve` and `admin`.
@@ -62,6 +66,7 @@ pub fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Admin(args) => admin::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Policy(args) => policy::run(args),
         }
     });
     match result {

@@ -3,8 +3,10 @@
 
 use anyhow::Context;
 use coffer::config::ServerConfig;
+use coffer::policy::registry::PolicyRegistry;
+use coffer::policy::{Limits, PolicyEngine};
 use coffer::state::{AppState, system_clock};
-use coffer::store::{blob::ChunkStore, gc, meta, secrets};
+use coffer::store::{admins, blob::ChunkStore, gc, meta, secrets};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,6 +56,18 @@ pub struct ServeArgs {
     /// Minimum age in seconds of an unreferenced chunk file before it is removed.
     #[arg(long, default_value_t = 3600)]
     gc_grace: u64,
+    /// Address of the admin API and Prometheus `/metrics` (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9001")]
+    admin_listen: SocketAddr,
+    /// Milliseconds between checks for policy changes made by other coffer processes.
+    #[arg(long, default_value_t = 2000)]
+    policy_poll_ms: u64,
+    /// Wall-clock deadline of one policy decision, in milliseconds.
+    #[arg(long, default_value_t = 10)]
+    policy_deadline_ms: u64,
+    /// Linear memory a policy module may use per decision, in MiB.
+    #[arg(long, default_value_t = 16)]
+    policy_memory_mib: usize,
 }
 
 impl ServeArgs {
@@ -75,7 +89,17 @@ impl ServeArgs {
         c.max_header_bytes = self.max_header_bytes;
         c.gc_interval = Duration::from_secs(self.gc_interval.max(1));
         c.gc_grace = Duration::from_secs(self.gc_grace);
+        c.admin_listen = self.admin_listen;
+        c.policy_poll_interval = Duration::from_millis(self.policy_poll_ms.max(10));
         c
+    }
+
+    fn policy_limits(&self) -> Limits {
+        Limits {
+            deadline: Duration::from_millis(self.policy_deadline_ms.max(1)),
+            memory_bytes: self.policy_memory_mib.max(1) << 20,
+            ..Limits::default()
+        }
     }
 }
 
@@ -130,12 +154,23 @@ async fn serve(
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let local = listener.local_addr()?;
+    let admin_listener = tokio::net::TcpListener::bind(config.admin_listen)
+        .await
+        .with_context(|| format!("binding the admin API to {}", config.admin_listen))?;
+    let admin_local = admin_listener.local_addr()?;
+    let engine = PolicyEngine::new(args.policy_limits()).context("starting the policy engine")?;
+    let policies = Arc::new(
+        PolicyRegistry::open(Arc::new(engine), db.pool.clone())
+            .await
+            .context("loading policy attachments")?,
+    );
     let state = Arc::new(AppState {
         pool: db.pool.clone(),
         chunks: chunks.clone(),
         master_key,
         config: config.clone(),
         clock: system_clock(),
+        policies: policies.clone(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let gc_task = tokio::spawn(gc::run(
@@ -143,15 +178,27 @@ async fn serve(
         chunks,
         config.gc_interval,
         config.gc_grace,
-        stop_rx,
+        stop_rx.clone(),
     ));
-    tracing::info!(%local, "listening");
-    // Tests and scripts read this line to learn the port.
+    let poll_task = tokio::spawn(policies.run(config.policy_poll_interval, stop_rx.clone()));
+    let mut admin_stop = stop_rx;
+    let admin_task = tokio::spawn(coffer::http::admin::serve(
+        admin_listener,
+        state.clone(),
+        async move {
+            let _ = admin_stop.wait_for(|stop| *stop).await;
+        },
+    ));
+    tracing::info!(%local, %admin_local, "listening");
+    // Tests and scripts read these lines to learn the ports.
+    println!("coffer admin API on http://{admin_local}");
     println!("coffer listening on http://{local}");
     let _ = std::io::stdout().flush();
     coffer::http::server::serve(listener, state, shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     let _ = gc_task.await;
+    let _ = poll_task.await;
+    let _ = admin_task.await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -196,6 +243,7 @@ async fn bootstrap_admin(
         meta::create_account(&mut *tx, "admin", &secrets::generate_canonical_id(), None).await?;
     let (ct, nonce) = master_key.seal(&access_key, &secret_key)?;
     meta::insert_key(&mut *tx, account.id, &access_key, &ct, &nonce).await?;
+    admins::grant_admin(&mut *tx, account.id).await?;
     tx.commit().await?;
     if pinned {
         tracing::info!(access_key = %access_key, "created account admin with the key from the environment");

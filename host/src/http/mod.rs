@@ -1,6 +1,7 @@
-//! HTTP: the accept loop ([`server`]), the per-request pipeline ([`service`]) and bodies
-//! ([`body`]).
+//! HTTP: the accept loop ([`server`]), the per-request pipeline ([`service`]), bodies
+//! ([`body`]) and the admin API on its own listener ([`admin`]).
 
+pub mod admin;
 pub mod body;
 pub mod server;
 pub mod service;

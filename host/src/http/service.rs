@@ -11,6 +11,7 @@ use tracing::Instrument;
 use crate::auth::{self, Credentials, RequestView, SecretKey};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty, full};
+use crate::policy::registry::BucketPolicy;
 use crate::s3::{self, headers, router, xml};
 use crate::state::AppState;
 use crate::store::meta::{self, Account};
@@ -61,6 +62,12 @@ pub struct RequestContext {
     pub remote: SocketAddr,
     /// The verified SigV4 context (for aws-chunked bodies and payload hashes).
     pub sigv4: Option<auth::sigv4::VerifiedV4>,
+    /// The request headers policy modules see (no credentials).
+    pub policy_headers: Vec<(String, String)>,
+    /// The bucket policy of the request's first decision, kept for the rest of it: a
+    /// request that needs several decisions (DeleteObjects) makes them all with one module
+    /// even if an operator swaps modules meanwhile.
+    pub policy: std::sync::OnceLock<(Option<i64>, Arc<BucketPolicy>)>,
 }
 
 impl RequestContext {
@@ -227,6 +234,8 @@ async fn process(
         principal,
         remote,
         sigv4,
+        policy_headers: s3::authz::policy_headers(&parts.headers),
+        policy: std::sync::OnceLock::new(),
     };
     s3::dispatch(state, &ctx, &parts, body)
         .await
@@ -250,7 +259,7 @@ fn check_header_size(headers: &http::HeaderMap, max: usize) -> S3Result<()> {
 }
 
 /// Verifies the request's signature and resolves the caller.
-async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     view: &RequestView<'_>,
     credentials: Credentials,

@@ -1,235 +1,721 @@
-//! The wasmtime-based policy engine.
+//! The wasmtime-based policy engine: loads components (validated, compiled
+//! and linked once, cached by SHA-256 digest) and runs each decision in a
+//! fresh store under [`Limits`].
+//!
+//! # Per-decision cost
+//!
+//! Every decision gets a new [`Store`] and a new instance, so no state leaks
+//! between requests (or buckets) and a trapped instance is simply dropped.
+//! That stays cheap because linking is done once at load
+//! ([`InstancePre`]), instances come from wasmtime's pooling allocator
+//! (pre-reserved slots; no `mmap` per decision), and linear memories are
+//! initialised copy-on-write from the compiled image, so only the pages a
+//! decision touches are ever copied.
+//!
+//! # Hooks and the default module
+//!
+//! A module exports any non-empty subset of the hook interfaces
+//! (`authorize`, `cors`, `metadata`). For a hook it does not export, the
+//! engine calls the default module (embedded in the binary by `build.rs`),
+//! which exports all three. A hook that *fails* never falls back: failures
+//! fail closed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, Trap};
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        world: "policy",
-        path: "../guest-sdk/wit",
-    });
+use super::bindings::{self, Policy, authorize, cors, metadata, types};
+use super::error::Error;
+use super::host_api::{HostState, LogLine, LogSink, truncate};
+use super::input;
+use super::limits::Limits;
+use super::metrics::{MetricsRegistry, ModuleMetrics};
+
+/// The default module's component (`policies/acl` built for
+/// `wasm32-wasip2`), embedded by `build.rs`.
+static DEFAULT_MODULE_WASM: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/default_policy.wasm"));
+
+/// Name of the built-in default module.
+pub const DEFAULT_MODULE_NAME: &str = "default";
+
+/// Compiled components kept beyond their last user, so validating a module
+/// and then attaching it compiles it once. Past this many entries, unused
+/// ones are dropped.
+const CACHE_SOFT_LIMIT: usize = 32;
+
+/// One of the hooks of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hook {
+    /// `authorize` (interface `coffer:policy/authorize`).
+    Authorize,
+    /// `cors` (interface `coffer:policy/cors`).
+    Cors,
+    /// `validate-metadata` (interface `coffer:policy/metadata`).
+    Metadata,
 }
 
-use bindings::coffer::policy::host::{self as wit_host, Level};
-use bindings::{Policy, PolicyPre};
+impl Hook {
+    /// Every hook.
+    pub const ALL: [Hook; 3] = [Hook::Authorize, Hook::Cors, Hook::Metadata];
 
-/// The WIT data types (`interface types`) as the host sees them.
-pub use bindings::coffer::policy::types;
-pub use types::{Decision, Request};
+    /// The short name used in metrics, logs and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Authorize => "authorize",
+            Hook::Cors => "cors",
+            Hook::Metadata => "metadata",
+        }
+    }
 
-/// Why a decision could not be made (every one of these fails closed).
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The module trapped (including a Rust panic, i.e. `unreachable`).
-    #[error("policy module trapped: {0}")]
-    Trap(String),
-    /// The module ran past its deadline.
-    #[error("policy module exceeded its {0:?} deadline")]
-    Deadline(Duration),
-    /// The module tried to grow its memory past the limit.
-    #[error("policy module exceeded its memory limit of {limit} bytes")]
-    MemoryLimit {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The (estimated serialized) input is larger than allowed.
-    #[error("policy input of about {size} bytes exceeds the limit of {limit} bytes")]
-    InputTooLarge {
-        /// Estimated input size in bytes.
-        size: usize,
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The component does not fit the `coffer:policy` contract: missing
-    /// exports, unexpected imports or mismatched types.
-    #[error("policy module does not implement the coffer:policy world: {0}")]
-    Abi(String),
-    /// The bytes are not a valid component (or too large to load).
-    #[error("policy module failed to compile: {0}")]
-    Compile(String),
+    /// The component export (WIT interface) implementing the hook.
+    pub fn interface(self) -> &'static str {
+        match self {
+            Hook::Authorize => bindings::AUTHORIZE,
+            Hook::Cors => bindings::CORS,
+            Hook::Metadata => bindings::METADATA,
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
 }
 
-/// The limits enforced on every decision (see `guest-sdk/wit/LIMITS.md`).
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Wall-clock deadline per decision.
-    pub deadline: Duration,
-    /// Epoch tick interval (deadline granularity).
-    pub tick: Duration,
-    /// Maximum linear memory per store, in bytes.
-    pub memory_bytes: usize,
-    /// Maximum table elements per table.
-    pub table_elements: usize,
-    /// Maximum core instances per store (a Rust component has a few).
-    pub instances: usize,
-    /// Maximum linear memories per store.
-    pub memories: usize,
-    /// Maximum component size at load.
-    pub component_bytes: usize,
-    /// Maximum estimated serialized input size.
-    pub input_bytes: usize,
-    /// Longer deny reasons are truncated to this many bytes.
-    pub reason_bytes: usize,
-    /// Maximum `log` calls per decision.
-    pub log_calls: usize,
-    /// Maximum total `log` bytes per decision.
-    pub log_bytes: usize,
+impl std::fmt::Display for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            deadline: Duration::from_millis(10),
-            tick: Duration::from_millis(1),
-            memory_bytes: 16 << 20,
-            table_elements: 10_000,
-            // LIMITS.md says one instance and one memory, but a component
-            // built by `wasm32-wasip2` Rust already has several core
-            // instances (module, shims, fixups); the memory cap is what
-            // bounds resource use.
-            instances: 16,
-            memories: 2,
-            component_bytes: 8 << 20,
-            input_bytes: 64 << 10,
-            reason_bytes: 1 << 10,
-            log_calls: 32,
-            log_bytes: 8 << 10,
+/// A compiled and linked component, shared by every name it is loaded under.
+struct Compiled {
+    digest: [u8; 32],
+    digest_hex: Arc<str>,
+    pre: InstancePre<HostState>,
+    authorize: Option<authorize::GuestIndices>,
+    cors: Option<cors::GuestIndices>,
+    metadata: Option<metadata::GuestIndices>,
+    hooks: Vec<Hook>,
+}
+
+impl Compiled {
+    fn exports(&self, hook: Hook) -> bool {
+        match hook {
+            Hook::Authorize => self.authorize.is_some(),
+            Hook::Cors => self.cors.is_some(),
+            Hook::Metadata => self.metadata.is_some(),
         }
     }
 }
 
-impl Limits {
-    fn deadline_ticks(&self) -> u64 {
-        let tick = self.tick.as_nanos().max(1);
-        u64::try_from(self.deadline.as_nanos().div_ceil(tick))
-            .unwrap_or(u64::MAX)
-            .max(1)
+/// A policy module ready to decide: a compiled component under a name.
+pub struct LoadedModule {
+    name: Arc<str>,
+    compiled: Arc<Compiled>,
+    metrics: Arc<ModuleMetrics>,
+}
+
+impl LoadedModule {
+    /// The name it was loaded under (`default` for the built-in module).
+    pub fn name(&self) -> &str {
+        &self.name
     }
-}
 
-/// A compiled, linked policy module, ready to instantiate.
-pub struct CompiledPolicy {
-    digest: [u8; 32],
-    pre: PolicyPre<HostState>,
-}
-
-impl CompiledPolicy {
     /// SHA-256 digest of the component bytes.
     pub fn digest(&self) -> &[u8; 32] {
-        &self.digest
+        &self.compiled.digest
     }
 
-    /// The digest, hex-encoded (for logs).
+    /// The digest, hex-encoded (as stored and logged).
     pub fn digest_hex(&self) -> String {
-        hex::encode(self.digest)
+        self.compiled.digest_hex.to_string()
+    }
+
+    /// The hooks the module exports itself; the others are the default
+    /// module's.
+    pub fn hooks(&self) -> &[Hook] {
+        &self.compiled.hooks
+    }
+
+    /// Whether the module exports `hook` itself.
+    pub fn implements(&self, hook: Hook) -> bool {
+        self.compiled.exports(hook)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn metrics(&self) -> &ModuleMetrics {
+        &self.metrics
+    }
+
+    /// Whether both share one compiled component.
+    #[cfg(test)]
+    pub(crate) fn same_compiled(&self, other: &LoadedModule) -> bool {
+        Arc::ptr_eq(&self.compiled, &other.compiled)
     }
 }
 
-impl std::fmt::Debug for CompiledPolicy {
+impl std::fmt::Debug for LoadedModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompiledPolicy")
-            .field("digest", &self.digest_hex())
+        f.debug_struct("LoadedModule")
+            .field("name", &self.name)
+            .field("digest", &self.compiled.digest_hex)
+            .field("hooks", &self.compiled.hooks)
+            .finish()
+    }
+}
+
+/// The outcome of one hook call together with what the module logged: the
+/// offline evaluator's view (`coffer policy eval`).
+#[derive(Debug)]
+pub struct Evaluation<T> {
+    /// The answer, or why there is none (which the server treats as a
+    /// refusal).
+    pub outcome: Result<T, Error>,
+    /// The module's `log` lines, within the log budget.
+    pub logs: Vec<LogLine>,
+    /// The module whose code ran: the module itself, or `default` for a hook
+    /// it does not export.
+    pub evaluated_by: String,
+}
+
+/// The error a stubbed-out WASI function returns when a guest calls it; a
+/// trap as far as the contract is concerned.
+#[derive(Debug, thiserror::Error)]
+#[error("called `{0}`, which policy modules may not use (no WASI)")]
+struct ForbiddenImport(String);
+
+/// Compiles policy components and evaluates decisions under [`Limits`].
+/// One per server; `Send + Sync`, shared behind an `Arc`.
+pub struct PolicyEngine {
+    core: Core,
+    default: Arc<LoadedModule>,
+    _ticker: EpochTicker,
+}
+
+/// What loading and running modules needs; split from [`PolicyEngine`] so
+/// the default module can be loaded before the engine exists.
+struct Core {
+    engine: Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+    cache: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
+    metrics: MetricsRegistry,
+}
+
+impl std::fmt::Debug for PolicyEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyEngine")
+            .field("limits", &self.core.limits)
+            .field("default", &self.default)
             .finish_non_exhaustive()
     }
 }
 
-/// Per-store limiter: [`StoreLimits`] plus a note of whether memory growth
-/// was refused, to tell memory exhaustion from other traps.
-struct Limiter {
-    inner: StoreLimits,
-    memory_refused: bool,
-}
-
-impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        let ok = self.inner.memory_growing(current, desired, maximum);
-        if !matches!(ok, Ok(true)) {
-            self.memory_refused = true;
+impl PolicyEngine {
+    /// An engine enforcing `limits`, with the embedded default module
+    /// compiled and checked (it must export every hook).
+    pub fn new(limits: Limits) -> Result<Self, Error> {
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(limits.pooling()))
+            .memory_reservation(limits.memory_reservation())
+            .memory_guard_size(limits.memory_guard())
+            .memory_reservation_for_growth(0)
+            .memory_init_cow(true);
+        let engine = Engine::new(&config).map_err(|e| Error::Unavailable(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
+        let ticker = EpochTicker::start(engine.clone(), limits.tick)
+            .map_err(|e| Error::Unavailable(format!("cannot start the epoch ticker: {e}")))?;
+        let core = Core {
+            engine,
+            linker,
+            limits,
+            cache: Mutex::new(HashMap::new()),
+            metrics: MetricsRegistry::default(),
+        };
+        let default = core.load(DEFAULT_MODULE_NAME, DEFAULT_MODULE_WASM)?;
+        if default.hooks().len() != Hook::ALL.len() {
+            return Err(Error::Abi(format!(
+                "the embedded default module must export every hook, it exports {:?}",
+                default.hooks()
+            )));
         }
-        ok
+        Ok(Self {
+            core,
+            default,
+            _ticker: ticker,
+        })
     }
 
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        self.inner.table_growing(current, desired, maximum)
+    /// The limits this engine enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.core.limits
     }
 
-    fn instances(&self) -> usize {
-        self.inner.instances()
+    /// The built-in default module (name `default`): S3's standard
+    /// behaviour, and the implementation of every hook a module lacks.
+    pub fn default_module(&self) -> &Arc<LoadedModule> {
+        &self.default
     }
 
-    fn tables(&self) -> usize {
-        self.inner.tables()
+    /// The embedded default module's component bytes.
+    pub fn default_module_wasm() -> &'static [u8] {
+        DEFAULT_MODULE_WASM
     }
 
-    fn memories(&self) -> usize {
-        self.inner.memories()
+    /// Validates `bytes` (a component exporting at least one hook with the
+    /// contract's types, importing nothing but the host interface and WASI,
+    /// which is stubbed out), compiles it, and checks that it instantiates
+    /// under the limits. The compiled component is cached by SHA-256 digest:
+    /// the same bytes under two names compile once.
+    pub fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedModule>, Error> {
+        self.core.load(name, bytes)
     }
 }
 
-/// What one decision's store holds.
-struct HostState {
-    limiter: Limiter,
-    digest: Arc<str>,
-    log_calls: usize,
-    log_bytes: usize,
-    log_dropped: bool,
-    max_log_calls: usize,
-    max_log_bytes: usize,
-}
+impl Core {
+    fn load(&self, name: &str, bytes: &[u8]) -> Result<Arc<LoadedModule>, Error> {
+        let compiled = self.compile(bytes)?;
+        let metrics = self.metrics.module(name, &compiled.digest_hex);
+        Ok(Arc::new(LoadedModule {
+            name: name.into(),
+            compiled,
+            metrics,
+        }))
+    }
 
-impl types::Host for HostState {}
+    fn compile(&self, bytes: &[u8]) -> Result<Arc<Compiled>, Error> {
+        if bytes.len() > self.limits.component_bytes {
+            return Err(Error::Compile(format!(
+                "component is {} bytes, the limit is {}",
+                bytes.len(),
+                self.limits.component_bytes
+            )));
+        }
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        if let Some(hit) = self.cache_lock().get(&digest) {
+            return Ok(hit.clone());
+        }
+        let component =
+            Component::new(&self.engine, bytes).map_err(|e| Error::Compile(format!("{e:#}")))?;
+        let linker = self.linker_for(&component)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| Error::Abi(format!("{e:#}")))?;
+        let exported = |hook: Hook| component.get_export_index(None, hook.interface()).is_some();
+        let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
+        let authorize = match exported(Hook::Authorize) {
+            true => Some(authorize::GuestIndices::new(&pre).map_err(abi)?),
+            false => None,
+        };
+        let cors = match exported(Hook::Cors) {
+            true => Some(cors::GuestIndices::new(&pre).map_err(abi)?),
+            false => None,
+        };
+        let metadata = match exported(Hook::Metadata) {
+            true => Some(metadata::GuestIndices::new(&pre).map_err(abi)?),
+            false => None,
+        };
+        let digest_hex: Arc<str> = hex::encode(digest).into();
+        let mut compiled = Compiled {
+            digest,
+            digest_hex,
+            pre,
+            authorize,
+            cors,
+            metadata,
+            hooks: Vec::new(),
+        };
+        compiled.hooks = Hook::ALL
+            .into_iter()
+            .filter(|&h| compiled.exports(h))
+            .collect();
+        if compiled.hooks.is_empty() {
+            return Err(Error::Abi(format!(
+                "the component exports none of {}, {}, {}",
+                bindings::AUTHORIZE,
+                bindings::CORS,
+                bindings::METADATA
+            )));
+        }
+        self.check_instantiation(&compiled)?;
+        let compiled = Arc::new(compiled);
+        let mut cache = self.cache_lock();
+        if cache.len() >= CACHE_SOFT_LIMIT {
+            cache.retain(|_, c| Arc::strong_count(c) > 1);
+        }
+        // Two concurrent loads of the same bytes both compile; the first
+        // insert wins and both callers get a working module.
+        Ok(cache.entry(digest).or_insert(compiled).clone())
+    }
 
-impl wit_host::Host for HostState {
-    fn log(&mut self, level: Level, message: String) {
-        let remaining = self.max_log_bytes.saturating_sub(self.log_bytes);
-        if self.log_calls >= self.max_log_calls || remaining == 0 {
-            if !self.log_dropped {
-                self.log_dropped = true;
-                tracing::warn!(module = %self.digest, "policy module log budget exhausted; log dropped");
+    fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Compiled>>> {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The linker for `component`: the `coffer:policy/host` imports, plus
+    /// stubs for the WASI imports the Rust standard library drags in
+    /// (modules get no clock, I/O or randomness: calling one traps with
+    /// [`ForbiddenImport`]). Any other import is an ABI error.
+    fn linker_for(&self, component: &Component) -> Result<Linker<HostState>, Error> {
+        let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
+        let mut linker = self.linker.clone();
+        let mut wasi = false;
+        for (name, item) in component.component_type().imports(&self.engine) {
+            if name.starts_with(bindings::HOST_IMPORT_PREFIX) {
+                continue;
             }
-            return;
+            if !name.starts_with("wasi:") {
+                return Err(Error::Abi(format!("unsupported import `{name}`")));
+            }
+            wasi = true;
+            let ComponentItem::ComponentInstance(instance) = item.ty else {
+                continue;
+            };
+            let mut stubs = linker.instance(name).map_err(abi)?;
+            for (func, item) in instance.exports(&self.engine) {
+                if let ComponentItem::ComponentFunc(_) = item.ty {
+                    let qualified = format!("{name}#{func}");
+                    stubs
+                        .func_new(func, move |_, _, _, _| {
+                            Err(wasmtime::Error::new(ForbiddenImport(qualified.clone())))
+                        })
+                        .map_err(abi)?;
+                }
+            }
         }
-        self.log_calls += 1;
-        let message = truncate(&message, remaining);
-        self.log_bytes += message.len();
-        let module = &*self.digest;
-        match level {
-            Level::Trace => tracing::trace!(target: "coffer::policy::guest", module, "{message}"),
-            Level::Debug => tracing::debug!(target: "coffer::policy::guest", module, "{message}"),
-            Level::Info => tracing::info!(target: "coffer::policy::guest", module, "{message}"),
-            Level::Warn => tracing::warn!(target: "coffer::policy::guest", module, "{message}"),
-            Level::Error => tracing::error!(target: "coffer::policy::guest", module, "{message}"),
+        if wasi {
+            // What is left: the WASI resource types, as opaque host types.
+            linker
+                .define_unknown_imports_as_traps(component)
+                .map_err(abi)?;
+        }
+        Ok(linker)
+    }
+
+    /// Instantiates `compiled` once and type-checks its hook exports against
+    /// the contract (wasmtime checks types when a typed function is looked
+    /// up, not when indices are resolved), so a module that cannot work is
+    /// refused at load rather than failing every request.
+    fn check_instantiation(&self, compiled: &Compiled) -> Result<(), Error> {
+        let mut store = self.store(DEFAULT_MODULE_NAME.into(), LogSink::Tracing);
+        let instance = compiled
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| self.classify(&store, e, true))?;
+        let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
+        if let Some(i) = &compiled.authorize {
+            i.load(&mut store, &instance).map_err(abi)?;
+        }
+        if let Some(i) = &compiled.cors {
+            i.load(&mut store, &instance).map_err(abi)?;
+        }
+        if let Some(i) = &compiled.metadata {
+            i.load(&mut store, &instance).map_err(abi)?;
+        }
+        Ok(())
+    }
+
+    fn store(&self, module: Arc<str>, sink: LogSink) -> Store<HostState> {
+        let state = HostState::new(
+            self.limits.limiter(),
+            module,
+            sink,
+            self.limits.log_calls,
+            self.limits.log_bytes,
+        );
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Classifies a wasmtime error from instantiation or a call.
+    fn classify(
+        &self,
+        store: &Store<HostState>,
+        err: wasmtime::Error,
+        instantiating: bool,
+    ) -> Error {
+        let trap = err.downcast_ref::<Trap>();
+        if matches!(trap, Some(Trap::Interrupt)) {
+            return Error::Deadline(self.limits.deadline);
+        }
+        // Checked before the cause of death: a module refused memory usually
+        // dies some other way (Rust's allocation-failure handler writes to
+        // stderr, a stubbed WASI import), but the memory limit is why.
+        if store.data().limiter.memory_refused {
+            return Error::MemoryLimit {
+                limit: self.limits.memory_bytes,
+            };
+        }
+        if let Some(forbidden) = err.downcast_ref::<ForbiddenImport>() {
+            return Error::Trap(forbidden.to_string());
+        }
+        match trap {
+            Some(_) => Error::Trap(format!("{err:#}")),
+            // Not a trap while instantiating: the pool is out of slots.
+            None if instantiating => Error::Unavailable(format!("{err:#}")),
+            // Not a trap in a call: a type mismatch or a malformed value.
+            None => Error::Abi(format!("{err:#}")),
         }
     }
 }
 
-/// The longest prefix of `s` of at most `max` bytes, on a char boundary.
-fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
+impl PolicyEngine {
+    /// The module whose code answers `hook` for `module`.
+    fn implementation<'a>(&'a self, module: &'a LoadedModule, hook: Hook) -> &'a LoadedModule {
+        if module.implements(hook) {
+            module
+        } else {
+            &self.default
+        }
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
+
+    /// Runs one hook call: input check, fresh store and instance, `call`,
+    /// classification, metrics and the failure log.
+    fn run<T>(
+        &self,
+        module: &LoadedModule,
+        hook: Hook,
+        input_size: usize,
+        sink: LogSink,
+        refused: fn(&T) -> bool,
+        call: impl FnOnce(&Compiled, &mut Store<HostState>, &Instance) -> wasmtime::Result<T>,
+    ) -> (Result<T, Error>, Vec<LogLine>) {
+        let start = Instant::now();
+        let target = self.implementation(module, hook);
+        let (outcome, logs) = if input_size > self.core.limits.input_bytes {
+            let e = Error::InputTooLarge {
+                size: input_size,
+                limit: self.core.limits.input_bytes,
+            };
+            (Err(e), Vec::new())
+        } else {
+            let mut store = self.core.store(target.name.clone(), sink);
+            let outcome = match target.compiled.pre.instantiate(&mut store) {
+                Ok(instance) => call(&target.compiled, &mut store, &instance)
+                    .map_err(|e| self.core.classify(&store, e, false)),
+                Err(e) => Err(self.core.classify(&store, e, true)),
+            };
+            (outcome, store.data_mut().take_logs())
+            // The store (and its pool slot) is released here, inside the
+            // measured time: it is part of every decision's cost.
+        };
+        let elapsed = start.elapsed();
+        match &outcome {
+            Ok(answer) => module.metrics.answered(hook, refused(answer), elapsed),
+            Err(e) => {
+                module.metrics.failed(hook, e.kind(), elapsed);
+                tracing::warn!(
+                    module = %target.name,
+                    digest = %target.compiled.digest_hex,
+                    bucket_module = %module.name,
+                    %hook,
+                    kind = %e.kind(),
+                    error = %e,
+                    "policy module failed; failing closed"
+                );
+            }
+        }
+        (outcome, logs)
     }
-    &s[..end]
+
+    fn authorize_with(
+        &self,
+        module: &LoadedModule,
+        req: &types::Request,
+        sink: LogSink,
+    ) -> (Result<types::Decision, Error>, Vec<LogLine>) {
+        let size = input::request_size(req);
+        let refused = |d: &types::Decision| matches!(d, types::Decision::Deny(_));
+        let (outcome, logs) = self.run(
+            module,
+            Hook::Authorize,
+            size,
+            sink,
+            refused,
+            |c, store, instance| {
+                let indices = c
+                    .authorize
+                    .as_ref()
+                    .ok_or_else(|| missing(Hook::Authorize))?;
+                indices
+                    .load(&mut *store, instance)?
+                    .call_authorize(store, req)
+            },
+        );
+        let outcome = outcome.map(|d| match d {
+            types::Decision::Deny(reason) => {
+                types::Decision::Deny(truncate(&reason, self.core.limits.reason_bytes).to_owned())
+            }
+            allow => allow,
+        });
+        (outcome, logs)
+    }
+
+    fn cors_with(
+        &self,
+        module: &LoadedModule,
+        req: &types::CorsRequest,
+        sink: LogSink,
+    ) -> (Result<Option<types::CorsRuleMatch>, Error>, Vec<LogLine>) {
+        let size = input::cors_request_size(req);
+        let refused = |m: &Option<types::CorsRuleMatch>| m.is_none();
+        self.run(
+            module,
+            Hook::Cors,
+            size,
+            sink,
+            refused,
+            |c, store, instance| {
+                let indices = c.cors.as_ref().ok_or_else(|| missing(Hook::Cors))?;
+                indices.load(&mut *store, instance)?.call_cors(store, req)
+            },
+        )
+    }
+
+    fn metadata_with(
+        &self,
+        module: &LoadedModule,
+        req: &types::Request,
+        headers: &[types::Header],
+        sink: LogSink,
+    ) -> (Result<Result<(), String>, Error>, Vec<LogLine>) {
+        let size = input::request_size(req) + input::headers_size(headers);
+        let refused = |r: &Result<(), String>| r.is_err();
+        let (outcome, logs) = self.run(
+            module,
+            Hook::Metadata,
+            size,
+            sink,
+            refused,
+            |c, store, instance| {
+                let indices = c.metadata.as_ref().ok_or_else(|| missing(Hook::Metadata))?;
+                indices
+                    .load(&mut *store, instance)?
+                    .call_validate_metadata(store, req, headers)
+            },
+        );
+        let outcome = outcome.map(|r| {
+            r.map_err(|message| truncate(&message, self.core.limits.reason_bytes).to_owned())
+        });
+        (outcome, logs)
+    }
+
+    /// Runs `module`'s `authorize` hook (or the default module's, if it has
+    /// none). A deny is `Ok(Decision::Deny)`; `Err` is a failure, already
+    /// logged at `warn` with the module's name and digest, which the caller
+    /// must treat as a denial. Guest log lines go to `tracing` in the
+    /// caller's span.
+    pub fn authorize(
+        &self,
+        module: &LoadedModule,
+        req: &types::Request,
+    ) -> Result<types::Decision, Error> {
+        self.authorize_with(module, req, LogSink::Tracing).0
+    }
+
+    /// Runs `module`'s `cors` hook (or the default module's). `Ok(None)`: no
+    /// rule matches; `Err`: a failure (logged), which the caller must treat
+    /// as no match.
+    pub fn cors(
+        &self,
+        module: &LoadedModule,
+        req: &types::CorsRequest,
+    ) -> Result<Option<types::CorsRuleMatch>, Error> {
+        self.cors_with(module, req, LogSink::Tracing).0
+    }
+
+    /// Runs `module`'s `validate-metadata` hook (or the default module's) on
+    /// the user metadata `headers` of write `req`. `Ok(Err(message))`: the
+    /// module rejects the metadata; `Err`: a failure (logged), which the
+    /// caller must treat as a rejection.
+    pub fn validate_metadata(
+        &self,
+        module: &LoadedModule,
+        req: &types::Request,
+        headers: &[types::Header],
+    ) -> Result<Result<(), String>, Error> {
+        self.metadata_with(module, req, headers, LogSink::Tracing).0
+    }
+
+    /// [`PolicyEngine::authorize`], returning the module's log lines instead
+    /// of sending them to `tracing`.
+    pub fn evaluate_authorize(
+        &self,
+        module: &LoadedModule,
+        req: &types::Request,
+    ) -> Evaluation<types::Decision> {
+        let (outcome, logs) = self.authorize_with(module, req, LogSink::Capture(Vec::new()));
+        self.evaluation(module, Hook::Authorize, outcome, logs)
+    }
+
+    /// [`PolicyEngine::cors`], returning the module's log lines.
+    pub fn evaluate_cors(
+        &self,
+        module: &LoadedModule,
+        req: &types::CorsRequest,
+    ) -> Evaluation<Option<types::CorsRuleMatch>> {
+        let (outcome, logs) = self.cors_with(module, req, LogSink::Capture(Vec::new()));
+        self.evaluation(module, Hook::Cors, outcome, logs)
+    }
+
+    /// [`PolicyEngine::validate_metadata`], returning the module's log lines.
+    pub fn evaluate_metadata(
+        &self,
+        module: &LoadedModule,
+        req: &types::Request,
+        headers: &[types::Header],
+    ) -> Evaluation<Result<(), String>> {
+        let (outcome, logs) =
+            self.metadata_with(module, req, headers, LogSink::Capture(Vec::new()));
+        self.evaluation(module, Hook::Metadata, outcome, logs)
+    }
+
+    fn evaluation<T>(
+        &self,
+        module: &LoadedModule,
+        hook: Hook,
+        outcome: Result<T, Error>,
+        logs: Vec<LogLine>,
+    ) -> Evaluation<T> {
+        Evaluation {
+            outcome,
+            logs,
+            evaluated_by: self.implementation(module, hook).name().to_owned(),
+        }
+    }
+
+    /// Appends the per-module metrics in the Prometheus text format
+    /// (`# HELP`/`# TYPE` and samples): `coffer_policy_decisions_total`,
+    /// `coffer_policy_denials_total`, `coffer_policy_failures_total` (by
+    /// `kind`) and the `coffer_policy_evaluation_seconds` histogram, labelled
+    /// with `module` and `digest`.
+    pub fn render_metrics(&self, out: &mut String) {
+        self.core.metrics.render(out);
+    }
+}
+
+/// A hook the chosen implementation lacks: cannot happen (the default module
+/// exports every hook, checked in [`PolicyEngine::new`]), reported as an ABI
+/// failure rather than a panic.
+fn missing(hook: Hook) -> wasmtime::Error {
+    wasmtime::format_err!("no implementation of the {hook} hook")
 }
 
 /// Increments the engine's epoch every tick until dropped.
@@ -266,380 +752,68 @@ impl Drop for EpochTicker {
     }
 }
 
-/// Compiles policy components and evaluates decisions under [`Limits`].
-pub struct PolicyEngine {
-    engine: Engine,
-    linker: Linker<HostState>,
-    limits: Limits,
-    cache: Mutex<HashMap<[u8; 32], Arc<CompiledPolicy>>>,
-    _ticker: EpochTicker,
-}
-
-impl PolicyEngine {
-    /// An engine with the default [`Limits`].
-    pub fn new() -> anyhow::Result<Self> {
-        Self::with_limits(Limits::default())
-    }
-
-    /// An engine enforcing `limits`.
-    pub fn with_limits(limits: Limits) -> anyhow::Result<Self> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let mut linker = Linker::new(&engine);
-        Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let ticker = EpochTicker::start(engine.clone(), limits.tick)?;
-        Ok(Self {
-            engine,
-            linker,
-            limits,
-            cache: Mutex::new(HashMap::new()),
-            _ticker: ticker,
-        })
-    }
-
-    /// The limits this engine enforces.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
-    /// Compile and link `bytes` (a component), or return the cached module
-    /// with the same SHA-256 digest.
-    pub fn load(&self, bytes: &[u8]) -> Result<Arc<CompiledPolicy>, Error> {
-        if bytes.len() > self.limits.component_bytes {
-            return Err(Error::Compile(format!(
-                "component is {} bytes, the limit is {}",
-                bytes.len(),
-                self.limits.component_bytes
-            )));
-        }
-        let digest: [u8; 32] = Sha256::digest(bytes).into();
-        if let Some(hit) = self.cache_lock().get(&digest) {
-            return Ok(hit.clone());
-        }
-        let component =
-            Component::new(&self.engine, bytes).map_err(|e| Error::Compile(format!("{e:#}")))?;
-        let linker = self.linker_for(&component)?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| Error::Abi(format!("{e:#}")))?;
-        let pre = PolicyPre::new(pre).map_err(|e| Error::Abi(format!("{e:#}")))?;
-        let compiled = Arc::new(CompiledPolicy { digest, pre });
-        // Two concurrent loads of the same bytes both compile; the first
-        // insert wins and both callers get a working module.
-        Ok(self.cache_lock().entry(digest).or_insert(compiled).clone())
-    }
-
-    fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<CompiledPolicy>>> {
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// The linker for `component`: the `coffer:policy/host` imports, plus
-    /// trapping stubs for the WASI imports the Rust standard library drags
-    /// in (modules get no clock, I/O or randomness: calling one traps).
-    /// Any other import is an ABI error.
-    fn linker_for(&self, component: &Component) -> Result<Linker<HostState>, Error> {
-        let ty = component.component_type();
-        let mut wasi = false;
-        for (name, _) in ty.imports(&self.engine) {
-            if name.starts_with("wasi:") {
-                wasi = true;
-            } else if !name.starts_with("coffer:policy/") {
-                return Err(Error::Abi(format!("unsupported import `{name}`")));
-            }
-        }
-        let mut linker = self.linker.clone();
-        if wasi {
-            linker
-                .define_unknown_imports_as_traps(component)
-                .map_err(|e| Error::Abi(format!("{e:#}")))?;
-        }
-        Ok(linker)
-    }
-
-    fn store(&self, module: &CompiledPolicy) -> Store<HostState> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.memory_bytes)
-            .table_elements(self.limits.table_elements)
-            .instances(self.limits.instances)
-            .tables(self.limits.instances)
-            .memories(self.limits.memories)
-            .build();
-        let state = HostState {
-            limiter: Limiter {
-                inner: limits,
-                memory_refused: false,
-            },
-            digest: module.digest_hex().into(),
-            log_calls: 0,
-            log_bytes: 0,
-            log_dropped: false,
-            max_log_calls: self.limits.log_calls,
-            max_log_bytes: self.limits.log_bytes,
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(self.limits.deadline_ticks());
-        store.epoch_deadline_trap();
-        store
-    }
-
-    /// Classify a wasmtime error from instantiation or a call.
-    fn classify(&self, store: &Store<HostState>, err: wasmtime::Error) -> Error {
-        if store.data().limiter.memory_refused {
-            return Error::MemoryLimit {
-                limit: self.limits.memory_bytes,
-            };
-        }
-        match err.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => Error::Deadline(self.limits.deadline),
-            Some(_) => Error::Trap(format!("{err:#}")),
-            None => Error::Trap(format!("{err:#}")),
-        }
-    }
-
-    /// Run `module`'s `authorize` hook on `request` in a fresh store.
-    pub fn evaluate_authorize(
-        &self,
-        module: &CompiledPolicy,
-        request: &Request,
-    ) -> Result<Decision, Error> {
-        let size = request_size(request);
-        if size > self.limits.input_bytes {
-            return Err(Error::InputTooLarge {
-                size,
-                limit: self.limits.input_bytes,
-            });
-        }
-        let mut store = self.store(module);
-        let policy = match module.pre.instantiate(&mut store) {
-            Ok(p) => p,
-            Err(e) => return Err(self.classify(&store, e)),
-        };
-        match policy
-            .coffer_policy_authorize()
-            .call_authorize(&mut store, request)
-        {
-            Ok(Decision::Deny(reason)) => Ok(Decision::Deny(
-                truncate(&reason, self.limits.reason_bytes).to_owned(),
-            )),
-            Ok(Decision::Allow) => Ok(Decision::Allow),
-            Err(e) => Err(self.classify(&store, e)),
-        }
-    }
-}
-
-/// Per-value overhead in the size estimate (discriminants, lengths, pointers).
-const OVERHEAD: usize = 8;
-
-fn opt_str(s: &Option<String>) -> usize {
-    OVERHEAD + s.as_ref().map_or(0, String::len)
-}
-
-fn acl_size(acl: &Option<types::Acl>) -> usize {
-    OVERHEAD
-        + acl.as_ref().map_or(0, |acl| {
-            acl.owner.len()
-                + acl
-                    .grants
-                    .iter()
-                    .map(|g| {
-                        let grantee = match &g.grantee {
-                            types::Grantee::CanonicalUser(s) | types::Grantee::Email(s) => s.len(),
-                            types::Grantee::Group(_) => 0,
-                        };
-                        3 * OVERHEAD + grantee
-                    })
-                    .sum::<usize>()
-        })
-}
-
-/// An estimate of the canonical-ABI size of `req` (strings, lists and a
-/// fixed overhead per value), compared against [`Limits::input_bytes`].
-pub(crate) fn request_size(req: &Request) -> usize {
-    let principal = match &req.principal {
-        types::Principal::Anonymous => OVERHEAD,
-        types::Principal::Account(a) => OVERHEAD + a.canonical_id.len() + a.display_name.len(),
-    };
-    req.operation.len()
-        + opt_str(&req.bucket)
-        + opt_str(&req.key)
-        + principal
-        + req.source_ip.len()
-        + req
-            .headers
-            .iter()
-            .map(|h| 2 * OVERHEAD + h.name.len() + h.value.len())
-            .sum::<usize>()
-        + opt_str(&req.bucket_owner)
-        + opt_str(&req.object_owner)
-        + acl_size(&req.bucket_acl)
-        + acl_size(&req.object_acl)
-        + opt_str(&req.config)
-        + 12 * OVERHEAD
-}
-
 #[cfg(test)]
-mod tests {
+mod phase_bench {
     use super::*;
-    use std::time::Instant;
-    use types::{Account, Acl, Principal};
 
-    /// The default module, built by `policies/build.sh`.
-    fn default_module_bytes() -> Vec<u8> {
-        let path = std::env::var("COFFER_POLICY_ACL_WASM").unwrap_or_else(|_| {
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../target/wasm/wasm32-wasip2/release/coffer_policy_acl.wasm"
-            )
-            .to_owned()
-        });
-        match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) => panic!(
-                "cannot read the default policy module {path}: {e}; \
-                 build it first with `policies/build.sh` (scripts/test does this)"
-            ),
-        }
-    }
-
-    fn private_get(principal: Principal) -> Request {
-        Request {
+    /// Times the phases of a decision (release: `cargo test --release -p coffer --lib phases -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn phases() {
+        let engine = PolicyEngine::new(Limits::default()).expect("engine");
+        let m = engine.default_module().clone();
+        let c = &m.compiled;
+        let req = types::Request {
             operation: "GetObject".into(),
-            bucket: Some("photos".into()),
-            key: Some("cat.jpg".into()),
-            principal,
-            source_ip: "192.0.2.7".into(),
+            bucket: Some("b".into()),
+            key: Some("k".into()),
+            principal: types::Principal::Anonymous,
+            source_ip: "1.2.3.4".into(),
             headers: vec![],
-            bucket_owner: Some("alice-id".into()),
-            object_owner: Some("alice-id".into()),
-            bucket_acl: Some(Acl {
-                owner: "alice-id".into(),
-                grants: vec![],
-            }),
-            object_acl: Some(Acl {
-                owner: "alice-id".into(),
-                grants: vec![],
-            }),
+            bucket_owner: Some("o".into()),
+            object_owner: Some("o".into()),
+            bucket_acl: None,
+            object_acl: None,
             config: None,
-        }
-    }
-
-    fn alice() -> Principal {
-        Principal::Account(Account {
-            canonical_id: "alice-id".into(),
-            display_name: "alice".into(),
-        })
-    }
-
-    #[test]
-    fn default_module_allows_owner_and_denies_anonymous() -> anyhow::Result<()> {
-        let engine = PolicyEngine::new()?;
-        let t = Instant::now();
-        let module = engine.load(&default_module_bytes())?;
-        println!("compiled the default module in {:?}", t.elapsed());
-
-        let owner = private_get(alice());
-        assert!(matches!(
-            engine.evaluate_authorize(&module, &owner)?,
-            Decision::Allow
-        ));
-        let anonymous = private_get(Principal::Anonymous);
-        match engine.evaluate_authorize(&module, &anonymous)? {
-            Decision::Deny(reason) => println!("anonymous denied: {reason}"),
-            Decision::Allow => panic!("anonymous GetObject on a private bucket was allowed"),
-        }
-
-        let n = 200;
-        let t = Instant::now();
+        };
+        let n = 20_000u32;
+        let mut t = [Duration::ZERO; 5];
         for _ in 0..n {
-            engine.evaluate_authorize(&module, &owner)?;
+            let s = Instant::now();
+            let mut store = engine.core.store(m.name.clone(), LogSink::Tracing);
+            t[0] += s.elapsed();
+            let s = Instant::now();
+            let instance = c.pre.instantiate(&mut store).expect("inst");
+            t[1] += s.elapsed();
+            let s = Instant::now();
+            let g = c
+                .authorize
+                .as_ref()
+                .expect("a")
+                .load(&mut store, &instance)
+                .expect("load");
+            t[2] += s.elapsed();
+            let s = Instant::now();
+            let d = g.call_authorize(&mut store, &req).expect("call");
+            t[3] += s.elapsed();
+            std::hint::black_box(d);
+            let s = Instant::now();
+            drop(store);
+            t[4] += s.elapsed();
         }
-        println!(
-            "one decision (fresh store + instance + call) takes {:?} on average",
-            t.elapsed() / n
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn modules_are_cached_by_digest() -> anyhow::Result<()> {
-        let engine = PolicyEngine::new()?;
-        let bytes = default_module_bytes();
-        let a = engine.load(&bytes)?;
-        let t = Instant::now();
-        let b = engine.load(&bytes)?;
-        println!("cached load took {:?}", t.elapsed());
-        assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(a.digest_hex(), hex::encode(Sha256::digest(&bytes)));
-        Ok(())
-    }
-
-    #[test]
-    fn wrong_world_is_rejected_at_load() -> anyhow::Result<()> {
-        let engine = PolicyEngine::new()?;
-        // A valid component exporting something other than the policy hooks.
-        let other = r#"(component
-            (core module $m (func (export "f") (result i32) i32.const 1))
-            (core instance $i (instantiate $m))
-            (func $f (result u32) (canon lift (core func $i "f")))
-            (export "answer" (func $f))
-        )"#;
-        let err = engine.load(other.as_bytes()).err();
-        assert!(matches!(err, Some(Error::Abi(_))), "{err:?}");
-        // An import the host does not provide.
-        let importer = r#"(component
-            (import "example:other/thing" (instance))
-        )"#;
-        let err = engine.load(importer.as_bytes()).err();
-        assert!(matches!(err, Some(Error::Abi(_))), "{err:?}");
-        // Not a component at all.
-        let err = engine.load(b"\0asm garbage").err();
-        assert!(matches!(err, Some(Error::Compile(_))), "{err:?}");
-        Ok(())
-    }
-
-    #[test]
-    fn oversized_input_is_refused_before_the_call() -> anyhow::Result<()> {
-        let engine = PolicyEngine::new()?;
-        let module = engine.load(&default_module_bytes())?;
-        let mut req = private_get(alice());
-        req.headers.push(types::Header {
-            name: "x-big".into(),
-            value: "x".repeat(64 << 10),
-        });
-        let err = engine.evaluate_authorize(&module, &req).err();
-        assert!(matches!(err, Some(Error::InputTooLarge { .. })), "{err:?}");
-        Ok(())
-    }
-
-    #[test]
-    fn default_module_imports_only_host_and_stubbed_wasi() -> anyhow::Result<()> {
-        let engine = PolicyEngine::new()?;
-        let component = Component::new(&engine.engine, default_module_bytes())
-            .map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let imports: Vec<String> = component
+        for (name, d) in ["store", "instantiate", "load", "call", "drop"]
+            .iter()
+            .zip(t)
+        {
+            println!("{name:12} {:?}", d / n);
+        }
+        let imports: Vec<String> = c
+            .pre
+            .component()
             .component_type()
-            .imports(&engine.engine)
-            .map(|(name, _)| name.to_owned())
+            .imports(&engine.core.engine)
+            .map(|(n, _)| n.to_owned())
             .collect();
-        println!("default module imports: {imports:?}");
-        assert!(
-            imports.iter().all(|i| i.starts_with("wasi:")
-                || i.starts_with("coffer:policy/host@")
-                || i.starts_with("coffer:policy/types@")),
-            "{imports:?}"
-        );
-        Ok(())
-    }
-
-    #[test]
-    fn truncate_respects_char_boundaries() {
-        assert_eq!(truncate("héllo", 2), "h");
-        assert_eq!(truncate("héllo", 3), "hé");
-        assert_eq!(truncate("abc", 10), "abc");
+        println!("imports: {imports:?}");
     }
 }

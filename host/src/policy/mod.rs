@@ -2,10 +2,39 @@
 //! the `coffer:policy@0.1.0` contract (`guest-sdk/wit/policy.wit`) under the
 //! limits in `guest-sdk/wit/LIMITS.md`.
 //!
-//! [`PolicyEngine`] compiles components (cached by SHA-256 digest) and runs
-//! each decision in a fresh, limited store. Not yet wired into request
-//! handling: authorization still lives in `s3::authz`.
+//! # Layout
+//! - [`PolicyEngine`] (`engine`): loads components (validated, compiled once
+//!   per SHA-256 digest) and runs each hook call in a fresh store from a
+//!   pooled, pre-linked instance; hooks a module lacks run in the embedded
+//!   default module.
+//! - `bindings`: the host side of the WIT contract (`bindgen!`); [`types`]
+//!   are its data types.
+//! - [`Limits`] (`limits`): deadline, memory, input and log budgets, and the
+//!   instance pool sized from them.
+//! - `host_api`: the one import guests get (`log`) and per-decision state.
+//! - `metrics`: per-module counters and the evaluation-time histogram.
+//! - `input`: input size estimates checked before each call.
+//! - [`fixtures`]: paths of the hostile test modules built by `build.rs`.
+//! - [`catalog`], [`registry`]: the operator's modules and which bucket uses
+//!   which.
 
+mod bindings;
+pub mod catalog;
 mod engine;
+mod error;
+pub mod fixtures;
+mod host_api;
+mod input;
+mod limits;
+mod metrics;
+pub mod registry;
 
-pub use engine::{CompiledPolicy, Decision, Error, Limits, PolicyEngine, Request, types};
+#[cfg(test)]
+mod tests;
+
+pub use bindings::types;
+pub use engine::{DEFAULT_MODULE_NAME, Evaluation, Hook, LoadedModule, PolicyEngine};
+pub use error::{Error, FailureKind};
+pub use host_api::LogLine;
+pub use limits::Limits;
+pub use types::{Decision, Request};

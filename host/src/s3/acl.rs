@@ -1,52 +1,194 @@
-//! GetBucketAcl and GetObjectAcl. Until the policy engine lands, every resource's ACL is
-//! its owner's FULL_CONTROL, which is what these report.
+//! GetBucketAcl, GetObjectAcl, PutBucketAcl and PutObjectAcl: the stored grants rendered as
+//! an `AccessControlPolicy`, and replaced from a body, a canned ACL or grant headers.
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html>
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html>
+//!
+//! A PUT takes exactly one of: an `AccessControlPolicy` body, `x-amz-acl`, or
+//! `x-amz-grant-*` headers. As on S3: none is `MissingSecurityHeader`, a canned ACL with
+//! grant headers is `InvalidRequest`, headers with a body is `UnexpectedContent`, a body
+//! that does not parse or validate is `MalformedACLError`, and a body whose `Owner/ID` is
+//! not the resource owner is `AccessDenied`.
 
 use http::Response;
+use http::request::Parts;
+use hyper::body::Incoming;
 
-use super::{authorized_bucket, object_key, xml};
+use super::acl_headers::{self, AclTarget, GranteeRef, RequestedGrant};
+use super::object_put::{open_payload, verify_content_md5};
+use super::{authorized_bucket, authorized_object, object_key, xml};
+use crate::acl::{Grantee, Grants, Group, Permission};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
-use crate::http::service::{RequestContext, xml_response};
+use crate::http::service::{RequestContext, ok_empty, xml_response};
 use crate::state::AppState;
 use crate::store::meta;
 
-fn owner_full_control(id: String, display_name: String) -> String {
-    let owner = xml::Owner { id, display_name };
-    let grant = xml::Grant {
-        grantee: xml::Grantee::CanonicalUser {
-            id: owner.id.clone(),
-            display_name: owner.display_name.clone(),
-        },
-        permission: "FULL_CONTROL".to_string(),
-    };
-    xml::render_access_control_policy(&owner, &[grant])
+/// Renders `grants` of a resource owned by `owner` as S3's `AccessControlPolicy`, looking up
+/// the display names of the accounts granted in one query.
+async fn render_acl(
+    state: &AppState,
+    owner: xml::Owner,
+    grants: &Grants,
+) -> S3Result<Response<ResponseBody>> {
+    let mut ids: Vec<String> = Vec::new();
+    for g in &grants.0 {
+        if let Grantee::CanonicalUser(id) = &g.grantee
+            && *id != owner.id
+            && !ids.contains(id)
+        {
+            ids.push(id.clone());
+        }
+    }
+    let mut names = meta::display_names(&state.pool, &ids).await?;
+    names.insert(owner.id.clone(), owner.display_name.clone());
+    let rendered: Vec<xml::Grant> = grants
+        .0
+        .iter()
+        .map(|g| xml::Grant {
+            grantee: match &g.grantee {
+                Grantee::CanonicalUser(id) => xml::Grantee::CanonicalUser {
+                    id: id.clone(),
+                    display_name: names.get(id).cloned(),
+                },
+                Grantee::Group(group) => xml::Grantee::Group {
+                    uri: group.uri().to_owned(),
+                },
+            },
+            permission: g.permission.as_str().to_owned(),
+        })
+        .collect();
+    Ok(xml_response(xml::render_access_control_policy(
+        &owner, &rendered,
+    )))
 }
 
-/// GetBucketAcl.
+/// GetBucketAcl. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html>
 pub async fn get_bucket_acl(
     state: &AppState,
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
     let bucket = authorized_bucket(state, ctx).await?;
-    Ok(xml_response(owner_full_control(
-        bucket.owner_canonical_id,
-        bucket.owner_display_name,
-    )))
+    let owner = xml::Owner {
+        id: bucket.owner_canonical_id,
+        display_name: bucket.owner_display_name,
+    };
+    render_acl(state, owner, &bucket.acl).await
 }
 
-/// GetObjectAcl.
+/// GetObjectAcl. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html>
 pub async fn get_object_acl(
     state: &AppState,
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
+    let (_bucket, obj) = authorized_object(state, ctx).await?;
+    let owner = xml::Owner {
+        id: obj.owner_canonical_id,
+        display_name: obj.owner_display_name,
+    };
+    render_acl(state, owner, &obj.acl).await
+}
+
+/// PutBucketAcl. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html>
+pub async fn put_bucket_acl(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    body: Incoming,
+) -> S3Result<Response<ResponseBody>> {
     let bucket = authorized_bucket(state, ctx).await?;
+    let grants = requested_grants(
+        state,
+        ctx,
+        parts,
+        body,
+        &bucket.owner_canonical_id,
+        AclTarget::Bucket,
+    )
+    .await?;
+    meta::set_bucket_acl(&state.pool, bucket.id, &grants)
+        .await
+        .map_err(|e| S3Error::from(e).extra("BucketName", bucket.name.as_str()))?;
+    Ok(ok_empty())
+}
+
+/// PutObjectAcl. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html>
+pub async fn put_object_acl(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    body: Incoming,
+) -> S3Result<Response<ResponseBody>> {
+    let (bucket, obj) = authorized_object(state, ctx).await?;
     let key = object_key(ctx)?;
-    let obj = meta::get_object(&state.pool, bucket.id, key)
-        .await?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key))?;
-    Ok(xml_response(owner_full_control(
-        obj.owner_canonical_id,
-        obj.owner_display_name,
-    )))
+    let target = AclTarget::Object {
+        bucket_owner: &bucket.owner_canonical_id,
+    };
+    let grants = requested_grants(state, ctx, parts, body, &obj.owner_canonical_id, target).await?;
+    if !meta::set_object_acl(&state.pool, bucket.id, key, &grants).await? {
+        return Err(S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key));
+    }
+    Ok(ok_empty())
+}
+
+/// The grants a PutBucketAcl / PutObjectAcl asks for, on a resource owned by `owner`: from
+/// the headers or from the body, never both.
+async fn requested_grants(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    body: Incoming,
+    owner: &str,
+    target: AclTarget<'_>,
+) -> S3Result<Grants> {
+    let h = &parts.headers;
+    let from_headers = acl_headers::parse_acl_headers(h, target)?;
+    let cap = state.config.max_xml_bytes;
+    let mut payload = open_payload(state, ctx, parts, body, cap as u64)?;
+    if from_headers.is_some() && payload.declared_len().is_some_and(|len| len > 0) {
+        return Err(S3Error::new(S3ErrorCode::UnexpectedContent));
+    }
+    // Bodies larger than any XML document we accept are refused as other XML bodies are.
+    let request_xml = payload.read_to_end(cap, S3ErrorCode::MalformedXML).await?;
+    if let Some(acl) = from_headers {
+        if !request_xml.is_empty() {
+            return Err(S3Error::new(S3ErrorCode::UnexpectedContent));
+        }
+        return acl_headers::header_acl_grants(&state.pool, acl, owner, target).await;
+    }
+    if request_xml.iter().all(u8::is_ascii_whitespace) {
+        return Err(S3Error::with_message(
+            S3ErrorCode::MissingSecurityHeader,
+            "Your request was missing a required header",
+        )
+        .extra("MissingHeaderName", acl_headers::CANNED_ACL));
+    }
+    verify_content_md5(h, &request_xml)?;
+    let policy = xml::parse_access_control_policy(&request_xml)
+        .map_err(|e| S3Error::new(S3ErrorCode::MalformedACLError).source(e))?;
+    if policy.owner_id.as_deref().is_some_and(|id| id != owner) {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    let requested = policy
+        .grants
+        .into_iter()
+        .map(requested_grant)
+        .collect::<S3Result<Vec<_>>>()?;
+    acl_headers::resolve_grants(&state.pool, requested).await
+}
+
+/// One grant of a parsed `AccessControlPolicy`, its group URI checked.
+fn requested_grant(g: xml::Grant) -> S3Result<RequestedGrant> {
+    let permission = Permission::parse(&g.permission)
+        .ok_or_else(|| S3Error::new(S3ErrorCode::MalformedACLError))?;
+    let grantee = match g.grantee {
+        xml::Grantee::CanonicalUser { id, .. } => GranteeRef::Id(id),
+        xml::Grantee::Email(email) => GranteeRef::Email(email),
+        xml::Grantee::Group { uri } => GranteeRef::Group(
+            Group::from_uri(&uri).ok_or_else(|| acl_headers::invalid_group_uri(&uri))?,
+        ),
+    };
+    Ok(RequestedGrant {
+        grantee,
+        permission,
+    })
 }

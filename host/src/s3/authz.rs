@@ -1,35 +1,162 @@
-//! The access decision: one function that sees the whole request context.
+//! The access decision. Every request is decided by its bucket's policy module (the
+//! built-in default module implements S3's ACL semantics); this file only assembles what
+//! the module sees (`coffer:policy` `request`, see `guest-sdk/wit/policy.wit`) and turns
+//! the answer into `AccessDenied`.
 //!
-//! For now the rule is "an account may do everything on its own buckets and objects and
-//! nothing on others'; anonymous requests are denied". The policy engine (Wasm modules with
-//! S3 ACL semantics) replaces the body of [`authorize`] without changing its callers.
+//! A failure to decide (trap, deadline, memory limit, broken module) is a denial: the
+//! engine logs it with the module's name and digest, the client sees `AccessDenied`.
 
-use std::net::SocketAddr;
-
-use super::router::Operation;
+use crate::acl::{Grantee, Grants, Group, Permission};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
-use crate::http::service::Principal;
+use crate::http::service::{Principal, RequestContext};
+use crate::policy::types;
+use crate::state::AppState;
+use crate::store::meta::{Bucket, ObjectMeta};
 
-/// What a decision can look at.
+/// What one decision is about. The operation is AWS's name; it is usually the routed
+/// operation, but a request can need several decisions (DeleteObjects decides
+/// `DeleteObject` per key; a missing object is decided as `ListObjects`).
 pub struct AccessRequest<'a> {
-    /// The operation.
-    pub op: &'a Operation,
-    /// The caller.
-    pub principal: &'a Principal,
-    /// The bucket owner's canonical id (None for account-level operations).
-    pub bucket_owner: Option<&'a str>,
-    /// The caller's address.
-    pub remote: SocketAddr,
+    /// AWS's operation name.
+    pub operation: &'a str,
+    /// The bucket, when it exists.
+    pub bucket: Option<&'a Bucket>,
+    /// The object key the decision is about.
+    pub key: Option<&'a str>,
+    /// The existing object, for operations on one.
+    pub object: Option<&'a ObjectMeta>,
 }
 
 /// Allows the request or returns `AccessDenied`.
-pub fn authorize(req: &AccessRequest<'_>) -> S3Result<()> {
-    let Some(account) = req.principal.account() else {
-        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+pub fn authorize(
+    state: &AppState,
+    ctx: &RequestContext,
+    access: &AccessRequest<'_>,
+) -> S3Result<()> {
+    let bucket_id = access.bucket.map(|b| b.id);
+    let policy = match ctx.policy.get() {
+        Some((pinned, policy)) if *pinned == bucket_id => policy.clone(),
+        _ => {
+            let policy = state.policies.for_bucket(bucket_id);
+            let _ = ctx.policy.set((bucket_id, policy.clone()));
+            policy
+        }
     };
-    match req.bucket_owner {
-        None => Ok(()),
-        Some(owner) if owner == account.canonical_id => Ok(()),
-        Some(_) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
+    let request = policy_request(ctx, access, policy.config.clone());
+    let module = match &policy.module {
+        Ok(m) => m,
+        Err(reason) => {
+            tracing::warn!(module = %policy.name, %reason, "bucket's policy module is unusable; denied");
+            return Err(S3Error::new(S3ErrorCode::AccessDenied));
+        }
+    };
+    match state.policies.engine().authorize(module, &request) {
+        Ok(types::Decision::Allow) => Ok(()),
+        Ok(types::Decision::Deny(reason)) => {
+            tracing::debug!(module = %policy.name, operation = access.operation, %reason, "denied by policy");
+            Err(S3Error::new(S3ErrorCode::AccessDenied))
+        }
+        // The engine has logged the failure with the module's name and digest.
+        Err(_) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
     }
+}
+
+/// The `request` record a module sees.
+fn policy_request(
+    ctx: &RequestContext,
+    access: &AccessRequest<'_>,
+    config: Option<String>,
+) -> types::Request {
+    let principal = match &ctx.principal {
+        Principal::Anonymous => types::Principal::Anonymous,
+        Principal::Account(a) => types::Principal::Account(types::Account {
+            canonical_id: a.canonical_id.clone(),
+            display_name: a.display_name.clone(),
+        }),
+    };
+    types::Request {
+        operation: access.operation.to_owned(),
+        bucket: access
+            .bucket
+            .map(|b| b.name.clone())
+            .or_else(|| ctx.bucket.clone()),
+        key: access.key.map(str::to_owned),
+        principal,
+        source_ip: ctx.remote.ip().to_string(),
+        headers: ctx
+            .policy_headers
+            .iter()
+            .map(|(name, value)| types::Header {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect(),
+        bucket_owner: access.bucket.map(|b| b.owner_canonical_id.clone()),
+        object_owner: access.object.map(|o| o.owner_canonical_id.clone()),
+        bucket_acl: access
+            .bucket
+            .map(|b| wit_acl(&b.owner_canonical_id, &b.acl)),
+        object_acl: access
+            .object
+            .map(|o| wit_acl(&o.owner_canonical_id, &o.acl)),
+        config,
+    }
+}
+
+/// The stored ACL as the WIT `acl` record. LogDelivery grants are left out: the contract
+/// has no such group and they grant nothing in Coffer.
+pub fn wit_acl(owner: &str, grants: &Grants) -> types::Acl {
+    types::Acl {
+        owner: owner.to_owned(),
+        grants: grants
+            .0
+            .iter()
+            .filter_map(|g| {
+                let grantee = match &g.grantee {
+                    Grantee::CanonicalUser(id) => types::Grantee::CanonicalUser(id.clone()),
+                    Grantee::Group(Group::AllUsers) => {
+                        types::Grantee::Group(types::Group::AllUsers)
+                    }
+                    Grantee::Group(Group::AuthenticatedUsers) => {
+                        types::Grantee::Group(types::Group::AuthenticatedUsers)
+                    }
+                    Grantee::Group(Group::LogDelivery) => return None,
+                };
+                Some(types::Grant {
+                    grantee,
+                    permission: wit_permission(g.permission),
+                })
+            })
+            .collect(),
+    }
+}
+
+fn wit_permission(p: Permission) -> types::Permission {
+    match p {
+        Permission::Read => types::Permission::Read,
+        Permission::Write => types::Permission::Write,
+        Permission::ReadAcp => types::Permission::ReadAcp,
+        Permission::WriteAcp => types::Permission::WriteAcp,
+        Permission::FullControl => types::Permission::FullControl,
+    }
+}
+
+/// Request headers never shown to modules: credentials.
+const HIDDEN_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-amz-security-token",
+];
+
+/// The request headers a module sees: all but credentials, names lower-case, values that
+/// are not valid UTF-8 left out.
+pub fn policy_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| !HIDDEN_HEADERS.contains(&name.as_str()))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@ use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 use hyper::body::Incoming;
 
+use super::acl_headers::{self, AclTarget};
 use super::names::BucketName;
 use super::{authorized_bucket, authz, headers, xml};
 use crate::acl::Grants;
@@ -13,13 +14,18 @@ use crate::http::service::{RequestContext, ok_empty, xml_response};
 use crate::state::AppState;
 use crate::store::meta;
 
-fn caller(ctx: &RequestContext) -> S3Result<&meta::Account> {
-    authz::authorize(&authz::AccessRequest {
-        op: &ctx.op,
-        principal: &ctx.principal,
-        bucket_owner: None,
-        remote: ctx.remote,
-    })?;
+/// The authenticated caller of an account-level operation (decided by the default module).
+fn caller<'a>(state: &AppState, ctx: &'a RequestContext) -> S3Result<&'a meta::Account> {
+    authz::authorize(
+        state,
+        ctx,
+        &authz::AccessRequest {
+            operation: ctx.op.as_str(),
+            bucket: None,
+            key: None,
+            object: None,
+        },
+    )?;
     ctx.principal
         .account()
         .ok_or_else(|| S3Error::new(S3ErrorCode::AccessDenied))
@@ -31,7 +37,7 @@ pub async fn list_buckets(
     state: &AppState,
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
-    let account = caller(ctx)?;
+    let account = caller(state, ctx)?;
     let buckets = meta::list_buckets(&state.pool, account.id).await?;
     let owner = xml::Owner {
         id: account.canonical_id.clone(),
@@ -54,13 +60,23 @@ pub async fn create_bucket(
     parts: &Parts,
     body: Incoming,
 ) -> S3Result<Response<ResponseBody>> {
-    let account = caller(ctx)?;
+    let account = caller(state, ctx)?;
     let raw = ctx.bucket.as_deref().unwrap_or_default();
     let name = BucketName::parse(raw).map_err(|e| {
         S3Error::new(S3ErrorCode::InvalidBucketName)
             .extra("BucketName", raw)
             .source(e)
     })?;
+    // The ACL is checked before the body is read; S3 ignores the bucket-owner-* canned
+    // ACLs on buckets (private).
+    let acl = acl_headers::acl_from_headers(
+        state,
+        &parts.headers,
+        &account.canonical_id,
+        AclTarget::Bucket,
+    )
+    .await?
+    .unwrap_or_else(|| Grants::private(&account.canonical_id));
     let mut payload = Payload::new(
         body,
         Framing::Plain,
@@ -78,7 +94,6 @@ pub async fn create_bucket(
     {
         return Err(S3Error::new(S3ErrorCode::InvalidLocationConstraint));
     }
-    let acl = Grants::private(&account.canonical_id);
     meta::create_bucket(
         &state.pool,
         name.as_str(),

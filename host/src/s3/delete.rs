@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 
 use super::names::ObjectKey;
 use super::object_put::{content_length, open_payload};
-use super::{authorized_bucket, object_key, xml};
+use super::{authorized_bucket, authz, object_key, xml};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
 use crate::http::service::{RequestContext, xml_response};
@@ -49,12 +49,31 @@ pub async fn delete_objects(
     let mut valid = Vec::new();
     let mut errors = Vec::new();
     for (key, _version) in &request.objects {
-        match ObjectKey::parse_bytes(key.as_bytes()) {
-            Ok(k) => valid.push(k.as_str().to_string()),
+        let key = match ObjectKey::parse_bytes(key.as_bytes()) {
+            Ok(k) => k,
+            Err(e) => {
+                errors.push(xml::DeleteErrorEntry {
+                    key: key.clone(),
+                    code: S3ErrorCode::from(&e).as_str().to_string(),
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        };
+        // As on S3, each key is its own DeleteObject decision: a module may refuse some keys
+        // (say, under `archive/`) and allow the rest.
+        let access = authz::AccessRequest {
+            operation: "DeleteObject",
+            bucket: Some(&bucket),
+            key: Some(key.as_str()),
+            object: None,
+        };
+        match authz::authorize(state, ctx, &access) {
+            Ok(()) => valid.push(key.as_str().to_string()),
             Err(e) => errors.push(xml::DeleteErrorEntry {
-                key: key.clone(),
-                code: S3ErrorCode::from(&e).as_str().to_string(),
-                message: e.to_string(),
+                key: key.as_str().to_string(),
+                code: e.code().as_str().to_string(),
+                message: "Access Denied".to_string(),
             }),
         }
     }

@@ -2,6 +2,7 @@
 //! decision ([`authz`]) and one module of handlers per area.
 
 pub mod acl;
+pub mod acl_headers;
 pub mod authz;
 pub mod bucket;
 pub mod delete;
@@ -48,6 +49,8 @@ pub async fn dispatch(
         DeleteObjects => delete::delete_objects(state, ctx, parts, body).await,
         GetBucketAcl => acl::get_bucket_acl(state, ctx).await,
         GetObjectAcl => acl::get_object_acl(state, ctx).await,
+        PutBucketAcl => acl::put_bucket_acl(state, ctx, parts, body).await,
+        PutObjectAcl => acl::put_object_acl(state, ctx, parts, body).await,
         other => Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             format!("{} is not implemented yet", other.as_str()),
@@ -55,23 +58,60 @@ pub async fn dispatch(
     }
 }
 
-/// Loads the request's bucket and decides whether the caller may perform the operation.
-pub async fn authorized_bucket(state: &AppState, ctx: &RequestContext) -> S3Result<Bucket> {
+/// Loads the request's bucket, failing with `NoSuchBucket`.
+async fn load_bucket(state: &AppState, ctx: &RequestContext) -> S3Result<Bucket> {
     let name = ctx
         .bucket
         .as_deref()
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidRequest))?;
-    let bucket = meta::get_bucket(&state.pool, name)
+    meta::get_bucket(&state.pool, name)
         .await
         .map_err(S3Error::from)?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", name))?;
-    authz::authorize(&authz::AccessRequest {
-        op: &ctx.op,
-        principal: &ctx.principal,
-        bucket_owner: Some(&bucket.owner_canonical_id),
-        remote: ctx.remote,
-    })?;
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", name))
+}
+
+/// Loads the request's bucket and has its policy module decide the routed operation
+/// (bucket-level operations, and object writes and deletes, which S3 decides on the bucket).
+pub async fn authorized_bucket(state: &AppState, ctx: &RequestContext) -> S3Result<Bucket> {
+    let bucket = load_bucket(state, ctx).await?;
+    let access = authz::AccessRequest {
+        operation: ctx.op.as_str(),
+        bucket: Some(&bucket),
+        key: ctx.key.as_deref(),
+        object: None,
+    };
+    authz::authorize(state, ctx, &access)?;
     Ok(bucket)
+}
+
+/// Loads the request's bucket and existing object and has the policy module decide the
+/// routed operation with the object's ACL. For a missing object the answer depends, as on
+/// S3, on whether the caller may list the bucket: `NoSuchKey` if so (decided as
+/// `ListObjects`), `AccessDenied` otherwise.
+pub async fn authorized_object(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> S3Result<(Bucket, meta::ObjectMeta)> {
+    let bucket = load_bucket(state, ctx).await?;
+    let key = object_key(ctx)?;
+    let Some(obj) = meta::get_object(&state.pool, bucket.id, key).await? else {
+        let listing = authz::AccessRequest {
+            operation: "ListObjects",
+            bucket: Some(&bucket),
+            key: None,
+            object: None,
+        };
+        authz::authorize(state, ctx, &listing)?;
+        return Err(S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key));
+    };
+    let access = authz::AccessRequest {
+        operation: ctx.op.as_str(),
+        bucket: Some(&bucket),
+        key: Some(key),
+        object: Some(&obj),
+    };
+    authz::authorize(state, ctx, &access)?;
+    Ok((bucket, obj))
 }
 
 /// The request's object key (routing guarantees it for object operations).

@@ -10,13 +10,13 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use std::sync::Arc;
 
-use super::{authorized_bucket, headers, object_key};
+use super::{authorized_object, headers};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty, full};
 use crate::http::service::RequestContext;
 use crate::state::AppState;
 use crate::store::blob::{ChunkStore, READ_BUFFER};
-use crate::store::meta::{self, ChunkRef, ObjectMeta};
+use crate::store::meta::{ChunkRef, ObjectMeta};
 
 /// The `response-*` query parameters and the header each overrides.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax>
@@ -113,8 +113,7 @@ pub async fn get_object(
     request_headers: &HeaderMap,
     head: bool,
 ) -> S3Result<Response<ResponseBody>> {
-    let bucket = authorized_bucket(state, ctx).await?;
-    let key = object_key(ctx)?;
+    let (_bucket, obj) = authorized_object(state, ctx).await?;
     let has_overrides = RESPONSE_OVERRIDES
         .iter()
         .any(|(p, _)| ctx.query_param(p).is_some());
@@ -124,9 +123,6 @@ pub async fn get_object(
             "Request specific response headers cannot be used for anonymous GET requests.",
         ));
     }
-    let obj = meta::get_object(&state.pool, bucket.id, key)
-        .await?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key))?;
     let checksum_mode = request_headers
         .get(headers::CHECKSUM_MODE)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"ENABLED"));

@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use md5::{Digest, Md5};
 use std::sync::Arc;
 
+use super::acl_headers::{AclTarget, acl_from_headers};
 use super::{authorized_bucket, headers, object_key};
 use crate::acl::Grants;
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
@@ -420,13 +421,23 @@ pub async fn put_object(
     let user_metadata = parse_user_metadata(h)?;
     let object_headers = parse_object_headers(h);
     let owner_id = ctx.principal.account().map_or(bucket.owner_id, |a| a.id);
-    let acl = Grants::private(
-        ctx.principal
-            .account()
-            .map_or(bucket.owner_canonical_id.as_str(), |a| {
-                a.canonical_id.as_str()
-            }),
-    );
+    let owner_canonical_id = ctx
+        .principal
+        .account()
+        .map_or(bucket.owner_canonical_id.as_str(), |a| {
+            a.canonical_id.as_str()
+        });
+    // Checked before any of the body is read.
+    let acl = acl_from_headers(
+        state,
+        h,
+        owner_canonical_id,
+        AclTarget::Object {
+            bucket_owner: &bucket.owner_canonical_id,
+        },
+    )
+    .await?
+    .unwrap_or_else(|| Grants::private(owner_canonical_id));
     let payload = open_payload(state, ctx, parts, body, state.config.max_object_size)?;
     let received = receive(state, h, payload).await?;
     let etag = format!("\"{}\"", hex::encode(received.md5));

@@ -1,6 +1,7 @@
 //! S3 XML bodies: renders the response documents Coffer sends (bucket and
 //! object listings, ACLs, location, delete results, errors) and parses the
-//! request documents it accepts (`Delete`, `CreateBucketConfiguration`).
+//! request documents it accepts (`Delete`, `CreateBucketConfiguration`,
+//! `AccessControlPolicy`).
 //!
 //! Output follows AWS's shapes: a `<?xml version="1.0" encoding="UTF-8"?>`
 //! prolog and a newline, then a compact (unindented) document whose root
@@ -216,8 +217,8 @@ pub enum Grantee {
     CanonicalUser {
         /// Canonical user ID.
         id: String,
-        /// Display name.
-        display_name: String,
+        /// Display name; rendered only when known (a request's is ignored).
+        display_name: Option<String>,
     },
     /// `xsi:type="Group"`: a predefined group by URI, e.g.
     /// `http://acs.amazonaws.com/groups/global/AllUsers`.
@@ -236,6 +237,16 @@ pub struct Grant {
     pub grantee: Grantee,
     /// `FULL_CONTROL`, `WRITE`, `WRITE_ACP`, `READ` or `READ_ACP`.
     pub permission: String,
+}
+
+/// A parsed `PutBucketAcl` / `PutObjectAcl` body
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_AccessControlPolicy.html>).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessControlPolicy {
+    /// `Owner/ID`, when the document names an owner.
+    pub owner_id: Option<String>,
+    /// The grants, in document order; each permission is one of S3's five names.
+    pub grants: Vec<Grant>,
 }
 
 // ---------------------------------------------------------------------------
@@ -630,7 +641,7 @@ pub fn render_access_control_policy(owner: &Owner, grants: &[Grant]) -> String {
         match &g.grantee {
             Grantee::CanonicalUser { id, display_name } => {
                 d.text("ID", id);
-                d.text("DisplayName", display_name);
+                d.text_opt("DisplayName", display_name.as_deref());
             }
             Grantee::Group { uri } => d.text("URI", uri),
             Grantee::Email(email) => d.text("EmailAddress", email),
@@ -647,11 +658,13 @@ pub fn render_access_control_policy(owner: &Owner, grants: &[Grant]) -> String {
 // ---------------------------------------------------------------------------
 // Parsing.
 
-/// A parsed element: local name (namespace prefix dropped), child elements,
-/// and its own text (entities resolved, not trimmed).
+/// A parsed element: local name (namespace prefix dropped), attributes (local
+/// names, values unescaped), child elements, and its own text (entities
+/// resolved, not trimmed).
 #[derive(Debug, Default)]
 struct Element {
     name: String,
+    attributes: Vec<(String, String)>,
     children: Vec<Element>,
     text: String,
 }
@@ -723,14 +736,23 @@ fn parse_document(body: &[u8]) -> Result<Element, XmlError> {
 }
 
 fn open_element(e: &BytesStart<'_>) -> Result<Element, XmlError> {
+    let mut attributes = Vec::new();
     for attr in e.attributes() {
-        attr.map_err(|err| malformed(err.to_string()))?;
+        let attr = attr.map_err(|err| malformed(err.to_string()))?;
+        let local = attr.key.local_name();
+        let name = std::str::from_utf8(local.as_ref())
+            .map_err(|_| malformed("attribute name is not UTF-8"))?;
+        let value = attr
+            .unescape_value()
+            .map_err(|err| malformed(err.to_string()))?;
+        attributes.push((name.to_owned(), value.into_owned()));
     }
     let local = e.local_name();
     let name =
         std::str::from_utf8(local.as_ref()).map_err(|_| malformed("element name is not UTF-8"))?;
     Ok(Element {
         name: name.to_owned(),
+        attributes,
         ..Element::default()
     })
 }
@@ -848,6 +870,102 @@ pub fn parse_create_bucket_configuration(body: &[u8]) -> Result<Option<String>, 
         .map(|c| c.text.trim())
         .filter(|c| !c.is_empty())
         .map(str::to_owned))
+}
+
+/// The five permission names an ACL grant may carry.
+const PERMISSIONS: [&str; 5] = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
+
+/// Most grants one `AccessControlPolicy` may hold (S3's per-ACL limit).
+const MAX_ACL_GRANTS: usize = 100;
+
+/// The trimmed text of the required, non-empty child `name` of `parent`.
+fn required_text<'e>(parent: &'e Element, name: &str) -> Result<&'e str, XmlError> {
+    parent
+        .child(name)?
+        .map(|c| c.text.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| malformed(format!("<{}> without <{name}>", parent.name)))
+}
+
+/// Parses a `PutBucketAcl` / `PutObjectAcl` body
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObjectAcl.html#API_PutObjectAcl_RequestSyntax>):
+///
+/// ```xml
+/// <AccessControlPolicy>
+///   <Owner><ID>id</ID><DisplayName>name</DisplayName></Owner>
+///   <AccessControlList>
+///     <Grant>
+///       <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">
+///         <ID>id</ID>
+///       </Grantee>
+///       <Permission>READ</Permission>
+///     </Grant>
+///   </AccessControlList>
+/// </AccessControlPolicy>
+/// ```
+///
+/// The root must be `AccessControlPolicy` (any namespace) with exactly one
+/// `AccessControlList` (which may be empty). `Owner` is optional, as in AWS's
+/// reference, but when given needs an `ID`. Every `Grant` needs one `Grantee`
+/// and one `Permission` (one of the five names, exactly); every `Grantee` needs
+/// an `xsi:type` of `CanonicalUser` (with `ID`), `Group` (with `URI`) or
+/// `AmazonCustomerByEmail` (with `EmailAddress`). Values are trimmed; a
+/// `DisplayName` is ignored. Anything else, or more than 100 grants, is
+/// [`XmlError::Malformed`]; hosts answer `MalformedACLError` for it.
+pub fn parse_access_control_policy(body: &[u8]) -> Result<AccessControlPolicy, XmlError> {
+    let root = parse_document(body)?;
+    if root.name != "AccessControlPolicy" {
+        return Err(malformed(format!(
+            "expected <AccessControlPolicy>, found <{}>",
+            root.name
+        )));
+    }
+    let owner_id = match root.child("Owner")? {
+        Some(owner) => Some(required_text(owner, "ID")?.to_owned()),
+        None => None,
+    };
+    let list = root
+        .child("AccessControlList")?
+        .ok_or_else(|| malformed("<AccessControlPolicy> without <AccessControlList>"))?;
+    let mut grants = Vec::new();
+    for grant in list.children.iter().filter(|c| c.name == "Grant") {
+        if grants.len() == MAX_ACL_GRANTS {
+            return Err(malformed(format!(
+                "more than {MAX_ACL_GRANTS} grants in one ACL"
+            )));
+        }
+        let grantee = grant
+            .child("Grantee")?
+            .ok_or_else(|| malformed("<Grant> without <Grantee>"))?;
+        let permission = required_text(grant, "Permission")?;
+        if !PERMISSIONS.contains(&permission) {
+            return Err(malformed(format!("unknown permission {permission:?}")));
+        }
+        let xsi_type = grantee
+            .attributes
+            .iter()
+            .find(|(name, _)| name == "type")
+            .map(|(_, value)| value.trim())
+            .ok_or_else(|| malformed("<Grantee> without xsi:type"))?;
+        let grantee = match xsi_type {
+            "CanonicalUser" => Grantee::CanonicalUser {
+                id: required_text(grantee, "ID")?.to_owned(),
+                display_name: None,
+            },
+            "Group" => Grantee::Group {
+                uri: required_text(grantee, "URI")?.to_owned(),
+            },
+            "AmazonCustomerByEmail" => {
+                Grantee::Email(required_text(grantee, "EmailAddress")?.to_owned())
+            }
+            other => return Err(malformed(format!("unknown grantee type {other:?}"))),
+        };
+        grants.push(Grant {
+            grantee,
+            permission: permission.to_owned(),
+        });
+    }
+    Ok(AccessControlPolicy { owner_id, grants })
 }
 
 #[cfg(test)]
@@ -1199,7 +1317,7 @@ mod tests {
                 Grant {
                     grantee: Grantee::CanonicalUser {
                         id: owner().id,
-                        display_name: owner().display_name,
+                        display_name: Some(owner().display_name),
                     },
                     permission: "FULL_CONTROL".to_owned(),
                 },
@@ -1213,6 +1331,13 @@ mod tests {
                     grantee: Grantee::Email("xyz@amazon.com".to_owned()),
                     permission: "WRITE_ACP".to_owned(),
                 },
+                Grant {
+                    grantee: Grantee::CanonicalUser {
+                        id: "unknown".to_owned(),
+                        display_name: None,
+                    },
+                    permission: "READ".to_owned(),
+                },
             ],
         );
         assert_eq!(
@@ -1222,6 +1347,7 @@ mod tests {
 <Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID><DisplayName>mtd@amazon.com</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>\
 <Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>\
 <Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"AmazonCustomerByEmail\"><EmailAddress>xyz@amazon.com</EmailAddress></Grantee><Permission>WRITE_ACP</Permission></Grant>\
+<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>unknown</ID></Grantee><Permission>READ</Permission></Grant>\
 </AccessControlList></AccessControlPolicy>"
             )
         );
@@ -1250,6 +1376,226 @@ mod tests {
         assert_eq!(key.text, "tab\there & <there> \"q\" 'a' \r");
         let etag = contents.child("ETag").expect("once").expect("present");
         assert_eq!(etag.text, ETAG);
+    }
+
+    // --- AccessControlPolicy -----------------------------------------------
+
+    fn acp(body: &str) -> Result<AccessControlPolicy, XmlError> {
+        parse_access_control_policy(body.as_bytes())
+    }
+
+    fn user(id: &str, permission: &str) -> Grant {
+        Grant {
+            grantee: Grantee::CanonicalUser {
+                id: id.to_owned(),
+                display_name: None,
+            },
+            permission: permission.to_owned(),
+        }
+    }
+
+    #[test]
+    fn access_control_policy_parses_aws_example() {
+        // The request of AWS's PutObjectAcl example, as documented.
+        let policy = acp(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Owner>
+    <ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID>
+    <DisplayName>CustomersName@amazon.com</DisplayName>
+  </Owner>
+  <AccessControlList>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser">
+        <ID>75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a</ID>
+        <DisplayName>CustomersName@amazon.com</DisplayName>
+      </Grantee>
+      <Permission>FULL_CONTROL</Permission>
+    </Grant>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="AmazonCustomerByEmail">
+        <EmailAddress>xyz@amazon.com</EmailAddress>
+      </Grantee>
+      <Permission>WRITE_ACP</Permission>
+    </Grant>
+    <Grant>
+      <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Group">
+        <URI>http://acs.amazonaws.com/groups/global/AllUsers</URI>
+      </Grantee>
+      <Permission>READ</Permission>
+    </Grant>
+  </AccessControlList>
+</AccessControlPolicy>"#,
+        )
+        .expect("parses");
+        let id = "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a";
+        assert_eq!(
+            policy,
+            AccessControlPolicy {
+                owner_id: Some(id.to_owned()),
+                grants: vec![
+                    user(id, "FULL_CONTROL"),
+                    Grant {
+                        grantee: Grantee::Email("xyz@amazon.com".to_owned()),
+                        permission: "WRITE_ACP".to_owned(),
+                    },
+                    Grant {
+                        grantee: Grantee::Group {
+                            uri: "http://acs.amazonaws.com/groups/global/AllUsers".to_owned(),
+                        },
+                        permission: "READ".to_owned(),
+                    },
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn access_control_policy_round_trips() {
+        let grants = vec![
+            user("a", "FULL_CONTROL"),
+            user("b &<c>", "READ_ACP"),
+            Grant {
+                grantee: Grantee::Group {
+                    uri: "http://acs.amazonaws.com/groups/s3/LogDelivery".to_owned(),
+                },
+                permission: "WRITE".to_owned(),
+            },
+            Grant {
+                grantee: Grantee::Email("x@example.com".to_owned()),
+                permission: "READ".to_owned(),
+            },
+        ];
+        let xml = render_access_control_policy(&owner(), &grants);
+        assert_eq!(
+            acp(&xml),
+            Ok(AccessControlPolicy {
+                owner_id: Some(owner().id),
+                grants
+            })
+        );
+    }
+
+    #[test]
+    fn access_control_policy_variants() {
+        // No owner, empty list, other prefixes and namespaces, unknown elements.
+        assert_eq!(
+            acp("<AccessControlPolicy><AccessControlList/></AccessControlPolicy>"),
+            Ok(AccessControlPolicy {
+                owner_id: None,
+                grants: vec![],
+            })
+        );
+        let policy = acp(
+            "<s3:AccessControlPolicy xmlns:s3=\"http://s3.amazonaws.com/doc/2006-03-01/\" xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\">\
+             <s3:AccessControlList><s3:Grant><s3:Grantee i:type=\" CanonicalUser \"><s3:ID> abc </s3:ID><Extra/></s3:Grantee>\
+             <s3:Permission> READ </s3:Permission></s3:Grant><Other/></s3:AccessControlList></s3:AccessControlPolicy>",
+        )
+        .expect("parses");
+        assert_eq!(policy.grants, vec![user("abc", "READ")]);
+        // At the limit.
+        let many: String = (0..100)
+            .map(|i| {
+                format!(
+                    "<Grant><Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"CanonicalUser\"><ID>{i}</ID></Grantee><Permission>READ</Permission></Grant>"
+                )
+            })
+            .collect();
+        let policy = acp(&format!(
+            "<AccessControlPolicy><AccessControlList>{many}</AccessControlList></AccessControlPolicy>"
+        ))
+        .expect("100 grants are fine");
+        assert_eq!(policy.grants.len(), 100);
+    }
+
+    #[test]
+    fn access_control_policy_malformed() {
+        let grant = |grantee: &str, permission: &str| {
+            format!(
+                "<AccessControlPolicy><AccessControlList><Grant>{grantee}{permission}</Grant></AccessControlList></AccessControlPolicy>"
+            )
+        };
+        let user = |id: &str| {
+            format!(
+                "<Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"CanonicalUser\"><ID>{id}</ID></Grantee>"
+            )
+        };
+        let read = "<Permission>READ</Permission>";
+        let bodies = [
+            String::new(),
+            "not xml".to_owned(),
+            "<AccessControlPolicy>".to_owned(),
+            "<Policy><AccessControlList/></Policy>".to_owned(),
+            "<AccessControlPolicy/>".to_owned(),
+            "<AccessControlPolicy><Owner><ID>o</ID></Owner></AccessControlPolicy>".to_owned(),
+            "<AccessControlPolicy><AccessControlList/><AccessControlList/></AccessControlPolicy>"
+                .to_owned(),
+            "<AccessControlPolicy><Owner/><AccessControlList/></AccessControlPolicy>".to_owned(),
+            "<AccessControlPolicy><Owner><ID> </ID></Owner><AccessControlList/></AccessControlPolicy>"
+                .to_owned(),
+            "<AccessControlPolicy><Owner><ID>a</ID></Owner><Owner><ID>a</ID></Owner><AccessControlList/></AccessControlPolicy>"
+                .to_owned(),
+            grant(&user("a"), ""),
+            grant(&user("a"), "<Permission>read</Permission>"),
+            grant(&user("a"), "<Permission>ALL</Permission>"),
+            grant(&user("a"), "<Permission/>"),
+            grant(&user("a"), "<Permission>READ</Permission><Permission>WRITE</Permission>"),
+            grant("", read),
+            grant(&format!("{}{}", user("a"), user("b")), read),
+            grant("<Grantee><ID>a</ID></Grantee>", read),
+            grant(
+                &format!("<Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"CanonicalUser\"/>"),
+                read,
+            ),
+            grant(&user(""), read),
+            grant(
+                &format!("<Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"CanonicalUser\"><URI>u</URI></Grantee>"),
+                read,
+            ),
+            grant(
+                &format!("<Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"Group\"><ID>a</ID></Grantee>"),
+                read,
+            ),
+            grant(
+                &format!("<Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"AmazonCustomerByEmail\"><ID>a</ID></Grantee>"),
+                read,
+            ),
+            grant(
+                &format!("<Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"Robot\"><ID>a</ID></Grantee>"),
+                read,
+            ),
+            grant(
+                &format!("<Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"CanonicalUser\"><ID>a</ID><ID>b</ID></Grantee>"),
+                read,
+            ),
+            grant(
+                &format!("<Grantee xmlns:xsi=\"{XSI_NS}\" xsi:type=\"&bad;\"><ID>a</ID></Grantee>"),
+                read,
+            ),
+            "<!DOCTYPE a [<!ENTITY e \"x\">]><AccessControlPolicy><AccessControlList/></AccessControlPolicy>"
+                .to_owned(),
+        ];
+        for body in bodies {
+            assert!(
+                matches!(acp(&body), Err(XmlError::Malformed(_))),
+                "{body:?} -> {:?}",
+                acp(&body)
+            );
+        }
+        let too_many: String = (0..101)
+            .map(|i| grant(&user(&i.to_string()), read))
+            .map(|g| {
+                g.trim_start_matches("<AccessControlPolicy><AccessControlList>")
+                    .trim_end_matches("</AccessControlList></AccessControlPolicy>")
+                    .to_owned()
+            })
+            .collect();
+        assert!(matches!(
+            acp(&format!(
+                "<AccessControlPolicy><AccessControlList>{too_many}</AccessControlList></AccessControlPolicy>"
+            )),
+            Err(XmlError::Malformed(_))
+        ));
     }
 
     // --- Parsers -----------------------------------------------------------

@@ -4,6 +4,8 @@
 //! their own transaction. Constraint violations are matched by name (see `migrations/`) and
 //! become domain errors here, once.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{PgExecutor, Row};
@@ -722,4 +724,79 @@ pub async fn known_chunks(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<U
             .fetch_all(db)
             .await?,
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// ACLs
+
+/// The display names of the accounts among `canonical_ids` (absent ids are not in the map),
+/// in one query: to render grantees and to check that grantees exist.
+pub async fn display_names(
+    db: impl PgExecutor<'_>,
+    canonical_ids: &[String],
+) -> Result<HashMap<String, String>, Error> {
+    if canonical_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT canonical_id, display_name FROM accounts WHERE canonical_id = ANY($1)",
+    )
+    .bind(canonical_ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// `(e-mail as given, canonical id)` for each of `emails` that matches accounts, comparing
+/// without regard to case (as mail providers do), in one query. An e-mail that appears in
+/// two rows matches two accounts: it is ambiguous.
+pub async fn canonical_ids_by_email(
+    db: impl PgExecutor<'_>,
+    emails: &[String],
+) -> Result<Vec<(String, String)>, Error> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_as(
+        "SELECT e.given, a.canonical_id
+         FROM unnest($1::text[]) AS e(given)
+         JOIN accounts a ON lower(a.email) = lower(e.given)",
+    )
+    .bind(emails)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Replaces a bucket's grants; `NoSuchBucket` when it was deleted meanwhile.
+pub async fn set_bucket_acl(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    acl: &Grants,
+) -> Result<(), Error> {
+    let done = sqlx::query("UPDATE buckets SET acl = $2 WHERE id = $1")
+        .bind(bucket_id)
+        .bind(sqlx::types::Json(acl))
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NoSuchBucket);
+    }
+    Ok(())
+}
+
+/// Replaces the grants of the object under `key`; `false` when there is none (it was
+/// deleted, or is being replaced, meanwhile).
+pub async fn set_object_acl(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    key: &str,
+    acl: &Grants,
+) -> Result<bool, Error> {
+    let done = sqlx::query("UPDATE objects SET acl = $3 WHERE bucket_id = $1 AND key = $2")
+        .bind(bucket_id)
+        .bind(key)
+        .bind(sqlx::types::Json(acl))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

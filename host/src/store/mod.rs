@@ -1,9 +1,12 @@
 //! Storage: metadata in PostgreSQL ([`meta`]), object bytes in chunk files ([`blob`]),
-//! secret keys sealed with the master key ([`secrets`]) and the garbage collector ([`gc`]).
+//! secret keys sealed with the master key ([`secrets`]), stored policy modules and their
+//! attachments to buckets ([`policies`]) and the garbage collector ([`gc`]).
 
+pub mod admins;
 pub mod blob;
 pub mod gc;
 pub mod meta;
+pub mod policies;
 pub mod secrets;
 
 use std::path::Path;
@@ -59,6 +62,17 @@ pub enum Error {
     /// A sealed secret could not be opened (wrong master key?).
     #[error("cannot decrypt a secret key: wrong master key?")]
     Decrypt,
+    /// No policy module of that name is stored.
+    #[error("no such policy module: {0}")]
+    NoSuchPolicy(String),
+    /// A policy module is still attached to buckets and cannot be deleted.
+    #[error("policy module {name} is attached to {buckets} bucket(s); detach it first")]
+    PolicyInUse {
+        /// The module.
+        name: String,
+        /// How many buckets use it.
+        buckets: i64,
+    },
     /// A blocking task died.
     #[error("background task: {0}")]
     Join(String),

@@ -1,27 +1,49 @@
-//! Coffer's default policy module: S3's standard ACL authorization
-//! ([`coffer_guest_sdk::standard_decision`]), no CORS rule, any metadata.
+//! Coffer's default policy module: S3's standard behaviour for every hook.
 //!
-//! Build the component with `policies/build.sh` (or
-//! `cargo build -p coffer-policy-acl --target wasm32-wasip2 --release --target-dir target/wasm`);
-//! it lands in `target/wasm/wasm32-wasip2/release/coffer_policy_acl.wasm`.
+//! - `authorize`: S3's ACL semantics ([`coffer_guest_sdk::standard_decision`]).
+//! - `cors`: no rule matches yet, which is what S3 answers for a bucket
+//!   without a CORS configuration. Matching the bucket's stored rules
+//!   (`CorsRequest::rules`) arrives with the CORS issue.
+//! - `validate-metadata`: any user metadata is accepted; S3's own limits
+//!   (size, header syntax) are enforced by the host before any module runs.
+//!
+//! The component is compiled into the `coffer` binary by `host/build.rs`
+//! (`cargo build -p coffer-policy-acl --target wasm32-wasip2 --release`) and
+//! is the fallback for every hook a custom module does not export, so it
+//! exports all three.
 
-use coffer_guest_sdk::{Authorizer, Decision, Request, standard_decision};
+use coffer_guest_sdk::{
+    Authorizer, CorsProvider, CorsRequest, CorsRuleMatch, Decision, Header, MetadataValidator,
+    Request, standard_decision,
+};
 
-/// The default authorizer.
-pub struct StandardAcl;
+/// The default module: one type implementing every hook.
+pub struct StandardS3;
 
-impl Authorizer for StandardAcl {
+impl Authorizer for StandardS3 {
     fn authorize(req: &Request) -> Decision {
         standard_decision(req)
     }
 }
 
-coffer_guest_sdk::export_authorizer!(StandardAcl);
+impl CorsProvider for StandardS3 {
+    fn cors(_req: &CorsRequest) -> Option<CorsRuleMatch> {
+        None
+    }
+}
+
+impl MetadataValidator for StandardS3 {
+    fn validate_metadata(_req: &Request, _headers: &[Header]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+coffer_guest_sdk::export_policy!(StandardS3);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coffer_guest_sdk::{Acl, Principal};
+    use coffer_guest_sdk::{Acl, CorsRule, Principal};
 
     #[test]
     fn owner_may_read_anonymous_may_not() {
@@ -32,8 +54,32 @@ mod tests {
         req.object_owner = Some("alice".into());
         req.bucket_acl = Some(Acl::owned_by("alice"));
         req.object_acl = Some(Acl::owned_by("alice"));
-        assert_eq!(StandardAcl::authorize(&req), Decision::Allow);
+        assert_eq!(StandardS3::authorize(&req), Decision::Allow);
         req.principal = Principal::Anonymous;
-        assert!(!StandardAcl::authorize(&req).is_allowed());
+        assert!(!StandardS3::authorize(&req).is_allowed());
+    }
+
+    #[test]
+    fn no_cors_rule_matches_yet() {
+        let req = CorsRequest {
+            origin: "https://example.com".into(),
+            method: "GET".into(),
+            request_headers: vec![],
+            bucket: "b".into(),
+            rules: vec![CorsRule {
+                allowed_origins: vec!["*".into()],
+                allowed_methods: vec!["GET".into()],
+                ..CorsRule::default()
+            }],
+            config: None,
+        };
+        assert_eq!(StandardS3::cors(&req), None);
+    }
+
+    #[test]
+    fn any_metadata_is_accepted() {
+        let req = Request::new("PutObject", Principal::account("alice"));
+        let headers = [Header::new("x-amz-meta-colour", "blue")];
+        assert_eq!(StandardS3::validate_metadata(&req, &headers), Ok(()));
     }
 }

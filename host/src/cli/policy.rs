@@ -1,0 +1,797 @@
+//! `coffer policy eval`: runs one hook of a policy module on a request
+//! described in JSON, offline (no server, no database), under the server's
+//! limits, and prints the answer and the module's log lines. For module
+//! authors; the full format is in `docs/policy-eval.md`.
+//!
+//! ```text
+//! coffer policy eval [MODULE.wasm] --request REQ.json [--config CFG.json]
+//!                    [--hook authorize|cors|metadata]
+//! ```
+//!
+//! Without `MODULE.wasm` the embedded default module is evaluated. A hook the
+//! module does not export is answered by the default module, as in the
+//! server. Exit status: 0 allow (a CORS rule matched, metadata accepted), 1
+//! deny (no rule, metadata rejected), 2 failure (the module trapped, ran out
+//! of time or memory, does not fit the contract, or the input is unusable).
+//!
+//! # Request JSON
+//!
+//! For `authorize` and `metadata`, a mirror of the WIT `request` record with
+//! friendly shapes; only `operation` is required:
+//!
+//! ```json
+//! {
+//!   "operation": "GetObject",
+//!   "bucket": "photos",
+//!   "key": "cat.jpg",
+//!   "principal": {"account": {"canonical_id": "alice-id", "display_name": "alice"}},
+//!   "source_ip": "192.0.2.7",
+//!   "headers": {"x-team": "docs"},
+//!   "bucket_owner": "alice-id",
+//!   "object_owner": "alice-id",
+//!   "bucket_acl": {"owner": "alice-id", "grants": [
+//!     {"grantee": {"group": "all_users"}, "permission": "read"}
+//!   ]},
+//!   "object_acl": {"owner": "alice-id", "grants": [
+//!     {"grantee": {"canonical_user": "bob-id"}, "permission": "full_control"}
+//!   ]},
+//!   "config": {"prefixes": ["public/"]},
+//!   "metadata": {"x-amz-meta-colour": "blue"}
+//! }
+//! ```
+//!
+//! - `principal`: `"anonymous"` (the default) or `{"account": {...}}`;
+//!   `display_name` defaults to the canonical id.
+//! - `headers` and `metadata`: an object of name → value, or a list of
+//!   `{"name": ..., "value": ...}`; names are lower-cased. `metadata` (the
+//!   `metadata` hook's headers) defaults to the `x-amz-meta-*` entries of
+//!   `headers`.
+//! - grantees: `{"canonical_user": ID}`, `{"group": "all_users" |
+//!   "authenticated_users"}` or `{"email": ADDRESS}`; permissions: `read`,
+//!   `write`, `read_acp`, `write_acp`, `full_control` (S3's `READ`, ...,
+//!   `FULL_CONTROL` also accepted).
+//! - `config`: any JSON value, passed to the module as its text (a string
+//!   is passed as is); `--config FILE` replaces it.
+//! - `source_ip` defaults to `127.0.0.1`.
+//!
+//! For `cors`, a mirror of `cors-request`: `origin`, `method` and `bucket`
+//! are required; `request_headers` (list of strings), `rules` (list of
+//! `{"id", "allowed_origins", "allowed_methods", "allowed_headers",
+//! "expose_headers", "max_age_seconds"}`, all optional) and `config`.
+//!
+//! Unknown fields are errors, so a typo never silently changes the request.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use coffer::policy::{Error, Evaluation, Hook, Limits, LoadedModule, PolicyEngine, types};
+use serde::Deserialize;
+
+/// Largest request or configuration file read.
+const MAX_INPUT_FILE: u64 = 1 << 20;
+
+/// Arguments of `coffer policy`.
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    command: PolicyCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum PolicyCommand {
+    /// Evaluate one hook of a module on a JSON request and print the answer and
+    /// the module's logs. Exit status: 0 allow, 1 deny, 2 failure.
+    Eval(EvalArgs),
+}
+
+/// Arguments of `coffer policy eval`.
+#[derive(Debug, clap::Args)]
+struct EvalArgs {
+    /// The module (a WebAssembly component); the embedded default module if omitted.
+    module: Option<PathBuf>,
+    /// The request, as JSON (see docs/policy-eval.md).
+    #[arg(long)]
+    request: PathBuf,
+    /// JSON configuration to pass to the module (replaces the request's `config`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Which hook to call.
+    #[arg(long, value_enum, default_value_t = HookArg::Authorize)]
+    hook: HookArg,
+    /// Wall-clock deadline of the decision, in milliseconds.
+    #[arg(long, default_value_t = 10)]
+    deadline_ms: u64,
+    /// Linear memory the module may use, in MiB.
+    #[arg(long, default_value_t = 16)]
+    memory_mib: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum HookArg {
+    /// `authorize`: allow or deny the request.
+    Authorize,
+    /// `cors`: the CORS rule matching a browser request.
+    Cors,
+    /// `validate-metadata`: accept or reject user metadata.
+    Metadata,
+}
+
+impl HookArg {
+    fn hook(self) -> Hook {
+        match self {
+            HookArg::Authorize => Hook::Authorize,
+            HookArg::Cors => Hook::Cors,
+            HookArg::Metadata => Hook::Metadata,
+        }
+    }
+}
+
+/// The answer class, which is also the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Allow = 0,
+    Deny = 1,
+    Failure = 2,
+}
+
+/// What `eval` prints and how it exits.
+#[derive(Debug)]
+struct Report {
+    verdict: Verdict,
+    text: String,
+}
+
+/// Runs `coffer policy`. Exits the process with status 1 (deny) or 2
+/// (failure); returns normally on allow.
+pub fn run(args: PolicyArgs) -> anyhow::Result<()> {
+    let PolicyCommand::Eval(args) = args.command;
+    let report = eval(&args).unwrap_or_else(|e| Report {
+        verdict: Verdict::Failure,
+        text: format!("error: {e:#}\n"),
+    });
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(report.text.as_bytes())?;
+    stdout.flush()?;
+    match report.verdict {
+        Verdict::Allow => Ok(()),
+        verdict => std::process::exit(verdict as i32),
+    }
+}
+
+fn eval(args: &EvalArgs) -> anyhow::Result<Report> {
+    let request = read_input(&args.request)?;
+    let config = args.config.as_deref().map(read_input).transpose()?;
+    let limits = Limits {
+        deadline: Duration::from_millis(args.deadline_ms.max(1)),
+        memory_bytes: args.memory_mib.max(1) << 20,
+        ..Limits::default()
+    };
+    let engine = PolicyEngine::new(limits).context("starting the policy engine")?;
+    let module = match &args.module {
+        None => engine.default_module().clone(),
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let name = path
+                .file_name()
+                .map_or_else(|| "module".to_owned(), |n| n.to_string_lossy().into_owned());
+            match engine.load(&name, &bytes) {
+                Ok(module) => module,
+                Err(e) => {
+                    return Ok(Report {
+                        verdict: Verdict::Failure,
+                        text: format!("module: {name}\nfailure ({}): {e}\n", e.kind()),
+                    });
+                }
+            }
+        }
+    };
+    evaluate(&engine, &module, args.hook, &request, config.as_deref())
+}
+
+/// Reads a small text file.
+fn read_input(path: &Path) -> anyhow::Result<String> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if size > MAX_INPUT_FILE {
+        bail!(
+            "{} is {size} bytes, more than the {MAX_INPUT_FILE} read",
+            path.display()
+        );
+    }
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Runs `hook` of `module` on the JSON `request` (with `config` replacing
+/// its configuration) and renders the report.
+fn evaluate(
+    engine: &PolicyEngine,
+    module: &LoadedModule,
+    hook: HookArg,
+    request: &str,
+    config: Option<&str>,
+) -> anyhow::Result<Report> {
+    let config = config
+        .map(|c| {
+            serde_json::from_str::<serde_json::Value>(c)
+                .map(|_| c.trim().to_owned())
+                .context("the --config file is not JSON")
+        })
+        .transpose()?;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "module: {} (sha256 {}, exports {})",
+        module.name(),
+        module.digest_hex(),
+        module
+            .hooks()
+            .iter()
+            .map(|h| h.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (verdict, logs, evaluated_by) = match hook {
+        HookArg::Authorize => {
+            let (req, _) = parse_request(request, config)?;
+            let Evaluation {
+                outcome,
+                logs,
+                evaluated_by,
+            } = engine.evaluate_authorize(module, &req);
+            let verdict = match outcome {
+                Ok(types::Decision::Allow) => {
+                    text.push_str("decision: allow\n");
+                    Verdict::Allow
+                }
+                Ok(types::Decision::Deny(reason)) => {
+                    let _ = writeln!(text, "decision: deny ({reason})");
+                    Verdict::Deny
+                }
+                Err(e) => failure(&mut text, &e),
+            };
+            (verdict, logs, evaluated_by)
+        }
+        HookArg::Cors => {
+            let req = parse_cors_request(request, config)?;
+            let Evaluation {
+                outcome,
+                logs,
+                evaluated_by,
+            } = engine.evaluate_cors(module, &req);
+            let verdict = match outcome {
+                Ok(Some(m)) => {
+                    let _ = writeln!(
+                        text,
+                        "cors: rule matched\n  allowed origin: {}\n  allowed methods: {}\n  \
+                         allowed headers: {}\n  expose headers: {}\n  max age: {}",
+                        m.allowed_origin,
+                        m.allowed_methods.join(", "),
+                        m.allowed_headers.join(", "),
+                        m.expose_headers.join(", "),
+                        m.max_age_seconds
+                            .map_or_else(|| "-".to_owned(), |s| format!("{s} s")),
+                    );
+                    Verdict::Allow
+                }
+                Ok(None) => {
+                    text.push_str("cors: no rule matched\n");
+                    Verdict::Deny
+                }
+                Err(e) => failure(&mut text, &e),
+            };
+            (verdict, logs, evaluated_by)
+        }
+        HookArg::Metadata => {
+            let (req, metadata) = parse_request(request, config)?;
+            let Evaluation {
+                outcome,
+                logs,
+                evaluated_by,
+            } = engine.evaluate_metadata(module, &req, &metadata);
+            let verdict = match outcome {
+                Ok(Ok(())) => {
+                    text.push_str("metadata: accepted\n");
+                    Verdict::Allow
+                }
+                Ok(Err(message)) => {
+                    let _ = writeln!(text, "metadata: rejected ({message})");
+                    Verdict::Deny
+                }
+                Err(e) => failure(&mut text, &e),
+            };
+            (verdict, logs, evaluated_by)
+        }
+    };
+    let hook = hook.hook();
+    if module.implements(hook) {
+        let _ = writeln!(text, "hook: {hook}");
+    } else {
+        let _ = writeln!(
+            text,
+            "hook: {hook} (not exported by {}; evaluated by {evaluated_by})",
+            module.name()
+        );
+    }
+    let _ = writeln!(text, "logs: {}", logs.len());
+    for line in logs {
+        let _ = writeln!(text, "  {:<5} {}", line.level, line.message);
+    }
+    Ok(Report { verdict, text })
+}
+
+fn failure(text: &mut String, e: &Error) -> Verdict {
+    let _ = writeln!(text, "failure ({}): {e}", e.kind());
+    Verdict::Failure
+}
+
+// ---------------------------------------------------------------------------
+// The JSON mirror of the WIT records
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestJson {
+    operation: String,
+    #[serde(default)]
+    bucket: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    principal: PrincipalJson,
+    #[serde(default = "default_source_ip")]
+    source_ip: String,
+    #[serde(default)]
+    headers: HeadersJson,
+    #[serde(default)]
+    bucket_owner: Option<String>,
+    #[serde(default)]
+    object_owner: Option<String>,
+    #[serde(default)]
+    bucket_acl: Option<AclJson>,
+    #[serde(default)]
+    object_acl: Option<AclJson>,
+    #[serde(default)]
+    config: Option<serde_json::Value>,
+    #[serde(default)]
+    metadata: Option<HeadersJson>,
+}
+
+fn default_source_ip() -> String {
+    "127.0.0.1".to_owned()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum PrincipalJson {
+    #[default]
+    Anonymous,
+    Account(AccountJson),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountJson {
+    canonical_id: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AclJson {
+    owner: String,
+    #[serde(default)]
+    grants: Vec<GrantJson>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantJson {
+    grantee: GranteeJson,
+    permission: PermissionJson,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum GranteeJson {
+    CanonicalUser(String),
+    Group(GroupJson),
+    Email(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum GroupJson {
+    #[serde(alias = "AllUsers")]
+    AllUsers,
+    #[serde(alias = "AuthenticatedUsers")]
+    AuthenticatedUsers,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PermissionJson {
+    #[serde(alias = "READ")]
+    Read,
+    #[serde(alias = "WRITE")]
+    Write,
+    #[serde(alias = "READ_ACP")]
+    ReadAcp,
+    #[serde(alias = "WRITE_ACP")]
+    WriteAcp,
+    #[serde(alias = "FULL_CONTROL")]
+    FullControl,
+}
+
+/// Headers as `{"name": "value"}` or `[{"name": ..., "value": ...}]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum HeadersJson {
+    Map(BTreeMap<String, String>),
+    List(Vec<HeaderJson>),
+}
+
+impl Default for HeadersJson {
+    fn default() -> Self {
+        HeadersJson::List(Vec::new())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeaderJson {
+    name: String,
+    value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorsRequestJson {
+    origin: String,
+    method: String,
+    #[serde(default)]
+    request_headers: Vec<String>,
+    bucket: String,
+    #[serde(default)]
+    rules: Vec<CorsRuleJson>,
+    #[serde(default)]
+    config: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CorsRuleJson {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default)]
+    allowed_methods: Vec<String>,
+    #[serde(default)]
+    allowed_headers: Vec<String>,
+    #[serde(default)]
+    expose_headers: Vec<String>,
+    #[serde(default)]
+    max_age_seconds: Option<u32>,
+}
+
+impl HeadersJson {
+    fn into_headers(self) -> Vec<types::Header> {
+        let header = |name: String, value| types::Header {
+            name: name.to_ascii_lowercase(),
+            value,
+        };
+        match self {
+            HeadersJson::Map(map) => map.into_iter().map(|(n, v)| header(n, v)).collect(),
+            HeadersJson::List(list) => list.into_iter().map(|h| header(h.name, h.value)).collect(),
+        }
+    }
+}
+
+impl AclJson {
+    fn into_acl(self) -> types::Acl {
+        types::Acl {
+            owner: self.owner,
+            grants: self
+                .grants
+                .into_iter()
+                .map(|g| types::Grant {
+                    grantee: match g.grantee {
+                        GranteeJson::CanonicalUser(id) => types::Grantee::CanonicalUser(id),
+                        GranteeJson::Email(e) => types::Grantee::Email(e),
+                        GranteeJson::Group(GroupJson::AllUsers) => {
+                            types::Grantee::Group(types::Group::AllUsers)
+                        }
+                        GranteeJson::Group(GroupJson::AuthenticatedUsers) => {
+                            types::Grantee::Group(types::Group::AuthenticatedUsers)
+                        }
+                    },
+                    permission: match g.permission {
+                        PermissionJson::Read => types::Permission::Read,
+                        PermissionJson::Write => types::Permission::Write,
+                        PermissionJson::ReadAcp => types::Permission::ReadAcp,
+                        PermissionJson::WriteAcp => types::Permission::WriteAcp,
+                        PermissionJson::FullControl => types::Permission::FullControl,
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The configuration text: a JSON string as is, anything else serialised.
+fn config_text(value: Option<serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The `request` record and the `metadata` hook's headers.
+fn parse_request(
+    json: &str,
+    config: Option<String>,
+) -> anyhow::Result<(types::Request, Vec<types::Header>)> {
+    let r: RequestJson = serde_json::from_str(json).context("the request is not valid JSON")?;
+    let headers = r.headers.into_headers();
+    let metadata = match r.metadata {
+        Some(m) => m.into_headers(),
+        None => headers
+            .iter()
+            .filter(|h| h.name.starts_with("x-amz-meta-"))
+            .cloned()
+            .collect(),
+    };
+    let principal = match r.principal {
+        PrincipalJson::Anonymous => types::Principal::Anonymous,
+        PrincipalJson::Account(a) => types::Principal::Account(types::Account {
+            display_name: a.display_name.unwrap_or_else(|| a.canonical_id.clone()),
+            canonical_id: a.canonical_id,
+        }),
+    };
+    let request = types::Request {
+        operation: r.operation,
+        bucket: r.bucket,
+        key: r.key,
+        principal,
+        source_ip: r.source_ip,
+        headers,
+        bucket_owner: r.bucket_owner,
+        object_owner: r.object_owner,
+        bucket_acl: r.bucket_acl.map(AclJson::into_acl),
+        object_acl: r.object_acl.map(AclJson::into_acl),
+        config: config.or_else(|| config_text(r.config)),
+    };
+    Ok((request, metadata))
+}
+
+/// The `cors-request` record.
+fn parse_cors_request(json: &str, config: Option<String>) -> anyhow::Result<types::CorsRequest> {
+    let r: CorsRequestJson =
+        serde_json::from_str(json).context("the CORS request is not valid JSON")?;
+    Ok(types::CorsRequest {
+        origin: r.origin,
+        method: r.method,
+        request_headers: r
+            .request_headers
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        bucket: r.bucket,
+        rules: r
+            .rules
+            .into_iter()
+            .map(|rule| types::CorsRule {
+                id: rule.id,
+                allowed_origins: rule.allowed_origins,
+                allowed_methods: rule.allowed_methods,
+                allowed_headers: rule.allowed_headers,
+                expose_headers: rule.expose_headers,
+                max_age_seconds: rule.max_age_seconds,
+            })
+            .collect(),
+        config: config.or_else(|| config_text(r.config)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use coffer::policy::fixtures::Fixture;
+
+    const FULL: &str = r#"{
+        "operation": "GetObject",
+        "bucket": "photos",
+        "key": "cat.jpg",
+        "principal": {"account": {"canonical_id": "alice-id", "display_name": "alice"}},
+        "source_ip": "192.0.2.7",
+        "headers": {"X-Team": "docs", "x-amz-meta-colour": "blue"},
+        "bucket_owner": "alice-id",
+        "object_owner": "alice-id",
+        "bucket_acl": {"owner": "alice-id", "grants": [
+            {"grantee": {"group": "all_users"}, "permission": "read"},
+            {"grantee": {"canonical_user": "bob-id"}, "permission": "FULL_CONTROL"},
+            {"grantee": {"email": "carol@example.com"}, "permission": "write_acp"}
+        ]},
+        "object_acl": {"owner": "alice-id"},
+        "config": {"prefixes": ["public/"]}
+    }"#;
+
+    #[test]
+    fn parses_every_field() {
+        let (req, metadata) = parse_request(FULL, None).expect("parses");
+        assert_eq!(req.operation, "GetObject");
+        assert_eq!(req.bucket.as_deref(), Some("photos"));
+        assert_eq!(req.key.as_deref(), Some("cat.jpg"));
+        assert_eq!(
+            req.principal,
+            types::Principal::Account(types::Account {
+                canonical_id: "alice-id".into(),
+                display_name: "alice".into(),
+            })
+        );
+        assert_eq!(req.source_ip, "192.0.2.7");
+        let names: Vec<&str> = req.headers.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["x-amz-meta-colour", "x-team"]);
+        assert_eq!(metadata.len(), 1);
+        assert_eq!(metadata[0].value, "blue");
+        let acl = req.bucket_acl.expect("bucket acl");
+        assert_eq!(acl.owner, "alice-id");
+        assert_eq!(
+            acl.grants,
+            [
+                types::Grant {
+                    grantee: types::Grantee::Group(types::Group::AllUsers),
+                    permission: types::Permission::Read,
+                },
+                types::Grant {
+                    grantee: types::Grantee::CanonicalUser("bob-id".into()),
+                    permission: types::Permission::FullControl,
+                },
+                types::Grant {
+                    grantee: types::Grantee::Email("carol@example.com".into()),
+                    permission: types::Permission::WriteAcp,
+                },
+            ]
+        );
+        assert_eq!(req.object_acl.map(|a| a.grants.len()), Some(0));
+        assert_eq!(req.config.as_deref(), Some(r#"{"prefixes":["public/"]}"#));
+    }
+
+    #[test]
+    fn minimal_request_gets_defaults() {
+        let (req, metadata) = parse_request(r#"{"operation": "ListBuckets"}"#, None).expect("ok");
+        assert_eq!(req.principal, types::Principal::Anonymous);
+        assert_eq!(req.source_ip, "127.0.0.1");
+        assert!(req.headers.is_empty() && metadata.is_empty());
+        assert_eq!(req.bucket, None);
+        assert_eq!(req.config, None);
+    }
+
+    #[test]
+    fn header_lists_config_strings_and_explicit_metadata() {
+        let json = r#"{
+            "operation": "PutObject",
+            "principal": "anonymous",
+            "headers": [{"name": "Content-Type", "value": "text/plain"}],
+            "metadata": [{"name": "X-Amz-Meta-A", "value": "1"}],
+            "config": "raw text"
+        }"#;
+        let (req, metadata) = parse_request(json, None).expect("parses");
+        assert_eq!(req.headers[0].name, "content-type");
+        assert_eq!(metadata[0].name, "x-amz-meta-a");
+        assert_eq!(req.config.as_deref(), Some("raw text"));
+        // --config replaces the request's configuration.
+        let (req, _) = parse_request(json, Some("{}".into())).expect("parses");
+        assert_eq!(req.config.as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn mistakes_are_errors() {
+        for bad in [
+            r#"{}"#,
+            r#"{"operation": "GetObject", "principle": "anonymous"}"#,
+            r#"{"operation": "GetObject", "principal": "root"}"#,
+            r#"{"operation": "GetObject", "principal": {"account": {"id": "x"}}}"#,
+            r#"{"operation": "GetObject", "bucket_acl": {"owner": "a", "grants": [
+                {"grantee": {"group": "everyone"}, "permission": "read"}]}}"#,
+            r#"{"operation": "GetObject", "bucket_acl": {"owner": "a", "grants": [
+                {"grantee": {"canonical_user": "b"}, "permission": "admin"}]}}"#,
+            "not json",
+        ] {
+            assert!(parse_request(bad, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parses_cors_requests() {
+        let json = r#"{
+            "origin": "https://example.com",
+            "method": "PUT",
+            "request_headers": ["Content-Type"],
+            "bucket": "photos",
+            "rules": [
+                {"id": "uploads", "allowed_origins": ["https://*.example.com"],
+                 "allowed_methods": ["PUT"], "allowed_headers": ["*"],
+                 "expose_headers": ["etag"], "max_age_seconds": 3000},
+                {}
+            ]
+        }"#;
+        let req = parse_cors_request(json, None).expect("parses");
+        assert_eq!(req.request_headers, ["content-type"]);
+        assert_eq!(req.rules.len(), 2);
+        assert_eq!(req.rules[0].id.as_deref(), Some("uploads"));
+        assert_eq!(req.rules[0].max_age_seconds, Some(3000));
+        assert!(req.rules[1].allowed_origins.is_empty());
+        assert!(parse_cors_request(r#"{"origin": "x", "method": "GET"}"#, None).is_err());
+    }
+
+    fn engine() -> PolicyEngine {
+        // Generous deadline: debug builds of wasmtime are slow.
+        PolicyEngine::new(Limits {
+            deadline: Duration::from_secs(5),
+            ..Limits::default()
+        })
+        .expect("engine starts")
+    }
+
+    #[test]
+    fn eval_runs_the_default_module() {
+        let engine = engine();
+        let default = engine.default_module();
+        let report = evaluate(&engine, default, HookArg::Authorize, FULL, None).expect("runs");
+        assert_eq!(report.verdict, Verdict::Allow, "{}", report.text);
+        assert!(report.text.contains("decision: allow"), "{}", report.text);
+        assert!(report.text.contains("exports authorize, cors, metadata"));
+
+        let anonymous_put = r#"{"operation": "PutObject", "bucket": "photos", "key": "k",
+            "bucket_owner": "alice-id", "bucket_acl": {"owner": "alice-id"}}"#;
+        let report =
+            evaluate(&engine, default, HookArg::Authorize, anonymous_put, None).expect("runs");
+        assert_eq!(report.verdict, Verdict::Deny, "{}", report.text);
+        assert!(report.text.contains("decision: deny ("), "{}", report.text);
+
+        let cors = r#"{"origin": "https://example.com", "method": "GET", "bucket": "photos"}"#;
+        let report = evaluate(&engine, default, HookArg::Cors, cors, None).expect("runs");
+        assert_eq!(report.verdict, Verdict::Deny, "{}", report.text);
+        assert!(report.text.contains("cors: no rule matched"));
+
+        let report = evaluate(&engine, default, HookArg::Metadata, FULL, None).expect("runs");
+        assert_eq!(report.verdict, Verdict::Allow, "{}", report.text);
+        assert!(report.text.contains("metadata: accepted"));
+
+        assert!(evaluate(&engine, default, HookArg::Authorize, FULL, Some("{")).is_err());
+    }
+
+    #[test]
+    fn eval_reports_failures_logs_and_fallbacks() {
+        let engine = engine();
+        let bytes = Fixture::Panic.bytes().expect("fixture built by build.rs");
+        let panic = engine.load("panic.wasm", &bytes).expect("loads");
+        let report = evaluate(&engine, &panic, HookArg::Authorize, FULL, None).expect("runs");
+        assert_eq!(report.verdict, Verdict::Failure, "{}", report.text);
+        assert!(report.text.contains("failure (trap)"), "{}", report.text);
+        assert!(
+            report.text.contains("INFO  about to panic (0)"),
+            "{}",
+            report.text
+        );
+        assert!(report.text.contains("policy fixture panicked on purpose"));
+
+        let report = evaluate(&engine, &panic, HookArg::Metadata, FULL, None).expect("runs");
+        assert_eq!(report.verdict, Verdict::Allow, "{}", report.text);
+        assert!(
+            report
+                .text
+                .contains("hook: metadata (not exported by panic.wasm; evaluated by default)"),
+            "{}",
+            report.text
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! The policy modules tests use, mostly hostile ones, built by
+//! `host/build.rs` from `policies/fixtures/` into `<target>/wasm/fixtures/`
+//! (normally `target/wasm/fixtures/`):
+//!
+//! | File | What it does | Expected |
+//! |---|---|---|
+//! | `allow-all.wasm` | `authorize` allows everything; exports only `authorize` | allow |
+//! | `deny-all.wasm` | `authorize` denies everything; exports only `authorize` | deny |
+//! | `infinite-loop.wasm` | every hook loops forever | [`Error::Deadline`](super::Error::Deadline) |
+//! | `memory-bomb.wasm` | every hook allocates until growth is refused | [`Error::MemoryLimit`](super::Error::MemoryLimit) |
+//! | `panic.wasm` | `authorize` logs and panics (config `"flood"`: logs 1 000 lines first); exports only `authorize` | [`Error::Trap`](super::Error::Trap); CORS and metadata answered by the default module |
+//! | `wrong-world.wasm` | a valid component exporting `answer`, no hook | refused at load with [`Error::Abi`](super::Error::Abi) |
+//! | `malformed.wasm` | not a component | refused at load with [`Error::Compile`](super::Error::Compile) |
+//!
+//! They are not built when `COFFER_SKIP_POLICY_FIXTURES` is set at build
+//! time; [`Fixture::bytes`] then fails with `NotFound`.
+
+use std::path::PathBuf;
+
+/// Where the fixtures were built (absolute).
+pub const DIR: &str = env!("COFFER_POLICY_FIXTURES_DIR");
+
+/// One test module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fixture {
+    /// Allows every request (`authorize` only).
+    AllowAll,
+    /// Denies every request (`authorize` only).
+    DenyAll,
+    /// Loops forever in every hook.
+    InfiniteLoop,
+    /// Exhausts memory in every hook.
+    MemoryBomb,
+    /// Panics in `authorize` (its only hook).
+    Panic,
+    /// A component of another world.
+    WrongWorld,
+    /// Not a component.
+    Malformed,
+}
+
+impl Fixture {
+    /// Every fixture.
+    pub const ALL: [Fixture; 7] = [
+        Fixture::AllowAll,
+        Fixture::DenyAll,
+        Fixture::InfiniteLoop,
+        Fixture::MemoryBomb,
+        Fixture::Panic,
+        Fixture::WrongWorld,
+        Fixture::Malformed,
+    ];
+
+    /// The file name in [`DIR`].
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Fixture::AllowAll => "allow-all.wasm",
+            Fixture::DenyAll => "deny-all.wasm",
+            Fixture::InfiniteLoop => "infinite-loop.wasm",
+            Fixture::MemoryBomb => "memory-bomb.wasm",
+            Fixture::Panic => "panic.wasm",
+            Fixture::WrongWorld => "wrong-world.wasm",
+            Fixture::Malformed => "malformed.wasm",
+        }
+    }
+
+    /// The fixture's path.
+    pub fn path(self) -> PathBuf {
+        PathBuf::from(DIR).join(self.file_name())
+    }
+
+    /// The fixture's bytes.
+    pub fn bytes(self) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.path())
+    }
+}

@@ -1,0 +1,128 @@
+//! Size estimates of hook arguments, checked against
+//! [`Limits::input_bytes`](super::Limits::input_bytes) before a call: the
+//! canonical ABI copies every string and list into guest memory, so an
+//! unbounded input would let a request exhaust the module's memory (a
+//! failure blamed on the module) or take long to copy.
+//!
+//! The estimate counts string and list bytes plus a fixed overhead per value
+//! (discriminants, pointers, lengths); it is close to, and never far below,
+//! the real lowered size.
+
+use super::bindings::types;
+
+/// Per-value overhead (discriminant, pointer and length words).
+const OVERHEAD: usize = 8;
+
+fn opt_str(s: &Option<String>) -> usize {
+    OVERHEAD + s.as_ref().map_or(0, String::len)
+}
+
+fn strings(list: &[String]) -> usize {
+    OVERHEAD + list.iter().map(|s| OVERHEAD + s.len()).sum::<usize>()
+}
+
+fn acl(acl: &Option<types::Acl>) -> usize {
+    OVERHEAD
+        + acl.as_ref().map_or(0, |acl| {
+            acl.owner.len()
+                + acl
+                    .grants
+                    .iter()
+                    .map(|g| {
+                        let grantee = match &g.grantee {
+                            types::Grantee::CanonicalUser(s) | types::Grantee::Email(s) => s.len(),
+                            types::Grantee::Group(_) => 0,
+                        };
+                        3 * OVERHEAD + grantee
+                    })
+                    .sum::<usize>()
+        })
+}
+
+/// Estimated size of `headers`.
+pub(crate) fn headers_size(headers: &[types::Header]) -> usize {
+    OVERHEAD
+        + headers
+            .iter()
+            .map(|h| 2 * OVERHEAD + h.name.len() + h.value.len())
+            .sum::<usize>()
+}
+
+/// Estimated size of `req`.
+pub(crate) fn request_size(req: &types::Request) -> usize {
+    let principal = match &req.principal {
+        types::Principal::Anonymous => OVERHEAD,
+        types::Principal::Account(a) => OVERHEAD + a.canonical_id.len() + a.display_name.len(),
+    };
+    req.operation.len()
+        + opt_str(&req.bucket)
+        + opt_str(&req.key)
+        + principal
+        + req.source_ip.len()
+        + headers_size(&req.headers)
+        + opt_str(&req.bucket_owner)
+        + opt_str(&req.object_owner)
+        + acl(&req.bucket_acl)
+        + acl(&req.object_acl)
+        + opt_str(&req.config)
+        + 12 * OVERHEAD
+}
+
+/// Estimated size of `req`.
+pub(crate) fn cors_request_size(req: &types::CorsRequest) -> usize {
+    req.origin.len()
+        + req.method.len()
+        + strings(&req.request_headers)
+        + req.bucket.len()
+        + OVERHEAD
+        + req
+            .rules
+            .iter()
+            .map(|r| {
+                opt_str(&r.id)
+                    + strings(&r.allowed_origins)
+                    + strings(&r.allowed_methods)
+                    + strings(&r.allowed_headers)
+                    + strings(&r.expose_headers)
+                    + 2 * OVERHEAD
+            })
+            .sum::<usize>()
+        + opt_str(&req.config)
+        + 6 * OVERHEAD
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_grow_with_content() {
+        let rule = types::CorsRule {
+            id: None,
+            allowed_origins: vec!["https://example.com".into()],
+            allowed_methods: vec!["GET".into()],
+            allowed_headers: vec![],
+            expose_headers: vec![],
+            max_age_seconds: None,
+        };
+        let mut req = types::CorsRequest {
+            origin: "https://example.com".into(),
+            method: "GET".into(),
+            request_headers: vec![],
+            bucket: "b".into(),
+            rules: vec![],
+            config: None,
+        };
+        let empty = cors_request_size(&req);
+        req.rules = vec![rule; 100];
+        assert!(cors_request_size(&req) > empty + 100 * 19);
+        let headers = vec![
+            types::Header {
+                name: "x-amz-meta-a".into(),
+                value: "x".repeat(1000),
+            };
+            3
+        ];
+        assert!(headers_size(&headers) > 3000);
+    }
+}

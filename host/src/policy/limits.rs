@@ -1,0 +1,236 @@
+//! The limits every decision runs under (documented for module authors in
+//! `guest-sdk/wit/LIMITS.md`), and how they map onto wasmtime: an epoch
+//! deadline, a [`ResourceLimiter`] per store, and the pooling allocator's slot
+//! sizes.
+
+use std::time::Duration;
+
+use wasmtime::{PoolingAllocationConfig, ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+
+/// The limits enforced on every decision. One set per engine (so per
+/// server); `coffer serve` exposes the deadline and memory as flags.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Wall-clock deadline per decision, enforced with epoch interruption.
+    pub deadline: Duration,
+    /// Epoch tick interval: the deadline's granularity. A decision is
+    /// interrupted between `deadline - tick` and `deadline` after it starts.
+    pub tick: Duration,
+    /// Maximum linear memory per memory, in bytes; also the size of each
+    /// pooled memory slot.
+    pub memory_bytes: usize,
+    /// Maximum elements per table.
+    pub table_elements: usize,
+    /// Maximum core instances per component (a Rust component built for
+    /// `wasm32-wasip2` has several: the module, shims and fix-ups).
+    pub instances: usize,
+    /// Maximum linear memories per component.
+    pub memories: usize,
+    /// Maximum tables per component.
+    pub tables: usize,
+    /// Maximum component size at load.
+    pub component_bytes: usize,
+    /// Maximum estimated canonical-ABI size of one call's arguments.
+    pub input_bytes: usize,
+    /// Longer deny reasons and metadata error messages are truncated to this
+    /// many bytes.
+    pub reason_bytes: usize,
+    /// Maximum `log` calls per decision; later calls are dropped.
+    pub log_calls: usize,
+    /// Maximum total `log` bytes per decision; longer messages are truncated,
+    /// later ones dropped.
+    pub log_bytes: usize,
+    /// Decisions that can run at the same time (pooled instance slots). One
+    /// more fails with [`Error::Unavailable`](super::Error::Unavailable)
+    /// instead of waiting.
+    pub concurrent_decisions: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_millis(10),
+            tick: Duration::from_millis(1),
+            memory_bytes: 16 << 20,
+            table_elements: 10_000,
+            instances: 16,
+            memories: 2,
+            tables: 8,
+            component_bytes: 8 << 20,
+            input_bytes: 64 << 10,
+            reason_bytes: 1 << 10,
+            log_calls: 32,
+            log_bytes: 8 << 10,
+            concurrent_decisions: 256,
+        }
+    }
+}
+
+/// Bytes of a linear memory slot left mapped (and zeroed by `memset`) between
+/// decisions rather than returned to the kernel: a decision of the default
+/// module dirties a few pages (its stack top and a small heap), and
+/// re-faulting them costs more than clearing them.
+const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
+
+/// Bytes of virtual address space after each memory slot: lets the compiler
+/// drop bounds checks for small constant offsets.
+const MEMORY_GUARD: u64 = 2 << 20;
+
+/// Room for one core instance's or component instance's VM context. The
+/// default module needs a few KiB; the wasmtime default (1 MiB) would reserve
+/// gigabytes of address space for thousands of slots.
+const INSTANCE_SIZE: usize = 256 << 10;
+
+impl Limits {
+    /// The deadline in epoch ticks (at least one).
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        let tick = self.tick.as_nanos().max(1);
+        u64::try_from(self.deadline.as_nanos().div_ceil(tick))
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// The linear memory limit rounded up to whole 64 KiB wasm pages.
+    pub(crate) fn memory_slot_bytes(&self) -> u64 {
+        (self.memory_bytes as u64).div_ceil(1 << 16).max(1) << 16
+    }
+
+    /// The pooling allocator sized for [`Limits::concurrent_decisions`]
+    /// components of at most these limits. Virtual reservations stay modest:
+    /// each memory slot is the memory limit plus a small guard, not the 4 GiB
+    /// default.
+    pub(crate) fn pooling(&self) -> PoolingAllocationConfig {
+        let n = self.concurrent_decisions.max(1);
+        let per = |x: usize| u32::try_from(x).unwrap_or(u32::MAX).max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(per(self.instances)))
+            .total_memories(n.saturating_mul(per(self.memories)))
+            .total_tables(n.saturating_mul(per(self.tables)))
+            .max_core_instances_per_component(per(self.instances))
+            .max_memories_per_component(per(self.memories))
+            .max_tables_per_component(per(self.tables))
+            .max_memories_per_module(1)
+            .max_tables_per_module(per(self.tables))
+            .max_memory_size(usize::try_from(self.memory_slot_bytes()).unwrap_or(usize::MAX))
+            .table_elements(self.table_elements)
+            .max_core_instance_size(INSTANCE_SIZE)
+            .max_component_instance_size(INSTANCE_SIZE)
+            .linear_memory_keep_resident(
+                std::env::var("XKR")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(MEMORY_KEEP_RESIDENT),
+            )
+            .table_keep_resident(
+                std::env::var("XTKR")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(16 << 10),
+            )
+            .pagemap_scan(if std::env::var("XPM").is_ok() {
+                wasmtime::Enabled::No
+            } else {
+                wasmtime::Enabled::Auto
+            });
+        pool
+    }
+
+    /// Virtual address space reserved per linear memory slot.
+    pub(crate) fn memory_reservation(&self) -> u64 {
+        self.memory_slot_bytes()
+    }
+
+    /// Guard region after each linear memory slot.
+    pub(crate) fn memory_guard(&self) -> u64 {
+        MEMORY_GUARD
+    }
+
+    /// A fresh per-store limiter.
+    pub(crate) fn limiter(&self) -> Limiter {
+        Limiter {
+            inner: StoreLimitsBuilder::new()
+                .memory_size(self.memory_bytes)
+                .table_elements(self.table_elements)
+                .instances(self.instances)
+                .tables(self.tables)
+                .memories(self.memories)
+                .build(),
+            memory_refused: false,
+        }
+    }
+}
+
+/// Per-store limiter: [`StoreLimits`] plus a note of whether memory growth
+/// was refused, to tell memory exhaustion from other traps (a refused
+/// `memory.grow` returns -1; a Rust guest then aborts, which is a trap).
+pub(crate) struct Limiter {
+    inner: StoreLimits,
+    pub(crate) memory_refused: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let ok = self.inner.memory_growing(current, desired, maximum);
+        if !matches!(ok, Ok(true)) {
+            self.memory_refused = true;
+        }
+        ok
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        // The pool's slot size backs up the limiter; either way it is the
+        // memory limit that was hit.
+        self.memory_refused = true;
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_rounds_up_to_whole_ticks() {
+        let mut l = Limits::default();
+        assert_eq!(l.deadline_ticks(), 10);
+        l.deadline = Duration::from_micros(2500);
+        assert_eq!(l.deadline_ticks(), 3);
+        l.deadline = Duration::ZERO;
+        assert_eq!(l.deadline_ticks(), 1);
+    }
+
+    #[test]
+    fn memory_slots_are_whole_pages() {
+        let mut l = Limits::default();
+        assert_eq!(l.memory_slot_bytes(), 16 << 20);
+        l.memory_bytes = 100_000;
+        assert_eq!(l.memory_slot_bytes(), 2 << 16);
+    }
+}

@@ -1,0 +1,199 @@
+//! Which policy module decides for which bucket, kept current without restarts.
+//!
+//! The registry holds an immutable [`Snapshot`] (bucket id → [`BucketPolicy`]) behind a
+//! lock that is only held to clone an `Arc`. A request takes its bucket's `Arc<BucketPolicy>`
+//! once and keeps it, so a request in flight finishes with the module it started with even if
+//! an operator swaps the module meanwhile.
+//!
+//! Every change to modules or attachments bumps a generation number in PostgreSQL (see
+//! `store::policies`). Each `coffer` process polls that number ([`PolicyRegistry::run`]) and
+//! rebuilds its snapshot when it moves, so processes sharing one database converge within
+//! one poll interval; the process that made a change refreshes at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use super::{LoadedModule, PolicyEngine};
+use crate::store::{self, policies};
+
+/// The module a bucket uses, and the operator's configuration for it.
+#[derive(Debug)]
+pub struct BucketPolicy {
+    /// The module name as stored (`default` for the built-in module).
+    pub name: String,
+    /// The compiled module, or why it could not be loaded. A bucket whose attached module
+    /// cannot be loaded any more (say, after limits were tightened) fails closed: every
+    /// request is denied until the operator fixes or detaches the module.
+    pub module: Result<Arc<LoadedModule>, String>,
+    /// The JSON configuration attached with the module.
+    pub config: Option<String>,
+}
+
+/// One consistent view of all attachments.
+#[derive(Debug, Default)]
+struct Snapshot {
+    generation: i64,
+    buckets: HashMap<i64, Arc<BucketPolicy>>,
+}
+
+/// Resolves a bucket to its policy module; see the module docs.
+pub struct PolicyRegistry {
+    engine: Arc<PolicyEngine>,
+    pool: PgPool,
+    default: Arc<BucketPolicy>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Serialises refreshes so two callers never compile the same modules twice.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for PolicyRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicyRegistry")
+            .field("generation", &self.current().generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicyRegistry {
+    /// A registry over `pool`, loaded with the current attachments.
+    pub async fn open(engine: Arc<PolicyEngine>, pool: PgPool) -> Result<Self, store::Error> {
+        let default = Arc::new(BucketPolicy {
+            name: engine.default_module().name().to_owned(),
+            module: Ok(engine.default_module().clone()),
+            config: None,
+        });
+        let registry = Self {
+            engine,
+            pool,
+            default,
+            snapshot: RwLock::new(Arc::new(Snapshot {
+                generation: -1,
+                buckets: HashMap::new(),
+            })),
+            refreshing: tokio::sync::Mutex::new(()),
+        };
+        registry.refresh().await?;
+        Ok(registry)
+    }
+
+    /// The engine that evaluates the modules.
+    pub fn engine(&self) -> &PolicyEngine {
+        &self.engine
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The policy of bucket `bucket_id`; the default module's for `None` (account-level
+    /// operations) and for buckets without an attachment.
+    pub fn for_bucket(&self, bucket_id: Option<i64>) -> Arc<BucketPolicy> {
+        bucket_id
+            .and_then(|id| self.current().buckets.get(&id).cloned())
+            .unwrap_or_else(|| self.default.clone())
+    }
+
+    /// Reloads the attachments if the generation in the database moved. Returns whether
+    /// anything was reloaded.
+    pub async fn refresh(&self) -> Result<bool, store::Error> {
+        let _guard = self.refreshing.lock().await;
+        let old = self.current();
+        if policies::generation(&self.pool).await? == old.generation {
+            return Ok(false);
+        }
+        let (generation, attachments) = policies::attachments(&self.pool).await?;
+        // Reuse what is already compiled: most refreshes change one bucket.
+        let mut loaded: HashMap<(String, String), Arc<BucketPolicy>> = HashMap::new();
+        for policy in old.buckets.values() {
+            if let Ok(m) = &policy.module {
+                loaded
+                    .entry((policy.name.clone(), m.digest_hex()))
+                    .or_insert_with(|| policy.clone());
+            }
+        }
+        let mut buckets = HashMap::with_capacity(attachments.len());
+        for a in attachments {
+            let module = match loaded.get(&(a.module.clone(), a.digest.clone())) {
+                Some(p) => p.module.clone(),
+                None => self.load(&a.module, &a.digest).await?,
+            };
+            if let Err(reason) = &module {
+                tracing::error!(
+                    bucket = %a.bucket,
+                    module = %a.module,
+                    digest = %a.digest,
+                    %reason,
+                    "attached policy module cannot be loaded; the bucket denies every request"
+                );
+            }
+            buckets.insert(
+                a.bucket_id,
+                Arc::new(BucketPolicy {
+                    name: a.module,
+                    module,
+                    config: a.config,
+                }),
+            );
+        }
+        tracing::info!(
+            generation,
+            attachments = buckets.len(),
+            "policy attachments loaded"
+        );
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Snapshot {
+            generation,
+            buckets,
+        });
+        Ok(true)
+    }
+
+    /// Compiles stored module `name` with `digest`, off the async threads (compiling takes
+    /// milliseconds to seconds). A module that fails is reported, not fatal.
+    async fn load(
+        &self,
+        name: &str,
+        digest: &str,
+    ) -> Result<Result<Arc<LoadedModule>, String>, store::Error> {
+        let Some(bytes) = policies::module_bytes_by_digest(&self.pool, digest).await? else {
+            return Ok(Err(format!("module bytes with digest {digest} are gone")));
+        };
+        let engine = self.engine.clone();
+        let name = name.to_owned();
+        let compiled = tokio::task::spawn_blocking(move || engine.load(&name, &bytes))
+            .await
+            .map_err(|e| store::Error::Join(e.to_string()))?;
+        Ok(compiled.map_err(|e| e.to_string()))
+    }
+
+    /// Polls for changes every `interval` until `stop` turns true. Database errors are
+    /// logged and retried at the next tick; the last good snapshot stays in force.
+    pub async fn run(
+        self: Arc<Self>,
+        interval: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            if let Err(e) = self.refresh().await {
+                tracing::warn!(error = %e, "refreshing policy attachments failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,491 @@
+//! Engine tests against real components: the embedded default module and the
+//! hostile fixtures of `policies/fixtures` (built by `build.rs`). Every
+//! hostile module must fail closed with the right error and metric, and
+//! leave the engine answering correctly afterwards.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::fixtures::Fixture;
+use super::types::{self, Account, Acl, Decision, Grant, Grantee, Group, Permission, Principal};
+use super::{Error, FailureKind, Hook, Limits, LoadedModule, PolicyEngine};
+
+/// Limits for tests that are not about the deadline: unoptimised (debug)
+/// wasmtime takes around a millisecond per decision, and tests run in
+/// parallel on few cores, so the 10 ms production deadline would make them
+/// flaky.
+fn relaxed() -> Limits {
+    Limits {
+        deadline: Duration::from_secs(5),
+        ..Limits::default()
+    }
+}
+
+fn engine() -> PolicyEngine {
+    PolicyEngine::new(relaxed()).expect("the engine starts")
+}
+
+fn fixture(engine: &PolicyEngine, f: Fixture) -> Arc<LoadedModule> {
+    let bytes = f.bytes().unwrap_or_else(|e| {
+        panic!(
+            "fixture {} is missing ({e}); build.rs builds it",
+            f.path().display()
+        )
+    });
+    engine
+        .load(f.file_name(), &bytes)
+        .unwrap_or_else(|e| panic!("fixture {f:?} does not load: {e}"))
+}
+
+fn alice() -> Principal {
+    Principal::Account(Account {
+        canonical_id: "alice-id".into(),
+        display_name: "alice".into(),
+    })
+}
+
+/// `GetObject` on a private object of alice's, with `principal` asking.
+fn private_get(principal: Principal) -> types::Request {
+    let acl = Acl {
+        owner: "alice-id".into(),
+        grants: vec![],
+    };
+    types::Request {
+        operation: "GetObject".into(),
+        bucket: Some("photos".into()),
+        key: Some("cat.jpg".into()),
+        principal,
+        source_ip: "192.0.2.7".into(),
+        headers: vec![],
+        bucket_owner: Some("alice-id".into()),
+        object_owner: Some("alice-id".into()),
+        bucket_acl: Some(acl.clone()),
+        object_acl: Some(acl),
+        config: None,
+    }
+}
+
+fn cors_request() -> types::CorsRequest {
+    types::CorsRequest {
+        origin: "https://example.com".into(),
+        method: "GET".into(),
+        request_headers: vec![],
+        bucket: "photos".into(),
+        rules: vec![types::CorsRule {
+            id: Some("all".into()),
+            allowed_origins: vec!["*".into()],
+            allowed_methods: vec!["GET".into()],
+            allowed_headers: vec![],
+            expose_headers: vec![],
+            max_age_seconds: Some(60),
+        }],
+        config: None,
+    }
+}
+
+fn meta() -> Vec<types::Header> {
+    vec![types::Header {
+        name: "x-amz-meta-colour".into(),
+        value: "blue".into(),
+    }]
+}
+
+/// The default module still decides correctly: owner allowed, anonymous
+/// denied, public-read readable by anyone.
+fn assert_default_answers(engine: &PolicyEngine) {
+    let default = engine.default_module();
+    assert_eq!(
+        engine.authorize(default, &private_get(alice())).ok(),
+        Some(Decision::Allow)
+    );
+    assert!(matches!(
+        engine.authorize(default, &private_get(Principal::Anonymous)),
+        Ok(Decision::Deny(_))
+    ));
+    let mut public = private_get(Principal::Anonymous);
+    if let Some(acl) = public.object_acl.as_mut() {
+        acl.grants.push(Grant {
+            grantee: Grantee::Group(Group::AllUsers),
+            permission: Permission::Read,
+        });
+    }
+    assert_eq!(
+        engine.authorize(default, &public).ok(),
+        Some(Decision::Allow)
+    );
+}
+
+#[test]
+fn engine_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<PolicyEngine>();
+    check::<LoadedModule>();
+}
+
+#[test]
+fn default_module_exports_every_hook_and_answers() {
+    let engine = engine();
+    let default = engine.default_module();
+    assert_eq!(default.name(), "default");
+    assert_eq!(default.hooks(), Hook::ALL);
+    assert_eq!(default.digest_hex().len(), 64);
+    assert_default_answers(&engine);
+    // CORS matching over the rules arrives later: no rule matches yet.
+    assert_eq!(engine.cors(default, &cors_request()).ok(), Some(None));
+    assert_eq!(
+        engine
+            .validate_metadata(default, &private_get(alice()), &meta())
+            .ok(),
+        Some(Ok(()))
+    );
+    let m = default.metrics();
+    assert_eq!(m.decisions(Hook::Authorize), 3);
+    assert_eq!(m.denials(Hook::Authorize), 1);
+    assert_eq!(m.denials(Hook::Cors), 1);
+    assert_eq!(m.decisions(Hook::Metadata), 1);
+}
+
+#[test]
+fn decisions_are_fast_enough_to_measure() {
+    let engine = engine();
+    let default = engine.default_module();
+    let req = private_get(alice());
+    let n = 500;
+    let start = Instant::now();
+    for _ in 0..n {
+        assert!(matches!(
+            engine.authorize(default, &req),
+            Ok(Decision::Allow)
+        ));
+    }
+    // A sanity bound for debug builds on a loaded machine; `coffer bench
+    // --scenario decision` measures release builds properly.
+    let mean = start.elapsed() / n;
+    println!("one decision takes {mean:?} on average (this build profile)");
+    assert!(mean < Duration::from_millis(5), "{mean:?}");
+}
+
+#[test]
+fn same_bytes_compile_once_under_two_names() {
+    let engine = engine();
+    let bytes = PolicyEngine::default_module_wasm();
+    let a = engine.load("a", bytes).expect("loads");
+    let t = Instant::now();
+    let b = engine.load("b", bytes).expect("loads");
+    println!("cached load took {:?}", t.elapsed());
+    assert!(a.same_compiled(&b));
+    assert!(a.same_compiled(engine.default_module()));
+    assert_eq!((a.name(), b.name()), ("a", "b"));
+    assert_eq!(a.digest_hex(), engine.default_module().digest_hex());
+}
+
+#[test]
+fn metrics_are_labelled_by_module_and_digest() {
+    let engine = engine();
+    let module = engine
+        .load("acl-copy", PolicyEngine::default_module_wasm())
+        .expect("loads");
+    engine
+        .authorize(&module, &private_get(Principal::Anonymous))
+        .expect("answers");
+    let mut out = String::new();
+    engine.render_metrics(&mut out);
+    let digest = module.digest_hex();
+    let line = format!(
+        "coffer_policy_denials_total{{module=\"acl-copy\",digest=\"{digest}\",hook=\"authorize\"}} 1"
+    );
+    assert!(out.lines().any(|l| l == line), "{line} missing from\n{out}");
+    assert!(out.contains("# TYPE coffer_policy_evaluation_seconds histogram"));
+    assert!(out.contains(&format!(
+        "coffer_policy_evaluation_seconds_count{{module=\"acl-copy\",digest=\"{digest}\"}} 1"
+    )));
+}
+
+/// One hook invocation whose result only matters for its error.
+type HookCall<'a> = Box<dyn Fn() -> Result<(), Error> + 'a>;
+
+#[test]
+fn infinite_loop_hits_the_deadline_on_every_hook_and_returns_promptly() {
+    let limits = Limits {
+        deadline: Duration::from_millis(20),
+        ..Limits::default()
+    };
+    let (deadline, tick) = (limits.deadline, limits.tick);
+    let engine = PolicyEngine::new(limits).expect("starts");
+    let spin = fixture(&engine, Fixture::InfiniteLoop);
+    assert_eq!(spin.hooks(), Hook::ALL);
+    let calls: [(Hook, HookCall<'_>); 3] = [
+        (
+            Hook::Authorize,
+            Box::new(|| engine.authorize(&spin, &private_get(alice())).map(drop)),
+        ),
+        (
+            Hook::Cors,
+            Box::new(|| engine.cors(&spin, &cors_request()).map(drop)),
+        ),
+        (
+            Hook::Metadata,
+            Box::new(|| {
+                engine
+                    .validate_metadata(&spin, &private_get(alice()), &meta())
+                    .map(drop)
+            }),
+        ),
+    ];
+    for (hook, call) in calls {
+        let start = Instant::now();
+        let err = call().err();
+        let elapsed = start.elapsed();
+        assert!(matches!(err, Some(Error::Deadline(_))), "{hook}: {err:?}");
+        println!("{hook}: interrupted after {elapsed:?}");
+        // Interrupted between deadline - tick and deadline (+ scheduling
+        // slack on a busy test machine).
+        assert!(elapsed >= deadline - tick, "{hook}: {elapsed:?}");
+        assert!(
+            elapsed < deadline + 2 * tick + Duration::from_millis(30),
+            "{hook}: {elapsed:?}"
+        );
+        assert_eq!(spin.metrics().failures(hook, FailureKind::Deadline), 1);
+    }
+    assert_default_answers(&engine);
+}
+
+#[test]
+fn memory_bomb_hits_the_memory_limit() {
+    let engine = engine();
+    let bomb = fixture(&engine, Fixture::MemoryBomb);
+    let start = Instant::now();
+    let err = engine.authorize(&bomb, &private_get(alice())).err();
+    println!("memory bomb stopped after {:?}", start.elapsed());
+    assert!(
+        matches!(err, Some(Error::MemoryLimit { limit }) if limit == 16 << 20),
+        "{err:?}"
+    );
+    let err = engine.cors(&bomb, &cors_request()).err();
+    assert!(matches!(err, Some(Error::MemoryLimit { .. })), "{err:?}");
+    let err = engine
+        .validate_metadata(&bomb, &private_get(alice()), &meta())
+        .err();
+    assert!(matches!(err, Some(Error::MemoryLimit { .. })), "{err:?}");
+    for hook in Hook::ALL {
+        assert_eq!(
+            bomb.metrics().failures(hook, FailureKind::Memory),
+            1,
+            "{hook}"
+        );
+    }
+    // The slot the bomb filled is reset for the next decision.
+    assert_default_answers(&engine);
+    let err = engine.authorize(&bomb, &private_get(alice())).err();
+    assert!(matches!(err, Some(Error::MemoryLimit { .. })), "{err:?}");
+}
+
+#[test]
+fn panic_traps_and_its_message_reaches_the_log() {
+    let engine = engine();
+    let panic = fixture(&engine, Fixture::Panic);
+    assert_eq!(panic.hooks(), [Hook::Authorize]);
+    let eval = engine.evaluate_authorize(&panic, &private_get(alice()));
+    assert!(
+        matches!(eval.outcome, Err(Error::Trap(_))),
+        "{:?}",
+        eval.outcome
+    );
+    assert_eq!(eval.evaluated_by, "panic.wasm");
+    let messages: Vec<&str> = eval.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(
+        messages.first(),
+        Some(&"about to panic (0)"),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("policy fixture panicked on purpose (GetObject)")),
+        "{messages:?}"
+    );
+    assert_eq!(
+        panic.metrics().failures(Hook::Authorize, FailureKind::Trap),
+        1
+    );
+    assert_default_answers(&engine);
+}
+
+#[test]
+fn log_floods_are_cut_at_the_budget() {
+    let engine = engine();
+    let panic = fixture(&engine, Fixture::Panic);
+    let mut req = private_get(alice());
+    req.config = Some("flood".into());
+    let eval = engine.evaluate_authorize(&panic, &req);
+    assert!(
+        matches!(eval.outcome, Err(Error::Trap(_))),
+        "{:?}",
+        eval.outcome
+    );
+    let limit = engine.limits().log_calls;
+    assert_eq!(eval.logs.len(), limit + 1, "{:?}", eval.logs.last());
+    assert!(eval.logs[limit].message.contains("log budget"));
+}
+
+#[test]
+fn allow_all_and_deny_all_decide_alone() {
+    let engine = engine();
+    let allow = fixture(&engine, Fixture::AllowAll);
+    let deny = fixture(&engine, Fixture::DenyAll);
+    assert_eq!(
+        (allow.hooks(), deny.hooks()),
+        (&[Hook::Authorize][..], &[Hook::Authorize][..])
+    );
+    let anonymous = private_get(Principal::Anonymous);
+    assert_eq!(
+        engine.authorize(&allow, &anonymous).ok(),
+        Some(Decision::Allow)
+    );
+    assert_eq!(
+        engine.authorize(&deny, &private_get(alice())).ok(),
+        Some(Decision::Deny("deny-all fixture refuses GetObject".into()))
+    );
+}
+
+#[test]
+fn missing_hooks_fall_back_to_the_default_module() {
+    let engine = engine();
+    let panic = fixture(&engine, Fixture::Panic);
+    assert!(!panic.implements(Hook::Cors));
+    let eval = engine.evaluate_cors(&panic, &cors_request());
+    assert_eq!(eval.evaluated_by, "default");
+    assert_eq!(eval.outcome.ok(), Some(None));
+    let eval = engine.evaluate_metadata(&panic, &private_get(alice()), &meta());
+    assert_eq!(eval.evaluated_by, "default");
+    assert_eq!(eval.outcome.ok(), Some(Ok(())));
+    // Counted under the bucket's module, not the default's.
+    assert_eq!(panic.metrics().decisions(Hook::Cors), 1);
+    assert_eq!(panic.metrics().decisions(Hook::Metadata), 1);
+    assert_eq!(engine.default_module().metrics().decisions(Hook::Cors), 0);
+}
+
+#[test]
+fn oversized_input_is_refused_before_the_call() {
+    let engine = engine();
+    let default = engine.default_module();
+    let mut req = private_get(alice());
+    req.headers.push(types::Header {
+        name: "x-big".into(),
+        value: "x".repeat(64 << 10),
+    });
+    let err = engine.authorize(default, &req).err();
+    assert!(matches!(err, Some(Error::InputTooLarge { .. })), "{err:?}");
+    let mut cors = cors_request();
+    cors.rules = vec![cors.rules[0].clone(); 4000];
+    let err = engine.cors(default, &cors).err();
+    assert!(matches!(err, Some(Error::InputTooLarge { .. })), "{err:?}");
+    let big = vec![meta()[0].clone(); 4000];
+    let err = engine
+        .validate_metadata(default, &private_get(alice()), &big)
+        .err();
+    assert!(matches!(err, Some(Error::InputTooLarge { .. })), "{err:?}");
+    for hook in Hook::ALL {
+        assert_eq!(default.metrics().failures(hook, FailureKind::Input), 1);
+    }
+    assert_default_answers(&engine);
+}
+
+#[test]
+fn wrong_world_and_malformed_bytes_are_refused_at_load() {
+    let engine = engine();
+    let bytes = Fixture::WrongWorld.bytes().expect("fixture built");
+    let err = engine.load("wrong", &bytes).err();
+    assert!(
+        matches!(&err, Some(Error::Abi(m)) if m.contains("exports none")),
+        "{err:?}"
+    );
+    let bytes = Fixture::Malformed.bytes().expect("fixture built");
+    let err = engine.load("malformed", &bytes).err();
+    assert!(matches!(err, Some(Error::Compile(_))), "{err:?}");
+    let err = engine.load("empty", b"").err();
+    assert!(matches!(err, Some(Error::Compile(_))), "{err:?}");
+    assert_default_answers(&engine);
+}
+
+#[test]
+fn mismatched_hook_types_and_foreign_imports_are_refused_at_load() {
+    let engine = engine();
+    // Exports the authorize interface, but `authorize` has the wrong type.
+    let mismatched = r#"(component
+        (core module $m (func (export "f") (result i32) i32.const 1))
+        (core instance $i (instantiate $m))
+        (func $f (result u32) (canon lift (core func $i "f")))
+        (instance $auth (export "authorize" (func $f)))
+        (export "coffer:policy/authorize@0.1.0" (instance $auth))
+    )"#;
+    let err = engine.load("mismatched", mismatched.as_bytes()).err();
+    assert!(matches!(err, Some(Error::Abi(_))), "{err:?}");
+    // The interface is there but the function is not.
+    let hollow = r#"(component
+        (instance $auth)
+        (export "coffer:policy/cors@0.1.0" (instance $auth))
+    )"#;
+    let err = engine.load("hollow", hollow.as_bytes()).err();
+    assert!(matches!(err, Some(Error::Abi(_))), "{err:?}");
+    // An import the host does not provide.
+    let importer = r#"(component
+        (import "example:other/thing" (instance))
+    )"#;
+    let err = engine.load("importer", importer.as_bytes()).err();
+    assert!(
+        matches!(&err, Some(Error::Abi(m)) if m.contains("example:other/thing")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_full_pool_is_unavailable_not_a_hang() {
+    let limits = Limits {
+        deadline: Duration::from_millis(500),
+        concurrent_decisions: 1,
+        ..Limits::default()
+    };
+    let engine = Arc::new(PolicyEngine::new(limits).expect("starts"));
+    let spin = fixture(&engine, Fixture::InfiniteLoop);
+    let busy = {
+        let engine = engine.clone();
+        std::thread::spawn(move || engine.authorize(&spin, &private_get(alice())).err())
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let default = engine.default_module();
+    let err = engine.authorize(default, &private_get(alice())).err();
+    assert!(matches!(err, Some(Error::Unavailable(_))), "{err:?}");
+    assert_eq!(
+        default
+            .metrics()
+            .failures(Hook::Authorize, FailureKind::Unavailable),
+        1
+    );
+    let spun = busy.join().expect("no panic");
+    assert!(matches!(spun, Some(Error::Deadline(_))), "{spun:?}");
+    assert_default_answers(&engine);
+}
+
+#[test]
+fn concurrent_decisions_share_the_pool() {
+    let engine = Arc::new(engine());
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let engine = engine.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    let d = engine.authorize(engine.default_module(), &private_get(alice()));
+                    assert!(matches!(d, Ok(Decision::Allow)), "{d:?}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("no panic");
+    }
+    assert_eq!(
+        engine.default_module().metrics().decisions(Hook::Authorize),
+        800
+    );
+}

@@ -1,0 +1,266 @@
+//! Stored policy modules and which bucket uses which (tables `policy_modules` and
+//! `bucket_policies`, migration 0002).
+//!
+//! Every change bumps the `policy_generation` row in the same transaction, so every
+//! `coffer` process sharing the database notices it by polling one number
+//! ([`generation`]) and reloads its attachments (see `policy::registry`).
+
+use serde::Serialize;
+use sqlx::{PgExecutor, PgPool, Row};
+use time::OffsetDateTime;
+
+use super::Error;
+
+/// A stored module, without its bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleInfo {
+    /// Name the operator gave it.
+    pub name: String,
+    /// SHA-256 of the component, hex.
+    pub digest: String,
+    /// Size of the component in bytes.
+    pub size: i64,
+    /// Last upload.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Buckets it is attached to, by name.
+    pub buckets: Vec<String>,
+}
+
+/// A bucket's attached module, as the registry loads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    /// Bucket row id.
+    pub bucket_id: i64,
+    /// Bucket name.
+    pub bucket: String,
+    /// Module name.
+    pub module: String,
+    /// SHA-256 of the module, hex.
+    pub digest: String,
+    /// The operator's JSON configuration, if any.
+    pub config: Option<String>,
+}
+
+async fn bump_generation(db: impl PgExecutor<'_>) -> Result<(), Error> {
+    sqlx::query("UPDATE policy_generation SET value = value + 1")
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// The current policy generation: changes whenever a module or an attachment changes.
+pub async fn generation(db: impl PgExecutor<'_>) -> Result<i64, Error> {
+    let g: i64 = sqlx::query_scalar("SELECT value FROM policy_generation")
+        .fetch_one(db)
+        .await?;
+    Ok(g)
+}
+
+/// Stores (or replaces) module `name`. The caller has validated the bytes. Buckets using
+/// the name switch to the new bytes.
+pub async fn put_module(
+    pool: &PgPool,
+    name: &str,
+    digest: &[u8],
+    wasm: &[u8],
+) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO policy_modules (name, digest, wasm) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET digest = EXCLUDED.digest, wasm = EXCLUDED.wasm,
+             updated_at = now()",
+    )
+    .bind(name)
+    .bind(digest)
+    .bind(wasm)
+    .execute(&mut *tx)
+    .await?;
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes module `name`; refused while a bucket uses it.
+pub async fn delete_module(pool: &PgPool, name: &str) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let users: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM bucket_policies WHERE module_name = $1")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?;
+    if users > 0 {
+        return Err(Error::PolicyInUse {
+            name: name.to_owned(),
+            buckets: users,
+        });
+    }
+    let deleted = sqlx::query("DELETE FROM policy_modules WHERE name = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| in_use_or(e, name))?;
+    if deleted.rows_affected() == 0 {
+        return Err(Error::NoSuchPolicy(name.to_owned()));
+    }
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A concurrent attach raced the delete: report it as "in use".
+fn in_use_or(e: sqlx::Error, name: &str) -> Error {
+    match &e {
+        sqlx::Error::Database(db) if db.constraint() == Some("bucket_policies_module_fkey") => {
+            Error::PolicyInUse {
+                name: name.to_owned(),
+                buckets: 1,
+            }
+        }
+        _ => Error::Db(e),
+    }
+}
+
+/// Every stored module with the buckets using it, by name.
+pub async fn list_modules(db: impl PgExecutor<'_>) -> Result<Vec<ModuleInfo>, Error> {
+    let rows = sqlx::query(
+        "SELECT m.name, m.digest, length(m.wasm)::BIGINT AS size, m.updated_at,
+                COALESCE(array_agg(b.name ORDER BY b.name) FILTER (WHERE b.name IS NOT NULL),
+                         '{}') AS buckets
+         FROM policy_modules m
+         LEFT JOIN bucket_policies p ON p.module_name = m.name
+         LEFT JOIN buckets b ON b.id = p.bucket_id
+         GROUP BY m.name, m.digest, m.wasm, m.updated_at
+         ORDER BY m.name",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ModuleInfo {
+                name: r.try_get("name")?,
+                digest: hex::encode(r.try_get::<Vec<u8>, _>("digest")?),
+                size: r.try_get("size")?,
+                updated_at: r.try_get("updated_at")?,
+                buckets: r.try_get("buckets")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Error::from)
+}
+
+/// The bytes of the module with this digest (hex), if one is stored.
+pub async fn module_bytes_by_digest(
+    db: impl PgExecutor<'_>,
+    digest_hex: &str,
+) -> Result<Option<Vec<u8>>, Error> {
+    let Ok(digest) = hex::decode(digest_hex) else {
+        return Ok(None);
+    };
+    let wasm: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT wasm FROM policy_modules WHERE digest = $1 LIMIT 1")
+            .bind(digest)
+            .fetch_optional(db)
+            .await?;
+    Ok(wasm)
+}
+
+/// Attaches module `module` to bucket `bucket` with an optional JSON configuration,
+/// replacing any previous attachment.
+pub async fn attach(
+    pool: &PgPool,
+    bucket: &str,
+    module: &str,
+    config: Option<&str>,
+) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
+        .bind(bucket)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NoSuchBucket)?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT name FROM policy_modules WHERE name = $1 FOR SHARE")
+            .bind(module)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        return Err(Error::NoSuchPolicy(module.to_owned()));
+    }
+    sqlx::query(
+        "INSERT INTO bucket_policies (bucket_id, module_name, config) VALUES ($1, $2, $3)
+         ON CONFLICT (bucket_id) DO UPDATE SET module_name = EXCLUDED.module_name,
+             config = EXCLUDED.config, attached_at = now()",
+    )
+    .bind(bucket_id)
+    .bind(module)
+    .bind(config)
+    .execute(&mut *tx)
+    .await?;
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Detaches whatever module bucket `bucket` uses; it falls back to the default module.
+/// Returns whether something was attached.
+pub async fn detach(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
+    let mut tx = pool.begin().await?;
+    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
+        .bind(bucket)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NoSuchBucket)?;
+    let res = sqlx::query("DELETE FROM bucket_policies WHERE bucket_id = $1")
+        .bind(bucket_id)
+        .execute(&mut *tx)
+        .await?;
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(res.rows_affected() > 0)
+}
+
+const ATTACHMENT_SELECT: &str =
+    "SELECT p.bucket_id, b.name AS bucket, p.module_name, m.digest, p.config
+     FROM bucket_policies p
+     JOIN buckets b ON b.id = p.bucket_id
+     JOIN policy_modules m ON m.name = p.module_name";
+
+fn attachment_from_row(r: &sqlx::postgres::PgRow) -> Result<Attachment, sqlx::Error> {
+    Ok(Attachment {
+        bucket_id: r.try_get("bucket_id")?,
+        bucket: r.try_get("bucket")?,
+        module: r.try_get("module_name")?,
+        digest: hex::encode(r.try_get::<Vec<u8>, _>("digest")?),
+        config: r.try_get("config")?,
+    })
+}
+
+/// Every attachment, with the generation it was read at (one snapshot: both come from the
+/// same transaction).
+pub async fn attachments(pool: &PgPool) -> Result<(i64, Vec<Attachment>), Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .execute(&mut *tx)
+        .await?;
+    let generation = generation(&mut *tx).await?;
+    let rows = sqlx::query(ATTACHMENT_SELECT).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    let list = rows
+        .iter()
+        .map(attachment_from_row)
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((generation, list))
+}
+
+/// Bucket `bucket`'s attachment, if it has one.
+pub async fn attachment(
+    db: impl PgExecutor<'_>,
+    bucket: &str,
+) -> Result<Option<Attachment>, Error> {
+    let row = sqlx::query(&format!("{ATTACHMENT_SELECT} WHERE b.name = $1"))
+        .bind(bucket)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.as_ref().map(attachment_from_row).transpose()?)
+}
