@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the default policy module and the test fixtures as WebAssembly
-# components (wasm32-wasip2), exactly as host/build.rs does when it builds
-# coffer (which embeds the default module):
+# Builds the default policy module, the example modules and the test fixtures
+# as WebAssembly components (wasm32-wasip2), the same way host/build.rs builds
+# the default module and the fixtures when it builds coffer:
 #   target/wasm/wasm32-wasip2/release/coffer_policy_acl.wasm
+#   target/wasm/wasm32-wasip2/release/coffer_policy_{read_only_prefix,anonymous_ip_allowlist}.wasm
 #   target/wasm/fixtures/*.wasm   (see host/src/policy/fixtures.rs)
-# A convenience only: `cargo build` does all of this by itself.
+# The end-to-end tests load the examples and fixtures from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add wasm32-wasip2 >/dev/null 2>&1 || rustup target add wasm32-wasip2
@@ -14,7 +15,9 @@ export CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_LTO=true \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
   CARGO_PROFILE_RELEASE_STRIP=debuginfo
 target=$PWD/target/wasm
-cargo build -p coffer-policy-acl --target wasm32-wasip2 --release --target-dir "$target"
+cargo build -p coffer-policy-acl \
+  -p coffer-policy-read-only-prefix -p coffer-policy-anonymous-ip-allowlist \
+  --target wasm32-wasip2 --release --target-dir "$target"
 cargo build --manifest-path policies/fixtures/Cargo.toml --workspace \
   --target wasm32-wasip2 --release --target-dir "$target"
 mkdir -p "$target/fixtures"
@@ -22,4 +25,4 @@ for f in allow-all deny-all infinite-loop memory-bomb panic wrong-world; do
   cp "$target/wasm32-wasip2/release/coffer_fixture_${f//-/_}.wasm" "$target/fixtures/$f.wasm"
 done
 printf '\0asm\r\0\1\0this is not a component' >"$target/fixtures/malformed.wasm"
-ls -l "$target/wasm32-wasip2/release/coffer_policy_acl.wasm" "$target/fixtures"
+ls -l "$target"/wasm32-wasip2/release/coffer_policy_*.wasm "$target/fixtures"

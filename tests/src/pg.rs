@@ -33,11 +33,11 @@ async fn cluster() -> Arc<EmbeddedPostgres> {
                 .tempdir()
                 .expect("creating a temporary directory for the shared PostgreSQL")
                 .keep();
-            #[allow(clippy::needless_update)]
             let options = Options {
                 no_sync: true,
                 ephemeral: true,
-                ..Default::default()
+                // Every test server keeps a pool of up to 8 connections (see server.rs).
+                max_connections: Some(500),
             };
             let pg = EmbeddedPostgres::start(&dir, options)
                 .await

@@ -75,7 +75,8 @@ pub struct ServerBuilder {
     args: Vec<String>,
     embedded_pg: bool,
     /// Database URL and master key file of a server this one shares its database with.
-    shared_with: Option<(String, PathBuf)>,
+    /// Database URL, master key file and admin keys of the server to share a database with.
+    shared_with: Option<(String, PathBuf, AccountKeys)>,
 }
 
 impl ServerBuilder {
@@ -127,7 +128,11 @@ impl ServerBuilder {
             .database_url()
             .expect("sharing needs a server with an external database")
             .to_string();
-        self.shared_with = Some((url, other.data_dir().join(MASTER_KEY_FILE)));
+        self.shared_with = Some((
+            url,
+            other.data_dir().join(MASTER_KEY_FILE),
+            other.admin.clone(),
+        ));
         self
     }
 
@@ -143,24 +148,28 @@ impl ServerBuilder {
         }
         let database_url = if self.embedded_pg {
             None
-        } else if let Some((url, master_key)) = &self.shared_with {
+        } else if let Some((url, master_key, _)) = &self.shared_with {
             std::fs::copy(master_key, data_dir.path().join(MASTER_KEY_FILE))
                 .expect("copying the master key of the server to share a database with");
             Some(url.clone())
         } else {
             Some(crate::pg::database_url().await)
         };
-        let admin = AccountKeys {
-            account: "admin".to_string(),
-            access_key: format!(
-                "AKTEST{}",
-                random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 14)
-            ),
-            secret_key: random_from(
-                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
-                40,
-            ),
-            canonical_id: String::new(),
+        // The bootstrap admin exists once per database: a second server on it keeps the first's.
+        let admin = match &self.shared_with {
+            Some((_, _, admin)) => admin.clone(),
+            None => AccountKeys {
+                account: "admin".to_string(),
+                access_key: format!(
+                    "AKTEST{}",
+                    random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 14)
+                ),
+                secret_key: random_from(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
+                    40,
+                ),
+                canonical_id: String::new(),
+            },
         };
         let proc_ = Arc::new(ServerProc {
             child: Mutex::new(None),
@@ -280,6 +289,10 @@ impl TestServer {
             .args(["--admin-listen", "127.0.0.1:0"]);
         if let Some(url) = &self.database_url {
             cmd.arg("--database-url").arg(url);
+        }
+        // Many servers share the test cluster: keep each one's pool small.
+        if !self.config.args.iter().any(|a| a == "--db-pool") {
+            cmd.args(["--db-pool", "8"]);
         }
         for domain in &self.config.domains {
             cmd.arg("--domain").arg(domain);

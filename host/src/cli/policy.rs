@@ -487,10 +487,13 @@ impl HeadersJson {
             name: name.to_ascii_lowercase(),
             value,
         };
-        match self {
+        let mut headers: Vec<types::Header> = match self {
             HeadersJson::Map(map) => map.into_iter().map(|(n, v)| header(n, v)).collect(),
             HeadersJson::List(list) => list.into_iter().map(|h| header(h.name, h.value)).collect(),
-        }
+        };
+        // By lowercase name, whatever case the file used (stable: repeated names keep their order).
+        headers.sort_by(|a, b| a.name.cmp(&b.name));
+        headers
     }
 }
 

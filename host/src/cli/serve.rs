@@ -189,6 +189,11 @@ async fn serve(
             let _ = admin_stop.wait_for(|stop| *stop).await;
         },
     ));
+    if cfg!(feature = "bench-skip-policy") {
+        tracing::warn!(
+            "built with the bench-skip-policy feature: every request is allowed without a policy decision"
+        );
+    }
     tracing::info!(%local, %admin_local, "listening");
     // Tests and scripts read these lines to learn the ports.
     println!("coffer admin API on http://{admin_local}");

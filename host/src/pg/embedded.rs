@@ -173,6 +173,9 @@ pub struct Options {
     /// Persistent clusters are left running on drop (the next start adopts
     /// them); the server calls `stop()` explicitly on shutdown.
     pub ephemeral: bool,
+    /// `max_connections` of the cluster (default 100). A test cluster shared by
+    /// many servers, each with its own pool, needs more.
+    pub max_connections: Option<u32>,
 }
 
 /// The unprivileged account PostgreSQL runs as when Coffer runs as root.
@@ -661,7 +664,10 @@ impl EmbeddedPostgres {
             ("port", self.port.to_string()),
             ("unix_socket_directories", conf_string(socket_dir)),
             ("unix_socket_permissions", "0700".to_owned()),
-            ("max_connections", "100".to_owned()),
+            (
+                "max_connections",
+                options.max_connections.unwrap_or(100).to_string(),
+            ),
             ("shared_buffers", conf_string("64MB")),
             ("timezone", conf_string("UTC")),
             ("log_timezone", conf_string("UTC")),
@@ -1328,6 +1334,7 @@ mod tests {
         Options {
             no_sync: true,
             ephemeral: true,
+            ..Options::default()
         }
     }
 
@@ -1405,6 +1412,7 @@ mod tests {
         let options = Options {
             no_sync: false,
             ephemeral: true,
+            ..Options::default()
         };
         let began = Instant::now();
         let pg = EmbeddedPostgres::start(dir.path(), options.clone())

@@ -13,8 +13,8 @@ wasmtime::component::bindgen!({
     additional_derives: [PartialEq, Eq],
 });
 
-pub use coffer::policy::host;
-pub use coffer::policy::types;
+pub use self::coffer::policy::host;
+pub use self::coffer::policy::types;
 pub use exports::coffer::policy::{authorize, cors, metadata};
 
 /// Component export name of the `authorize` interface.
