@@ -15,8 +15,10 @@ export CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_LTO=true \
   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
   CARGO_PROFILE_RELEASE_STRIP=debuginfo
 target=$PWD/target/wasm
-cargo build -p coffer-policy-acl \
-  -p coffer-policy-read-only-prefix -p coffer-policy-anonymous-ip-allowlist \
+# The default module on its own: built together with the examples, it would get
+# the SDK's `std` feature (features are unified within one build).
+cargo build -p coffer-policy-acl --target wasm32-wasip2 --release --target-dir "$target"
+cargo build -p coffer-policy-read-only-prefix -p coffer-policy-anonymous-ip-allowlist \
   --target wasm32-wasip2 --release --target-dir "$target"
 cargo build --manifest-path policies/fixtures/Cargo.toml --workspace \
   --target wasm32-wasip2 --release --target-dir "$target"

@@ -26,6 +26,9 @@
 //! keeps only `READ_ACP` and `WRITE_ACP`; here the owner always keeps
 //! `FULL_CONTROL`, so an owner can never lock itself out of its own data.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::types::{Acl, Decision, Grantee, Group, Permission, Principal, Request};
 
 /// The resource whose ACL an operation is checked against.

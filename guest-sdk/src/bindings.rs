@@ -27,6 +27,9 @@
 
 #![allow(unsafe_code, missing_docs, clippy::all)]
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// World `authorizer`: the `authorize` export, plus the shared `types` and
 /// `host` interfaces.
 pub mod authorizer {

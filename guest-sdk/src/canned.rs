@@ -6,7 +6,10 @@
 //! as S3 returns it from `GetBucketAcl` / `GetObjectAcl` (the owner's control
 //! is also implicit, see [`crate::acl::grants_permission`]).
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 use crate::types::{Acl, Grantee, Group, Permission};
 
@@ -40,7 +43,7 @@ impl fmt::Display for CannedAclError {
     }
 }
 
-impl std::error::Error for CannedAclError {}
+impl core::error::Error for CannedAclError {}
 
 /// Expand the canned ACL `name` (e.g. `"public-read"`, as in the `x-amz-acl`
 /// header) for a resource owned by `owner` (canonical id).

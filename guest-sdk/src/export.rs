@@ -19,6 +19,9 @@
 //! handling without reimplementing them. Macros for different hooks may be
 //! combined in one crate; each hook may be exported once.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::types::{CorsRequest, CorsRuleMatch, Decision, Header, Request};
 
 /// The authorization hook (WIT `authorize`).
@@ -83,6 +86,8 @@ pub mod __private {
 
     use super::{Authorizer, CorsProvider, MetadataValidator};
     use crate::bindings::coffer::policy::types as wit;
+    #[allow(unused_imports)]
+    use crate::prelude::*;
 
     pub fn authorize<A: Authorizer>(req: wit::Request) -> wit::Decision {
         report_panics();
@@ -108,7 +113,8 @@ pub mod __private {
     /// so the decision fails closed), but the author can see why, e.g. with
     /// `coffer policy eval`. Installed once per instance, i.e. per decision.
     fn report_panics() {
-        #[cfg(target_arch = "wasm32")]
+        // Without `std`, the SDK's own panic handler does this (`no_std_runtime`).
+        #[cfg(all(target_arch = "wasm32", feature = "std"))]
         {
             static INSTALLED: std::sync::Once = std::sync::Once::new();
             INSTALLED.call_once(|| {
@@ -201,8 +207,8 @@ macro_rules! export_metadata_validator {
             {
                 fn validate_metadata(
                     req: $crate::bindings::coffer::policy::types::Request,
-                    headers: ::std::vec::Vec<$crate::bindings::coffer::policy::types::Header>,
-                ) -> ::core::result::Result<(), ::std::string::String> {
+                    headers: $crate::__alloc::Vec<$crate::bindings::coffer::policy::types::Header>,
+                ) -> ::core::result::Result<(), $crate::__alloc::String> {
                     $crate::__private::validate_metadata::<$metadata>(req, headers)
                 }
             }

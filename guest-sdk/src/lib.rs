@@ -81,7 +81,14 @@
 //! # }
 //! ```
 
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
 extern crate self as coffer_guest_sdk;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+mod no_std_runtime;
+mod prelude;
 
 pub mod acl;
 pub mod bindings;
@@ -91,6 +98,12 @@ pub mod types;
 
 #[doc(hidden)]
 pub use export::__private;
+/// `alloc` types for the export macros, which expand in crates that may be
+/// `no_std` without `extern crate alloc`.
+#[doc(hidden)]
+pub mod __alloc {
+    pub use alloc::{string::String, vec::Vec};
+}
 pub use export::{Authorizer, CorsProvider, Level, MetadataValidator, log};
 
 pub use acl::{Required, Resource, grants_permission, required_permission, standard_decision};

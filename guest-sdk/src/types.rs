@@ -4,6 +4,9 @@
 //! written and unit-tested natively; the bindings glue converts between the
 //! two.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// An account, identified as in S3 ACLs (WIT `account`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Account {

@@ -102,7 +102,7 @@ struct EvalArgs {
     /// Which hook to call.
     #[arg(long, value_enum, default_value_t = HookArg::Authorize)]
     hook: HookArg,
-    /// Wall-clock deadline of the decision, in milliseconds.
+    /// CPU time the decision may use, in milliseconds (as `serve --policy-deadline-ms`).
     #[arg(long, default_value_t = 10)]
     deadline_ms: u64,
     /// Linear memory the module may use, in MiB.

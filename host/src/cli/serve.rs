@@ -62,7 +62,8 @@ pub struct ServeArgs {
     /// Milliseconds between checks for policy changes made by other coffer processes.
     #[arg(long, default_value_t = 2000)]
     policy_poll_ms: u64,
-    /// Wall-clock deadline of one policy decision, in milliseconds.
+    /// CPU time one policy decision may use, in milliseconds (and 20 times that in
+    /// wall-clock time).
     #[arg(long, default_value_t = 10)]
     policy_deadline_ms: u64,
     /// Linear memory a policy module may use per decision, in MiB.

@@ -29,9 +29,10 @@ use std::time::{Duration, Instant};
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, Trap};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, Trap, UpdateDeadline};
 
 use super::bindings::{self, Policy, authorize, cors, metadata, types};
+use super::deadline::DeadlineWatch;
 use super::error::Error;
 use super::host_api::{HostState, LogLine, LogSink, truncate};
 use super::input;
@@ -432,6 +433,7 @@ impl Core {
     fn store(&self, module: Arc<str>, sink: LogSink) -> Store<HostState> {
         let state = HostState::new(
             self.limits.limiter(),
+            DeadlineWatch::new(self.limits.deadline, self.limits.tick),
             module,
             sink,
             self.limits.log_calls,
@@ -439,8 +441,15 @@ impl Core {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(self.limits.deadline_ticks());
-        store.epoch_deadline_trap();
+        // Every tick past the first asks the watch (see `deadline`).
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut store| {
+            if store.data_mut().deadline.expired() {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
+        });
         store
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::bindings::host::{self as wit_host, Level};
 use super::bindings::types;
+use super::deadline::DeadlineWatch;
 use super::limits::Limiter;
 
 /// Where guest log lines go for one decision.
@@ -29,6 +30,8 @@ pub struct LogLine {
 /// What one decision's store holds.
 pub(crate) struct HostState {
     pub(crate) limiter: Limiter,
+    /// The decision's CPU-time deadline, checked at each epoch tick.
+    pub(crate) deadline: DeadlineWatch,
     /// Name of the module running (for log lines).
     module: Arc<str>,
     sink: LogSink,
@@ -42,6 +45,7 @@ pub(crate) struct HostState {
 impl HostState {
     pub(crate) fn new(
         limiter: Limiter,
+        deadline: DeadlineWatch,
         module: Arc<str>,
         sink: LogSink,
         max_log_calls: usize,
@@ -49,6 +53,7 @@ impl HostState {
     ) -> Self {
         Self {
             limiter,
+            deadline,
             module,
             sink,
             log_calls: 0,
@@ -160,6 +165,7 @@ mod tests {
         let limits = Limits::default();
         let mut state = HostState::new(
             limits.limiter(),
+            DeadlineWatch::new(limits.deadline, limits.tick),
             "m".into(),
             LogSink::Capture(Vec::new()),
             3,

@@ -1,6 +1,6 @@
 //! The limits every decision runs under (documented for module authors in
 //! `guest-sdk/wit/LIMITS.md`), and how they map onto wasmtime: an epoch
-//! deadline, a [`ResourceLimiter`] per store, and the pooling allocator's slot
+//! ticker checking a CPU-time deadline (`policy::deadline`), a [`ResourceLimiter`] per store, and the pooling allocator's slot
 //! sizes.
 
 use std::time::Duration;
@@ -11,10 +11,12 @@ use wasmtime::{PoolingAllocationConfig, ResourceLimiter, StoreLimits, StoreLimit
 /// server); `coffer serve` exposes the deadline and memory as flags.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Wall-clock deadline per decision, enforced with epoch interruption.
+    /// CPU time a decision may use, checked at every epoch tick (see
+    /// `policy::deadline`); a decision is also interrupted after 20 times
+    /// this in wall-clock time.
     pub deadline: Duration,
     /// Epoch tick interval: the deadline's granularity. A decision is
-    /// interrupted between `deadline - tick` and `deadline` after it starts.
+    /// interrupted after using between `deadline - tick` and `deadline`.
     pub tick: Duration,
     /// Maximum linear memory per memory, in bytes; also the size of each
     /// pooled memory slot.
@@ -66,11 +68,16 @@ impl Default for Limits {
     }
 }
 
-/// Bytes of a linear memory slot left mapped (and zeroed by `memset`) between
-/// decisions rather than returned to the kernel: a decision of the default
-/// module dirties a few pages (its stack top and a small heap), and
-/// re-faulting them costs more than clearing them.
+/// Bytes of a linear memory slot left mapped (and reset in place) between
+/// decisions rather than returned to the kernel: a decision dirties a few
+/// pages (its stack top and a small heap), and re-faulting them costs more
+/// than resetting them. 2 MiB covers a Rust module's 1 MiB default stack
+/// (`--stack-first`, so its top is at 1 MiB) and its first heap pages.
 const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
+
+/// Bytes of each table slot reset in place rather than returned to the
+/// kernel (the same trade-off for tables).
+const TABLE_KEEP_RESIDENT: usize = 16 << 10;
 
 /// Bytes of virtual address space after each memory slot: lets the compiler
 /// drop bounds checks for small constant offsets.
@@ -82,14 +89,6 @@ const MEMORY_GUARD: u64 = 2 << 20;
 const INSTANCE_SIZE: usize = 256 << 10;
 
 impl Limits {
-    /// The deadline in epoch ticks (at least one).
-    pub(crate) fn deadline_ticks(&self) -> u64 {
-        let tick = self.tick.as_nanos().max(1);
-        u64::try_from(self.deadline.as_nanos().div_ceil(tick))
-            .unwrap_or(u64::MAX)
-            .max(1)
-    }
-
     /// The linear memory limit rounded up to whole 64 KiB wasm pages.
     pub(crate) fn memory_slot_bytes(&self) -> u64 {
         (self.memory_bytes as u64).div_ceil(1 << 16).max(1) << 16
@@ -116,23 +115,11 @@ impl Limits {
             .table_elements(self.table_elements)
             .max_core_instance_size(INSTANCE_SIZE)
             .max_component_instance_size(INSTANCE_SIZE)
-            .linear_memory_keep_resident(
-                std::env::var("XKR")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(MEMORY_KEEP_RESIDENT),
-            )
-            .table_keep_resident(
-                std::env::var("XTKR")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(16 << 10),
-            )
-            .pagemap_scan(if std::env::var("XPM").is_ok() {
-                wasmtime::Enabled::No
-            } else {
-                wasmtime::Enabled::Auto
-            });
+            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+            .table_keep_resident(TABLE_KEEP_RESIDENT)
+            // Where the kernel supports it, only the pages a decision dirtied
+            // are reset (one PAGEMAP_SCAN ioctl), not all of the resident bytes.
+            .pagemap_scan(wasmtime::Enabled::Auto);
         pool
     }
 
@@ -215,16 +202,6 @@ impl ResourceLimiter for Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deadline_rounds_up_to_whole_ticks() {
-        let mut l = Limits::default();
-        assert_eq!(l.deadline_ticks(), 10);
-        l.deadline = Duration::from_micros(2500);
-        assert_eq!(l.deadline_ticks(), 3);
-        l.deadline = Duration::ZERO;
-        assert_eq!(l.deadline_ticks(), 1);
-    }
 
     #[test]
     fn memory_slots_are_whole_pages() {

@@ -20,6 +20,7 @@
 
 mod bindings;
 pub mod catalog;
+mod deadline;
 mod engine;
 mod error;
 pub mod fixtures;

@@ -11,6 +11,16 @@
 //! (`cargo build -p coffer-policy-acl --target wasm32-wasip2 --release`) and
 //! is the fallback for every hook a custom module does not export, so it
 //! exports all three.
+//!
+//! It is `no_std` on wasm32 (the SDK then supplies the allocator and panic
+//! handler): without the standard library the component imports nothing
+//! from WASI, which saves instantiating the WASI adapter on every decision.
+
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+use alloc::string::String;
 
 use coffer_guest_sdk::{
     Authorizer, CorsProvider, CorsRequest, CorsRuleMatch, Decision, Header, MetadataValidator,
