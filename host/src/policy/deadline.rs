@@ -78,11 +78,15 @@ mod tests {
     #[test]
     fn reads_this_threads_cpu_time_on_linux() {
         if cfg!(target_os = "linux") {
+            // Spinning makes it advance (however often the test is descheduled).
             let before = thread_cpu_time().expect("schedstat is readable");
             let spin = Instant::now();
-            while spin.elapsed() < 3 * MS {}
-            let after = thread_cpu_time().expect("schedstat is readable");
-            assert!(after - before >= 2 * MS, "{before:?} -> {after:?}");
+            while thread_cpu_time().expect("schedstat is readable") - before < 2 * MS {
+                assert!(
+                    spin.elapsed() < Duration::from_secs(10),
+                    "CPU time never advanced"
+                );
+            }
         }
     }
 
@@ -97,7 +101,7 @@ mod tests {
             if watch.expired() {
                 break;
             }
-            assert!(start.elapsed() < 50 * MS, "never expired");
+            assert!(start.elapsed() < Duration::from_secs(10), "never expired");
         }
         assert!(start.elapsed() >= 3 * MS, "{:?}", start.elapsed());
     }
