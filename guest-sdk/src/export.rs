@@ -114,7 +114,7 @@ pub mod __private {
     /// `coffer policy eval`. Installed once per instance, i.e. per decision.
     fn report_panics() {
         // Without `std`, the SDK's own panic handler does this (`no_std_runtime`).
-        #[cfg(all(target_arch = "wasm32", feature = "std"))]
+        #[cfg(all(target_arch = "wasm32", feature = "std", feature = "log-panics"))]
         {
             static INSTALLED: std::sync::Once = std::sync::Once::new();
             INSTALLED.call_once(|| {

@@ -111,11 +111,15 @@ static ALLOCATOR: ArenaThenDlmalloc = ArenaThenDlmalloc {
     next: Cell::new(0),
 };
 
-/// Logs the panic message at error level (so `coffer policy eval` and the
-/// server log show why) and traps: the decision fails closed.
+/// Logs the panic message at error level with the `log-panics` feature (so
+/// `coffer policy eval` and the server log show why) and traps: the decision
+/// fails closed.
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    #[cfg(feature = "log-panics")]
     crate::log(crate::Level::Error, &alloc::format!("{info}"));
+    #[cfg(not(feature = "log-panics"))]
+    let _ = info;
     core::arch::wasm32::unreachable()
 }
 
