@@ -144,16 +144,35 @@ fn wit_permission(p: Permission) -> types::Permission {
     }
 }
 
-/// Request headers never shown to modules: credentials.
+/// Request headers never shown to modules: credentials, and the transport, signing and
+/// SDK bookkeeping headers, which say nothing about who may do what (the bucket is
+/// resolved from `host` already) yet would cost two guest allocations each per decision.
 const HIDDEN_HEADERS: &[&str] = &[
+    // Credentials.
     "authorization",
     "proxy-authorization",
     "cookie",
     "x-amz-security-token",
+    // Transport.
+    "host",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "upgrade",
+    "expect",
+    // Signing and payload framing.
+    "x-amz-date",
+    "x-amz-content-sha256",
+    "x-amz-decoded-content-length",
+    "x-amz-trailer",
+    // SDK retry bookkeeping.
+    "amz-sdk-invocation-id",
+    "amz-sdk-request",
 ];
 
-/// The request headers a module sees: all but credentials, names lower-case, values that
-/// are not valid UTF-8 left out.
+/// The request headers a module sees: all but [`HIDDEN_HEADERS`], names lower-case,
+/// values that are not valid UTF-8 left out.
 pub fn policy_headers(headers: &http::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
