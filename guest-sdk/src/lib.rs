@@ -23,6 +23,16 @@
 //! Library code never panics: a panic in WebAssembly is a trap, which the
 //! host turns into a denial.
 //!
+//! # Features
+//!
+//! - `std` (default): the module links Rust's standard library. Without it
+//!   the SDK is `no_std` + `alloc` and, on wasm32, supplies the global
+//!   allocator (a static arena, then dlmalloc), the panic handler and
+//!   `cabi_realloc`; the module then imports nothing from WASI, which makes
+//!   every decision cheaper (`docs/policies.md`, "a faster module").
+//! - `log-panics` (default): a panic's message goes to the host log before
+//!   the trap. Without it, a module that never calls [`log`] imports nothing.
+//!
 //! # Example
 //!
 //! A custom policy: S3's standard rules, except that writes are refused
