@@ -489,3 +489,23 @@ fn concurrent_decisions_share_the_pool() {
         800
     );
 }
+
+/// The default module is built without `std` and without `log-panics` so that its
+/// component imports no function, only the contract's type definitions (one core
+/// instance per decision, see README "Benchmarks"); a dependency that pulls WASI or
+/// `host.log` back in fails here.
+#[test]
+fn default_module_imports_no_function() {
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true);
+    let engine = wasmtime::Engine::new(&config).expect("engine");
+    let component =
+        wasmtime::component::Component::new(&engine, PolicyEngine::default_module_wasm())
+            .expect("the default module compiles");
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(&engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    assert_eq!(imports, ["coffer:policy/types@0.1.0"]);
+}
