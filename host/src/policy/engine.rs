@@ -38,6 +38,7 @@ use super::host_api::{HostState, LogLine, LogSink, truncate};
 use super::input;
 use super::limits::Limits;
 use super::metrics::{MetricsRegistry, ModuleMetrics};
+use super::quarantine::Quarantine;
 
 /// The default module's component (`policies/acl` built for
 /// `wasm32-wasip2`), embedded by `build.rs`.
@@ -122,6 +123,7 @@ pub struct LoadedModule {
     name: Arc<str>,
     compiled: Arc<Compiled>,
     metrics: Arc<ModuleMetrics>,
+    quarantine: Quarantine,
 }
 
 impl LoadedModule {
@@ -293,6 +295,7 @@ impl Core {
             name: name.into(),
             compiled,
             metrics,
+            quarantine: Quarantine::default(),
         }))
     }
 
@@ -514,6 +517,8 @@ impl PolicyEngine {
                 limit: self.core.limits.input_bytes,
             };
             (Err(e), Vec::new())
+        } else if let Some(left) = target.quarantine.remaining(start) {
+            (Err(Error::Quarantined(left)), Vec::new())
         } else {
             let mut store = self.core.store(target.name.clone(), sink);
             let outcome = match target.compiled.pre.instantiate(&mut store) {
@@ -527,18 +532,39 @@ impl PolicyEngine {
         };
         let elapsed = start.elapsed();
         match &outcome {
-            Ok(answer) => module.metrics.answered(hook, refused(answer), elapsed),
+            Ok(answer) => {
+                module.metrics.answered(hook, refused(answer), elapsed);
+                target.quarantine.answered();
+            }
             Err(e) => {
                 module.metrics.failed(hook, e.kind(), elapsed);
-                tracing::warn!(
-                    module = %target.name,
-                    digest = %target.compiled.digest_hex,
-                    bucket_module = %module.name,
-                    %hook,
-                    kind = %e.kind(),
-                    error = %e,
-                    "policy module failed; failing closed"
-                );
+                if let Error::Quarantined(_) = e {
+                    // Logged once, when the quarantine began.
+                    tracing::debug!(module = %target.name, %hook, error = %e, "failing closed");
+                } else {
+                    tracing::warn!(
+                        module = %target.name,
+                        digest = %target.compiled.digest_hex,
+                        bucket_module = %module.name,
+                        %hook,
+                        kind = %e.kind(),
+                        error = %e,
+                        "policy module failed; failing closed"
+                    );
+                }
+                if let Error::Deadline(_) = e
+                    && let Some(cool_down) = target.quarantine.deadline_hit(Instant::now())
+                {
+                    tracing::warn!(
+                        module = %target.name,
+                        digest = %target.compiled.digest_hex,
+                        ?cool_down,
+                        "policy module quarantined after {} deadline failures within {:?}: \
+                         its decisions fail closed without running it until the cool-down ends",
+                        Quarantine::STRIKES,
+                        Quarantine::WINDOW,
+                    );
+                }
             }
         }
         (outcome, logs)

@@ -12,9 +12,15 @@ pub enum Error {
     /// `unreachable`, and calls to the WASI functions the host stubs out).
     #[error("policy module trapped: {0}")]
     Trap(String),
-    /// The module ran past its wall-clock deadline.
+    /// The module ran past its deadline (see `policy::deadline`).
     #[error("policy module exceeded its {0:?} deadline")]
     Deadline(Duration),
+    /// The module kept hitting its deadline and is quarantined: it was not
+    /// run (see `policy::quarantine`).
+    #[error(
+        "policy module is quarantined for another {0:?} after repeatedly exceeding its deadline"
+    )]
+    Quarantined(Duration),
     /// The module tried to grow its memory past the limit (and trapped
     /// because of it).
     #[error("policy module exceeded its memory limit of {limit} bytes")]
@@ -51,6 +57,7 @@ impl Error {
         match self {
             Error::Trap(_) => FailureKind::Trap,
             Error::Deadline(_) => FailureKind::Deadline,
+            Error::Quarantined(_) => FailureKind::Quarantined,
             Error::MemoryLimit { .. } => FailureKind::Memory,
             Error::InputTooLarge { .. } => FailureKind::Input,
             Error::Abi(_) | Error::Compile(_) => FailureKind::Abi,
@@ -66,6 +73,8 @@ pub enum FailureKind {
     Trap,
     /// [`Error::Deadline`].
     Deadline,
+    /// [`Error::Quarantined`].
+    Quarantined,
     /// [`Error::MemoryLimit`].
     Memory,
     /// [`Error::InputTooLarge`].
@@ -78,9 +87,10 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, in metric order.
-    pub const ALL: [FailureKind; 6] = [
+    pub const ALL: [FailureKind; 7] = [
         FailureKind::Trap,
         FailureKind::Deadline,
+        FailureKind::Quarantined,
         FailureKind::Memory,
         FailureKind::Input,
         FailureKind::Abi,
@@ -92,6 +102,7 @@ impl FailureKind {
         match self {
             FailureKind::Trap => "trap",
             FailureKind::Deadline => "deadline",
+            FailureKind::Quarantined => "quarantined",
             FailureKind::Memory => "memory",
             FailureKind::Input => "input",
             FailureKind::Abi => "abi",

@@ -11,6 +11,8 @@
 //!   are its data types.
 //! - [`Limits`] (`limits`): deadline, memory, input and log budgets, and the
 //!   instance pool sized from them.
+//! - `deadline`: the per-decision CPU-time deadline behind the epoch ticks;
+//!   `quarantine`: modules that keep hitting it are not run for a cool-down.
 //! - `host_api`: the one import guests get (`log`) and per-decision state.
 //! - `metrics`: per-module counters and the evaluation-time histogram.
 //! - `input`: input size estimates checked before each call.
@@ -28,6 +30,7 @@ mod host_api;
 mod input;
 mod limits;
 mod metrics;
+mod quarantine;
 pub mod registry;
 
 #[cfg(test)]

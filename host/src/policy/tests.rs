@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::fixtures::Fixture;
+use super::quarantine::Quarantine;
 use super::types::{self, Account, Acl, Decision, Grant, Grantee, Group, Permission, Principal};
 use super::{Error, FailureKind, Hook, Limits, LoadedModule, PolicyEngine};
 
@@ -248,6 +249,50 @@ fn infinite_loop_hits_the_deadline_on_every_hook_and_returns_promptly() {
         assert_eq!(spin.metrics().failures(hook, FailureKind::Deadline), 1);
     }
     assert_default_answers(&engine);
+}
+
+#[test]
+fn a_module_that_keeps_hitting_its_deadline_is_quarantined_not_run() {
+    let limits = Limits {
+        deadline: Duration::from_millis(5),
+        ..Limits::default()
+    };
+    let engine = PolicyEngine::new(limits).expect("starts");
+    let spin = fixture(&engine, Fixture::InfiniteLoop);
+    let request = private_get(alice());
+    for strike in 0..Quarantine::STRIKES {
+        let err = engine.authorize(&spin, &request).err();
+        assert!(matches!(err, Some(Error::Deadline(_))), "{strike}: {err:?}");
+    }
+    // Now it fails closed at once, for every hook, without running.
+    for _ in 0..100 {
+        let start = Instant::now();
+        let err = engine.authorize(&spin, &request).err();
+        assert!(matches!(err, Some(Error::Quarantined(_))), "{err:?}");
+        assert!(
+            start.elapsed() < Duration::from_millis(5),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+    let err = engine.cors(&spin, &cors_request()).err();
+    assert!(matches!(err, Some(Error::Quarantined(_))), "{err:?}");
+    let metrics = spin.metrics();
+    assert_eq!(metrics.failures(Hook::Authorize, FailureKind::Deadline), 3);
+    assert_eq!(
+        metrics.failures(Hook::Authorize, FailureKind::Quarantined),
+        100
+    );
+    // A fresh load of the module (what `policy put` of a fixed version does)
+    // starts with a clean record; other modules were never affected.
+    let reloaded = fixture(&engine, Fixture::InfiniteLoop);
+    let err = engine.authorize(&reloaded, &request).err();
+    assert!(matches!(err, Some(Error::Deadline(_))), "{err:?}");
+    assert_default_answers(&engine);
+    // After the cool-down the module is tried again.
+    std::thread::sleep(Quarantine::FIRST_COOL_DOWN);
+    let err = engine.authorize(&spin, &request).err();
+    assert!(matches!(err, Some(Error::Deadline(_))), "{err:?}");
 }
 
 #[test]
