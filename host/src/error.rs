@@ -444,6 +444,10 @@ impl From<crate::store::Error> for S3Error {
             E::BucketAlreadyOwnedByYou => S3Error::new(S3ErrorCode::BucketAlreadyOwnedByYou),
             E::BucketNotEmpty => S3Error::new(S3ErrorCode::BucketNotEmpty),
             E::NoSuchBucket => S3Error::new(S3ErrorCode::NoSuchBucket),
+            E::NoSuchObject => S3Error::new(S3ErrorCode::NoSuchKey),
+            E::PreconditionFailed(condition) => {
+                S3Error::new(S3ErrorCode::PreconditionFailed).extra("Condition", condition)
+            }
             other => S3Error::internal(other),
         }
     }

@@ -15,5 +15,6 @@ mod lifecycle;
 mod listing;
 mod objects;
 mod policies;
+mod ranges_conditions;
 mod storage;
 mod support;

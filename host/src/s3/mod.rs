@@ -5,12 +5,14 @@ pub mod acl;
 pub mod acl_headers;
 pub mod authz;
 pub mod bucket;
+pub mod conditional;
 pub mod delete;
 pub mod headers;
 pub mod list;
 pub mod names;
 pub mod object_get;
 pub mod object_put;
+pub mod range;
 pub mod router;
 pub mod xml;
 

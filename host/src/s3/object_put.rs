@@ -11,7 +11,7 @@ use md5::{Digest, Md5};
 use std::sync::Arc;
 
 use super::acl_headers::{AclTarget, acl_from_headers};
-use super::{authorized_bucket, headers, object_key};
+use super::{authorized_bucket, conditional, headers, object_key};
 use crate::acl::Grants;
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::auth::chunked::{ChunkSigning, ChunkedDecoder};
@@ -21,7 +21,7 @@ use crate::http::body::{Framing, Payload, ResponseBody};
 use crate::http::service::{RequestContext, ok_empty};
 use crate::state::AppState;
 use crate::store::blob::{ChunkStore, ChunkWriter, StoredChunk};
-use crate::store::meta::{self, NewBody, NewObject, ObjectHeaders};
+use crate::store::meta::{self, NewBody, NewObject, ObjectHeaders, WriteCondition};
 
 /// S3's cap on user metadata: names and values, in UTF-8 bytes.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html>
@@ -438,6 +438,13 @@ pub async fn put_object(
     )
     .await?
     .unwrap_or_else(|| Grants::private(owner_canonical_id));
+    let condition = conditional::write_condition(h)?;
+    if condition != WriteCondition::None {
+        // Checked again when the object is committed; this only spares streaming a body
+        // that could never be stored.
+        let current = meta::object_etag(&state.pool, bucket.id, key).await?;
+        meta::check_write_condition(&condition, current.as_deref())?;
+    }
     let payload = open_payload(state, ctx, parts, body, state.config.max_object_size)?;
     let received = receive(state, h, payload).await?;
     let etag = format!("\"{}\"", hex::encode(received.md5));
@@ -458,6 +465,7 @@ pub async fn put_object(
             checksum,
             acl: &acl,
             body: received.body,
+            condition,
         },
     )
     .await?;

@@ -403,6 +403,20 @@ pub enum NewBody {
     Chunks(Vec<StoredChunk>),
 }
 
+/// What a write requires of the object it replaces, checked in the transaction that
+/// commits it (so of several concurrent conditional writers of one key, exactly the ones
+/// the condition allows at their commit succeed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WriteCondition {
+    /// Unconditional.
+    #[default]
+    None,
+    /// `If-None-Match: *`: only if no object has the key.
+    IfAbsent,
+    /// `If-Match`: only if the current object's ETag is in this list.
+    IfMatch(String),
+}
+
 /// An object about to be committed.
 pub struct NewObject<'a> {
     /// Target bucket.
@@ -425,6 +439,8 @@ pub struct NewObject<'a> {
     pub acl: &'a Grants,
     /// The bytes.
     pub body: NewBody,
+    /// What the replaced object must be.
+    pub condition: WriteCondition,
 }
 
 const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id, a.display_name,
@@ -500,6 +516,21 @@ pub async fn get_object(
     Ok(Some(obj))
 }
 
+/// The ETag of the object under `key`, if there is one.
+pub async fn object_etag(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    key: &str,
+) -> Result<Option<String>, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT etag FROM objects WHERE bucket_id = $1 AND key = $2")
+            .bind(bucket_id)
+            .bind(key)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 /// Removes an object row inside `tx` (locking it first) and returns the chunk ids that are no
 /// longer referenced by anything, whose files the caller deletes after commit.
 async fn remove_object_row(
@@ -554,14 +585,15 @@ pub async fn put_object(pool: &PgPool, obj: NewObject<'_>) -> Result<Vec<Uuid>, 
 async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>, Error> {
     let mut tx = pool.begin().await?;
     // Lock the old version, if any, so concurrent writers of one key serialise here.
-    let old: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM objects WHERE bucket_id = $1 AND key = $2 FOR UPDATE")
+    let old: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, etag FROM objects WHERE bucket_id = $1 AND key = $2 FOR UPDATE")
             .bind(obj.bucket_id)
             .bind(obj.key)
             .fetch_optional(&mut *tx)
             .await?;
+    check_write_condition(&obj.condition, old.as_ref().map(|(_, etag)| etag.as_str()))?;
     let released = match old {
-        Some(id) => remove_object_row(&mut tx, id).await?,
+        Some((id, _)) => remove_object_row(&mut tx, id).await?,
         None => Vec::new(),
     };
     let (inline, chunks): (Option<&[u8]>, &[StoredChunk]) = match &obj.body {
@@ -638,6 +670,34 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>
     }
     tx.commit().await?;
     Ok(released)
+}
+
+/// Checks a write's condition against the ETag of the object it would replace.
+pub fn check_write_condition(
+    condition: &WriteCondition,
+    current: Option<&str>,
+) -> Result<(), Error> {
+    match (condition, current) {
+        (WriteCondition::None, _) | (WriteCondition::IfAbsent, None) => Ok(()),
+        (WriteCondition::IfAbsent, Some(_)) => Err(Error::PreconditionFailed("If-None-Match")),
+        (WriteCondition::IfMatch(_), None) => Err(Error::NoSuchObject),
+        (WriteCondition::IfMatch(list), Some(etag)) if etag_list_matches(list, etag) => Ok(()),
+        (WriteCondition::IfMatch(_), Some(_)) => Err(Error::PreconditionFailed("If-Match")),
+    }
+}
+
+/// Whether an `If-Match`/`If-None-Match` list (comma-separated, quoted or not, `*`)
+/// names `etag` (quoted, as stored). Weak validators (`W/"..."`) compare by their tag.
+pub fn etag_list_matches(list: &str, etag: &str) -> bool {
+    let bare = etag.trim_matches('"');
+    list.split(',').map(str::trim).any(|candidate| {
+        candidate == "*"
+            || candidate
+                .strip_prefix("W/")
+                .unwrap_or(candidate)
+                .trim_matches('"')
+                == bare
+    })
 }
 
 /// Deletes objects by key in one transaction; absent keys are not an error (S3 semantics).

@@ -73,6 +73,12 @@ pub enum Error {
         /// How many buckets use it.
         buckets: i64,
     },
+    /// A conditional write's condition (the header named) does not hold.
+    #[error("precondition {0} failed")]
+    PreconditionFailed(&'static str),
+    /// The object a write or read requires does not exist.
+    #[error("no such object")]
+    NoSuchObject,
     /// A blocking task died.
     #[error("background task: {0}")]
     Join(String),
