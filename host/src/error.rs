@@ -43,6 +43,7 @@ pub enum S3ErrorCode {
     NoSuchBucket,
     NoSuchKey,
     NoSuchUpload,
+    NoSuchVersion,
     NotImplemented,
     PreconditionFailed,
     RequestHeaderSectionTooLarge,
@@ -92,6 +93,7 @@ impl S3ErrorCode {
             NoSuchBucket => "NoSuchBucket",
             NoSuchKey => "NoSuchKey",
             NoSuchUpload => "NoSuchUpload",
+            NoSuchVersion => "NoSuchVersion",
             NotImplemented => "NotImplemented",
             PreconditionFailed => "PreconditionFailed",
             RequestHeaderSectionTooLarge => "RequestHeaderSectionTooLarge",
@@ -137,7 +139,7 @@ impl S3ErrorCode {
             | UnexpectedContent
             | UnresolvableGrantByEmailAddress
             | XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST,
-            NoSuchBucket | NoSuchKey | NoSuchUpload => StatusCode::NOT_FOUND,
+            NoSuchBucket | NoSuchKey | NoSuchUpload | NoSuchVersion => StatusCode::NOT_FOUND,
             BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => StatusCode::CONFLICT,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             MissingContentLength => StatusCode::LENGTH_REQUIRED,
@@ -201,6 +203,7 @@ impl S3ErrorCode {
             MissingSecurityHeader => "Your request is missing a required header.",
             NoSuchBucket => "The specified bucket does not exist",
             NoSuchKey => "The specified key does not exist.",
+            NoSuchVersion => "The specified version does not exist.",
             NoSuchUpload => "The specified upload does not exist.",
             NotImplemented => "A header you provided implies functionality that is not implemented",
             PreconditionFailed => "At least one of the pre-conditions you specified did not hold",

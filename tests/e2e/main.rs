@@ -10,6 +10,7 @@ mod auth;
 mod bad_input;
 mod buckets;
 mod clients_s3cmd;
+mod copy;
 mod embedded;
 mod lifecycle;
 mod listing;

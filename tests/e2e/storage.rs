@@ -1,5 +1,6 @@
 //! Chunk files on disk: released when objects are overwritten or deleted, and orphans
-//! (what a crash leaves behind) removed by the garbage collector after its grace period.
+//! (what a crash leaves behind) removed by the garbage collector after its grace period;
+//! copies share chunk files until the last object referencing them goes.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -104,4 +105,116 @@ async fn garbage_collector_removes_orphans_but_not_live_chunks() {
     assert!(!temp.exists(), "temp file collected");
     assert_eq!(volume_files(s.data_dir()), live, "live chunks untouched");
     assert_eq!(get(&c, &bucket, "live").await, data);
+}
+
+#[tokio::test]
+async fn copies_share_chunk_files_until_the_last_reference_goes() {
+    let s = TestServer::builder()
+        .chunk_size(64 * 1024)
+        .inline_threshold(1024)
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("share");
+    let other = unique_bucket("share-other");
+    create_bucket(&c, &bucket).await;
+    create_bucket(&c, &other).await;
+    let data = random_bytes(200 * 1024);
+    put(&c, &bucket, "src", &data).await;
+    let files = volume_files(s.data_dir());
+    assert_eq!(files.len(), 4);
+
+    for (target_bucket, key) in [(&bucket, "copy"), (&other, "copy")] {
+        c.copy_object()
+            .bucket(target_bucket)
+            .key(key)
+            .copy_source(format!("{bucket}/src"))
+            .send()
+            .await
+            .expect("copy");
+    }
+    assert_eq!(
+        volume_files(s.data_dir()),
+        files,
+        "copies wrote no chunk files"
+    );
+
+    // The source goes (overwritten, then deleted): the copies keep the chunks.
+    put(&c, &bucket, "src", b"small now").await;
+    c.delete_object()
+        .bucket(&bucket)
+        .key("src")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(volume_files(s.data_dir()), files);
+    assert_eq!(get(&c, &bucket, "copy").await, data);
+    c.delete_object()
+        .bucket(&bucket)
+        .key("copy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&c, &other, "copy").await, data);
+    assert_eq!(volume_files(s.data_dir()), files);
+    // A copy onto itself (REPLACE) keeps its chunks too.
+    c.copy_object()
+        .bucket(&other)
+        .key("copy")
+        .copy_source(format!("{other}/copy"))
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+        .content_type("text/plain")
+        .send()
+        .await
+        .expect("self copy with REPLACE");
+    assert_eq!(get(&c, &other, "copy").await, data);
+    assert_eq!(volume_files(s.data_dir()), files);
+    c.delete_object()
+        .bucket(&other)
+        .key("copy")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        volume_files(s.data_dir()).is_empty(),
+        "the last reference released the chunks"
+    );
+}
+
+#[tokio::test]
+async fn a_copy_racing_the_deletion_of_its_source_is_whole_or_refused() {
+    let s = TestServer::builder()
+        .chunk_size(16 * 1024)
+        .inline_threshold(1024)
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("race-copy");
+    create_bucket(&c, &bucket).await;
+    let mut copied = 0;
+    for round in 0..20 {
+        let data = random_bytes(50 * 1024 + round);
+        put(&c, &bucket, "src", &data).await;
+        let copy = c
+            .copy_object()
+            .bucket(&bucket)
+            .key(format!("copy-{round}"))
+            .copy_source(format!("{bucket}/src"))
+            .send();
+        let delete = c.delete_object().bucket(&bucket).key("src").send();
+        let (copy, delete) = tokio::join!(copy, delete);
+        delete.expect("the delete always succeeds");
+        match copy {
+            Ok(_) => {
+                copied += 1;
+                // Whole: every byte, no chunk released under it.
+                assert_eq!(get(&c, &bucket, &format!("copy-{round}")).await, data);
+            }
+            Err(e) => {
+                let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).map(str::to_string);
+                assert_eq!(code.as_deref(), Some("NoSuchKey"), "round {round}: {e:?}");
+            }
+        }
+    }
+    println!("{copied} of 20 copies won the race");
 }

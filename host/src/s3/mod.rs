@@ -6,6 +6,7 @@ pub mod acl_headers;
 pub mod authz;
 pub mod bucket;
 pub mod conditional;
+pub mod copy;
 pub mod delete;
 pub mod headers;
 pub mod list;
@@ -53,6 +54,7 @@ pub async fn dispatch(
         GetObjectAcl => acl::get_object_acl(state, ctx).await,
         PutBucketAcl => acl::put_bucket_acl(state, ctx, parts, body).await,
         PutObjectAcl => acl::put_object_acl(state, ctx, parts, body).await,
+        CopyObject => copy::copy_object(state, ctx, parts).await,
         other => Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             format!("{} is not implemented yet", other.as_str()),
@@ -87,15 +89,41 @@ pub async fn authorized_bucket(state: &AppState, ctx: &RequestContext) -> S3Resu
 }
 
 /// Loads the request's bucket and existing object and has the policy module decide the
-/// routed operation with the object's ACL. For a missing object the answer depends, as on
-/// S3, on whether the caller may list the bucket: `NoSuchKey` if so (decided as
-/// `ListObjects`), `AccessDenied` otherwise.
+/// routed operation with the object's ACL (see [`authorized_object_at`]).
 pub async fn authorized_object(
     state: &AppState,
     ctx: &RequestContext,
 ) -> S3Result<(Bucket, meta::ObjectMeta)> {
     let bucket = load_bucket(state, ctx).await?;
     let key = object_key(ctx)?;
+    authorized_object_in(state, ctx, bucket, key, ctx.op.as_str()).await
+}
+
+/// Loads bucket `bucket_name` and its object `key` and has that bucket's policy module
+/// decide `operation` on it with the object's ACL (the source of a copy is decided as
+/// `GetObject`). For a missing object the answer depends, as on S3, on whether the
+/// caller may list the bucket: `NoSuchKey` if so (decided as `ListObjects`),
+/// `AccessDenied` otherwise.
+pub async fn authorized_object_at(
+    state: &AppState,
+    ctx: &RequestContext,
+    bucket_name: &str,
+    key: &str,
+    operation: &str,
+) -> S3Result<(Bucket, meta::ObjectMeta)> {
+    let bucket = meta::get_bucket(&state.pool, bucket_name)
+        .await?
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", bucket_name))?;
+    authorized_object_in(state, ctx, bucket, key, operation).await
+}
+
+async fn authorized_object_in(
+    state: &AppState,
+    ctx: &RequestContext,
+    bucket: Bucket,
+    key: &str,
+    operation: &str,
+) -> S3Result<(Bucket, meta::ObjectMeta)> {
     let Some(obj) = meta::get_object(&state.pool, bucket.id, key).await? else {
         let listing = authz::AccessRequest {
             operation: "ListObjects",
@@ -107,7 +135,7 @@ pub async fn authorized_object(
         return Err(S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key));
     };
     let access = authz::AccessRequest {
-        operation: ctx.op.as_str(),
+        operation,
         bucket: Some(&bucket),
         key: Some(key),
         object: Some(&obj),

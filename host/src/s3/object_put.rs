@@ -21,7 +21,7 @@ use crate::http::body::{Framing, Payload, ResponseBody};
 use crate::http::service::{RequestContext, ok_empty};
 use crate::state::AppState;
 use crate::store::blob::{ChunkStore, ChunkWriter, StoredChunk};
-use crate::store::meta::{self, NewBody, NewObject, ObjectHeaders, WriteCondition};
+use crate::store::meta::{self, Bucket, NewBody, NewObject, ObjectHeaders, WriteCondition};
 
 /// S3's cap on user metadata: names and values, in UTF-8 bytes.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html>
@@ -387,22 +387,48 @@ pub async fn receive(state: &AppState, h: &HeaderMap, mut payload: Payload) -> S
 
 /// Commits an object whose bytes were received; cleans up on failure and releases the
 /// chunks of a replaced object after commit.
-pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<()> {
+pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<meta::Committed> {
     let written: Vec<StoredChunk> = match &obj.body {
         NewBody::Chunks(c) => c.clone(),
-        NewBody::Inline(_) => Vec::new(),
+        NewBody::Inline(_) | NewBody::Shared(_) => Vec::new(),
     };
     match meta::put_object(&state.pool, obj).await {
-        Ok(released) => {
+        Ok(committed) => {
             state.chunks.settle(&written);
-            state.chunks.remove(released).await;
-            Ok(())
+            state.chunks.remove(committed.released.clone()).await;
+            Ok(committed)
         }
         Err(e) => {
             state.chunks.discard(&written).await;
             Err(e.into())
         }
     }
+}
+
+/// The owner of an object the request creates in `bucket` (the requester; the bucket
+/// owner for an anonymous writer) and its ACL: from `x-amz-acl` or the grant headers,
+/// private by default.
+pub async fn new_object_owner_and_acl(
+    state: &AppState,
+    ctx: &RequestContext,
+    bucket: &Bucket,
+    h: &HeaderMap,
+) -> S3Result<(i64, Grants)> {
+    let (owner_id, owner_canonical_id) = match ctx.principal.account() {
+        Some(a) => (a.id, a.canonical_id.as_str()),
+        None => (bucket.owner_id, bucket.owner_canonical_id.as_str()),
+    };
+    let acl = acl_from_headers(
+        state,
+        h,
+        owner_canonical_id,
+        AclTarget::Object {
+            bucket_owner: &bucket.owner_canonical_id,
+        },
+    )
+    .await?
+    .unwrap_or_else(|| Grants::private(owner_canonical_id));
+    Ok((owner_id, acl))
 }
 
 /// PutObject.
@@ -420,24 +446,8 @@ pub async fn put_object(
     }
     let user_metadata = parse_user_metadata(h)?;
     let object_headers = parse_object_headers(h);
-    let owner_id = ctx.principal.account().map_or(bucket.owner_id, |a| a.id);
-    let owner_canonical_id = ctx
-        .principal
-        .account()
-        .map_or(bucket.owner_canonical_id.as_str(), |a| {
-            a.canonical_id.as_str()
-        });
     // Checked before any of the body is read.
-    let acl = acl_from_headers(
-        state,
-        h,
-        owner_canonical_id,
-        AclTarget::Object {
-            bucket_owner: &bucket.owner_canonical_id,
-        },
-    )
-    .await?
-    .unwrap_or_else(|| Grants::private(owner_canonical_id));
+    let (owner_id, acl) = new_object_owner_and_acl(state, ctx, &bucket, h).await?;
     let condition = conditional::write_condition(h)?;
     if condition != WriteCondition::None {
         // Checked again when the object is committed; this only spares streaming a body

@@ -619,6 +619,30 @@ pub fn render_delete_result(deleted: &[String], errors: &[DeleteErrorEntry]) -> 
     d.finish()
 }
 
+/// `CopyObjectResult` (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html>)
+/// or `CopyPartResult` (UploadPartCopy): the new ETag and Last-Modified, and the
+/// additional checksum when the object has one (`("CRC32", value)` →
+/// `<ChecksumCRC32>`).
+pub fn render_copy_result(
+    root: &str,
+    etag: &str,
+    last_modified: OffsetDateTime,
+    checksum: Option<(&str, &str)>,
+) -> String {
+    let mut d = Doc::new();
+    d.root(root);
+    d.text("ETag", etag);
+    d.text("LastModified", &format_timestamp(last_modified));
+    if let Some((algorithm, value)) = checksum {
+        d.text(
+            &format!("Checksum{}", algorithm.to_ascii_uppercase()),
+            value,
+        );
+    }
+    d.end(root);
+    d.finish()
+}
+
 /// `AccessControlPolicy`, for `GetBucketAcl` and `GetObjectAcl`
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html>).
 /// Each `<Grantee>` declares the `xsi` namespace and its `xsi:type`.

@@ -399,8 +399,11 @@ pub struct ObjectMeta {
 pub enum NewBody {
     /// Kept in PostgreSQL.
     Inline(Vec<u8>),
-    /// In these chunk files, in order.
+    /// In these newly written chunk files, in order.
     Chunks(Vec<StoredChunk>),
+    /// In these chunks, which other objects already reference (a copy): the new object
+    /// shares them rather than duplicating their bytes.
+    Shared(Vec<ChunkRef>),
 }
 
 /// What a write requires of the object it replaces, checked in the transaction that
@@ -443,10 +446,19 @@ pub struct NewObject<'a> {
     pub condition: WriteCondition,
 }
 
-const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id, a.display_name,
-        o.content_type, o.content_encoding, o.content_disposition, o.content_language,
-        o.cache_control, o.expires, o.user_metadata, o.checksum_algorithm, o.checksum_value,
-        o.inline_data, o.last_modified, o.acl
+/// An object's row, its owner, and its chunk list as parallel arrays in object order.
+const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id,
+        a.display_name, o.content_type, o.content_encoding, o.content_disposition,
+        o.content_language, o.cache_control, o.expires, o.user_metadata, o.checksum_algorithm,
+        o.checksum_value, o.inline_data, o.last_modified, o.acl,
+        ARRAY(SELECT oc.chunk_id FROM object_chunks oc
+              WHERE oc.object_id = o.id ORDER BY oc.seq) AS chunk_ids,
+        ARRAY(SELECT oc.object_offset FROM object_chunks oc
+              WHERE oc.object_id = o.id ORDER BY oc.seq) AS chunk_offsets,
+        ARRAY(SELECT c.size FROM object_chunks oc JOIN chunks c ON c.id = oc.chunk_id
+              WHERE oc.object_id = o.id ORDER BY oc.seq) AS chunk_sizes,
+        ARRAY(SELECT c.crc32c FROM object_chunks oc JOIN chunks c ON c.id = oc.chunk_id
+              WHERE oc.object_id = o.id ORDER BY oc.seq) AS chunk_crcs
      FROM objects o JOIN accounts a ON a.id = o.owner_id";
 
 fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
@@ -478,6 +490,10 @@ fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
 }
 
 /// Reads an object's metadata and chunk list.
+///
+/// One statement, so one snapshot: the row and its chunk list always belong together,
+/// even while the object is being replaced or deleted (two queries could see the row,
+/// then no chunks).
 pub async fn get_object(
     pool: &PgPool,
     bucket_id: i64,
@@ -492,27 +508,24 @@ pub async fn get_object(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let mut obj = object_from_row(&row)?;
-    if obj.inline_data.is_none() {
-        let rows = sqlx::query(
-            "SELECT oc.chunk_id, oc.object_offset, c.size, c.crc32c
-             FROM object_chunks oc JOIN chunks c ON c.id = oc.chunk_id
-             WHERE oc.object_id = $1 ORDER BY oc.seq",
-        )
-        .bind(obj.id)
-        .fetch_all(pool)
-        .await?;
-        obj.chunks = rows
-            .iter()
-            .map(|r| {
-                Ok(ChunkRef {
-                    chunk_id: r.try_get(0)?,
-                    offset: r.try_get::<i64, _>(1)? as u64,
-                    size: r.try_get::<i64, _>(2)? as u64,
-                    crc32c: r.try_get::<i64, _>(3)? as u32,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+    let ids: Vec<Uuid> = row.try_get("chunk_ids")?;
+    let offsets: Vec<i64> = row.try_get("chunk_offsets")?;
+    let sizes: Vec<i64> = row.try_get("chunk_sizes")?;
+    let crcs: Vec<i64> = row.try_get("chunk_crcs")?;
+    if offsets.len() != ids.len() || sizes.len() != ids.len() || crcs.len() != ids.len() {
+        return Err(Error::Corrupt(format!(
+            "object {}: chunk lists of different lengths",
+            obj.id
+        )));
     }
+    obj.chunks = (0..ids.len())
+        .map(|i| ChunkRef {
+            chunk_id: ids[i],
+            offset: offsets[i] as u64,
+            size: sizes[i] as u64,
+            crc32c: crcs[i] as u32,
+        })
+        .collect();
     Ok(Some(obj))
 }
 
@@ -537,6 +550,16 @@ async fn remove_object_row(
     tx: &mut sqlx::PgConnection,
     object_id: i64,
 ) -> Result<Vec<Uuid>, Error> {
+    let chunk_ids = detach_object_row(tx, object_id).await?;
+    release_chunks(tx, &chunk_ids).await
+}
+
+/// Removes an object row and its chunk references inside `tx`, returning the chunk ids it
+/// referenced (for [`release_chunks`], once the transaction has added any new references).
+async fn detach_object_row(
+    tx: &mut sqlx::PgConnection,
+    object_id: i64,
+) -> Result<Vec<Uuid>, Error> {
     let chunk_ids: Vec<Uuid> =
         sqlx::query_scalar("DELETE FROM object_chunks WHERE object_id = $1 RETURNING chunk_id")
             .bind(object_id)
@@ -546,14 +569,23 @@ async fn remove_object_row(
         .bind(object_id)
         .execute(&mut *tx)
         .await?;
-    release_chunks(tx, &chunk_ids).await
+    Ok(chunk_ids)
 }
 
 /// Deletes the `chunks` rows among `ids` that nothing references any more.
+///
+/// The rows are locked first, in a statement of their own: a copy that shares them holds
+/// them `FOR SHARE` until it commits, so this waits for it, and the `DELETE` (a new
+/// statement, so a new snapshot under READ COMMITTED) then sees the copy's references
+/// and keeps the chunks.
 async fn release_chunks(tx: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<Vec<Uuid>, Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    sqlx::query("SELECT id FROM chunks WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
     Ok(sqlx::query_scalar(
         "DELETE FROM chunks c WHERE c.id = ANY($1)
            AND NOT EXISTS (SELECT 1 FROM object_chunks oc WHERE oc.chunk_id = c.id)
@@ -564,12 +596,20 @@ async fn release_chunks(tx: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<Vec
     .await?)
 }
 
+/// What committing an object did.
+#[derive(Debug)]
+pub struct Committed {
+    /// Chunk ids the replaced object no longer needs: delete their files.
+    pub released: Vec<Uuid>,
+    /// The new object's Last-Modified.
+    pub last_modified: OffsetDateTime,
+}
+
 /// Commits a new object, replacing any object under the same key, in one transaction.
-/// Returns the chunk ids the replaced object no longer needs (delete their files after this).
 ///
 /// Two first writers of a key both find no row to lock; the loser's insert hits
 /// `objects_bucket_key_key` and is retried, now finding (and replacing) the winner's row.
-pub async fn put_object(pool: &PgPool, obj: NewObject<'_>) -> Result<Vec<Uuid>, Error> {
+pub async fn put_object(pool: &PgPool, obj: NewObject<'_>) -> Result<Committed, Error> {
     const ATTEMPTS: usize = 5;
     let mut attempt = 0;
     loop {
@@ -582,7 +622,7 @@ pub async fn put_object(pool: &PgPool, obj: NewObject<'_>) -> Result<Vec<Uuid>, 
     }
 }
 
-async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>, Error> {
+async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed, Error> {
     let mut tx = pool.begin().await?;
     // Lock the old version, if any, so concurrent writers of one key serialise here.
     let old: Option<(i64, String)> =
@@ -592,20 +632,36 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>
             .fetch_optional(&mut *tx)
             .await?;
     check_write_condition(&obj.condition, old.as_ref().map(|(_, etag)| etag.as_str()))?;
-    let released = match old {
-        Some((id, _)) => remove_object_row(&mut tx, id).await?,
+    // The old version's chunks are released only at the end: a copy of an object onto
+    // itself shares them.
+    let detached = match old {
+        Some((id, _)) => detach_object_row(&mut tx, id).await?,
         None => Vec::new(),
     };
     let (inline, chunks): (Option<&[u8]>, &[StoredChunk]) = match &obj.body {
         NewBody::Inline(data) => (Some(data), &[]),
         NewBody::Chunks(c) => (None, c),
+        NewBody::Shared(_) => (None, &[]),
     };
-    let object_id: i64 = sqlx::query_scalar(
+    if let NewBody::Shared(shared) = &obj.body {
+        // Lock the shared chunks against a concurrent release (see `release_chunks`);
+        // one that is already gone means the source object was deleted meanwhile.
+        let ids: Vec<Uuid> = shared.iter().map(|c| c.chunk_id).collect();
+        let present: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM chunks WHERE id = ANY($1) ORDER BY id FOR SHARE")
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await?;
+        if ids.iter().any(|id| !present.contains(id)) {
+            return Err(Error::NoSuchObject);
+        }
+    }
+    let (object_id, last_modified): (i64, OffsetDateTime) = sqlx::query_as(
         "INSERT INTO objects (bucket_id, key, size, etag, owner_id, content_type, content_encoding,
             content_disposition, content_language, cache_control, expires, user_metadata,
             checksum_algorithm, checksum_value, inline_data, acl)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         RETURNING id",
+         RETURNING id, last_modified",
     )
     .bind(obj.bucket_id)
     .bind(obj.key)
@@ -635,13 +691,6 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>
         let sizes: Vec<i64> = chunks.iter().map(|c| c.size as i64).collect();
         let crcs: Vec<i64> = chunks.iter().map(|c| i64::from(c.crc32c)).collect();
         let volumes: Vec<Uuid> = chunks.iter().map(|c| c.volume_id).collect();
-        let mut offsets = Vec::with_capacity(chunks.len());
-        let mut off = 0i64;
-        for c in chunks {
-            offsets.push(off);
-            off += c.size as i64;
-        }
-        let seqs: Vec<i32> = (0..chunks.len() as i32).collect();
         sqlx::query(
             "INSERT INTO chunks (id, size, crc32c) SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[])",
         )
@@ -657,19 +706,51 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Vec<Uuid>
         .bind(&volumes)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO object_chunks (object_id, seq, object_offset, chunk_id)
-             SELECT $1, * FROM UNNEST($2::int4[], $3::int8[], $4::uuid[])",
-        )
-        .bind(object_id)
-        .bind(&seqs)
-        .bind(&offsets)
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
+        let sizes = chunks.iter().map(|c| c.size);
+        insert_object_chunks(&mut tx, object_id, &ids, sizes).await?;
     }
+    if let NewBody::Shared(shared) = &obj.body {
+        let ids: Vec<Uuid> = shared.iter().map(|c| c.chunk_id).collect();
+        let sizes = shared.iter().map(|c| c.size);
+        insert_object_chunks(&mut tx, object_id, &ids, sizes).await?;
+    }
+    let released = release_chunks(&mut tx, &detached).await?;
     tx.commit().await?;
-    Ok(released)
+    Ok(Committed {
+        released,
+        last_modified,
+    })
+}
+
+/// References `ids` (chunks of `sizes` bytes, in object order) from object `object_id`.
+async fn insert_object_chunks(
+    tx: &mut sqlx::PgConnection,
+    object_id: i64,
+    ids: &[Uuid],
+    sizes: impl Iterator<Item = u64>,
+) -> Result<(), Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let seqs: Vec<i32> = (0..ids.len() as i32).collect();
+    let offsets: Vec<i64> = sizes
+        .scan(0i64, |next, size| {
+            let offset = *next;
+            *next += size as i64;
+            Some(offset)
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO object_chunks (object_id, seq, object_offset, chunk_id)
+         SELECT $1, * FROM UNNEST($2::int4[], $3::int8[], $4::uuid[])",
+    )
+    .bind(object_id)
+    .bind(&seqs)
+    .bind(&offsets)
+    .bind(ids)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Checks a write's condition against the ETag of the object it would replace.
