@@ -41,6 +41,12 @@ pub struct ServerConfig {
     pub admin_listen: SocketAddr,
     /// How often to check the database for policy module changes made elsewhere.
     pub policy_poll_interval: Duration,
+    /// Smallest size of a multipart part other than the last (5 MiB in S3).
+    pub multipart_min_part_size: u64,
+    /// Largest `CompleteMultipartUpload` body: room for 10,000 parts with checksums.
+    pub max_complete_xml_bytes: usize,
+    /// Uploads initiated longer ago than this are aborted by a background task.
+    pub multipart_expiry: Duration,
 }
 
 impl ServerConfig {
@@ -64,6 +70,9 @@ impl ServerConfig {
             gc_grace: Duration::from_secs(3600),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9001)),
             policy_poll_interval: Duration::from_secs(2),
+            multipart_min_part_size: 5 << 20,
+            max_complete_xml_bytes: 4 << 20,
+            multipart_expiry: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

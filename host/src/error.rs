@@ -29,6 +29,7 @@ pub enum S3ErrorCode {
     InvalidDigest,
     InvalidLocationConstraint,
     InvalidPart,
+    InvalidPartNumber,
     InvalidPartOrder,
     InvalidRange,
     InvalidRequest,
@@ -79,6 +80,7 @@ impl S3ErrorCode {
             InvalidDigest => "InvalidDigest",
             InvalidLocationConstraint => "InvalidLocationConstraint",
             InvalidPart => "InvalidPart",
+            InvalidPartNumber => "InvalidPartNumber",
             InvalidPartOrder => "InvalidPartOrder",
             InvalidRange => "InvalidRange",
             InvalidRequest => "InvalidRequest",
@@ -144,7 +146,7 @@ impl S3ErrorCode {
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             MissingContentLength => StatusCode::LENGTH_REQUIRED,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
+            InvalidRange | InvalidPartNumber => StatusCode::RANGE_NOT_SATISFIABLE,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             NotImplemented => StatusCode::NOT_IMPLEMENTED,
             ServiceUnavailable | SlowDown => StatusCode::SERVICE_UNAVAILABLE,
@@ -185,6 +187,7 @@ impl S3ErrorCode {
             InvalidBucketName => "The specified bucket is not valid.",
             InvalidDigest => "The Content-MD5 you specified is not valid.",
             InvalidLocationConstraint => "The specified location constraint is not valid.",
+            InvalidPartNumber => "The requested partnumber is not satisfiable",
             InvalidPart => "One or more of the specified parts could not be found.",
             InvalidPartOrder => "The list of parts was not in ascending order.",
             InvalidRange => "The requested range is not satisfiable",
@@ -448,6 +451,7 @@ impl From<crate::store::Error> for S3Error {
             E::BucketNotEmpty => S3Error::new(S3ErrorCode::BucketNotEmpty),
             E::NoSuchBucket => S3Error::new(S3ErrorCode::NoSuchBucket),
             E::NoSuchObject => S3Error::new(S3ErrorCode::NoSuchKey),
+            E::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload),
             E::PreconditionFailed(condition) => {
                 S3Error::new(S3ErrorCode::PreconditionFailed).extra("Condition", condition)
             }

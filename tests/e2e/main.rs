@@ -14,6 +14,7 @@ mod copy;
 mod embedded;
 mod lifecycle;
 mod listing;
+mod multipart;
 mod objects;
 mod policies;
 mod ranges_conditions;

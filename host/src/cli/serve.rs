@@ -69,6 +69,12 @@ pub struct ServeArgs {
     /// Linear memory a policy module may use per decision, in MiB.
     #[arg(long, default_value_t = 16)]
     policy_memory_mib: usize,
+    /// Smallest multipart part other than the last, in bytes (S3: 5 MiB).
+    #[arg(long, default_value_t = 5 << 20)]
+    multipart_min_part_size: u64,
+    /// Multipart uploads not completed within this many seconds are aborted.
+    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    multipart_expiry: u64,
 }
 
 impl ServeArgs {
@@ -92,6 +98,8 @@ impl ServeArgs {
         c.gc_grace = Duration::from_secs(self.gc_grace);
         c.admin_listen = self.admin_listen;
         c.policy_poll_interval = Duration::from_millis(self.policy_poll_ms.max(10));
+        c.multipart_min_part_size = self.multipart_min_part_size;
+        c.multipart_expiry = Duration::from_secs(self.multipart_expiry.max(1));
         c
     }
 
@@ -181,6 +189,12 @@ async fn serve(
         config.gc_grace,
         stop_rx.clone(),
     ));
+    let expiry_task = tokio::spawn(coffer::store::multipart::run_expiry(
+        db.pool.clone(),
+        state.chunks.clone(),
+        config.multipart_expiry,
+        stop_rx.clone(),
+    ));
     let poll_task = tokio::spawn(policies.run(config.policy_poll_interval, stop_rx.clone()));
     let mut admin_stop = stop_rx;
     let admin_task = tokio::spawn(coffer::http::admin::serve(
@@ -203,6 +217,7 @@ async fn serve(
     coffer::http::server::serve(listener, state, shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     let _ = gc_task.await;
+    let _ = expiry_task.await;
     let _ = poll_task.await;
     let _ = admin_task.await;
     tracing::info!("stopped");

@@ -134,9 +134,10 @@ pub async fn delete_bucket(
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
     let bucket = authorized_bucket(state, ctx).await?;
-    meta::delete_bucket(&state.pool, bucket.id)
+    let released = meta::delete_bucket(&state.pool, bucket.id)
         .await
         .map_err(|e| S3Error::from(e).extra("BucketName", bucket.name.as_str()))?;
+    state.chunks.remove(released).await;
     let mut resp = Response::new(empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
     Ok(resp)

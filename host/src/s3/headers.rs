@@ -12,6 +12,8 @@ pub const DECODED_CONTENT_LENGTH: &str = "x-amz-decoded-content-length";
 pub const TRAILER: &str = "x-amz-trailer";
 /// The checksum algorithm an SDK used.
 pub const SDK_CHECKSUM_ALGORITHM: &str = "x-amz-sdk-checksum-algorithm";
+/// The checksum algorithm a multipart upload uses for every part.
+pub const CHECKSUM_ALGORITHM: &str = "x-amz-checksum-algorithm";
 /// Prefix of user metadata headers.
 pub const META_PREFIX: &str = "x-amz-meta-";
 /// Prefix of additional checksum headers.
@@ -26,3 +28,6 @@ pub const STORAGE_CLASS: &str = "x-amz-storage-class";
 pub const CONTENT_MD5: &str = "content-md5";
 /// `aws-chunked` content coding token.
 pub const AWS_CHUNKED: &str = "aws-chunked";
+
+/// How many parts a multipart object has (GetObject/HeadObject with `partNumber`).
+pub const MP_PARTS_COUNT: &str = "x-amz-mp-parts-count";

@@ -112,24 +112,27 @@ fn common_params(ctx: &RequestContext) -> S3Result<Common<'_>> {
                 .extra("ArgumentValue", v)
             })?,
     };
-    let encoding_type_url = match ctx.query_param("encoding-type") {
-        None => false,
-        Some(v) if v.eq_ignore_ascii_case("url") => true,
-        Some(v) => {
-            return Err(S3Error::with_message(
-                S3ErrorCode::InvalidArgument,
-                "Invalid Encoding Method specified in Request",
-            )
-            .extra("ArgumentName", "encoding-type")
-            .extra("ArgumentValue", v));
-        }
-    };
+    let encoding_type_url = encoding_type_url(ctx)?;
     Ok(Common {
         prefix: ctx.query_param("prefix").unwrap_or(""),
         delimiter: ctx.query_param("delimiter").filter(|d| !d.is_empty()),
         max_keys,
         encoding_type_url,
     })
+}
+
+/// Whether the listing asked for `encoding-type=url` (the only type S3 knows).
+pub(super) fn encoding_type_url(ctx: &RequestContext) -> S3Result<bool> {
+    match ctx.query_param("encoding-type") {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("url") => Ok(true),
+        Some(v) => Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Invalid Encoding Method specified in Request",
+        )
+        .extra("ArgumentName", "encoding-type")
+        .extra("ArgumentValue", v)),
+    }
 }
 
 fn entry(o: ObjectSummary, with_owner: bool) -> xml::ObjectEntry {

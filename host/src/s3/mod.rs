@@ -10,6 +10,8 @@ pub mod copy;
 pub mod delete;
 pub mod headers;
 pub mod list;
+pub mod multipart;
+pub mod multipart_xml;
 pub mod names;
 pub mod object_get;
 pub mod object_put;
@@ -55,6 +57,15 @@ pub async fn dispatch(
         PutBucketAcl => acl::put_bucket_acl(state, ctx, parts, body).await,
         PutObjectAcl => acl::put_object_acl(state, ctx, parts, body).await,
         CopyObject => copy::copy_object(state, ctx, parts).await,
+        CreateMultipartUpload => multipart::create_multipart_upload(state, ctx, parts).await,
+        UploadPart => multipart::upload_part(state, ctx, parts, body).await,
+        UploadPartCopy => multipart::upload_part_copy(state, ctx, parts).await,
+        CompleteMultipartUpload => {
+            multipart::complete_multipart_upload(state, ctx, parts, body).await
+        }
+        AbortMultipartUpload => multipart::abort_multipart_upload(state, ctx).await,
+        ListParts => multipart::list_parts(state, ctx).await,
+        ListMultipartUploads => multipart::list_multipart_uploads(state, ctx).await,
         other => Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             format!("{} is not implemented yet", other.as_str()),

@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use super::conditional::ReadConditions;
 use super::range::{ByteRange, Selected};
-use super::{authorized_object, headers};
+use super::{authorized_object, headers, multipart};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty, full};
 use crate::http::service::RequestContext;
 use crate::state::AppState;
 use crate::store::blob::{ChunkStore, READ_BUFFER};
 use crate::store::meta::{ChunkRef, ObjectMeta};
+use crate::store::multipart as mp;
 
 /// The `response-*` query parameters and the header each overrides.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax>
@@ -133,9 +134,22 @@ pub async fn get_object(
         .get(http::header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Some((v, ByteRange::parse(v)?)));
-    let selected = match range {
-        None => None,
-        Some((text, range)) => Some(range.select(obj.size).ok_or_else(|| {
+    let mut parts_count = None;
+    let selected = match (ctx.query_param("partNumber"), range) {
+        (Some(_), Some(_)) => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "Cannot specify both Range header and partNumber query parameter",
+            ));
+        }
+        (Some(_), None) => {
+            let (sel, count) = select_part(state, &obj, multipart::part_number(ctx)?).await?;
+            parts_count = count;
+            // An empty object's only part has no byte to put in a Content-Range.
+            (sel.len > 0).then_some(sel)
+        }
+        (None, None) => None,
+        (None, Some((text, range))) => Some(range.select(obj.size).ok_or_else(|| {
             S3Error::new(S3ErrorCode::InvalidRange)
                 .extra("RangeRequested", text.to_string())
                 .extra("ActualObjectSize", obj.size.to_string())
@@ -152,6 +166,9 @@ pub async fn get_object(
         start: 0,
         len: obj.size,
     };
+    if let Some(count) = parts_count {
+        put(&mut headers, headers::MP_PARTS_COUNT, &count.to_string());
+    }
     if let Some(sel) = &selected {
         put(
             &mut headers,
@@ -184,6 +201,40 @@ pub async fn get_object(
     }
     *resp.headers_mut() = headers;
     Ok(resp)
+}
+
+/// The bytes of part `number` (GetObject/HeadObject `partNumber`), and the object's part
+/// count if it was uploaded in parts. An object written in one piece is its own part 1.
+async fn select_part(
+    state: &AppState,
+    obj: &ObjectMeta,
+    number: i32,
+) -> S3Result<(Selected, Option<usize>)> {
+    let parts = mp::object_parts(&state.pool, obj.id).await?;
+    let unsatisfiable = || S3Error::new(S3ErrorCode::InvalidPartNumber);
+    if parts.is_empty() {
+        return match number {
+            1 => Ok((
+                Selected {
+                    start: 0,
+                    len: obj.size,
+                },
+                None,
+            )),
+            _ => Err(unsatisfiable()),
+        };
+    }
+    let part = parts
+        .iter()
+        .find(|p| p.part_number == number)
+        .ok_or_else(unsatisfiable)?;
+    Ok((
+        Selected {
+            start: part.offset,
+            len: part.size,
+        },
+        Some(parts.len()),
+    ))
 }
 
 /// `304 Not Modified`: no body, the validators only.
@@ -237,7 +288,11 @@ fn segments(chunks: &[ChunkRef], sel: Selected) -> Vec<Segment> {
 /// aborts the connection, so the client never takes corrupt bytes for the object). A
 /// chunk a range covers only in part is not checked on the way (that would mean reading
 /// all of it); the volume scrubber checks every chunk.
-fn chunk_stream(store: Arc<ChunkStore>, chunks: &[ChunkRef], sel: Selected) -> ResponseBody {
+pub(crate) fn chunk_stream(
+    store: Arc<ChunkStore>,
+    chunks: &[ChunkRef],
+    sel: Selected,
+) -> ResponseBody {
     struct Cursor {
         store: Arc<ChunkStore>,
         segments: Vec<Segment>,

@@ -27,6 +27,17 @@ use crate::store::meta::{self, Bucket, NewBody, NewObject, ObjectHeaders, WriteC
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html>
 pub const MAX_USER_METADATA_BYTES: usize = 2048;
 
+/// Refuses a body of unknown length (`MissingContentLength`): an upload needs
+/// `Content-Length` or, for aws-chunked bodies, `x-amz-decoded-content-length`.
+pub fn require_length(parts: &Parts) -> S3Result<()> {
+    if content_length(parts)?.is_none()
+        && !parts.headers.contains_key(headers::DECODED_CONTENT_LENGTH)
+    {
+        return Err(S3Error::new(S3ErrorCode::MissingContentLength));
+    }
+    Ok(())
+}
+
 /// The `Content-Length` header, if present and valid.
 pub fn content_length(parts: &Parts) -> S3Result<Option<u64>> {
     header_u64(&parts.headers, http::header::CONTENT_LENGTH.as_str())
@@ -316,10 +327,17 @@ pub struct Received {
 
 /// Streams a payload into storage and verifies Content-MD5 and additional checksums.
 /// On any failure nothing is left behind.
-pub async fn receive(state: &AppState, h: &HeaderMap, mut payload: Payload) -> S3Result<Received> {
+/// Bodies up to `inline_threshold` bytes stay in memory ([`NewBody::Inline`]); parts of
+/// multipart uploads pass 0, so theirs always go to chunk files.
+pub async fn receive(
+    state: &AppState,
+    h: &HeaderMap,
+    mut payload: Payload,
+    inline_threshold: usize,
+) -> S3Result<Received> {
     let content_md5 = parse_content_md5(h)?;
     let wanted = requested_checksum(h)?;
-    let mut sink = Sink::new(&state.chunks, state.config.inline_threshold);
+    let mut sink = Sink::new(&state.chunks, inline_threshold);
     let mut md5 = Md5::new();
     let mut hasher = wanted.as_ref().map(|(alg, _)| ChecksumHasher::new(*alg));
     let mut size = 0u64;
@@ -441,9 +459,7 @@ pub async fn put_object(
     let bucket = authorized_bucket(state, ctx).await?;
     let key = object_key(ctx)?;
     let h = &parts.headers;
-    if content_length(parts)?.is_none() && h.get(headers::DECODED_CONTENT_LENGTH).is_none() {
-        return Err(S3Error::new(S3ErrorCode::MissingContentLength));
-    }
+    require_length(parts)?;
     let user_metadata = parse_user_metadata(h)?;
     let object_headers = parse_object_headers(h);
     // Checked before any of the body is read.
@@ -456,7 +472,7 @@ pub async fn put_object(
         meta::check_write_condition(&condition, current.as_deref())?;
     }
     let payload = open_payload(state, ctx, parts, body, state.config.max_object_size)?;
-    let received = receive(state, h, payload).await?;
+    let received = receive(state, h, payload, state.config.inline_threshold).await?;
     let etag = format!("\"{}\"", hex::encode(received.md5));
     let checksum = received
         .checksum

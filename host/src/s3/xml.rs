@@ -55,7 +55,7 @@ impl XmlError {
     }
 }
 
-fn malformed(why: impl Into<String>) -> XmlError {
+pub(super) fn malformed(why: impl Into<String>) -> XmlError {
     XmlError::Malformed(why.into())
 }
 
@@ -291,7 +291,7 @@ pub fn url_encode(s: &str) -> Cow<'_, str> {
     utf8_percent_encode(s, URL_ENCODE_SET).into()
 }
 
-fn maybe_encode(url: bool, s: &str) -> Cow<'_, str> {
+pub(super) fn maybe_encode(url: bool, s: &str) -> Cow<'_, str> {
     if url { url_encode(s) } else { Cow::Borrowed(s) }
 }
 
@@ -323,13 +323,13 @@ fn escape_text(s: &str) -> Cow<'_, str> {
 }
 
 /// A response document under construction.
-struct Doc {
+pub(super) struct Doc {
     w: Writer<Vec<u8>>,
 }
 
 impl Doc {
     /// Starts a document: prolog, newline.
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let mut doc = Self {
             w: Writer::new(Vec::with_capacity(512)),
         };
@@ -338,7 +338,7 @@ impl Doc {
         doc
     }
 
-    fn emit(&mut self, event: Event<'_>) {
+    pub(super) fn emit(&mut self, event: Event<'_>) {
         // Writing into a Vec<u8> cannot fail: io::Write for Vec never errors.
         self.w
             .write_event(event)
@@ -346,38 +346,38 @@ impl Doc {
     }
 
     /// Opens the root element, with the S3 namespace.
-    fn root(&mut self, name: &str) {
+    pub(super) fn root(&mut self, name: &str) {
         self.emit(Event::Start(
             BytesStart::new(name).with_attributes([("xmlns", S3_XMLNS)]),
         ));
     }
 
-    fn start(&mut self, name: &str) {
+    pub(super) fn start(&mut self, name: &str) {
         self.emit(Event::Start(BytesStart::new(name)));
     }
 
-    fn end(&mut self, name: &str) {
+    pub(super) fn end(&mut self, name: &str) {
         self.emit(Event::End(BytesEnd::new(name)));
     }
 
     /// `<name>escaped value</name>`.
-    fn text(&mut self, name: &str, value: &str) {
+    pub(super) fn text(&mut self, name: &str, value: &str) {
         self.start(name);
         self.emit(Event::Text(BytesText::from_escaped(escape_text(value))));
         self.end(name);
     }
 
-    fn text_opt(&mut self, name: &str, value: Option<&str>) {
+    pub(super) fn text_opt(&mut self, name: &str, value: Option<&str>) {
         if let Some(value) = value {
             self.text(name, value);
         }
     }
 
-    fn bool(&mut self, name: &str, value: bool) {
+    pub(super) fn bool(&mut self, name: &str, value: bool) {
         self.text(name, if value { "true" } else { "false" });
     }
 
-    fn owner(&mut self, owner: &Owner) {
+    pub(super) fn owner(&mut self, owner: &Owner) {
         self.start("Owner");
         self.text("ID", &owner.id);
         self.text("DisplayName", &owner.display_name);
@@ -387,7 +387,7 @@ impl Doc {
     /// `<Delimiter>` when given and non-empty (AWS omits an empty one), then
     /// `<EncodingType>url</EncodingType>` when encoding
     /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html#API_ListObjects_ResponseSyntax>).
-    fn delimiter_and_encoding(&mut self, delimiter: Option<&str>, url: bool) {
+    pub(super) fn delimiter_and_encoding(&mut self, delimiter: Option<&str>, url: bool) {
         if let Some(d) = delimiter.filter(|d| !d.is_empty()) {
             self.text("Delimiter", &maybe_encode(url, d));
         }
@@ -397,7 +397,7 @@ impl Doc {
     }
 
     /// One listed object as `<elem>`; `version` adds the null version fields.
-    fn object(&mut self, elem: &str, o: &ObjectEntry, url: bool, version: bool) {
+    pub(super) fn object(&mut self, elem: &str, o: &ObjectEntry, url: bool, version: bool) {
         self.start(elem);
         self.text("Key", &maybe_encode(url, &o.key));
         if version {
@@ -414,7 +414,7 @@ impl Doc {
         self.end(elem);
     }
 
-    fn common_prefixes(&mut self, prefixes: &[String], url: bool) {
+    pub(super) fn common_prefixes(&mut self, prefixes: &[String], url: bool) {
         for p in prefixes {
             self.start("CommonPrefixes");
             self.text("Prefix", &maybe_encode(url, p));
@@ -422,7 +422,7 @@ impl Doc {
         }
     }
 
-    fn finish(self) -> String {
+    pub(super) fn finish(self) -> String {
         // Every byte written came from a &str, so this is valid UTF-8.
         String::from_utf8(self.w.into_inner())
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
@@ -686,17 +686,17 @@ pub fn render_access_control_policy(owner: &Owner, grants: &[Grant]) -> String {
 /// names, values unescaped), child elements, and its own text (entities
 /// resolved, not trimmed).
 #[derive(Debug, Default)]
-struct Element {
-    name: String,
-    attributes: Vec<(String, String)>,
-    children: Vec<Element>,
-    text: String,
+pub(super) struct Element {
+    pub(super) name: String,
+    pub(super) attributes: Vec<(String, String)>,
+    pub(super) children: Vec<Element>,
+    pub(super) text: String,
 }
 
 impl Element {
     /// The only child called `name`: `Ok(None)` if absent, an error if
     /// repeated.
-    fn child(&self, name: &str) -> Result<Option<&Element>, XmlError> {
+    pub(super) fn child(&self, name: &str) -> Result<Option<&Element>, XmlError> {
         let mut found = self.children.iter().filter(|c| c.name == name);
         let first = found.next();
         if found.next().is_some() {
@@ -707,7 +707,7 @@ impl Element {
 }
 
 /// Parses a whole document into its root element.
-fn parse_document(body: &[u8]) -> Result<Element, XmlError> {
+pub(super) fn parse_document(body: &[u8]) -> Result<Element, XmlError> {
     let mut reader = Reader::from_reader(body);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;

@@ -318,17 +318,24 @@ pub async fn list_buckets(db: impl PgExecutor<'_>, owner_id: i64) -> Result<Vec<
 }
 
 /// Deletes an empty bucket. The foreign key from objects makes "not empty" race-free.
-pub async fn delete_bucket(db: impl PgExecutor<'_>, bucket_id: i64) -> Result<(), Error> {
+pub async fn delete_bucket(pool: &PgPool, bucket_id: i64) -> Result<Vec<Uuid>, Error> {
+    let mut tx = pool.begin().await?;
+    // Uploads in progress do not keep a bucket alive: they are aborted with it.
+    let released = super::multipart::delete_bucket_uploads(&mut tx, bucket_id).await?;
     let res = sqlx::query("DELETE FROM buckets WHERE id = $1")
         .bind(bucket_id)
-        .execute(db)
+        .execute(&mut *tx)
         .await;
     match res {
-        Ok(done) if done.rows_affected() == 0 => Err(Error::NoSuchBucket),
-        Ok(_) => Ok(()),
-        Err(e) if constraint_of(&e) == Some("objects_bucket_id_fkey") => Err(Error::BucketNotEmpty),
-        Err(e) => Err(e.into()),
+        Ok(done) if done.rows_affected() == 0 => return Err(Error::NoSuchBucket),
+        Ok(_) => {}
+        Err(e) if constraint_of(&e) == Some("objects_bucket_id_fkey") => {
+            return Err(Error::BucketNotEmpty);
+        }
+        Err(e) => return Err(e.into()),
     }
+    tx.commit().await?;
+    Ok(released)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -349,6 +356,21 @@ pub struct ObjectHeaders {
     pub cache_control: Option<String>,
     /// Expires (kept verbatim).
     pub expires: Option<String>,
+}
+
+impl ObjectHeaders {
+    /// The headers from a row with the columns of that name (`objects`,
+    /// `multipart_uploads`).
+    pub(crate) fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
+        Ok(ObjectHeaders {
+            content_type: row.try_get("content_type")?,
+            content_encoding: row.try_get("content_encoding")?,
+            content_disposition: row.try_get("content_disposition")?,
+            content_language: row.try_get("content_language")?,
+            cache_control: row.try_get("cache_control")?,
+            expires: row.try_get("expires")?,
+        })
+    }
 }
 
 /// One piece of an object stored in a chunk file.
@@ -473,14 +495,7 @@ fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
         owner_canonical_id: row.try_get("canonical_id")?,
         owner_display_name: row.try_get("display_name")?,
         acl: row.try_get::<sqlx::types::Json<Grants>, _>("acl")?.0,
-        headers: ObjectHeaders {
-            content_type: row.try_get("content_type")?,
-            content_encoding: row.try_get("content_encoding")?,
-            content_disposition: row.try_get("content_disposition")?,
-            content_language: row.try_get("content_language")?,
-            cache_control: row.try_get("cache_control")?,
-            expires: row.try_get("expires")?,
-        },
+        headers: ObjectHeaders::from_row(row)?,
         user_metadata: meta.0,
         checksum: alg.zip(val),
         inline_data: row.try_get("inline_data")?,
@@ -578,7 +593,10 @@ async fn detach_object_row(
 /// them `FOR SHARE` until it commits, so this waits for it, and the `DELETE` (a new
 /// statement, so a new snapshot under READ COMMITTED) then sees the copy's references
 /// and keeps the chunks.
-async fn release_chunks(tx: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<Vec<Uuid>, Error> {
+pub(crate) async fn release_chunks(
+    tx: &mut sqlx::PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -589,6 +607,7 @@ async fn release_chunks(tx: &mut sqlx::PgConnection, ids: &[Uuid]) -> Result<Vec
     Ok(sqlx::query_scalar(
         "DELETE FROM chunks c WHERE c.id = ANY($1)
            AND NOT EXISTS (SELECT 1 FROM object_chunks oc WHERE oc.chunk_id = c.id)
+           AND NOT EXISTS (SELECT 1 FROM part_chunks pc WHERE pc.chunk_id = c.id)
          RETURNING c.id",
     )
     .bind(ids)
@@ -624,6 +643,19 @@ pub async fn put_object(pool: &PgPool, obj: NewObject<'_>) -> Result<Committed, 
 
 async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed, Error> {
     let mut tx = pool.begin().await?;
+    let committed = put_object_in(&mut tx, obj, &[]).await?;
+    tx.commit().await?;
+    Ok(committed)
+}
+
+/// The body of [`put_object`] inside a caller's transaction (CompleteMultipartUpload
+/// also deletes the upload in it), with the parts table of contents of a multipart
+/// object. The caller commits; [`Committed::released`] is valid once it has.
+pub(crate) async fn put_object_in(
+    tx: &mut sqlx::PgConnection,
+    obj: &NewObject<'_>,
+    parts: &[super::multipart::ObjectPart],
+) -> Result<Committed, Error> {
     // Lock the old version, if any, so concurrent writers of one key serialise here.
     let old: Option<(i64, String)> =
         sqlx::query_as("SELECT id, etag FROM objects WHERE bucket_id = $1 AND key = $2 FOR UPDATE")
@@ -635,7 +667,7 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed
     // The old version's chunks are released only at the end: a copy of an object onto
     // itself shares them.
     let detached = match old {
-        Some((id, _)) => detach_object_row(&mut tx, id).await?,
+        Some((id, _)) => detach_object_row(&mut *tx, id).await?,
         None => Vec::new(),
     };
     let (inline, chunks): (Option<&[u8]>, &[StoredChunk]) = match &obj.body {
@@ -652,6 +684,7 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed
                 .bind(&ids)
                 .fetch_all(&mut *tx)
                 .await?;
+        let present: std::collections::HashSet<Uuid> = present.into_iter().collect();
         if ids.iter().any(|id| !present.contains(id)) {
             return Err(Error::NoSuchObject);
         }
@@ -687,39 +720,65 @@ async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed
         _ => Error::Db(e),
     })?;
     if !chunks.is_empty() {
+        insert_chunks(&mut *tx, chunks).await?;
         let ids: Vec<Uuid> = chunks.iter().map(|c| c.id).collect();
-        let sizes: Vec<i64> = chunks.iter().map(|c| c.size as i64).collect();
-        let crcs: Vec<i64> = chunks.iter().map(|c| i64::from(c.crc32c)).collect();
-        let volumes: Vec<Uuid> = chunks.iter().map(|c| c.volume_id).collect();
-        sqlx::query(
-            "INSERT INTO chunks (id, size, crc32c) SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[])",
-        )
-        .bind(&ids)
-        .bind(&sizes)
-        .bind(&crcs)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO chunk_replicas (chunk_id, volume_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[])",
-        )
-        .bind(&ids)
-        .bind(&volumes)
-        .execute(&mut *tx)
-        .await?;
         let sizes = chunks.iter().map(|c| c.size);
-        insert_object_chunks(&mut tx, object_id, &ids, sizes).await?;
+        insert_object_chunks(&mut *tx, object_id, &ids, sizes).await?;
     }
     if let NewBody::Shared(shared) = &obj.body {
         let ids: Vec<Uuid> = shared.iter().map(|c| c.chunk_id).collect();
         let sizes = shared.iter().map(|c| c.size);
-        insert_object_chunks(&mut tx, object_id, &ids, sizes).await?;
+        insert_object_chunks(&mut *tx, object_id, &ids, sizes).await?;
     }
-    let released = release_chunks(&mut tx, &detached).await?;
-    tx.commit().await?;
+    if !parts.is_empty() {
+        let numbers: Vec<i32> = parts.iter().map(|p| p.part_number).collect();
+        let offsets: Vec<i64> = parts.iter().map(|p| p.offset as i64).collect();
+        let sizes: Vec<i64> = parts.iter().map(|p| p.size as i64).collect();
+        let checksums: Vec<Option<String>> = parts.iter().map(|p| p.checksum.clone()).collect();
+        sqlx::query(
+            "INSERT INTO object_parts (object_id, part_number, object_offset, size, checksum_value)
+             SELECT $1, * FROM UNNEST($2::int4[], $3::int8[], $4::int8[], $5::text[])",
+        )
+        .bind(object_id)
+        .bind(&numbers)
+        .bind(&offsets)
+        .bind(&sizes)
+        .bind(&checksums)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let released = release_chunks(&mut *tx, &detached).await?;
     Ok(Committed {
         released,
         last_modified,
     })
+}
+
+/// Records newly written chunk files: their `chunks` and `chunk_replicas` rows.
+pub(crate) async fn insert_chunks(
+    tx: &mut sqlx::PgConnection,
+    chunks: &[StoredChunk],
+) -> Result<(), Error> {
+    let ids: Vec<Uuid> = chunks.iter().map(|c| c.id).collect();
+    let sizes: Vec<i64> = chunks.iter().map(|c| c.size as i64).collect();
+    let crcs: Vec<i64> = chunks.iter().map(|c| i64::from(c.crc32c)).collect();
+    let volumes: Vec<Uuid> = chunks.iter().map(|c| c.volume_id).collect();
+    sqlx::query(
+        "INSERT INTO chunks (id, size, crc32c) SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[])",
+    )
+    .bind(&ids)
+    .bind(&sizes)
+    .bind(&crcs)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO chunk_replicas (chunk_id, volume_id) SELECT * FROM UNNEST($1::uuid[], $2::uuid[])",
+    )
+    .bind(&ids)
+    .bind(&volumes)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// References `ids` (chunks of `sizes` bytes, in object order) from object `object_id`.

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod blob;
 pub mod gc;
 pub mod meta;
+pub mod multipart;
 pub mod policies;
 pub mod secrets;
 
@@ -79,6 +80,9 @@ pub enum Error {
     /// The object a write or read requires does not exist.
     #[error("no such object")]
     NoSuchObject,
+    /// No such multipart upload (in this bucket, for this key).
+    #[error("no such upload")]
+    NoSuchUpload,
     /// A blocking task died.
     #[error("background task: {0}")]
     Join(String),

@@ -1,0 +1,721 @@
+//! Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy,
+//! CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
+//! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html>
+//!
+//! Every operation is decided by the bucket's policy module as the routed operation (the
+//! writes as writes to the bucket, the listings as reads of it); the source of an
+//! UploadPartCopy as `GetObject` by its own bucket's module. An upload id only names an
+//! upload of the bucket and key it was created for (`NoSuchUpload` otherwise), and only
+//! its initiator or the bucket owner may use it. Parts are always chunk files (never
+//! inline), so completing moves chunk references and copies no byte
+//! (`store::multipart::complete_upload`).
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use md5::{Digest, Md5};
+
+use super::conditional::{ReadConditions, write_condition};
+use super::copy::CopySource;
+use super::multipart_xml::{self as mxml, CompletePart};
+use super::object_get::chunk_stream;
+use super::object_put::{
+    new_object_owner_and_acl, open_payload, parse_object_headers, parse_user_metadata, receive,
+    require_length,
+};
+use super::range::Selected;
+use super::xml::{self, Owner};
+use super::{authorized_bucket, authorized_object_at, headers, list, object_key};
+use crate::auth::checksum::ChecksumAlgorithm;
+use crate::error::{S3Error, S3ErrorCode, S3Result};
+use crate::http::body::{ResponseBody, empty};
+use crate::http::service::{RequestContext, ok_empty, xml_response};
+use crate::state::AppState;
+use crate::store::blob::StoredChunk;
+use crate::store::meta::{Bucket, NewBody};
+use crate::store::multipart::{self as mp, ChosenPart, CompleteError, NewUpload, Upload};
+
+/// Part numbers S3 accepts.
+pub const PART_NUMBERS: std::ops::RangeInclusive<i32> = 1..=10_000;
+/// Largest part: 5 GiB.
+pub const MAX_PART_BYTES: u64 = 5 << 30;
+/// Most entries one ListParts or ListMultipartUploads page returns.
+const MAX_LISTED: i64 = 1000;
+
+/// The `partNumber` query parameter, which must be 1..=10000.
+pub fn part_number(ctx: &RequestContext) -> S3Result<i32> {
+    let raw = ctx.query_param("partNumber").unwrap_or("");
+    raw.parse::<i32>()
+        .ok()
+        .filter(|n| PART_NUMBERS.contains(n))
+        .ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+            .extra("ArgumentName", "partNumber")
+            .extra("ArgumentValue", raw.to_string())
+        })
+}
+
+/// Loads the request's upload (`uploadId`) of `bucket` and the request's key, for its
+/// initiator or the bucket owner.
+async fn load_upload(state: &AppState, ctx: &RequestContext, bucket: &Bucket) -> S3Result<Upload> {
+    let key = object_key(ctx)?;
+    let id = ctx.query_param("uploadId").unwrap_or("");
+    let no_such_upload =
+        || S3Error::new(S3ErrorCode::NoSuchUpload).extra("UploadId", id.to_string());
+    let upload = match mp::get_upload(&state.pool, bucket.id, key, id).await {
+        Ok(u) => u,
+        Err(crate::store::Error::NoSuchUpload) => return Err(no_such_upload()),
+        Err(e) => return Err(e.into()),
+    };
+    let caller = ctx.principal.account().map(|a| a.id);
+    let allowed = match upload.initiator_id {
+        None => true,
+        Some(initiator) => caller == Some(initiator) || caller == Some(bucket.owner_id),
+    };
+    if !allowed {
+        return Err(S3Error::new(S3ErrorCode::AccessDenied));
+    }
+    Ok(upload)
+}
+
+/// CreateMultipartUpload.
+pub async fn create_multipart_upload(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    let key = object_key(ctx)?;
+    let h = &parts.headers;
+    let user_metadata = parse_user_metadata(h)?;
+    let object_headers = parse_object_headers(h);
+    let (owner_id, acl) = new_object_owner_and_acl(state, ctx, &bucket, h).await?;
+    let checksum_algorithm = match h.get(headers::CHECKSUM_ALGORITHM) {
+        None => None,
+        Some(v) => {
+            let name = v.to_str().unwrap_or("").trim().to_ascii_lowercase();
+            let alg =
+                ChecksumAlgorithm::from_header_name(&format!("{}{name}", headers::CHECKSUM_PREFIX))
+                    .ok_or_else(|| {
+                        S3Error::with_message(
+                            S3ErrorCode::InvalidRequest,
+                            "Checksum algorithm is not supported",
+                        )
+                        .extra("ArgumentName", headers::CHECKSUM_ALGORITHM)
+                        .extra("ArgumentValue", name.clone())
+                    })?;
+            Some(alg)
+        }
+    };
+    let upload_id = mp::create_upload(
+        &state.pool,
+        NewUpload {
+            bucket_id: bucket.id,
+            key,
+            owner_id,
+            initiator_id: ctx.principal.account().map(|a| a.id),
+            headers: &object_headers,
+            user_metadata: &user_metadata,
+            acl: &acl,
+            checksum_algorithm: checksum_algorithm.map(|a| a.as_str()),
+        },
+    )
+    .await?;
+    let mut resp = xml_response(mxml::render_initiate(&bucket.name, key, &upload_id));
+    if let Some(alg) = checksum_algorithm
+        && let Ok(v) = HeaderValue::from_str(alg.as_str())
+    {
+        resp.headers_mut().insert(headers::CHECKSUM_ALGORITHM, v);
+    }
+    Ok(resp)
+}
+
+/// Stores a received part; on failure the chunk files are removed.
+async fn store_part(
+    state: &AppState,
+    upload: &Upload,
+    number: i32,
+    size: u64,
+    etag: &str,
+    checksum: Option<&str>,
+    chunks: Vec<StoredChunk>,
+) -> S3Result<()> {
+    match mp::put_part(
+        &state.pool,
+        upload.id,
+        number,
+        size,
+        etag,
+        checksum,
+        &chunks,
+    )
+    .await
+    {
+        Ok(released) => {
+            state.chunks.settle(&chunks);
+            state.chunks.remove(released).await;
+            Ok(())
+        }
+        Err(e) => {
+            state.chunks.discard(&chunks).await;
+            Err(match e {
+                crate::store::Error::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload)
+                    .extra("UploadId", upload.upload_id.clone()),
+                e => e.into(),
+            })
+        }
+    }
+}
+
+/// The chunk files of a part's body (parts are never inline).
+fn part_chunks(body: NewBody) -> S3Result<Vec<StoredChunk>> {
+    match body {
+        NewBody::Chunks(chunks) => Ok(chunks),
+        NewBody::Inline(data) if data.is_empty() => Ok(Vec::new()),
+        _ => Err(S3Error::internal("a part was received inline")),
+    }
+}
+
+/// UploadPart.
+pub async fn upload_part(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    body: Incoming,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    let number = part_number(ctx)?;
+    let upload = load_upload(state, ctx, &bucket).await?;
+    let h = &parts.headers;
+    require_length(parts)?;
+    let payload = open_payload(state, ctx, parts, body, MAX_PART_BYTES)?;
+    let received = receive(state, h, payload, 0).await?;
+    let etag = format!("\"{}\"", hex::encode(received.md5));
+    let checksum = received.checksum.clone();
+    let chunks = part_chunks(received.body)?;
+    store_part(
+        state,
+        &upload,
+        number,
+        received.size,
+        &etag,
+        checksum.as_ref().map(|(_, v)| v.as_str()),
+        chunks,
+    )
+    .await?;
+    let mut resp = ok_empty();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        resp.headers_mut().insert(http::header::ETAG, v);
+    }
+    if let Some((alg, value)) = &checksum
+        && let Ok(v) = HeaderValue::from_str(value)
+    {
+        resp.headers_mut().insert(alg.header_name(), v);
+    }
+    Ok(resp)
+}
+
+/// `x-amz-copy-source-range: bytes=first-last` against a source of `size` bytes.
+fn copy_source_range(value: Option<&str>, size: u64) -> S3Result<Selected> {
+    let Some(value) = value else {
+        return Ok(Selected {
+            start: 0,
+            len: size,
+        });
+    };
+    let invalid = |message: String| {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, message)
+            .extra("ArgumentName", "x-amz-copy-source-range")
+            .extra("ArgumentValue", value.to_string())
+    };
+    let bounds = value
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)));
+    let Some((first, last)) = bounds.filter(|(a, b)| a <= b) else {
+        return Err(invalid(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first \
+             and last are the zero-based offsets of the first and last bytes to copy"
+                .into(),
+        ));
+    };
+    if last >= size {
+        return Err(invalid(format!(
+            "Range specified is not valid for source object of size: {size}"
+        )));
+    }
+    Ok(Selected {
+        start: first,
+        len: last - first + 1,
+    })
+}
+
+/// UploadPartCopy: the part's bytes are read from the source (whole chunks have their
+/// CRC32C checked) and written as new chunk files, with their MD5 as the part's ETag.
+pub async fn upload_part_copy(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+) -> S3Result<Response<ResponseBody>> {
+    let h = &parts.headers;
+    let source = CopySource::of_request(h)?;
+    let bucket = authorized_bucket(state, ctx).await?;
+    let number = part_number(ctx)?;
+    let upload = load_upload(state, ctx, &bucket).await?;
+    let (_, src) =
+        authorized_object_at(state, ctx, &source.bucket, &source.key, "GetObject").await?;
+    ReadConditions::of_copy_source(h).check_copy_source(&src.etag, src.last_modified)?;
+    let range_header = h
+        .get("x-amz-copy-source-range")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let sel = copy_source_range(range_header, src.size)?;
+    if sel.len > MAX_PART_BYTES {
+        return Err(S3Error::new(S3ErrorCode::EntityTooLarge));
+    }
+    let mut writer = state.chunks.writer();
+    let mut md5 = Md5::new();
+    let copied: S3Result<()> = async {
+        if sel.len == 0 {
+            return Ok(());
+        }
+        match &src.inline_data {
+            Some(data) => {
+                let start = usize::try_from(sel.start).map_err(S3Error::internal)?;
+                let end = usize::try_from(sel.start + sel.len).map_err(S3Error::internal)?;
+                let piece = Bytes::copy_from_slice(data.get(start..end).unwrap_or_default());
+                md5.update(&piece);
+                writer.write(piece).await.map_err(S3Error::internal)?;
+            }
+            None => {
+                let mut stream = chunk_stream(state.chunks.clone(), &src.chunks, sel);
+                while let Some(frame) = stream.frame().await {
+                    let frame = frame.map_err(S3Error::internal)?;
+                    if let Ok(data) = frame.into_data() {
+                        md5.update(&data);
+                        writer.write(data).await.map_err(S3Error::internal)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = copied {
+        writer.abort().await;
+        return Err(e);
+    }
+    let chunks = writer.finish().await.map_err(S3Error::internal)?;
+    let etag = format!("\"{}\"", hex::encode(md5.finalize()));
+    store_part(state, &upload, number, sel.len, &etag, None, chunks).await?;
+    Ok(xml_response(xml::render_copy_result(
+        "CopyPartResult",
+        &etag,
+        time::OffsetDateTime::now_utc(),
+        None,
+    )))
+}
+
+/// `"<md5 of the parts' binary MD5s>-<count>"`, S3's multipart ETag; `None` if a part's
+/// ETag is not an MD5.
+pub fn multipart_etag(part_etags: &[&str]) -> Option<String> {
+    let mut md5 = Md5::new();
+    for etag in part_etags {
+        let bytes = hex::decode(etag.trim_matches('"')).ok()?;
+        if bytes.len() != 16 {
+            return None;
+        }
+        md5.update(&bytes);
+    }
+    Some(format!(
+        "\"{}-{}\"",
+        hex::encode(md5.finalize()),
+        part_etags.len()
+    ))
+}
+
+/// Checks the order of the parts a Complete names: part numbers in range and strictly
+/// ascending (so no duplicates).
+fn check_part_order(parts: &[CompletePart]) -> S3Result<()> {
+    if let Some(bad) = parts
+        .iter()
+        .find(|p| !PART_NUMBERS.contains(&p.part_number))
+    {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Part number must be an integer between 1 and 10000, inclusive",
+        )
+        .extra("ArgumentName", "PartNumber")
+        .extra("ArgumentValue", bad.part_number.to_string()));
+    }
+    if parts
+        .windows(2)
+        .any(|w| w[0].part_number >= w[1].part_number)
+    {
+        return Err(S3Error::new(S3ErrorCode::InvalidPartOrder));
+    }
+    Ok(())
+}
+
+/// CompleteMultipartUpload.
+pub async fn complete_multipart_upload(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    body: Incoming,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    let upload = load_upload(state, ctx, &bucket).await?;
+    let h = &parts.headers;
+    let condition = write_condition(h)?;
+    let cap = state.config.max_complete_xml_bytes;
+    let mut payload = open_payload(state, ctx, parts, body, cap as u64)?;
+    let request_xml = payload.read_to_end(cap, S3ErrorCode::MalformedXML).await?;
+    super::object_put::verify_content_md5(h, &request_xml)?;
+    let listed = mxml::parse_complete(&request_xml).map_err(S3Error::from)?;
+    check_part_order(&listed)?;
+    let chosen: Vec<ChosenPart> = listed
+        .iter()
+        .map(|p| ChosenPart {
+            part_number: p.part_number,
+            etag: p.etag.clone(),
+        })
+        .collect();
+    let etag_of = |parts: &[mp::Part]| {
+        let etags: Vec<&str> = parts.iter().map(|p| p.etag.as_str()).collect();
+        multipart_etag(&etags)
+    };
+    const ATTEMPTS: usize = 5;
+    let mut attempt = 0;
+    let completed = loop {
+        attempt += 1;
+        let result = mp::complete_upload(
+            &state.pool,
+            &upload,
+            &chosen,
+            state.config.multipart_min_part_size,
+            condition.clone(),
+            None,
+            etag_of,
+        )
+        .await;
+        match result {
+            // Two first writers of the key: retried, the loser then replaces the winner.
+            Err(crate::store::Error::Db(e))
+                if attempt < ATTEMPTS
+                    && matches!(&e, sqlx::Error::Database(db)
+                        if db.constraint() == Some("objects_bucket_key_key")) => {}
+            Err(crate::store::Error::NoSuchUpload) => {
+                return Err(S3Error::new(S3ErrorCode::NoSuchUpload)
+                    .extra("UploadId", upload.upload_id.clone()));
+            }
+            Err(e) => return Err(e.into()),
+            Ok(Err(CompleteError::InvalidPart(n))) => {
+                return Err(S3Error::new(S3ErrorCode::InvalidPart)
+                    .extra("UploadId", upload.upload_id.clone())
+                    .extra("PartNumber", n.to_string()));
+            }
+            Ok(Err(CompleteError::TooSmall { part_number, size })) => {
+                return Err(S3Error::new(S3ErrorCode::EntityTooSmall)
+                    .extra("ProposedSize", size.to_string())
+                    .extra(
+                        "MinSizeAllowed",
+                        state.config.multipart_min_part_size.to_string(),
+                    )
+                    .extra("PartNumber", part_number.to_string()));
+            }
+            Ok(Ok(completed)) => break completed,
+        }
+    };
+    state.chunks.remove(completed.committed.released).await;
+    let host = ctx_host(parts);
+    let location = format!(
+        "http://{host}/{}/{}",
+        bucket.name,
+        xml::url_encode(&upload.key)
+    );
+    Ok(xml_response(mxml::render_complete(
+        &location,
+        &bucket.name,
+        &upload.key,
+        &completed.etag,
+        None,
+    )))
+}
+
+fn ctx_host(parts: &Parts) -> String {
+    parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost")
+        .to_string()
+}
+
+/// AbortMultipartUpload: 204, the parts' chunk files removed.
+pub async fn abort_multipart_upload(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    let upload = load_upload(state, ctx, &bucket).await?;
+    let released = mp::abort_upload(&state.pool, upload.id)
+        .await
+        .map_err(|e| match e {
+            crate::store::Error::NoSuchUpload => {
+                S3Error::new(S3ErrorCode::NoSuchUpload).extra("UploadId", upload.upload_id.clone())
+            }
+            e => e.into(),
+        })?;
+    state.chunks.remove(released).await;
+    let mut resp = Response::new(empty());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    Ok(resp)
+}
+
+/// A `max-parts` / `max-uploads` style parameter: 0..=1000 (larger values are capped).
+fn max_param(ctx: &RequestContext, name: &'static str) -> S3Result<i64> {
+    match ctx.query_param(name) {
+        None => Ok(MAX_LISTED),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| n.min(MAX_LISTED))
+            .ok_or_else(|| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    format!("Provided {name} not an integer or within integer range"),
+                )
+                .extra("ArgumentName", name)
+                .extra("ArgumentValue", v.to_string())
+            }),
+    }
+}
+
+/// ListParts.
+pub async fn list_parts(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    let upload = load_upload(state, ctx, &bucket).await?;
+    let max_parts = max_param(ctx, "max-parts")?;
+    let marker = match ctx.query_param("part-number-marker") {
+        None | Some("") => 0,
+        Some(v) => v.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Provided part-number-marker not an integer or within integer range",
+            )
+            .extra("ArgumentName", "part-number-marker")
+            .extra("ArgumentValue", v.to_string())
+        })?,
+    };
+    let mut found = mp::list_parts(&state.pool, upload.id, marker, max_parts + 1).await?;
+    let is_truncated = found.len() as i64 > max_parts;
+    found.truncate(max_parts as usize);
+    let next = is_truncated
+        .then(|| found.last().map(|p| p.part_number))
+        .flatten();
+    let initiator = match upload.initiator_id {
+        Some(_)
+            if ctx
+                .principal
+                .account()
+                .is_some_and(|a| Some(a.id) == upload.initiator_id) =>
+        {
+            ctx.principal.account().map(|a| Owner {
+                id: a.canonical_id.clone(),
+                display_name: a.display_name.clone(),
+            })
+        }
+        _ => None,
+    }
+    .unwrap_or_else(|| Owner {
+        id: upload.owner_canonical_id.clone(),
+        display_name: upload.owner_display_name.clone(),
+    });
+    let algorithm = upload.checksum_algorithm.clone();
+    let result = mxml::ListParts {
+        bucket: &bucket.name,
+        key: &upload.key,
+        upload_id: &upload.upload_id,
+        initiator,
+        owner: Owner {
+            id: upload.owner_canonical_id.clone(),
+            display_name: upload.owner_display_name.clone(),
+        },
+        part_number_marker: marker,
+        next_part_number_marker: next,
+        max_parts,
+        is_truncated,
+        parts: found
+            .into_iter()
+            .map(|p| mxml::PartEntry {
+                part_number: p.part_number,
+                last_modified: p.last_modified,
+                etag: p.etag,
+                size: p.size,
+                checksum: algorithm.clone().zip(p.checksum),
+            })
+            .collect(),
+        checksum_algorithm: upload.checksum_algorithm.as_deref(),
+    };
+    Ok(xml_response(mxml::render_list_parts(&result)))
+}
+
+/// ListMultipartUploads: uploads in (key, initiation) order, with `prefix`, `delimiter`
+/// (common prefixes roll up), `key-marker` / `upload-id-marker` and `max-uploads`.
+pub async fn list_multipart_uploads(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> S3Result<Response<ResponseBody>> {
+    let bucket = authorized_bucket(state, ctx).await?;
+    let max = max_param(ctx, "max-uploads")?;
+    let url = list::encoding_type_url(ctx)?;
+    let prefix = ctx.query_param("prefix").unwrap_or("");
+    let delimiter = ctx.query_param("delimiter").filter(|d| !d.is_empty());
+    let key_marker = ctx.query_param("key-marker").unwrap_or("");
+    // Without a key marker, the upload-id marker is ignored (as on S3).
+    let upload_id_marker = ctx
+        .query_param("upload-id-marker")
+        .filter(|m| !m.is_empty() && !key_marker.is_empty());
+
+    let mut uploads = Vec::new();
+    let mut common_prefixes: Vec<String> = Vec::new();
+    let mut last: Option<(String, Option<String>)> = None;
+    let mut is_truncated = false;
+    let mut cursor = (key_marker.to_string(), upload_id_marker.map(str::to_string));
+    'pages: loop {
+        let page = mp::list_uploads(
+            &state.pool,
+            bucket.id,
+            prefix,
+            &cursor.0,
+            cursor.1.as_deref(),
+            MAX_LISTED,
+        )
+        .await?;
+        let exhausted = (page.len() as i64) < MAX_LISTED;
+        for u in &page {
+            cursor = (u.key.clone(), Some(u.upload_id.clone()));
+            let rolled = delimiter.and_then(|d| {
+                u.key[prefix.len()..]
+                    .find(d)
+                    .map(|i| u.key[..prefix.len() + i + d.len()].to_string())
+            });
+            if let Some(p) = &rolled
+                && common_prefixes.last() == Some(p)
+            {
+                continue;
+            }
+            if (uploads.len() + common_prefixes.len()) as i64 >= max {
+                is_truncated = true;
+                break 'pages;
+            }
+            match rolled {
+                Some(p) => {
+                    last = Some((p.clone(), None));
+                    common_prefixes.push(p);
+                }
+                None => {
+                    last = Some((u.key.clone(), Some(u.upload_id.clone())));
+                    uploads.push(mxml::UploadEntry {
+                        key: u.key.clone(),
+                        upload_id: u.upload_id.clone(),
+                        initiator: Owner {
+                            id: u.initiator.0.clone(),
+                            display_name: u.initiator.1.clone(),
+                        },
+                        owner: Owner {
+                            id: u.owner.0.clone(),
+                            display_name: u.owner.1.clone(),
+                        },
+                        initiated: u.created_at,
+                    });
+                }
+            }
+        }
+        if exhausted {
+            break;
+        }
+    }
+    let (next_key_marker, next_upload_id_marker) = match (is_truncated, last) {
+        (true, Some((key, id))) => (Some(key), id),
+        _ => (None, None),
+    };
+    let result = mxml::ListUploads {
+        bucket: &bucket.name,
+        key_marker,
+        upload_id_marker: upload_id_marker.unwrap_or(""),
+        next_key_marker,
+        next_upload_id_marker,
+        prefix,
+        delimiter,
+        max_uploads: max,
+        is_truncated,
+        uploads,
+        common_prefixes,
+        url,
+    };
+    Ok(xml_response(mxml::render_list_uploads(&result)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multipart_etag_is_the_md5_of_the_part_md5s() {
+        // Two parts "a" and "b": md5(md5("a") || md5("b")) with "-2".
+        let a = format!("\"{}\"", hex::encode(Md5::digest(b"a")));
+        let b = format!("\"{}\"", hex::encode(Md5::digest(b"b")));
+        let mut both = Vec::new();
+        both.extend_from_slice(&Md5::digest(b"a"));
+        both.extend_from_slice(&Md5::digest(b"b"));
+        let want = format!("\"{}-2\"", hex::encode(Md5::digest(&both)));
+        assert_eq!(multipart_etag(&[&a, &b]), Some(want));
+        assert_eq!(multipart_etag(&["\"not-hex\""]), None);
+    }
+
+    #[test]
+    fn part_order_must_be_strictly_ascending_and_in_range() {
+        let parts = |numbers: &[i32]| -> Vec<CompletePart> {
+            numbers
+                .iter()
+                .map(|&n| CompletePart {
+                    part_number: n,
+                    etag: "x".into(),
+                })
+                .collect()
+        };
+        assert!(check_part_order(&parts(&[1, 2, 5])).is_ok());
+        let code = |n: &[i32]| check_part_order(&parts(n)).map_err(|e| e.code()).err();
+        assert_eq!(code(&[2, 1]), Some(S3ErrorCode::InvalidPartOrder));
+        assert_eq!(code(&[1, 1]), Some(S3ErrorCode::InvalidPartOrder));
+        assert_eq!(code(&[0, 1]), Some(S3ErrorCode::InvalidArgument));
+        assert_eq!(code(&[1, 10_001]), Some(S3ErrorCode::InvalidArgument));
+    }
+
+    #[test]
+    fn copy_source_ranges() {
+        assert_eq!(
+            copy_source_range(None, 10).ok(),
+            Some(Selected { start: 0, len: 10 })
+        );
+        assert_eq!(
+            copy_source_range(Some("bytes=2-5"), 10).ok(),
+            Some(Selected { start: 2, len: 4 })
+        );
+        for bad in ["bytes=5-2", "bytes=-5", "bytes=2-", "2-5", "bytes=0-10"] {
+            let err = copy_source_range(Some(bad), 10).expect_err(bad);
+            assert_eq!(err.code(), S3ErrorCode::InvalidArgument, "{bad}");
+        }
+    }
+}
