@@ -15,6 +15,7 @@ pub enum S3ErrorCode {
     AccessDenied,
     AmbiguousGrantByEmailAddress,
     AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
     BadDigest,
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
@@ -66,6 +67,7 @@ impl S3ErrorCode {
             AccessDenied => "AccessDenied",
             AmbiguousGrantByEmailAddress => "AmbiguousGrantByEmailAddress",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
+            AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             BadDigest => "BadDigest",
             BucketAlreadyExists => "BucketAlreadyExists",
             BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
@@ -119,6 +121,7 @@ impl S3ErrorCode {
             }
             AmbiguousGrantByEmailAddress
             | AuthorizationHeaderMalformed
+            | AuthorizationQueryParametersError
             | BadDigest
             | EntityTooLarge
             | EntityTooSmall
@@ -160,6 +163,9 @@ impl S3ErrorCode {
             AccessDenied => "Access Denied",
             AmbiguousGrantByEmailAddress => {
                 "The email address you provided is associated with more than one account."
+            }
+            AuthorizationQueryParametersError => {
+                "Error parsing the query-string authentication parameters."
             }
             AuthorizationHeaderMalformed => "The authorization header is malformed.",
             BadDigest => {
@@ -385,6 +391,9 @@ impl From<&crate::auth::Error> for S3ErrorCode {
             A::TrailerChecksumMismatch { .. } => S3ErrorCode::BadDigest,
             A::MissingTrailer(_) => S3ErrorCode::InvalidRequest,
             A::InvalidChecksum(_) => S3ErrorCode::InvalidArgument,
+            A::QueryParameters(_) => S3ErrorCode::AuthorizationQueryParametersError,
+            A::Expired { .. } | A::NotYetValid => S3ErrorCode::AccessDenied,
+            A::TwoAuthMechanisms => S3ErrorCode::InvalidArgument,
         }
     }
 }
@@ -407,7 +416,15 @@ impl From<crate::auth::Error> for S3Error {
             | A::MissingTrailer(_)
             | A::InvalidChecksum(_)
             | A::InvalidContentSha256(_)
-            | A::MissingContentSha256 => e.to_string(),
+            | A::MissingContentSha256
+            | A::QueryParameters(_)
+            | A::NotYetValid
+            | A::TwoAuthMechanisms => e.to_string(),
+            A::Expired { expires, now } => {
+                return S3Error::with_message(code, e.to_string())
+                    .extra("Expires", crate::s3::xml::format_timestamp(*expires))
+                    .extra("ServerTime", crate::s3::xml::format_timestamp(*now));
+            }
             _ => code.default_message().to_string(),
         };
         S3Error::with_message(code, message)

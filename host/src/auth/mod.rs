@@ -15,6 +15,7 @@
 
 pub mod checksum;
 pub mod chunked;
+pub mod presign;
 pub mod sigv2;
 pub mod sigv4;
 
@@ -95,6 +96,26 @@ pub enum Error {
     /// A checksum value is not valid base64 of the algorithm's digest size.
     #[error("invalid checksum value: {0}")]
     InvalidChecksum(String),
+    /// Presigned-URL parameters are missing or invalid (S3's
+    /// `AuthorizationQueryParametersError`).
+    #[error("{0}")]
+    QueryParameters(String),
+    /// A presigned URL used after its expiry.
+    #[error("Request has expired")]
+    Expired {
+        /// When it expired.
+        expires: time::OffsetDateTime,
+        /// The server's time.
+        now: time::OffsetDateTime,
+    },
+    /// A SigV4 presigned URL dated in the future (beyond the allowed clock skew).
+    #[error("Request is not valid yet")]
+    NotYetValid,
+    /// Both an `Authorization` header and query-string authentication.
+    #[error(
+        "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified"
+    )]
+    TwoAuthMechanisms,
 }
 
 /// An access key's secret. Never printed; compared in constant time.
@@ -155,8 +176,10 @@ pub enum Credentials {
     V4(sigv4::AuthorizationV4),
     /// `Authorization: AWS AKID:signature`.
     V2(sigv2::AuthorizationV2),
-    // Extension point: presigned URLs (`X-Amz-Algorithm=...` / `AWSAccessKeyId=...`
-    // in the query) will become further variants, detected in `parse_credentials`.
+    /// A SigV4 presigned URL (`X-Amz-Algorithm=...` in the query).
+    PresignedV4(presign::PresignedV4),
+    /// A SigV2 presigned URL (`AWSAccessKeyId=...&Expires=...&Signature=...`).
+    PresignedV2(presign::PresignedV2),
 }
 
 impl Credentials {
@@ -166,21 +189,30 @@ impl Credentials {
             Credentials::Anonymous => None,
             Credentials::V4(auth) => Some(&auth.access_key),
             Credentials::V2(auth) => Some(&auth.access_key),
+            Credentials::PresignedV4(p) => Some(&p.auth.access_key),
+            Credentials::PresignedV2(p) => Some(&p.access_key),
         }
     }
 }
 
 /// Reads the `Authorization` header and tells which scheme the request uses.
 ///
-/// Absent header: [`Credentials::Anonymous`]. Any scheme other than SigV4 with
+/// Query-string authentication (a presigned URL) without the header: the
+/// `Presigned*` variants; both at once is an error, as on S3. Neither: [`Credentials::Anonymous`]. Any scheme other than SigV4 with
 /// HMAC-SHA256 or SigV2 (including SigV4a's `AWS4-ECDSA-P256-SHA256`) is an error.
 /// See <https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html>.
 pub fn parse_credentials(req: &RequestView) -> Result<Credentials, Error> {
-    // Presigned query authentication is not handled yet; when it is, it is checked
-    // here, before falling back to Anonymous.
+    let presigned = presign::parse(req.raw_query)?;
     let Some(value) = req.headers.get(http::header::AUTHORIZATION) else {
-        return Ok(Credentials::Anonymous);
+        return Ok(match presigned {
+            None => Credentials::Anonymous,
+            Some(presign::Presigned::V4(p)) => Credentials::PresignedV4(p),
+            Some(presign::Presigned::V2(p)) => Credentials::PresignedV2(p),
+        });
     };
+    if presigned.is_some() {
+        return Err(Error::TwoAuthMechanisms);
+    }
     let value = value
         .to_str()
         .map_err(|_| Error::MalformedAuthorization("not visible ASCII".into()))?;

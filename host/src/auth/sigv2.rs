@@ -105,9 +105,21 @@ pub fn string_to_sign_v2(req: &RequestView, virtual_host_bucket: Option<&str>) -
     build_string_to_sign(req, virtual_host_bucket, DateStyle::EmptyDateLine)
 }
 
+/// The SigV2 string to sign of a presigned URL: the `Expires` value (seconds since the
+/// epoch) on the `Date` line, every `x-amz-*` header among the canonicalized ones.
+pub(crate) fn string_to_sign_v2_presigned(
+    req: &RequestView,
+    virtual_host_bucket: Option<&str>,
+    expires: &str,
+) -> String {
+    build_string_to_sign(req, virtual_host_bucket, DateStyle::Expires(expires))
+}
+
 /// Where an `x-amz-date` goes in the string to sign.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum DateStyle {
+enum DateStyle<'a> {
+    /// A presigned URL's `Expires` on the `Date` line.
+    Expires(&'a str),
     /// Empty `Date` line; `x-amz-date` among the canonicalized `x-amz-*` headers.
     EmptyDateLine,
     /// The `x-amz-date` value on the `Date` line and not among the `x-amz-*`
@@ -118,12 +130,13 @@ enum DateStyle {
 fn build_string_to_sign(
     req: &RequestView,
     virtual_host_bucket: Option<&str>,
-    style: DateStyle,
+    style: DateStyle<'_>,
 ) -> String {
     let content_md5 = header_text(req.headers, "content-md5");
     let content_type = header_text(req.headers, "content-type");
     let has_amz_date = req.headers.contains_key(AMZ_DATE);
     let (date, skip) = match (has_amz_date, style) {
+        (_, DateStyle::Expires(expires)) => (expires.to_owned(), None),
         (false, _) => (header_text(req.headers, "date"), None),
         (true, DateStyle::EmptyDateLine) => (String::new(), None),
         (true, DateStyle::AmzDateOnDateLine) => {

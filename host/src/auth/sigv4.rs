@@ -118,14 +118,14 @@ pub fn parse_authorization_v4(value: &str) -> Result<AuthorizationV4, Error> {
 }
 
 /// The fields of `Credential=AKID/date/region/service/aws4_request`.
-struct CredentialScope {
-    access_key: String,
-    date: String,
-    region: String,
-    service: String,
+pub(crate) struct CredentialScope {
+    pub(crate) access_key: String,
+    pub(crate) date: String,
+    pub(crate) region: String,
+    pub(crate) service: String,
 }
 
-fn parse_credential(credential: &str) -> Result<CredentialScope, Error> {
+pub(crate) fn parse_credential(credential: &str) -> Result<CredentialScope, Error> {
     let scope_error = |why: &str| Error::AuthorizationHeaderMalformed(why.to_owned());
     let mut parts = credential.rsplitn(5, '/');
     let (Some(terminator), Some(service), Some(region), Some(date), Some(access_key)) = (
@@ -170,7 +170,7 @@ fn is_scope_date(date: &str) -> bool {
         && time::Date::parse(date, format_description!("[year][month][day]")).is_ok()
 }
 
-fn parse_signed_headers(list: &str) -> Result<Vec<String>, Error> {
+pub(crate) fn parse_signed_headers(list: &str) -> Result<Vec<String>, Error> {
     let names: Vec<String> = list.split(';').map(str::to_ascii_lowercase).collect();
     if names.iter().any(|name| name.is_empty()) {
         return Err(Error::MalformedAuthorization(
@@ -180,7 +180,7 @@ fn parse_signed_headers(list: &str) -> Result<Vec<String>, Error> {
     Ok(names)
 }
 
-fn parse_signature(signature: &str) -> Result<String, Error> {
+pub(crate) fn parse_signature(signature: &str) -> Result<String, Error> {
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::MalformedAuthorization(
             "the signature must be 64 hex digits".into(),
@@ -409,7 +409,7 @@ pub fn format_amz_date(time: OffsetDateTime) -> String {
     utc.format(format).unwrap_or_default()
 }
 
-fn parse_amz_date(value: &str) -> Result<OffsetDateTime, Error> {
+pub(crate) fn parse_amz_date(value: &str) -> Result<OffsetDateTime, Error> {
     let format = format_description!("[year][month][day]T[hour][minute][second]Z");
     time::PrimitiveDateTime::parse(value, format)
         .map(time::PrimitiveDateTime::assume_utc)
@@ -537,7 +537,10 @@ fn check_required_headers_signed(headers: &HeaderMap, auth: &AuthorizationV4) ->
     Ok(())
 }
 
-fn check_region(auth: &AuthorizationV4, required_region: Option<&str>) -> Result<(), Error> {
+pub(crate) fn check_region(
+    auth: &AuthorizationV4,
+    required_region: Option<&str>,
+) -> Result<(), Error> {
     match required_region {
         Some(expected) if expected != auth.region => Err(Error::WrongRegion {
             expected: expected.to_owned(),

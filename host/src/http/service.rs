@@ -281,6 +281,19 @@ pub(crate) async fn authenticate(
                 .map_err(S3Error::from)?;
             Ok((Principal::Account(account), None))
         }
+        Credentials::PresignedV4(p) => {
+            let (account, secret) = lookup_key(state, &p.auth.access_key).await?;
+            let verified =
+                auth::presign::verify_v4(view, &p, &secret, now, state.config.region.as_deref())
+                    .map_err(S3Error::from)?;
+            Ok((Principal::Account(account), Some(verified)))
+        }
+        Credentials::PresignedV2(p) => {
+            let (account, secret) = lookup_key(state, &p.access_key).await?;
+            auth::presign::verify_v2(view, &p, &secret, vhost_bucket, now)
+                .map_err(S3Error::from)?;
+            Ok((Principal::Account(account), None))
+        }
     }
 }
 
