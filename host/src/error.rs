@@ -32,11 +32,14 @@ pub enum S3ErrorCode {
     InvalidPart,
     InvalidPartNumber,
     InvalidPartOrder,
+    InvalidPolicyDocument,
     InvalidRange,
     InvalidRequest,
     InvalidURI,
     KeyTooLongError,
     MalformedACLError,
+    MalformedPOSTRequest,
+    MaxPostPreDataLengthExceeded,
     MalformedXML,
     MetadataTooLarge,
     MethodNotAllowed,
@@ -84,11 +87,14 @@ impl S3ErrorCode {
             InvalidPart => "InvalidPart",
             InvalidPartNumber => "InvalidPartNumber",
             InvalidPartOrder => "InvalidPartOrder",
+            InvalidPolicyDocument => "InvalidPolicyDocument",
             InvalidRange => "InvalidRange",
             InvalidRequest => "InvalidRequest",
             InvalidURI => "InvalidURI",
             KeyTooLongError => "KeyTooLongError",
             MalformedACLError => "MalformedACLError",
+            MalformedPOSTRequest => "MalformedPOSTRequest",
+            MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
             MalformedXML => "MalformedXML",
             MetadataTooLarge => "MetadataTooLarge",
             MethodNotAllowed => "MethodNotAllowed",
@@ -136,6 +142,9 @@ impl S3ErrorCode {
             | InvalidURI
             | KeyTooLongError
             | MalformedACLError
+            | MalformedPOSTRequest
+            | MaxPostPreDataLengthExceeded
+            | InvalidPolicyDocument
             | MalformedXML
             | MetadataTooLarge
             | MissingSecurityHeader
@@ -200,6 +209,15 @@ impl S3ErrorCode {
             InvalidRequest => "Invalid Request",
             InvalidURI => "Couldn't parse the specified URI.",
             KeyTooLongError => "Your key is too long",
+            MalformedPOSTRequest => {
+                "The body of your POST request is not well-formed multipart/form-data."
+            }
+            MaxPostPreDataLengthExceeded => {
+                "Your POST request fields preceding the upload file were too large."
+            }
+            InvalidPolicyDocument => {
+                "The content of the form does not meet the conditions specified in the policy document."
+            }
             MalformedACLError => {
                 "The XML you provided was not well-formed or did not validate against our published schema."
             }

@@ -17,6 +17,7 @@ mod listing;
 mod multipart;
 mod objects;
 mod policies;
+mod post_object;
 mod presign;
 mod ranges_conditions;
 mod storage;

@@ -25,7 +25,11 @@ fn presigning(secs: u64) -> PresigningConfig {
 
 /// A plain HTTP request to a presigned URL: (status, body).
 async fn fetch(method: reqwest::Method, url: &str, body: Option<Vec<u8>>) -> (u16, Vec<u8>) {
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
     let mut req = client.request(method, url);
     if let Some(body) = body {
         req = req.body(body);

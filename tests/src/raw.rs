@@ -228,10 +228,12 @@ impl RawRequest {
         }
     }
 
-    /// Sends with `reqwest` (which sets `Content-Length` from the body).
+    /// Sends with `reqwest` (which sets `Content-Length` from the body). Redirects are
+    /// returned, never followed: tests only talk to the server under test.
     pub async fn send(self) -> RawResponse {
         let client = reqwest::Client::builder()
             .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("building reqwest client");
         let method =

@@ -43,6 +43,28 @@ pub enum Framing {
     AwsChunked(Box<ChunkedDecoder>),
 }
 
+/// Where an object's bytes come from: a request payload ([`Payload`]) or the file of a
+/// browser form (POST Object).
+pub trait BodySource {
+    /// The next piece, or `None` at the end (after every check of the source passed).
+    fn next_piece(&mut self) -> impl std::future::Future<Output = S3Result<Option<Bytes>>> + Send;
+
+    /// Trailing headers (lower-case names), once the end was reached.
+    fn trailing(&self) -> &[(String, String)] {
+        &[]
+    }
+}
+
+impl BodySource for Payload {
+    fn next_piece(&mut self) -> impl std::future::Future<Output = S3Result<Option<Bytes>>> + Send {
+        self.next()
+    }
+
+    fn trailing(&self) -> &[(String, String)] {
+        self.trailers()
+    }
+}
+
 /// A streaming reader of a request's payload.
 pub struct Payload {
     body: Incoming,

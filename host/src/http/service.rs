@@ -297,7 +297,10 @@ pub(crate) async fn authenticate(
     }
 }
 
-async fn lookup_key(state: &AppState, access_key: &str) -> S3Result<(Account, SecretKey)> {
+pub(crate) async fn lookup_key(
+    state: &AppState,
+    access_key: &str,
+) -> S3Result<(Account, SecretKey)> {
     let key = meta::find_active_key(&state.pool, access_key)
         .await
         .map_err(S3Error::internal)?

@@ -15,6 +15,7 @@ pub mod multipart_xml;
 pub mod names;
 pub mod object_get;
 pub mod object_put;
+pub mod post_object;
 pub mod range;
 pub mod router;
 pub mod xml;
@@ -57,6 +58,7 @@ pub async fn dispatch(
         PutBucketAcl => acl::put_bucket_acl(state, ctx, parts, body).await,
         PutObjectAcl => acl::put_object_acl(state, ctx, parts, body).await,
         CopyObject => copy::copy_object(state, ctx, parts).await,
+        PostObject => post_object::post_object(state, ctx, parts, body).await,
         CreateMultipartUpload => multipart::create_multipart_upload(state, ctx, parts).await,
         UploadPart => multipart::upload_part(state, ctx, parts, body).await,
         UploadPartCopy => multipart::upload_part_copy(state, ctx, parts).await,

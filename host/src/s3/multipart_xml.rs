@@ -86,6 +86,18 @@ pub fn render_complete(
     d.finish()
 }
 
+/// `PostResponse`, POST Object's answer with `success_action_status=201`.
+pub fn render_post_response(location: &str, bucket: &str, key: &str, etag: &str) -> String {
+    let mut d = Doc::new();
+    d.start("PostResponse");
+    d.text("Location", location);
+    d.text("Bucket", bucket);
+    d.text("Key", key);
+    d.text("ETag", etag);
+    d.end("PostResponse");
+    d.finish()
+}
+
 /// One part in `ListPartsResult`.
 #[derive(Debug, Clone)]
 pub struct PartEntry {

@@ -17,7 +17,7 @@ use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::auth::chunked::{ChunkSigning, ChunkedDecoder};
 use crate::auth::sigv4::PayloadHash;
 use crate::error::{S3Error, S3ErrorCode, S3Result};
-use crate::http::body::{Framing, Payload, ResponseBody};
+use crate::http::body::{BodySource, Framing, Payload, ResponseBody};
 use crate::http::service::{RequestContext, ok_empty};
 use crate::state::AppState;
 use crate::store::blob::{ChunkStore, ChunkWriter, StoredChunk};
@@ -332,7 +332,7 @@ pub struct Received {
 pub async fn receive(
     state: &AppState,
     h: &HeaderMap,
-    mut payload: Payload,
+    mut payload: impl BodySource,
     inline_threshold: usize,
 ) -> S3Result<Received> {
     let content_md5 = parse_content_md5(h)?;
@@ -342,7 +342,7 @@ pub async fn receive(
     let mut hasher = wanted.as_ref().map(|(alg, _)| ChecksumHasher::new(*alg));
     let mut size = 0u64;
     let streamed: S3Result<()> = async {
-        while let Some(data) = payload.next().await? {
+        while let Some(data) = payload.next_piece().await? {
             md5.update(&data);
             if let Some(hs) = &mut hasher {
                 hs.update(&data);
@@ -363,7 +363,7 @@ pub async fn receive(
                 let actual = hs.finalize_base64();
                 let expected = header_value.or_else(|| {
                     payload
-                        .trailers()
+                        .trailing()
                         .iter()
                         .find(|(k, _)| k == alg.header_name())
                         .map(|(_, v)| v.trim().to_string())

@@ -1,0 +1,622 @@
+//! POST Object: browser form uploads (`multipart/form-data`).
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/RESTObjectPOST.html>
+//! <https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html>
+//!
+//! The form carries everything a header would: the key (`${filename}` is replaced by the
+//! uploaded file's name), the ACL, standard headers, `x-amz-meta-*`, and the credentials:
+//! a base64 `policy` document signed with SigV4 (`x-amz-algorithm`, `x-amz-credential`,
+//! `x-amz-date`, `x-amz-signature`: the signature is of the base64 policy under the
+//! scope's signing key) or SigV2 (`AWSAccessKeyId`, `signature`). A form without
+//! credentials is anonymous. The policy's expiration and every condition (`eq`,
+//! `starts-with`, exact matches, `content-length-range`) are enforced, and every form
+//! field must be covered by a condition, as on S3.
+//!
+//! Fields before the file are read into memory (at most [`MAX_FIELDS_BYTES`]); the file is
+//! streamed into storage like a PUT body, its length checked against
+//! `content-length-range` as it passes; fields after the file are ignored.
+
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use http_body_util::BodyStream;
+use hyper::body::Incoming;
+use time::OffsetDateTime;
+
+use super::names::ObjectKey;
+use super::object_put::{
+    commit, new_object_owner_and_acl, parse_object_headers, parse_user_metadata, receive,
+};
+use super::{authorized_bucket, multipart_xml, xml};
+use crate::auth::{self, sigv2, sigv4};
+use crate::error::{S3Error, S3ErrorCode, S3Result};
+use crate::http::body::{BodySource, ResponseBody, empty};
+use crate::http::service::{Principal, RequestContext, xml_response};
+use crate::state::AppState;
+use crate::store::meta::{NewObject, WriteCondition};
+
+/// Most bytes of form fields (other than the file) a POST may carry.
+pub const MAX_FIELDS_BYTES: usize = 64 << 10;
+
+fn malformed_post(why: impl std::fmt::Display) -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::MalformedPOSTRequest,
+        "The body of your POST request is not well-formed multipart/form-data.",
+    )
+    .source(why.to_string())
+}
+
+fn policy_failed(why: impl Into<String>) -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::AccessDenied,
+        format!("Invalid according to Policy: {}", why.into()),
+    )
+}
+
+/// The form fields before the file, by lower-cased name (values as sent).
+struct Form {
+    fields: Vec<(String, String)>,
+}
+
+impl Form {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A `content-length-range` condition.
+#[derive(Debug, Clone, Copy)]
+struct LengthRange {
+    min: u64,
+    max: u64,
+}
+
+/// The parsed, checked policy document: what is left to check while the file streams.
+struct CheckedPolicy {
+    length: Option<LengthRange>,
+}
+
+/// Checks the policy document (base64 JSON) against the form at `now`.
+fn check_policy(
+    policy_b64: &str,
+    form: &Form,
+    bucket: &str,
+    now: OffsetDateTime,
+) -> S3Result<CheckedPolicy> {
+    let invalid = |why: &str| {
+        S3Error::with_message(
+            S3ErrorCode::InvalidPolicyDocument,
+            format!("Invalid Policy: {why}"),
+        )
+    };
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(policy_b64.trim())
+        .map_err(|_| invalid("Invalid 'Base64' encoding."))?;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&raw).map_err(|_| invalid("Invalid JSON."))?;
+    let expiration = doc
+        .get("expiration")
+        .and_then(|e| e.as_str())
+        .ok_or_else(|| invalid("Policy missing expiration."))?;
+    let expiration =
+        OffsetDateTime::parse(expiration, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| invalid("Invalid 'expiration' value."))?;
+    if now > expiration {
+        return Err(policy_failed("Policy expired."));
+    }
+    let conditions = doc
+        .get("conditions")
+        .and_then(|c| c.as_array())
+        .ok_or_else(|| invalid("Policy missing conditions."))?;
+    // The value of a `$field`: the bucket comes from the request, the rest from the form.
+    let value_of = |field: &str| -> Option<String> {
+        let name = field.trim_start_matches('$').to_ascii_lowercase();
+        if name == "bucket" {
+            Some(bucket.to_string())
+        } else {
+            form.get(&name).map(str::to_string)
+        }
+    };
+    let mut covered: Vec<String> = Vec::new();
+    let mut length = None;
+    for condition in conditions {
+        match condition {
+            serde_json::Value::Object(map) => {
+                for (field, expected) in map {
+                    let expected = expected
+                        .as_str()
+                        .ok_or_else(|| invalid("Invalid condition value."))?;
+                    let name = field.to_ascii_lowercase();
+                    if value_of(&name).as_deref() != Some(expected) {
+                        return Err(policy_failed(format!(
+                            "Policy Condition failed: [\"eq\", \"${name}\", \"{expected}\"]"
+                        )));
+                    }
+                    covered.push(name);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                let op = items
+                    .first()
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| invalid("Invalid condition."))?
+                    .to_ascii_lowercase();
+                if op == "content-length-range" {
+                    let bound = |i: usize| {
+                        items
+                            .get(i)
+                            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+                    };
+                    let (Some(min), Some(max)) = (bound(1), bound(2)) else {
+                        return Err(invalid("Invalid content-length-range."));
+                    };
+                    length = Some(LengthRange { min, max });
+                    continue;
+                }
+                let (Some(field), Some(arg)) = (
+                    items.get(1).and_then(|v| v.as_str()),
+                    items.get(2).and_then(|v| v.as_str()),
+                ) else {
+                    return Err(invalid("Invalid condition."));
+                };
+                let name = field.trim_start_matches('$').to_ascii_lowercase();
+                let actual = value_of(&name).unwrap_or_default();
+                let holds = match op.as_str() {
+                    "eq" => actual == arg,
+                    "starts-with" => actual.starts_with(arg),
+                    _ => return Err(invalid(&format!("Invalid condition operator {op}."))),
+                };
+                if !holds {
+                    return Err(policy_failed(format!(
+                        "Policy Condition failed: [\"{op}\", \"${name}\", \"{arg}\"]"
+                    )));
+                }
+                covered.push(name);
+            }
+            _ => return Err(invalid("Invalid condition.")),
+        }
+    }
+    // Every field must be covered, but for the signature itself and what S3 exempts.
+    for (name, _) in &form.fields {
+        let exempt = matches!(
+            name.as_str(),
+            "policy" | "x-amz-signature" | "signature" | "awsaccesskeyid" | "file"
+        ) || name.starts_with("x-ignore-");
+        if !exempt && !covered.contains(name) {
+            return Err(policy_failed(format!("Extra input fields: {name}")));
+        }
+    }
+    Ok(CheckedPolicy { length })
+}
+
+/// Who signed the form: the account, or anonymous when the form has no credentials.
+async fn form_principal(state: &AppState, form: &Form) -> S3Result<(Principal, bool)> {
+    let policy = form.get("policy");
+    if let Some(signature) = form.get("x-amz-signature") {
+        let algorithm = form.get("x-amz-algorithm").unwrap_or("");
+        if algorithm != sigv4::ALGORITHM {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "Only AWS4-HMAC-SHA256 is supported for x-amz-algorithm",
+            ));
+        }
+        let credential = form.get("x-amz-credential").ok_or_else(|| {
+            S3Error::with_message(S3ErrorCode::InvalidArgument, "Missing x-amz-credential")
+        })?;
+        let scope = sigv4::parse_credential(credential).map_err(S3Error::from)?;
+        if let Some(required) = state.config.region.as_deref()
+            && required != scope.region
+        {
+            return Err(S3Error::from(auth::Error::WrongRegion {
+                expected: required.to_string(),
+                found: scope.region,
+            }));
+        }
+        let policy = policy.ok_or_else(missing_policy)?;
+        let (account, secret) = crate::http::service::lookup_key(state, &scope.access_key).await?;
+        let key = sigv4::signing_key(&secret, &scope.date, &scope.region, &scope.service);
+        let expected = sigv4::signature(&key, policy.trim());
+        if !auth::constant_time_eq(
+            expected.as_bytes(),
+            signature.trim().to_ascii_lowercase().as_bytes(),
+        ) {
+            return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
+        }
+        return Ok((Principal::Account(account), true));
+    }
+    if let Some(access_key) = form.get("awsaccesskeyid") {
+        let signature = form.get("signature").ok_or_else(|| {
+            S3Error::with_message(S3ErrorCode::InvalidArgument, "Missing signature")
+        })?;
+        let policy = policy.ok_or_else(missing_policy)?;
+        let (account, secret) = crate::http::service::lookup_key(state, access_key).await?;
+        let expected = sigv2::signature_v2(&secret, policy.trim());
+        if !auth::constant_time_eq(expected.as_bytes(), signature.trim().as_bytes()) {
+            return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
+        }
+        return Ok((Principal::Account(account), true));
+    }
+    Ok((Principal::Anonymous, policy.is_some()))
+}
+
+fn missing_policy() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::InvalidArgument,
+        "Bucket POST must contain a field named 'policy'. If it is specified, please check the order of the fields.",
+    )
+}
+
+/// The file of the form as object bytes, its length checked against the policy's range.
+struct FormFile<'a> {
+    field: multer::Field<'a>,
+    length: Option<LengthRange>,
+    received: u64,
+}
+
+impl BodySource for FormFile<'_> {
+    async fn next_piece(&mut self) -> S3Result<Option<Bytes>> {
+        let piece = self.field.chunk().await.map_err(malformed_post)?;
+        match piece {
+            Some(data) => {
+                self.received += data.len() as u64;
+                if let Some(range) = self.length
+                    && self.received > range.max
+                {
+                    return Err(S3Error::with_message(
+                        S3ErrorCode::EntityTooLarge,
+                        "Your proposed upload exceeds the maximum allowed size",
+                    )
+                    .extra("MaxSizeAllowed", range.max.to_string()));
+                }
+                Ok(Some(data))
+            }
+            None => {
+                if let Some(range) = self.length
+                    && self.received < range.min
+                {
+                    return Err(S3Error::with_message(
+                        S3ErrorCode::EntityTooSmall,
+                        "Your proposed upload is smaller than the minimum allowed size",
+                    )
+                    .extra("MinSizeAllowed", range.min.to_string()));
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// The form fields as the request headers they stand for (for the shared parsers of
+/// standard headers, metadata, ACL and checksums).
+fn fields_as_headers(form: &Form) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (name, value) in &form.fields {
+        let header = if name == "acl" {
+            "x-amz-acl"
+        } else {
+            name.as_str()
+        };
+        let standard = matches!(
+            header,
+            "content-type"
+                | "cache-control"
+                | "content-disposition"
+                | "content-encoding"
+                | "content-language"
+                | "expires"
+                | "content-md5"
+        );
+        if !(standard
+            || header.starts_with("x-amz-meta-")
+            || header.starts_with("x-amz-grant-")
+            || header == "x-amz-acl"
+            || header.starts_with("x-amz-checksum-"))
+        {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(header.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            h.append(n, v);
+        }
+    }
+    h
+}
+
+/// POST Object.
+pub async fn post_object(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    body: Incoming,
+) -> S3Result<Response<ResponseBody>> {
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let boundary = multer::parse_boundary(content_type).map_err(|_| {
+        S3Error::with_message(
+            S3ErrorCode::PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold",
+        )
+        .extra(
+            "Condition",
+            "Bucket POST must be of the enclosure-type multipart/form-data",
+        )
+    })?;
+    let stream = BodyStream::new(body).filter_map(|frame| async move {
+        match frame {
+            Ok(frame) => frame.into_data().ok().map(Ok::<Bytes, hyper::Error>),
+            Err(e) => Some(Err(e)),
+        }
+    });
+    let limits = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .whole_stream(state.config.max_object_size + MAX_FIELDS_BYTES as u64 + (1 << 20)),
+    );
+    let mut multipart = multer::Multipart::with_constraints(stream, boundary, limits);
+
+    // The fields before the file.
+    let mut form = Form { fields: Vec::new() };
+    let mut fields_bytes = 0usize;
+    let (file, filename) = loop {
+        let Some(mut field) = multipart.next_field().await.map_err(malformed_post)? else {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "POST requires exactly one file upload per request.",
+            )
+            .extra("ArgumentName", "file")
+            .extra("ArgumentValue", "0"));
+        };
+        let name = field.name().unwrap_or("").to_ascii_lowercase();
+        if name == "file" {
+            let filename = field.file_name().unwrap_or("").to_string();
+            break (field, filename);
+        }
+        let mut value = Vec::new();
+        while let Some(piece) = field.chunk().await.map_err(malformed_post)? {
+            fields_bytes += piece.len();
+            if fields_bytes > MAX_FIELDS_BYTES {
+                return Err(S3Error::new(S3ErrorCode::MaxPostPreDataLengthExceeded));
+            }
+            value.extend_from_slice(&piece);
+        }
+        let value = String::from_utf8(value).map_err(malformed_post)?;
+        form.fields.push((name, value));
+    };
+
+    let now = state.now();
+    let (principal, has_policy) = form_principal(state, &form).await?;
+    let bucket_name = ctx.bucket.clone().unwrap_or_default();
+    let checked = match (has_policy, form.get("policy")) {
+        (true, Some(policy)) => check_policy(policy, &form, &bucket_name, now)?,
+        _ => CheckedPolicy { length: None },
+    };
+    let key_template = form.get("key").ok_or_else(|| {
+        S3Error::with_message(
+            S3ErrorCode::InvalidArgument,
+            "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+        )
+        .extra("ArgumentName", "key")
+        .extra("ArgumentValue", "")
+    })?;
+    let key = key_template.replace("${filename}", &filename);
+    let key = ObjectKey::parse_bytes(key.as_bytes())
+        .map_err(|e| S3Error::new(S3ErrorCode::from(&e)))?
+        .into_string();
+
+    // Decided as the form's signer, on the bucket, like a PUT.
+    let form_ctx = RequestContext {
+        request_id: ctx.request_id.clone(),
+        op: ctx.op,
+        bucket: ctx.bucket.clone(),
+        key: Some(key.clone()),
+        vhost: ctx.vhost,
+        query: ctx.query.clone(),
+        principal,
+        remote: ctx.remote,
+        sigv4: None,
+        policy_headers: ctx.policy_headers.clone(),
+        policy: std::sync::OnceLock::new(),
+    };
+    let bucket = authorized_bucket(state, &form_ctx).await?;
+    let h = fields_as_headers(&form);
+    let user_metadata = parse_user_metadata(&h)?;
+    let object_headers = parse_object_headers(&h);
+    let (owner_id, acl) = new_object_owner_and_acl(state, &form_ctx, &bucket, &h).await?;
+    let source = FormFile {
+        field: file,
+        length: checked.length,
+        received: 0,
+    };
+    let received = receive(state, &h, source, state.config.inline_threshold).await?;
+    let etag = format!("\"{}\"", hex::encode(received.md5));
+    let checksum = received
+        .checksum
+        .as_ref()
+        .map(|(alg, v)| (alg.as_str(), v.as_str()));
+    commit(
+        state,
+        NewObject {
+            bucket_id: bucket.id,
+            key: &key,
+            size: received.size,
+            etag: &etag,
+            owner_id,
+            headers: &object_headers,
+            user_metadata: &user_metadata,
+            checksum,
+            acl: &acl,
+            body: received.body,
+            condition: WriteCondition::None,
+        },
+    )
+    .await?;
+    success_response(&form, &parts.headers, &bucket.name, &key, &etag)
+}
+
+/// What S3 answers a successful POST: a redirect (`success_action_redirect`), the
+/// `PostResponse` document (`success_action_status=201`), or an empty 200/204.
+fn success_response(
+    form: &Form,
+    request_headers: &HeaderMap,
+    bucket: &str,
+    key: &str,
+    etag: &str,
+) -> S3Result<Response<ResponseBody>> {
+    let location = {
+        let host = request_headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}/{bucket}/{}", xml::url_encode(key))
+    };
+    let redirect = form
+        .get("success_action_redirect")
+        .or_else(|| form.get("redirect"))
+        .filter(|r| !r.is_empty());
+    if let Some(target) = redirect {
+        let separator = if target.contains('?') { '&' } else { '?' };
+        let url = format!(
+            "{target}{separator}bucket={}&key={}&etag={}",
+            xml::url_encode(bucket),
+            xml::url_encode(key),
+            xml::url_encode(etag)
+        );
+        let mut resp = Response::new(empty());
+        *resp.status_mut() = StatusCode::SEE_OTHER;
+        if let Ok(v) = HeaderValue::from_str(&url) {
+            resp.headers_mut().insert(http::header::LOCATION, v);
+        }
+        return Ok(resp);
+    }
+    let mut resp = match form.get("success_action_status") {
+        Some("201") => {
+            let mut r = xml_response(multipart_xml::render_post_response(
+                &location, bucket, key, etag,
+            ));
+            *r.status_mut() = StatusCode::CREATED;
+            r
+        }
+        Some("200") => Response::new(empty()),
+        _ => {
+            let mut r = Response::new(empty());
+            *r.status_mut() = StatusCode::NO_CONTENT;
+            r
+        }
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(http::header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        h.insert(http::header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> Form {
+        Form {
+            fields: pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn b64(json: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(json)
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("valid")
+    }
+
+    #[test]
+    fn conditions_are_enforced() {
+        let policy = b64(r#"{"expiration": "2030-01-01T00:00:00Z", "conditions": [
+            {"bucket": "photos"}, ["starts-with", "$key", "user/"], {"acl": "public-read"},
+            ["content-length-range", 1, 1000], ["eq", "$Content-Type", "image/png"]]}"#);
+        let good = form(&[
+            ("key", "user/a.png"),
+            ("acl", "public-read"),
+            ("content-type", "image/png"),
+            ("policy", &policy),
+        ]);
+        let checked = check_policy(&policy, &good, "photos", now()).expect("holds");
+        assert!(matches!(
+            checked.length,
+            Some(LengthRange { min: 1, max: 1000 })
+        ));
+        for (what, f, bucket) in [
+            ("bucket", &good, "other"),
+            (
+                "key prefix",
+                &form(&[
+                    ("key", "admin/a.png"),
+                    ("acl", "public-read"),
+                    ("content-type", "image/png"),
+                ]),
+                "photos",
+            ),
+            (
+                "acl",
+                &form(&[
+                    ("key", "user/a"),
+                    ("acl", "private"),
+                    ("content-type", "image/png"),
+                ]),
+                "photos",
+            ),
+            (
+                "extra field",
+                &form(&[
+                    ("key", "user/a"),
+                    ("acl", "public-read"),
+                    ("content-type", "image/png"),
+                    ("x-amz-meta-x", "1"),
+                ]),
+                "photos",
+            ),
+        ] {
+            let err = check_policy(&policy, f, bucket, now()).err().expect(what);
+            assert_eq!(err.code(), S3ErrorCode::AccessDenied, "{what}");
+        }
+        let expired = b64(r#"{"expiration": "2020-01-01T00:00:00Z", "conditions": []}"#);
+        let err = check_policy(&expired, &form(&[]), "photos", now())
+            .err()
+            .expect("expired");
+        assert!(err.message().contains("expired"), "{}", err.message());
+        for bad in [
+            "not base64!",
+            &b64("not json"),
+            &b64(r#"{"conditions": []}"#),
+        ] {
+            let err = check_policy(bad, &form(&[]), "b", now()).err().expect(bad);
+            assert_eq!(err.code(), S3ErrorCode::InvalidPolicyDocument);
+        }
+    }
+
+    #[test]
+    fn x_ignore_fields_need_no_condition() {
+        let policy = b64(
+            r#"{"expiration": "2030-01-01T00:00:00Z", "conditions": [["starts-with", "$key", ""]]}"#,
+        );
+        let f = form(&[
+            ("key", "k"),
+            ("x-ignore-tracking", "1"),
+            ("policy", &policy),
+        ]);
+        assert!(check_policy(&policy, &f, "b", now()).is_ok());
+    }
+}
