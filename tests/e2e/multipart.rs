@@ -663,3 +663,144 @@ async fn abandoned_uploads_expire() {
     }
     assert!(chunk_files(s.data_dir()).is_empty());
 }
+
+#[tokio::test]
+async fn composite_checksums_and_object_attributes() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectAttributes};
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("mpu-sum");
+    create_bucket(&c, &bucket).await;
+    let id = c
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("k")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .expect("create")
+        .upload_id()
+        .expect("id")
+        .to_string();
+    let parts = [random_bytes(MIN_PART), random_bytes(500)];
+    let mut done = Vec::new();
+    let mut crcs = Vec::new();
+    for (i, data) in parts.iter().enumerate() {
+        let out = c
+            .upload_part()
+            .bucket(&bucket)
+            .key("k")
+            .upload_id(&id)
+            .part_number(i as i32 + 1)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(data.clone()))
+            .send()
+            .await
+            .expect("part");
+        let crc = out.checksum_crc32().expect("part checksum").to_string();
+        assert_eq!(crc, coffer_tests::util::crc32_base64(data));
+        crcs.push(crc.clone());
+        done.push(
+            CompletedPart::builder()
+                .part_number(i as i32 + 1)
+                .e_tag(out.e_tag().expect("etag"))
+                .checksum_crc32(crc)
+                .build(),
+        );
+    }
+    let out = c
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+    let mut joined = Vec::new();
+    for crc in &crcs {
+        joined.extend(
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, crc).expect("b64"),
+        );
+    }
+    let composite = format!("{}-2", coffer_tests::util::crc32_base64(&joined));
+    assert_eq!(out.checksum_crc32(), Some(composite.as_str()));
+    let head = c
+        .head_object()
+        .bucket(&bucket)
+        .key("k")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.checksum_crc32(), Some(composite.as_str()));
+    assert_eq!(get(&c, &bucket, "k").await, parts.concat());
+
+    let attrs = c
+        .get_object_attributes()
+        .bucket(&bucket)
+        .key("k")
+        .object_attributes(ObjectAttributes::Etag)
+        .object_attributes(ObjectAttributes::Checksum)
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .object_attributes(ObjectAttributes::ObjectSize)
+        .object_attributes(ObjectAttributes::StorageClass)
+        .send()
+        .await
+        .expect("attributes");
+    let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    assert_eq!(
+        attrs.e_tag().map(|e| format!("\"{e}\"")),
+        Some(md5_etag(&slices))
+    );
+    assert_eq!(attrs.object_size(), Some((MIN_PART + 500) as i64));
+    assert_eq!(
+        attrs
+            .storage_class()
+            .map(|s| s.as_str().to_string())
+            .as_deref(),
+        Some("STANDARD")
+    );
+    let object_parts = attrs.object_parts().expect("parts");
+    assert_eq!(object_parts.total_parts_count(), Some(2));
+    let listed = object_parts.parts();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1].size(), Some(500));
+    assert_eq!(listed[0].checksum_crc32(), Some(crcs[0].as_str()));
+    assert!(attrs.checksum().and_then(|c| c.checksum_crc32()).is_some());
+
+    // A single-part object with a SHA-256 checksum.
+    c.put_object()
+        .bucket(&bucket)
+        .key("plain")
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from_static(b"plain object"))
+        .send()
+        .await
+        .expect("put");
+    let attrs = c
+        .get_object_attributes()
+        .bucket(&bucket)
+        .key("plain")
+        .object_attributes(ObjectAttributes::Checksum)
+        .object_attributes(ObjectAttributes::ObjectParts)
+        .send()
+        .await
+        .expect("attributes");
+    assert!(attrs.checksum().and_then(|c| c.checksum_sha256()).is_some());
+    assert!(attrs.object_parts().is_none());
+    assert!(attrs.e_tag().is_none(), "only what was asked");
+    let err = sdk_err(
+        c.get_object_attributes()
+            .bucket(&bucket)
+            .key("plain")
+            .object_attributes(ObjectAttributes::from("Colour"))
+            .send()
+            .await,
+    );
+    assert_eq!(err.code.as_deref(), Some("InvalidArgument"));
+}

@@ -31,3 +31,6 @@ pub const AWS_CHUNKED: &str = "aws-chunked";
 
 /// How many parts a multipart object has (GetObject/HeadObject with `partNumber`).
 pub const MP_PARTS_COUNT: &str = "x-amz-mp-parts-count";
+
+/// `COMPOSITE` (multipart objects) or `FULL_OBJECT`: what a stored checksum covers.
+pub const CHECKSUM_TYPE: &str = "x-amz-checksum-type";

@@ -3,6 +3,7 @@
 
 pub mod acl;
 pub mod acl_headers;
+pub mod attributes;
 pub mod authz;
 pub mod bucket;
 pub mod conditional;
@@ -58,6 +59,7 @@ pub async fn dispatch(
         PutBucketAcl => acl::put_bucket_acl(state, ctx, parts, body).await,
         PutObjectAcl => acl::put_object_acl(state, ctx, parts, body).await,
         CopyObject => copy::copy_object(state, ctx, parts).await,
+        GetObjectAttributes => attributes::get_object_attributes(state, ctx, &parts.headers).await,
         PostObject => post_object::post_object(state, ctx, parts, body).await,
         CreateMultipartUpload => multipart::create_multipart_upload(state, ctx, parts).await,
         UploadPart => multipart::upload_part(state, ctx, parts, body).await,

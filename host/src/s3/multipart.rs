@@ -28,7 +28,7 @@ use super::object_put::{
 use super::range::Selected;
 use super::xml::{self, Owner};
 use super::{authorized_bucket, authorized_object_at, headers, list, object_key};
-use crate::auth::checksum::ChecksumAlgorithm;
+use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
 use crate::http::service::{RequestContext, ok_empty, xml_response};
@@ -36,6 +36,7 @@ use crate::state::AppState;
 use crate::store::blob::StoredChunk;
 use crate::store::meta::{Bucket, NewBody};
 use crate::store::multipart::{self as mp, ChosenPart, CompleteError, NewUpload, Upload};
+use base64::Engine as _;
 
 /// Part numbers S3 accepts.
 pub const PART_NUMBERS: std::ops::RangeInclusive<i32> = 1..=10_000;
@@ -339,6 +340,25 @@ pub fn multipart_etag(part_etags: &[&str]) -> Option<String> {
     ))
 }
 
+/// S3's composite checksum of a multipart object: the upload's algorithm over the
+/// concatenated binary checksums of the parts, base64, then `-<count>`. `None` if the
+/// upload has no algorithm or a part has no checksum.
+pub fn composite_checksum(algorithm: Option<&str>, parts: &[mp::Part]) -> Option<String> {
+    let algorithm = ChecksumAlgorithm::from_header_name(&format!(
+        "{}{}",
+        headers::CHECKSUM_PREFIX,
+        algorithm?.to_ascii_lowercase()
+    ))?;
+    let mut hasher = ChecksumHasher::new(algorithm);
+    for part in parts {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(part.checksum.as_deref()?)
+            .ok()?;
+        hasher.update(&raw);
+    }
+    Some(format!("{}-{}", hasher.finalize_base64(), parts.len()))
+}
+
 /// Checks the order of the parts a Complete names: part numbers in range and strictly
 /// ascending (so no duplicates).
 fn check_part_order(parts: &[CompletePart]) -> S3Result<()> {
@@ -400,8 +420,8 @@ pub async fn complete_multipart_upload(
             &chosen,
             state.config.multipart_min_part_size,
             condition.clone(),
-            None,
             etag_of,
+            |parts: &[mp::Part]| composite_checksum(upload.checksum_algorithm.as_deref(), parts),
         )
         .await;
         match result {
@@ -439,12 +459,16 @@ pub async fn complete_multipart_upload(
         bucket.name,
         xml::url_encode(&upload.key)
     );
+    let checksum = completed
+        .checksum
+        .as_ref()
+        .map(|(alg, value)| (alg.as_str(), value.as_str()));
     Ok(xml_response(mxml::render_complete(
         &location,
         &bucket.name,
         &upload.key,
         &completed.etag,
-        None,
+        checksum,
     )))
 }
 

@@ -98,6 +98,88 @@ pub fn render_post_response(location: &str, bucket: &str, key: &str, etag: &str)
     d.finish()
 }
 
+/// What `GetObjectAttributes` was asked for and found.
+pub struct ObjectAttributes {
+    /// `ETag` (unquoted, as S3 returns it here), if asked.
+    pub etag: Option<String>,
+    /// (algorithm, value), if asked and stored.
+    pub checksum: Option<(String, String)>,
+    /// The parts section, if asked and the object was uploaded in parts.
+    pub parts: Option<AttributeParts>,
+    /// `STANDARD`, if asked.
+    pub storage_class: bool,
+    /// Size, if asked.
+    pub object_size: Option<u64>,
+}
+
+/// `ObjectParts` of `GetObjectAttributes`.
+pub struct AttributeParts {
+    /// All parts of the object.
+    pub total: usize,
+    /// `x-amz-part-number-marker`.
+    pub marker: i32,
+    /// Where the next page starts, when truncated.
+    pub next_marker: Option<i32>,
+    /// `x-amz-max-parts`.
+    pub max_parts: i64,
+    /// Whether more parts follow.
+    pub is_truncated: bool,
+    /// (part number, size, checksum) of this page.
+    pub parts: Vec<(i32, u64, Option<String>)>,
+    /// The checksum algorithm of the part checksums.
+    pub algorithm: Option<String>,
+}
+
+/// `GetObjectAttributesResponse`.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html>
+pub fn render_object_attributes(a: &ObjectAttributes) -> String {
+    let mut d = Doc::new();
+    d.root("GetObjectAttributesResponse");
+    if let Some(etag) = &a.etag {
+        d.text("ETag", etag);
+    }
+    if let Some((algorithm, value)) = &a.checksum {
+        d.start("Checksum");
+        d.text(
+            &format!("Checksum{}", algorithm.to_ascii_uppercase()),
+            value,
+        );
+        d.end("Checksum");
+    }
+    if let Some(p) = &a.parts {
+        d.start("ObjectParts");
+        // The member is TotalPartsCount; its XML name is PartsCount.
+        d.text("PartsCount", &p.total.to_string());
+        d.text("PartNumberMarker", &p.marker.to_string());
+        if let Some(next) = p.next_marker {
+            d.text("NextPartNumberMarker", &next.to_string());
+        }
+        d.text("MaxParts", &p.max_parts.to_string());
+        d.bool("IsTruncated", p.is_truncated);
+        for (number, size, checksum) in &p.parts {
+            d.start("Part");
+            d.text("PartNumber", &number.to_string());
+            d.text("Size", &size.to_string());
+            if let (Some(algorithm), Some(value)) = (&p.algorithm, checksum) {
+                d.text(
+                    &format!("Checksum{}", algorithm.to_ascii_uppercase()),
+                    value,
+                );
+            }
+            d.end("Part");
+        }
+        d.end("ObjectParts");
+    }
+    if a.storage_class {
+        d.text("StorageClass", "STANDARD");
+    }
+    if let Some(size) = a.object_size {
+        d.text("ObjectSize", &size.to_string());
+    }
+    d.end("GetObjectAttributesResponse");
+    d.finish()
+}
+
 /// One part in `ListPartsResult`.
 #[derive(Debug, Clone)]
 pub struct PartEntry {

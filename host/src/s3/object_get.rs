@@ -100,6 +100,13 @@ fn object_headers(obj: &ObjectMeta, ctx: &RequestContext, checksum_mode: bool) -
         )
     {
         put(&mut h, n, value);
+        // A multipart object's checksum is of its parts' checksums ("<value>-<parts>").
+        let kind = if value.contains('-') {
+            "COMPOSITE"
+        } else {
+            "FULL_OBJECT"
+        };
+        put(&mut h, headers::CHECKSUM_TYPE, kind);
     }
     for (param, header) in &RESPONSE_OVERRIDES {
         if let Some(v) = ctx.query_param(param) {

@@ -437,6 +437,8 @@ pub enum CompleteError {
 pub struct Completed {
     /// Quoted `"<md5 of the parts' md5s>-<count>"`.
     pub etag: String,
+    /// The composite checksum (algorithm, `"<base64>-<count>"`), when there is one.
+    pub checksum: Option<(String, String)>,
     /// Object size.
     pub size: u64,
     /// The commit (chunks to delete, Last-Modified).
@@ -455,8 +457,8 @@ pub async fn complete_upload(
     chosen: &[ChosenPart],
     min_part_size: u64,
     condition: WriteCondition,
-    checksum: Option<(&str, &str)>,
     etag_of: impl Fn(&[Part]) -> Option<String>,
+    checksum_of: impl Fn(&[Part]) -> Option<String>,
 ) -> Result<Result<Completed, CompleteError>, Error> {
     let mut tx = pool.begin().await?;
     lock_upload(&mut tx, upload.id, true).await?;
@@ -486,6 +488,15 @@ pub async fn complete_upload(
             selected.first().map_or(0, |p| p.part_number),
         )));
     };
+    // The upload's algorithm over the parts' checksums, when every part has one.
+    let checksum_value = upload
+        .checksum_algorithm
+        .as_ref()
+        .and_then(|_| checksum_of(&selected));
+    let checksum = upload
+        .checksum_algorithm
+        .as_deref()
+        .zip(checksum_value.as_deref());
     let numbers: Vec<i32> = selected.iter().map(|p| p.part_number).collect();
     // The chosen parts' chunks, in part then sequence order.
     let rows = sqlx::query(
@@ -560,6 +571,7 @@ pub async fn complete_upload(
     tx.commit().await?;
     Ok(Ok(Completed {
         etag,
+        checksum: upload.checksum_algorithm.clone().zip(checksum_value),
         size,
         committed,
     }))
