@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+mod objects;
+
 /// Every object the benchmark writes lives under this prefix, so that a run
 /// against an existing bucket only ever touches (and cleans up) its own keys.
 const PREFIX: &str = "coffer-bench/";
@@ -114,6 +116,15 @@ pub struct BenchArgs {
     /// Sample this process's RSS (the server's) every 100 ms during each scenario.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Part size of the multipart scenario's large upload.
+    #[arg(long, default_value = "8MiB", value_parser = parse_size)]
+    part_size: u64,
+    /// Parts uploaded at once in the multipart scenario.
+    #[arg(long, default_value_t = 8)]
+    parts_parallel: usize,
+    /// Size of each part of the multipart scenario's 1,000- and 10,000-part uploads.
+    #[arg(long, default_value = "1KiB", value_parser = parse_size)]
+    small_part_size: u64,
 }
 
 /// The scenarios `--scenario` selects from.
@@ -132,6 +143,10 @@ enum Scenario {
     /// No server: time --requests (default 100 000) policy decisions of the
     /// embedded default module in-process, one thread, and report percentiles.
     Decision,
+    /// Multipart upload of --large-size in --part-size parts (--parts-parallel at a
+    /// time), Complete of 1,000 and of 10,000 small parts (the server needs
+    /// --multipart-min-part-size 1024), CopyObject of the large object and of 1 KiB.
+    Multipart,
 }
 
 impl Scenario {
@@ -144,6 +159,7 @@ impl Scenario {
             Scenario::All => "all",
             Scenario::Large => "large",
             Scenario::Decision => "decision",
+            Scenario::Multipart => "multipart",
         }
     }
 }
@@ -169,6 +185,7 @@ struct Plan {
     server_pid: Option<u32>,
     keep: bool,
     json: bool,
+    multipart: objects::MultipartPlan,
 }
 
 impl Plan {
@@ -193,6 +210,11 @@ impl Plan {
             server_pid: args.server_pid,
             keep: args.keep,
             json: args.json,
+            multipart: objects::MultipartPlan {
+                part_size: args.part_size,
+                parallel: args.parts_parallel,
+                small_part_size: args.small_part_size,
+            },
         }
     }
 
@@ -277,7 +299,7 @@ async fn run_scenarios(
         Scenario::Get => &[Op::Get],
         Scenario::List => &[Op::List],
         Scenario::All => &[Op::Put, Op::Get, Op::List],
-        Scenario::Large | Scenario::Decision => &[],
+        Scenario::Large | Scenario::Decision | Scenario::Multipart => &[],
     };
     for &op in small {
         if stop.is_set() {
@@ -309,6 +331,9 @@ async fn run_scenarios(
     }
     if plan.runs_large() && !stop.is_set() {
         run_large(ctx, plan, stop, results).await;
+    }
+    if plan.scenario == Scenario::Multipart && !stop.is_set() {
+        objects::run_multipart(ctx, plan, plan.multipart, stop, results).await?;
     }
     Ok(())
 }
@@ -1415,13 +1440,13 @@ fn report_table(
     out.push('\n');
     let _ = writeln!(
         out,
-        "{:<10} {:>9} {:>7} {:>9} {:>10} {:>9} {:>9} {:>9} {:>8}",
+        "{:<20} {:>9} {:>7} {:>9} {:>10} {:>9} {:>9} {:>9} {:>8}",
         "scenario", "ops", "errors", "ops/s", "MiB/s", "p50 ms", "p99 ms", "max ms", "secs"
     );
     for r in results {
         let _ = writeln!(
             out,
-            "{:<10} {:>9} {:>7} {:>9.1} {:>10.2} {:>9.2} {:>9.2} {:>9.2} {:>8.2}",
+            "{:<20} {:>9} {:>7} {:>9.1} {:>10.2} {:>9.2} {:>9.2} {:>9.2} {:>8.2}",
             r.name,
             r.ops,
             r.errors,
@@ -1437,14 +1462,14 @@ fn report_table(
         out.push('\n');
         let _ = writeln!(
             out,
-            "{:<10} {:>13} {:>13} {:>13}",
+            "{:<20} {:>13} {:>13} {:>13}",
             "server RSS", "idle MiB", "peak MiB", "peak-idle MiB"
         );
         for r in results {
             if let Some(rss) = r.rss {
                 let _ = writeln!(
                     out,
-                    "{:<10} {:>13.1} {:>13.1} {:>13.1}",
+                    "{:<20} {:>13.1} {:>13.1} {:>13.1}",
                     r.name,
                     rss.idle_mib(),
                     rss.peak_mib(),
