@@ -708,6 +708,27 @@ async fn composite_checksums_and_object_attributes() {
                 .build(),
         );
     }
+    // A listed part checksum that is not the part's: InvalidPart.
+    let mut wrong = done.clone();
+    wrong[0] = CompletedPart::builder()
+        .part_number(1)
+        .e_tag(done[0].e_tag().expect("etag"))
+        .checksum_crc32("AAAAAA==")
+        .build();
+    let err = sdk_err(
+        c.complete_multipart_upload()
+            .bucket(&bucket)
+            .key("k")
+            .upload_id(&id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(wrong))
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(err.code.as_deref(), Some("InvalidPart"));
     let out = c
         .complete_multipart_upload()
         .bucket(&bucket)

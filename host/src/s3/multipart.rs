@@ -404,6 +404,7 @@ pub async fn complete_multipart_upload(
         .map(|p| ChosenPart {
             part_number: p.part_number,
             etag: p.etag.clone(),
+            checksum: p.checksum.clone(),
         })
         .collect();
     let etag_of = |parts: &[mp::Part]| {
@@ -716,6 +717,7 @@ mod tests {
                 .map(|&n| CompletePart {
                     part_number: n,
                     etag: "x".into(),
+                    checksum: None,
                 })
                 .collect()
         };

@@ -14,6 +14,8 @@ pub struct CompletePart {
     pub part_number: i32,
     /// `<ETag>`, as sent.
     pub etag: String,
+    /// A `<ChecksumXXX>` the client has for the part, if it sent one.
+    pub checksum: Option<String>,
 }
 
 /// Parses a `CompleteMultipartUpload` body: at least one `<Part>`, each with one
@@ -40,9 +42,15 @@ pub fn parse_complete(body: &[u8]) -> Result<Vec<CompletePart>, XmlError> {
         let etag = part
             .child("ETag")?
             .ok_or_else(|| malformed("<Part> without <ETag>"))?;
+        let checksum = part
+            .children
+            .iter()
+            .find(|c| c.name.starts_with("Checksum") && c.name != "ChecksumType")
+            .map(|c| c.text.trim().to_string());
         parts.push(CompletePart {
             part_number,
             etag: etag.text.trim().to_string(),
+            checksum,
         });
     }
     if parts.is_empty() {
@@ -357,11 +365,13 @@ mod tests {
             [
                 CompletePart {
                     part_number: 1,
-                    etag: "\"a\"".into()
+                    etag: "\"a\"".into(),
+                    checksum: None,
                 },
                 CompletePart {
                     part_number: 3,
-                    etag: "b".into()
+                    etag: "b".into(),
+                    checksum: Some("AAAAAA==".into()),
                 }
             ]
         );

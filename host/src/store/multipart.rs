@@ -416,6 +416,8 @@ pub struct ChosenPart {
     pub part_number: i32,
     /// The ETag the client has for it.
     pub etag: String,
+    /// The checksum the client has for it, if it sent one.
+    pub checksum: Option<String>,
 }
 
 /// Why the parts a Complete names do not make an object.
@@ -469,7 +471,12 @@ pub async fn complete_upload(
             .binary_search_by_key(&c.part_number, |p| p.part_number)
             .ok()
             .map(|i| &parts[i])
-            .filter(|p| p.etag.trim_matches('"') == c.etag.trim().trim_matches('"'));
+            .filter(|p| p.etag.trim_matches('"') == c.etag.trim().trim_matches('"'))
+            // A checksum the client lists must be the one the part was stored with.
+            .filter(|p| match (&c.checksum, &p.checksum) {
+                (Some(listed), Some(stored)) => listed == stored,
+                _ => true,
+            });
         match found {
             Some(p) => selected.push(p.clone()),
             None => return Ok(Err(CompleteError::InvalidPart(c.part_number))),
