@@ -729,6 +729,24 @@ async fn composite_checksums_and_object_attributes() {
             .await,
     );
     assert_eq!(err.code.as_deref(), Some("InvalidPart"));
+    // A stated object checksum that is not the composite: BadDigest.
+    let resp = s
+        .raw("POST", &object_path(&bucket, "k"))
+        .query(&format!("uploadId={id}"))
+        .header("x-amz-checksum-crc32", "AAAAAA==-2")
+        .body(
+            format!(
+                "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{}</ETag></Part>\
+                 <Part><PartNumber>2</PartNumber><ETag>{}</ETag></Part></CompleteMultipartUpload>",
+                done[0].e_tag().expect("etag"),
+                done[1].e_tag().expect("etag")
+            )
+            .into_bytes(),
+        )
+        .sign_v4(s.admin_keys())
+        .send()
+        .await;
+    resp.assert_error(400, "BadDigest");
     let out = c
         .complete_multipart_upload()
         .bucket(&bucket)

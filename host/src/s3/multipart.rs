@@ -411,6 +411,16 @@ pub async fn complete_multipart_upload(
         let etags: Vec<&str> = parts.iter().map(|p| p.etag.as_str()).collect();
         multipart_etag(&etags)
     };
+    // The object checksum the client states, in the header of the upload's algorithm.
+    let stated_checksum = upload.checksum_algorithm.as_deref().and_then(|alg| {
+        h.get(format!(
+            "{}{}",
+            headers::CHECKSUM_PREFIX,
+            alg.to_ascii_lowercase()
+        ))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+    });
     const ATTEMPTS: usize = 5;
     let mut attempt = 0;
     let completed = loop {
@@ -423,6 +433,7 @@ pub async fn complete_multipart_upload(
             condition.clone(),
             etag_of,
             |parts: &[mp::Part]| composite_checksum(upload.checksum_algorithm.as_deref(), parts),
+            stated_checksum.as_deref(),
         )
         .await;
         match result {
@@ -440,6 +451,12 @@ pub async fn complete_multipart_upload(
                 return Err(S3Error::new(S3ErrorCode::InvalidPart)
                     .extra("UploadId", upload.upload_id.clone())
                     .extra("PartNumber", n.to_string()));
+            }
+            Ok(Err(CompleteError::BadChecksum)) => {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::BadDigest,
+                    "The checksum you specified did not match the checksum of the parts.",
+                ));
             }
             Ok(Err(CompleteError::TooSmall { part_number, size })) => {
                 return Err(S3Error::new(S3ErrorCode::EntityTooSmall)

@@ -425,6 +425,8 @@ pub struct ChosenPart {
 pub enum CompleteError {
     /// A named part was not uploaded, or its ETag differs.
     InvalidPart(i32),
+    /// The checksum the Complete request states is not the object's composite checksum.
+    BadChecksum,
     /// A part other than the last is smaller than the minimum part size.
     TooSmall {
         /// The part.
@@ -461,6 +463,7 @@ pub async fn complete_upload(
     condition: WriteCondition,
     etag_of: impl Fn(&[Part]) -> Option<String>,
     checksum_of: impl Fn(&[Part]) -> Option<String>,
+    stated_checksum: Option<&str>,
 ) -> Result<Result<Completed, CompleteError>, Error> {
     let mut tx = pool.begin().await?;
     lock_upload(&mut tx, upload.id, true).await?;
@@ -500,6 +503,13 @@ pub async fn complete_upload(
         .checksum_algorithm
         .as_ref()
         .and_then(|_| checksum_of(&selected));
+    // A checksum the client states must be the composite (with or without its "-N").
+    let base = |v: &str| v.split('-').next().unwrap_or(v).to_string();
+    if let (Some(stated), Some(computed)) = (stated_checksum, checksum_value.as_deref())
+        && base(stated) != base(computed)
+    {
+        return Ok(Err(CompleteError::BadChecksum));
+    }
     let checksum = upload
         .checksum_algorithm
         .as_deref()
