@@ -843,3 +843,110 @@ async fn composite_checksums_and_object_attributes() {
     );
     assert_eq!(err.code.as_deref(), Some("InvalidArgument"));
 }
+
+#[tokio::test]
+async fn full_object_crc_checksums_are_combined_from_the_parts() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ChecksumType};
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("mpu-full");
+    create_bucket(&c, &bucket).await;
+    let parts = [
+        random_bytes(MIN_PART + 3),
+        random_bytes(MIN_PART),
+        random_bytes(77),
+    ];
+    let whole = parts.concat();
+    let id = c
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("k")
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .checksum_type(ChecksumType::FullObject)
+        .send()
+        .await
+        .expect("create")
+        .upload_id()
+        .expect("id")
+        .to_string();
+    let mut done = Vec::new();
+    for (i, data) in parts.iter().enumerate() {
+        let out = c
+            .upload_part()
+            .bucket(&bucket)
+            .key("k")
+            .upload_id(&id)
+            .part_number(i as i32 + 1)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(data.clone()))
+            .send()
+            .await
+            .expect("part");
+        done.push(
+            CompletedPart::builder()
+                .part_number(i as i32 + 1)
+                .e_tag(out.e_tag().expect("etag"))
+                .set_checksum_crc32(out.checksum_crc32().map(str::to_string))
+                .build(),
+        );
+    }
+    let full = coffer_tests::util::crc32_base64(&whole);
+    // A stated full-object CRC that is wrong: BadDigest.
+    let err = sdk_err(
+        c.complete_multipart_upload()
+            .bucket(&bucket)
+            .key("k")
+            .upload_id(&id)
+            .checksum_crc32("AAAAAA==")
+            .checksum_type(ChecksumType::FullObject)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(done.clone()))
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(err.code.as_deref(), Some("BadDigest"));
+    let out = c
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .checksum_crc32(&full)
+        .checksum_type(ChecksumType::FullObject)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete");
+    assert_eq!(
+        out.checksum_crc32(),
+        Some(full.as_str()),
+        "the CRC of the whole object"
+    );
+    let head = c
+        .head_object()
+        .bucket(&bucket)
+        .key("k")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.checksum_crc32(), Some(full.as_str()));
+    assert_eq!(head.checksum_type(), Some(&ChecksumType::FullObject));
+    // The SDK validates the full-object CRC of the body it downloads.
+    let got = c
+        .get_object()
+        .bucket(&bucket)
+        .key("k")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("get");
+    let body = got.body.collect().await.expect("body").into_bytes();
+    assert!(body.as_ref() == whole.as_slice());
+}

@@ -113,6 +113,32 @@ pub async fn create_multipart_upload(
             Some(alg)
         }
     };
+    // S3's default is COMPOSITE, except for CRC64NVME, which is always FULL_OBJECT.
+    let checksum_type = match (checksum_algorithm, h.get(headers::CHECKSUM_TYPE)) {
+        (None, _) => None,
+        (Some(_), Some(v)) if v.as_bytes().eq_ignore_ascii_case(b"FULL_OBJECT") => {
+            Some(FULL_OBJECT)
+        }
+        (Some(ChecksumAlgorithm::Crc64Nvme), _) => Some(FULL_OBJECT),
+        (Some(_), Some(v)) if !v.as_bytes().eq_ignore_ascii_case(b"COMPOSITE") => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "Value for x-amz-checksum-type header is invalid.",
+            ));
+        }
+        (Some(_), _) => Some(COMPOSITE),
+    };
+    if checksum_type == Some(FULL_OBJECT)
+        && matches!(
+            checksum_algorithm,
+            Some(ChecksumAlgorithm::Sha1 | ChecksumAlgorithm::Sha256)
+        )
+    {
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRequest,
+            "The FULL_OBJECT checksum type cannot be used with the SHA1 or SHA256 algorithm.",
+        ));
+    }
     let upload_id = mp::create_upload(
         &state.pool,
         NewUpload {
@@ -124,6 +150,7 @@ pub async fn create_multipart_upload(
             user_metadata: &user_metadata,
             acl: &acl,
             checksum_algorithm: checksum_algorithm.map(|a| a.as_str()),
+            checksum_type,
         },
     )
     .await?;
@@ -132,6 +159,10 @@ pub async fn create_multipart_upload(
         && let Ok(v) = HeaderValue::from_str(alg.as_str())
     {
         resp.headers_mut().insert(headers::CHECKSUM_ALGORITHM, v);
+    }
+    if let Some(kind) = checksum_type {
+        resp.headers_mut()
+            .insert(headers::CHECKSUM_TYPE, HeaderValue::from_static(kind));
     }
     Ok(resp)
 }
@@ -340,6 +371,58 @@ pub fn multipart_etag(part_etags: &[&str]) -> Option<String> {
     ))
 }
 
+/// `x-amz-checksum-type` values.
+const COMPOSITE: &str = "COMPOSITE";
+const FULL_OBJECT: &str = "FULL_OBJECT";
+
+/// The object checksum of a completed upload: the full-object CRC (combined from the
+/// parts' CRCs and sizes) for `FULL_OBJECT` uploads, else the composite checksum.
+/// `None` when the upload has no algorithm, a part has no checksum, or the full-object
+/// CRC cannot be combined (CRC64NVME).
+pub fn object_checksum(upload: &Upload, parts: &[mp::Part]) -> Option<String> {
+    if upload.checksum_type.as_deref() == Some(FULL_OBJECT) {
+        full_object_crc(upload.checksum_algorithm.as_deref()?, parts)
+    } else {
+        composite_checksum(upload.checksum_algorithm.as_deref(), parts)
+    }
+}
+
+/// The CRC of the whole object from its parts' CRCs and sizes (`crc(a || b)` from
+/// `crc(a)`, `crc(b)` and `len(b)`), base64 big-endian as S3 writes CRCs.
+fn full_object_crc(algorithm: &str, parts: &[mp::Part]) -> Option<String> {
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let crc_of = |part: &mp::Part| -> Option<u32> {
+        let raw: [u8; 4] = b64
+            .decode(part.checksum.as_deref()?)
+            .ok()?
+            .try_into()
+            .ok()?;
+        Some(u32::from_be_bytes(raw))
+    };
+    let combined = match algorithm.to_ascii_uppercase().as_str() {
+        "CRC32" => {
+            let mut whole = crc32fast::Hasher::new();
+            for part in parts {
+                whole.combine(&crc32fast::Hasher::new_with_initial_len(
+                    crc_of(part)?,
+                    part.size,
+                ));
+            }
+            whole.finalize()
+        }
+        "CRC32C" => {
+            let mut whole = 0u32;
+            for part in parts {
+                let len = usize::try_from(part.size).ok()?;
+                whole = crc32c::crc32c_combine(whole, crc_of(part)?, len);
+            }
+            whole
+        }
+        _ => return None,
+    };
+    Some(b64.encode(combined.to_be_bytes()))
+}
+
 /// S3's composite checksum of a multipart object: the upload's algorithm over the
 /// concatenated binary checksums of the parts, base64, then `-<count>`. `None` if the
 /// upload has no algorithm or a part has no checksum.
@@ -432,7 +515,7 @@ pub async fn complete_multipart_upload(
             state.config.multipart_min_part_size,
             condition.clone(),
             etag_of,
-            |parts: &[mp::Part]| composite_checksum(upload.checksum_algorithm.as_deref(), parts),
+            |parts: &[mp::Part]| object_checksum(&upload, parts),
             stated_checksum.as_deref(),
         )
         .await;
@@ -724,6 +807,31 @@ mod tests {
         let want = format!("\"{}-2\"", hex::encode(Md5::digest(&both)));
         assert_eq!(multipart_etag(&[&a, &b]), Some(want));
         assert_eq!(multipart_etag(&["\"not-hex\""]), None);
+    }
+
+    #[test]
+    fn full_object_crcs_combine_the_parts() {
+        let b64 = &base64::engine::general_purpose::STANDARD;
+        let pieces: [&[u8]; 3] = [b"hello ", b"multipart ", b"world"];
+        let part = |i: usize, crc: u32| mp::Part {
+            part_number: i as i32 + 1,
+            size: pieces[i].len() as u64,
+            etag: String::new(),
+            checksum: Some(b64.encode(crc.to_be_bytes())),
+            last_modified: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let whole = pieces.concat();
+        let crc32: Vec<_> = (0..3).map(|i| part(i, crc32fast::hash(pieces[i]))).collect();
+        assert_eq!(
+            full_object_crc("CRC32", &crc32),
+            Some(b64.encode(crc32fast::hash(&whole).to_be_bytes()))
+        );
+        let crc32c: Vec<_> = (0..3).map(|i| part(i, crc32c::crc32c(pieces[i]))).collect();
+        assert_eq!(
+            full_object_crc("CRC32C", &crc32c),
+            Some(b64.encode(crc32c::crc32c(&whole).to_be_bytes()))
+        );
+        assert_eq!(full_object_crc("CRC64NVME", &crc32c), None);
     }
 
     #[test]

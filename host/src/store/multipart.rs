@@ -45,6 +45,8 @@ pub struct Upload {
     pub acl: Grants,
     /// Checksum algorithm every part carries, if any.
     pub checksum_algorithm: Option<String>,
+    /// `COMPOSITE` or `FULL_OBJECT`, with an algorithm.
+    pub checksum_type: Option<String>,
     /// Initiation time.
     pub created_at: OffsetDateTime,
 }
@@ -67,6 +69,8 @@ pub struct NewUpload<'a> {
     pub acl: &'a Grants,
     /// Checksum algorithm (`CRC32`, ...).
     pub checksum_algorithm: Option<&'a str>,
+    /// `COMPOSITE` or `FULL_OBJECT`.
+    pub checksum_type: Option<&'a str>,
 }
 
 /// One uploaded part.
@@ -100,7 +104,7 @@ pub struct ObjectPart {
 const UPLOAD_SELECT: &str = "SELECT u.id, u.upload_id, u.bucket_id, u.key, u.owner_id,
         a.canonical_id, a.display_name, u.initiator_id, u.content_type, u.content_encoding,
         u.content_disposition, u.content_language, u.cache_control, u.expires,
-        u.user_metadata, u.acl, u.checksum_algorithm, u.created_at
+        u.user_metadata, u.acl, u.checksum_algorithm, u.checksum_type, u.created_at
      FROM multipart_uploads u JOIN accounts a ON a.id = u.owner_id";
 
 fn upload_from_row(row: &sqlx::postgres::PgRow) -> Result<Upload, sqlx::Error> {
@@ -119,6 +123,7 @@ fn upload_from_row(row: &sqlx::postgres::PgRow) -> Result<Upload, sqlx::Error> {
             .0,
         acl: row.try_get::<sqlx::types::Json<Grants>, _>("acl")?.0,
         checksum_algorithm: row.try_get("checksum_algorithm")?,
+        checksum_type: row.try_get("checksum_type")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -130,8 +135,8 @@ pub async fn create_upload(pool: &PgPool, u: NewUpload<'_>) -> Result<String, Er
     sqlx::query(
         "INSERT INTO multipart_uploads (upload_id, bucket_id, key, owner_id, initiator_id,
             content_type, content_encoding, content_disposition, content_language,
-            cache_control, expires, user_metadata, acl, checksum_algorithm)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            cache_control, expires, user_metadata, acl, checksum_algorithm, checksum_type)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(&upload_id)
     .bind(u.bucket_id)
@@ -147,6 +152,7 @@ pub async fn create_upload(pool: &PgPool, u: NewUpload<'_>) -> Result<String, Er
     .bind(sqlx::types::Json(u.user_metadata))
     .bind(sqlx::types::Json(u.acl))
     .bind(u.checksum_algorithm)
+    .bind(u.checksum_type)
     .execute(pool)
     .await
     .map_err(|e| match &e {
@@ -503,7 +509,8 @@ pub async fn complete_upload(
         .checksum_algorithm
         .as_ref()
         .and_then(|_| checksum_of(&selected));
-    // A checksum the client states must be the composite (with or without its "-N").
+    // A checksum the client states must be the object's (a composite with or without
+    // its "-N").
     let base = |v: &str| v.split('-').next().unwrap_or(v).to_string();
     if let (Some(stated), Some(computed)) = (stated_checksum, checksum_value.as_deref())
         && base(stated) != base(computed)
