@@ -664,6 +664,40 @@ async fn abandoned_uploads_expire() {
     assert!(chunk_files(s.data_dir()).is_empty());
 }
 
+/// Uploads `parts` to upload `id` of `bucket/k` with CRC32 checksums; returns the parts
+/// as CompleteMultipartUpload lists them (ETag and CRC32 each).
+async fn upload_crc32_parts(
+    c: &Client,
+    bucket: &str,
+    id: &str,
+    parts: &[Vec<u8>],
+) -> Vec<CompletedPart> {
+    let mut done = Vec::new();
+    for (i, data) in parts.iter().enumerate() {
+        let out = c
+            .upload_part()
+            .bucket(bucket)
+            .key("k")
+            .upload_id(id)
+            .part_number(i as i32 + 1)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(data.clone()))
+            .send()
+            .await
+            .expect("part");
+        let crc = out.checksum_crc32().expect("part checksum").to_string();
+        assert_eq!(crc, coffer_tests::util::crc32_base64(data));
+        done.push(
+            CompletedPart::builder()
+                .part_number(i as i32 + 1)
+                .e_tag(out.e_tag().expect("etag"))
+                .checksum_crc32(crc)
+                .build(),
+        );
+    }
+    done
+}
+
 #[tokio::test]
 async fn composite_checksums_and_object_attributes() {
     use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ObjectAttributes};
@@ -683,31 +717,11 @@ async fn composite_checksums_and_object_attributes() {
         .expect("id")
         .to_string();
     let parts = [random_bytes(MIN_PART), random_bytes(500)];
-    let mut done = Vec::new();
-    let mut crcs = Vec::new();
-    for (i, data) in parts.iter().enumerate() {
-        let out = c
-            .upload_part()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&id)
-            .part_number(i as i32 + 1)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32)
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await
-            .expect("part");
-        let crc = out.checksum_crc32().expect("part checksum").to_string();
-        assert_eq!(crc, coffer_tests::util::crc32_base64(data));
-        crcs.push(crc.clone());
-        done.push(
-            CompletedPart::builder()
-                .part_number(i as i32 + 1)
-                .e_tag(out.e_tag().expect("etag"))
-                .checksum_crc32(crc)
-                .build(),
-        );
-    }
+    let done = upload_crc32_parts(&c, &bucket, &id, &parts).await;
+    let crcs: Vec<String> = done
+        .iter()
+        .map(|p| p.checksum_crc32().expect("crc").to_string())
+        .collect();
     // A listed part checksum that is not the part's: InvalidPart.
     let mut wrong = done.clone();
     wrong[0] = CompletedPart::builder()
@@ -869,27 +883,7 @@ async fn full_object_crc_checksums_are_combined_from_the_parts() {
         .upload_id()
         .expect("id")
         .to_string();
-    let mut done = Vec::new();
-    for (i, data) in parts.iter().enumerate() {
-        let out = c
-            .upload_part()
-            .bucket(&bucket)
-            .key("k")
-            .upload_id(&id)
-            .part_number(i as i32 + 1)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32)
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await
-            .expect("part");
-        done.push(
-            CompletedPart::builder()
-                .part_number(i as i32 + 1)
-                .e_tag(out.e_tag().expect("etag"))
-                .set_checksum_crc32(out.checksum_crc32().map(str::to_string))
-                .build(),
-        );
-    }
+    let done = upload_crc32_parts(&c, &bucket, &id, &parts).await;
     let full = coffer_tests::util::crc32_base64(&whole);
     // A stated full-object CRC that is wrong: BadDigest.
     let err = sdk_err(

@@ -821,7 +821,9 @@ mod tests {
             last_modified: time::OffsetDateTime::UNIX_EPOCH,
         };
         let whole = pieces.concat();
-        let crc32: Vec<_> = (0..3).map(|i| part(i, crc32fast::hash(pieces[i]))).collect();
+        let crc32: Vec<_> = (0..3)
+            .map(|i| part(i, crc32fast::hash(pieces[i])))
+            .collect();
         assert_eq!(
             full_object_crc("CRC32", &crc32),
             Some(b64.encode(crc32fast::hash(&whole).to_be_bytes()))
