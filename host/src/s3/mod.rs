@@ -159,6 +159,16 @@ async fn authorized_object_in(
     Ok((bucket, obj))
 }
 
+/// The `Location` S3 gives a new object (CompleteMultipartUpload, POST Object): its
+/// path-style URL on the host the request was sent to.
+pub fn object_location(request_headers: &http::HeaderMap, bucket: &str, key: &str) -> String {
+    let host = request_headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}/{bucket}/{}", xml::url_encode(key))
+}
+
 /// The request's object key (routing guarantees it for object operations).
 pub fn object_key(ctx: &RequestContext) -> S3Result<&str> {
     ctx.key

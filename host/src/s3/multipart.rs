@@ -61,18 +61,27 @@ pub fn part_number(ctx: &RequestContext) -> S3Result<i32> {
         })
 }
 
+/// `NoSuchUpload` naming `upload_id`.
+fn no_such_upload(upload_id: &str) -> S3Error {
+    S3Error::new(S3ErrorCode::NoSuchUpload).extra("UploadId", upload_id.to_string())
+}
+
+/// A storage error of an operation on upload `upload_id` as the S3 error.
+fn upload_error(e: crate::store::Error, upload_id: &str) -> S3Error {
+    match e {
+        crate::store::Error::NoSuchUpload => no_such_upload(upload_id),
+        e => e.into(),
+    }
+}
+
 /// Loads the request's upload (`uploadId`) of `bucket` and the request's key, for its
 /// initiator or the bucket owner.
 async fn load_upload(state: &AppState, ctx: &RequestContext, bucket: &Bucket) -> S3Result<Upload> {
     let key = object_key(ctx)?;
     let id = ctx.query_param("uploadId").unwrap_or("");
-    let no_such_upload =
-        || S3Error::new(S3ErrorCode::NoSuchUpload).extra("UploadId", id.to_string());
-    let upload = match mp::get_upload(&state.pool, bucket.id, key, id).await {
-        Ok(u) => u,
-        Err(crate::store::Error::NoSuchUpload) => return Err(no_such_upload()),
-        Err(e) => return Err(e.into()),
-    };
+    let upload = mp::get_upload(&state.pool, bucket.id, key, id)
+        .await
+        .map_err(|e| upload_error(e, id))?;
     let caller = ctx.principal.account().map(|a| a.id);
     let allowed = match upload.initiator_id {
         None => true,
@@ -195,11 +204,7 @@ async fn store_part(
         }
         Err(e) => {
             state.chunks.discard(&chunks).await;
-            Err(match e {
-                crate::store::Error::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload)
-                    .extra("UploadId", upload.upload_id.clone()),
-                e => e.into(),
-            })
+            Err(upload_error(e, &upload.upload_id))
         }
     }
 }
@@ -227,7 +232,7 @@ pub async fn upload_part(
     require_length(parts)?;
     let payload = open_payload(state, ctx, parts, body, MAX_PART_BYTES)?;
     let received = receive(state, h, payload, 0).await?;
-    let etag = format!("\"{}\"", hex::encode(received.md5));
+    let etag = received.etag();
     let checksum = received.checksum.clone();
     let chunks = part_chunks(received.body)?;
     store_part(
@@ -525,11 +530,7 @@ pub async fn complete_multipart_upload(
                 if attempt < ATTEMPTS
                     && matches!(&e, sqlx::Error::Database(db)
                         if db.constraint() == Some("objects_bucket_key_key")) => {}
-            Err(crate::store::Error::NoSuchUpload) => {
-                return Err(S3Error::new(S3ErrorCode::NoSuchUpload)
-                    .extra("UploadId", upload.upload_id.clone()));
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(upload_error(e, &upload.upload_id)),
             Ok(Err(CompleteError::InvalidPart(n))) => {
                 return Err(S3Error::new(S3ErrorCode::InvalidPart)
                     .extra("UploadId", upload.upload_id.clone())
@@ -554,12 +555,7 @@ pub async fn complete_multipart_upload(
         }
     };
     state.chunks.remove(completed.committed.released).await;
-    let host = ctx_host(parts);
-    let location = format!(
-        "http://{host}/{}/{}",
-        bucket.name,
-        xml::url_encode(&upload.key)
-    );
+    let location = super::object_location(&parts.headers, &bucket.name, &upload.key);
     let checksum = completed
         .checksum
         .as_ref()
@@ -573,15 +569,6 @@ pub async fn complete_multipart_upload(
     )))
 }
 
-fn ctx_host(parts: &Parts) -> String {
-    parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string()
-}
-
 /// AbortMultipartUpload: 204, the parts' chunk files removed.
 pub async fn abort_multipart_upload(
     state: &AppState,
@@ -591,12 +578,7 @@ pub async fn abort_multipart_upload(
     let upload = load_upload(state, ctx, &bucket).await?;
     let released = mp::abort_upload(&state.pool, upload.id)
         .await
-        .map_err(|e| match e {
-            crate::store::Error::NoSuchUpload => {
-                S3Error::new(S3ErrorCode::NoSuchUpload).extra("UploadId", upload.upload_id.clone())
-            }
-            e => e.into(),
-        })?;
+        .map_err(|e| upload_error(e, &upload.upload_id))?;
     state.chunks.remove(released).await;
     let mut resp = Response::new(empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
@@ -648,34 +630,19 @@ pub async fn list_parts(
     let next = is_truncated
         .then(|| found.last().map(|p| p.part_number))
         .flatten();
-    let initiator = match upload.initiator_id {
-        Some(_)
-            if ctx
-                .principal
-                .account()
-                .is_some_and(|a| Some(a.id) == upload.initiator_id) =>
-        {
-            ctx.principal.account().map(|a| Owner {
-                id: a.canonical_id.clone(),
-                display_name: a.display_name.clone(),
-            })
-        }
-        _ => None,
-    }
-    .unwrap_or_else(|| Owner {
+    // The owner of the object to be is the initiating account (the bucket owner for an
+    // anonymous upload), so S3's Initiator and Owner are the same here.
+    let owner = Owner {
         id: upload.owner_canonical_id.clone(),
         display_name: upload.owner_display_name.clone(),
-    });
+    };
     let algorithm = upload.checksum_algorithm.clone();
     let result = mxml::ListParts {
         bucket: &bucket.name,
         key: &upload.key,
         upload_id: &upload.upload_id,
-        initiator,
-        owner: Owner {
-            id: upload.owner_canonical_id.clone(),
-            display_name: upload.owner_display_name.clone(),
-        },
+        initiator: owner.clone(),
+        owner,
         part_number_marker: marker,
         next_part_number_marker: next,
         max_parts,

@@ -325,6 +325,13 @@ pub struct Received {
     pub checksum: Option<(ChecksumAlgorithm, String)>,
 }
 
+impl Received {
+    /// The ETag: the quoted hex MD5 of the bytes.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", hex::encode(self.md5))
+    }
+}
+
 /// Streams a payload into storage and verifies Content-MD5 and additional checksums.
 /// On any failure nothing is left behind.
 /// Bodies up to `inline_threshold` bytes stay in memory ([`NewBody::Inline`]); parts of
@@ -473,7 +480,7 @@ pub async fn put_object(
     }
     let payload = open_payload(state, ctx, parts, body, state.config.max_object_size)?;
     let received = receive(state, h, payload, state.config.inline_threshold).await?;
-    let etag = format!("\"{}\"", hex::encode(received.md5));
+    let etag = received.etag();
     let checksum = received
         .checksum
         .as_ref()

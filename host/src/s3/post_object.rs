@@ -436,7 +436,7 @@ pub async fn post_object(
         received: 0,
     };
     let received = receive(state, &h, source, state.config.inline_threshold).await?;
-    let etag = format!("\"{}\"", hex::encode(received.md5));
+    let etag = received.etag();
     let checksum = received
         .checksum
         .as_ref()
@@ -470,13 +470,7 @@ fn success_response(
     key: &str,
     etag: &str,
 ) -> S3Result<Response<ResponseBody>> {
-    let location = {
-        let host = request_headers
-            .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}/{bucket}/{}", xml::url_encode(key))
-    };
+    let location = super::object_location(request_headers, bucket, key);
     let redirect = form
         .get("success_action_redirect")
         .or_else(|| form.get("redirect"))

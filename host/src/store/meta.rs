@@ -473,15 +473,17 @@ const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id,
         a.display_name, o.content_type, o.content_encoding, o.content_disposition,
         o.content_language, o.cache_control, o.expires, o.user_metadata, o.checksum_algorithm,
         o.checksum_value, o.inline_data, o.last_modified, o.acl,
-        ARRAY(SELECT oc.chunk_id FROM object_chunks oc
-              WHERE oc.object_id = o.id ORDER BY oc.seq) AS chunk_ids,
-        ARRAY(SELECT oc.object_offset FROM object_chunks oc
-              WHERE oc.object_id = o.id ORDER BY oc.seq) AS chunk_offsets,
-        ARRAY(SELECT c.size FROM object_chunks oc JOIN chunks c ON c.id = oc.chunk_id
-              WHERE oc.object_id = o.id ORDER BY oc.seq) AS chunk_sizes,
-        ARRAY(SELECT c.crc32c FROM object_chunks oc JOIN chunks c ON c.id = oc.chunk_id
-              WHERE oc.object_id = o.id ORDER BY oc.seq) AS chunk_crcs
-     FROM objects o JOIN accounts a ON a.id = o.owner_id";
+        COALESCE(ch.ids, '{}') AS chunk_ids, COALESCE(ch.offsets, '{}') AS chunk_offsets,
+        COALESCE(ch.sizes, '{}') AS chunk_sizes, COALESCE(ch.crcs, '{}') AS chunk_crcs
+     FROM objects o JOIN accounts a ON a.id = o.owner_id
+     LEFT JOIN LATERAL (
+        SELECT array_agg(oc.chunk_id ORDER BY oc.seq) AS ids,
+               array_agg(oc.object_offset ORDER BY oc.seq) AS offsets,
+               array_agg(c.size ORDER BY oc.seq) AS sizes,
+               array_agg(c.crc32c ORDER BY oc.seq) AS crcs
+        FROM object_chunks oc JOIN chunks c ON c.id = oc.chunk_id
+        WHERE oc.object_id = o.id
+     ) ch ON true";
 
 fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
     let meta: sqlx::types::Json<Vec<(String, String)>> = row.try_get("user_metadata")?;
