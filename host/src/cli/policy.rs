@@ -166,10 +166,10 @@ fn eval(args: &EvalArgs) -> anyhow::Result<Report> {
     let request = read_input(&args.request)?;
     let config = args.config.as_deref().map(read_input).transpose()?;
     let limits = Limits {
-        deadline: Duration::from_millis(args.deadline_ms.max(1)),
         memory_bytes: args.memory_mib.max(1) << 20,
         ..Limits::default()
-    };
+    }
+    .with_deadline(Duration::from_millis(args.deadline_ms.max(1)));
     let engine = PolicyEngine::new(limits).context("starting the policy engine")?;
     let module = match &args.module {
         None => engine.default_module().clone(),

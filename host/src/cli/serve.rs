@@ -105,10 +105,10 @@ impl ServeArgs {
 
     fn policy_limits(&self) -> Limits {
         Limits {
-            deadline: Duration::from_millis(self.policy_deadline_ms.max(1)),
             memory_bytes: self.policy_memory_mib.max(1) << 20,
             ..Limits::default()
         }
+        .with_deadline(Duration::from_millis(self.policy_deadline_ms.max(1)))
     }
 }
 

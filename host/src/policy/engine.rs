@@ -21,10 +21,8 @@
 //! fail closed.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::types::ComponentItem;
@@ -39,6 +37,7 @@ use super::input;
 use super::limits::Limits;
 use super::metrics::{MetricsRegistry, ModuleMetrics};
 use super::quarantine::Quarantine;
+use super::ticker::Ticker;
 
 /// The default module's component (`policies/acl` built for
 /// `wasm32-wasip2`), embedded by `build.rs`.
@@ -200,7 +199,6 @@ struct ForbiddenImport(String);
 pub struct PolicyEngine {
     core: Core,
     default: Arc<LoadedModule>,
-    _ticker: EpochTicker,
 }
 
 /// What loading and running modules needs; split from [`PolicyEngine`] so
@@ -211,6 +209,8 @@ struct Core {
     limits: Limits,
     cache: Mutex<HashMap<[u8; 32], Arc<Compiled>>>,
     metrics: MetricsRegistry,
+    /// Moves the epoch while guest code runs (see `ticker`).
+    ticker: Ticker,
 }
 
 impl std::fmt::Debug for PolicyEngine {
@@ -238,7 +238,7 @@ impl PolicyEngine {
         let mut linker = Linker::new(&engine);
         Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
-        let ticker = EpochTicker::start(engine.clone(), limits.tick)
+        let ticker = Ticker::start(engine.clone(), limits.tick)
             .map_err(|e| Error::Unavailable(format!("cannot start the epoch ticker: {e}")))?;
         let core = Core {
             engine,
@@ -246,6 +246,7 @@ impl PolicyEngine {
             limits,
             cache: Mutex::new(HashMap::new()),
             metrics: MetricsRegistry::default(),
+            ticker,
         };
         let default = core.load(DEFAULT_MODULE_NAME, DEFAULT_MODULE_WASM)?;
         if default.hooks().len() != Hook::ALL.len() {
@@ -254,11 +255,7 @@ impl PolicyEngine {
                 default.hooks()
             )));
         }
-        Ok(Self {
-            core,
-            default,
-            _ticker: ticker,
-        })
+        Ok(Self { core, default })
     }
 
     /// The limits this engine enforces.
@@ -415,6 +412,7 @@ impl Core {
     /// up, not when indices are resolved), so a module that cannot work is
     /// refused at load rather than failing every request.
     fn check_instantiation(&self, compiled: &Compiled) -> Result<(), Error> {
+        let _running = self.ticker.begin();
         let mut store = self.store(DEFAULT_MODULE_NAME.into(), LogSink::Tracing);
         let instance = compiled
             .pre
@@ -520,6 +518,7 @@ impl PolicyEngine {
         } else if let Some(left) = target.quarantine.remaining(start) {
             (Err(Error::Quarantined(left)), Vec::new())
         } else {
+            let _running = self.core.ticker.begin();
             let mut store = self.core.store(target.name.clone(), sink);
             let outcome = match target.compiled.pre.instantiate(&mut store) {
                 Ok(instance) => call(&target.compiled, &mut store, &instance)
@@ -753,43 +752,10 @@ fn missing(hook: Hook) -> wasmtime::Error {
     wasmtime::format_err!("no implementation of the {hook} hook")
 }
 
-/// Increments the engine's epoch every tick until dropped.
-struct EpochTicker {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl EpochTicker {
-    fn start(engine: Engine, tick: Duration) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("coffer-policy-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    engine.increment_epoch();
-                }
-            })?;
-        Ok(Self {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 #[cfg(test)]
 mod phase_bench {
     use super::*;
+    use std::time::Duration;
 
     /// Times the phases of a decision (release: `cargo test --release -p coffer --lib phases -- --ignored --nocapture`).
     #[test]

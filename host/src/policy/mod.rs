@@ -11,6 +11,7 @@
 //!   are its data types.
 //! - [`Limits`] (`limits`): deadline, memory, input and log budgets, and the
 //!   instance pool sized from them.
+//! - `ticker`: advances the epoch while guest code runs, parks when idle.
 //! - `deadline`: the per-decision CPU-time deadline behind the epoch ticks;
 //!   `quarantine`: modules that keep hitting it are not run for a cool-down.
 //! - `host_api`: the one import guests get (`log`) and per-decision state.
@@ -32,6 +33,7 @@ mod limits;
 mod metrics;
 mod quarantine;
 pub mod registry;
+mod ticker;
 
 #[cfg(test)]
 mod tests;
