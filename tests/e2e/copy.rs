@@ -21,6 +21,16 @@ async fn server() -> &'static TestServer {
     .await
 }
 
+/// A CopyObject of `source` (`bucket/key`) to `key` of `bucket`, to add options to.
+fn copy_to(
+    c: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    source: &str,
+) -> aws_sdk_s3::operation::copy_object::builders::CopyObjectFluentBuilder {
+    c.copy_object().bucket(bucket).key(key).copy_source(source)
+}
+
 #[tokio::test]
 async fn copies_within_and_across_buckets_keep_bytes_etag_and_metadata() {
     let s = server().await;
@@ -95,20 +105,14 @@ async fn replace_directive_and_copying_onto_itself() {
         .expect("put");
     // Onto itself without REPLACE: S3's InvalidRequest.
     let err = sdk_err(
-        c.copy_object()
-            .bucket(&bucket)
-            .key("obj")
-            .copy_source(format!("{bucket}/obj"))
+        copy_to(&c, &bucket, "obj", &format!("{bucket}/obj"))
             .send()
             .await,
     );
     assert_eq!(err.code.as_deref(), Some("InvalidRequest"));
     assert_eq!(err.status, Some(400));
     // With REPLACE: new metadata, same bytes and ETag.
-    c.copy_object()
-        .bucket(&bucket)
-        .key("obj")
-        .copy_source(format!("{bucket}/obj"))
+    copy_to(&c, &bucket, "obj", &format!("{bucket}/obj"))
         .metadata_directive(MetadataDirective::Replace)
         .content_type("application/json")
         .metadata("new", "2")
@@ -160,12 +164,7 @@ async fn copy_source_conditions_fail_with_412() {
         DateTime::from_secs(modified - 3600),
         DateTime::from_secs(modified + 3600),
     );
-    let copy = || {
-        c.copy_object()
-            .bucket(&bucket)
-            .key("dst")
-            .copy_source(format!("{bucket}/src"))
-    };
+    let copy = || copy_to(&c, &bucket, "dst", &format!("{bucket}/src"));
     for (what, result) in [
         (
             "if-match other",
@@ -252,10 +251,7 @@ async fn malformed_missing_and_forbidden_sources() {
     create_bucket(&oc, &theirs).await;
     put(&oc, &theirs, "secret", b"secret").await;
     let err = sdk_err(
-        c.copy_object()
-            .bucket(&bucket)
-            .key("stolen")
-            .copy_source(format!("{theirs}/secret"))
+        copy_to(&c, &bucket, "stolen", &format!("{theirs}/secret"))
             .send()
             .await,
     );
@@ -265,10 +261,7 @@ async fn malformed_missing_and_forbidden_sources() {
         "read on the source"
     );
     let err = sdk_err(
-        oc.copy_object()
-            .bucket(&bucket)
-            .key("planted")
-            .copy_source(format!("{theirs}/secret"))
+        copy_to(&oc, &bucket, "planted", &format!("{theirs}/secret"))
             .send()
             .await,
     );
@@ -285,10 +278,7 @@ async fn malformed_missing_and_forbidden_sources() {
         .send()
         .await
         .expect("share");
-    c.copy_object()
-        .bucket(&bucket)
-        .key("shared")
-        .copy_source(format!("{theirs}/secret"))
+    copy_to(&c, &bucket, "shared", &format!("{theirs}/secret"))
         .send()
         .await
         .expect("copy of a readable object");
@@ -311,20 +301,14 @@ async fn the_copy_gets_the_requests_acl_not_the_sources() {
         .expect("put public");
     let anonymous = |key: &str| s.raw("GET", &object_path(&bucket, key)).send();
     assert_eq!(anonymous("public").await.status, 200);
-    c.copy_object()
-        .bucket(&bucket)
-        .key("private-copy")
-        .copy_source(format!("{bucket}/public"))
+    copy_to(&c, &bucket, "private-copy", &format!("{bucket}/public"))
         .send()
         .await
         .expect("copy");
     anonymous("private-copy")
         .await
         .assert_error(403, "AccessDenied");
-    c.copy_object()
-        .bucket(&bucket)
-        .key("public-copy")
-        .copy_source(format!("{bucket}/public"))
+    copy_to(&c, &bucket, "public-copy", &format!("{bucket}/public"))
         .acl(ObjectCannedAcl::PublicRead)
         .send()
         .await
@@ -332,10 +316,7 @@ async fn the_copy_gets_the_requests_acl_not_the_sources() {
     assert_eq!(anonymous("public-copy").await.body, b"hello");
     // Conditional copy: create only.
     let err = sdk_err(
-        c.copy_object()
-            .bucket(&bucket)
-            .key("public-copy")
-            .copy_source(format!("{bucket}/public"))
+        copy_to(&c, &bucket, "public-copy", &format!("{bucket}/public"))
             .if_none_match("*")
             .send()
             .await,

@@ -410,6 +410,70 @@ pub async fn receive(
     }
 }
 
+/// A new object's name, owner and metadata: everything a [`NewObject`] needs but its
+/// bytes, which [`store_upload`] receives.
+pub struct Upload<'a> {
+    /// Target bucket.
+    pub bucket_id: i64,
+    /// Key.
+    pub key: &'a str,
+    /// Owner account.
+    pub owner_id: i64,
+    /// Standard headers.
+    pub headers: &'a ObjectHeaders,
+    /// User metadata.
+    pub user_metadata: &'a [(String, String)],
+    /// The object's ACL.
+    pub acl: &'a Grants,
+    /// Condition checked again when committing.
+    pub condition: WriteCondition,
+}
+
+/// What a stored upload answers with.
+pub struct Stored {
+    /// The quoted ETag.
+    pub etag: String,
+    /// The verified additional checksum, if the client sent one.
+    pub checksum: Option<(ChecksumAlgorithm, String)>,
+}
+
+/// Receives `source` (see [`receive`]) and commits it as `upload`: the one path of
+/// PutObject and POST Object from the body to the committed row.
+pub async fn store_upload(
+    state: &AppState,
+    h: &HeaderMap,
+    source: impl BodySource,
+    upload: Upload<'_>,
+) -> S3Result<Stored> {
+    let received = receive(state, h, source, state.config.inline_threshold).await?;
+    let etag = received.etag();
+    let checksum = received
+        .checksum
+        .as_ref()
+        .map(|(alg, v)| (alg.as_str(), v.as_str()));
+    commit(
+        state,
+        NewObject {
+            bucket_id: upload.bucket_id,
+            key: upload.key,
+            size: received.size,
+            etag: &etag,
+            owner_id: upload.owner_id,
+            headers: upload.headers,
+            user_metadata: upload.user_metadata,
+            checksum,
+            acl: upload.acl,
+            body: received.body,
+            condition: upload.condition,
+        },
+    )
+    .await?;
+    Ok(Stored {
+        etag,
+        checksum: received.checksum,
+    })
+}
+
 /// Commits an object whose bytes were received; cleans up on failure and releases the
 /// chunks of a replaced object after commit.
 pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<meta::Committed> {
@@ -479,34 +543,21 @@ pub async fn put_object(
         meta::check_write_condition(&condition, current.as_deref())?;
     }
     let payload = open_payload(state, ctx, parts, body, state.config.max_object_size)?;
-    let received = receive(state, h, payload, state.config.inline_threshold).await?;
-    let etag = received.etag();
-    let checksum = received
-        .checksum
-        .as_ref()
-        .map(|(alg, v)| (alg.as_str(), v.as_str()));
-    commit(
-        state,
-        NewObject {
-            bucket_id: bucket.id,
-            key,
-            size: received.size,
-            etag: &etag,
-            owner_id,
-            headers: &object_headers,
-            user_metadata: &user_metadata,
-            checksum,
-            acl: &acl,
-            body: received.body,
-            condition,
-        },
-    )
-    .await?;
+    let upload = Upload {
+        bucket_id: bucket.id,
+        key,
+        owner_id,
+        headers: &object_headers,
+        user_metadata: &user_metadata,
+        acl: &acl,
+        condition,
+    };
+    let stored = store_upload(state, h, payload, upload).await?;
     let mut resp = ok_empty();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(&stored.etag) {
         resp.headers_mut().insert(http::header::ETAG, v);
     }
-    if let Some((alg, value)) = &received.checksum
+    if let Some((alg, value)) = &stored.checksum
         && let Ok(v) = HeaderValue::from_str(value)
     {
         resp.headers_mut().insert(alg.header_name(), v);

@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 
 use super::names::ObjectKey;
 use super::object_put::{
-    commit, new_object_owner_and_acl, parse_object_headers, parse_user_metadata, receive,
+    Upload, new_object_owner_and_acl, parse_object_headers, parse_user_metadata, store_upload,
 };
 use super::{authorized_bucket, multipart_xml, xml};
 use crate::auth::{self, sigv2, sigv4};
@@ -34,7 +34,7 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{BodySource, ResponseBody, empty};
 use crate::http::service::{Principal, RequestContext, xml_response};
 use crate::state::AppState;
-use crate::store::meta::{NewObject, WriteCondition};
+use crate::store::meta::WriteCondition;
 
 /// Most bytes of form fields (other than the file) a POST may carry.
 pub const MAX_FIELDS_BYTES: usize = 64 << 10;
@@ -435,30 +435,17 @@ pub async fn post_object(
         length: checked.length,
         received: 0,
     };
-    let received = receive(state, &h, source, state.config.inline_threshold).await?;
-    let etag = received.etag();
-    let checksum = received
-        .checksum
-        .as_ref()
-        .map(|(alg, v)| (alg.as_str(), v.as_str()));
-    commit(
-        state,
-        NewObject {
-            bucket_id: bucket.id,
-            key: &key,
-            size: received.size,
-            etag: &etag,
-            owner_id,
-            headers: &object_headers,
-            user_metadata: &user_metadata,
-            checksum,
-            acl: &acl,
-            body: received.body,
-            condition: WriteCondition::None,
-        },
-    )
-    .await?;
-    success_response(&form, &parts.headers, &bucket.name, &key, &etag)
+    let upload = Upload {
+        bucket_id: bucket.id,
+        key: &key,
+        owner_id,
+        headers: &object_headers,
+        user_metadata: &user_metadata,
+        acl: &acl,
+        condition: WriteCondition::None,
+    };
+    let stored = store_upload(state, &h, source, upload).await?;
+    success_response(&form, &parts.headers, &bucket.name, &key, &stored.etag)
 }
 
 /// What S3 answers a successful POST: a redirect (`success_action_redirect`), the
