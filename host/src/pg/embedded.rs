@@ -99,6 +99,9 @@ const MAX_SOCKET_PATH: usize = 107;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `pg_ctl stop -m fast` may take.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stop waits, after the pid file is gone, for the postmaster
+/// process itself to exit.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
 /// How long `initdb` may take.
 const INITDB_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long orphaned backends of a killed postmaster get to exit.
@@ -310,10 +313,10 @@ impl EmbeddedPostgres {
         if !self.running.load(Ordering::SeqCst) {
             return Ok(());
         }
-        if !matches!(self.server_state(), ServerState::Running(_)) {
+        let ServerState::Running(info) = self.server_state() else {
             self.running.store(false, Ordering::SeqCst);
             return Ok(());
-        }
+        };
         let mut cmd = self.command("pg_ctl");
         cmd.arg("stop")
             .arg("-D")
@@ -321,6 +324,12 @@ impl EmbeddedPostgres {
             .args(["-m", "fast", "-w", "-s", "-t"])
             .arg(STOP_TIMEOUT.as_secs().to_string());
         let output = run(cmd, STOP_TIMEOUT + Duration::from_secs(5), "pg_ctl stop").await;
+        // The pid file goes (and `pg_ctl -w` returns) just before the
+        // postmaster exits: wait for the exit so "stopped" means gone.
+        let deadline = Instant::now() + EXIT_WAIT;
+        while process_alive(info.pid) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let still_running = matches!(self.server_state(), ServerState::Running(_));
         match output {
             _ if !still_running => {
@@ -829,9 +838,9 @@ impl Drop for EmbeddedPostgres {
         if !self.ephemeral || !self.running.load(Ordering::SeqCst) {
             return;
         }
-        if !matches!(self.server_state(), ServerState::Running(_)) {
+        let ServerState::Running(info) = self.server_state() else {
             return;
-        }
+        };
         let mut cmd = self.command("pg_ctl");
         cmd.arg("stop")
             .arg("-D")
@@ -841,6 +850,14 @@ impl Drop for EmbeddedPostgres {
             .stderr(Stdio::null());
         if let Err(err) = cmd.status() {
             tracing::warn!(error = %err, "stopping ephemeral PostgreSQL on drop");
+            return;
+        }
+        // `pg_ctl -w` returns once the pid file is gone, which the
+        // postmaster removes just before it exits; wait for the exit itself
+        // so that a dropped cluster holds no process, port or memory.
+        let deadline = Instant::now() + EXIT_WAIT;
+        while process_alive(info.pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 }
