@@ -18,7 +18,7 @@ use core::cell::{Cell, UnsafeCell};
 /// memory: a decision that fits never grows memory. That matters because the
 /// host resets a grown memory with `mprotect`, whose TLB shootdown costs more
 /// than the rest of a decision. Untouched arena pages cost nothing (they are
-/// copy-on-write zero pages).
+/// never faulted in, and the host resets only pages decisions touched).
 const ARENA_BYTES: usize = 256 << 10;
 
 /// A bump arena, then dlmalloc. Each decision runs in a fresh instance, so

@@ -20,6 +20,7 @@
 //! - [`fixtures`]: paths of the hostile test modules built by `build.rs`.
 //! - [`catalog`], [`registry`]: the operator's modules and which bucket uses
 //!   which.
+//! - [`sample`]: the typical request decisions are timed with.
 
 mod bindings;
 pub mod catalog;
@@ -33,6 +34,7 @@ mod limits;
 mod metrics;
 mod quarantine;
 pub mod registry;
+pub mod sample;
 mod ticker;
 
 #[cfg(test)]

@@ -1716,7 +1716,7 @@ fn measure_decisions(n: u64) -> anyhow::Result<DecisionReport> {
     let engine = PolicyEngine::new(Limits::default()).context("starting the policy engine")?;
     let startup = started.elapsed();
     let module = engine.default_module().clone();
-    let request = decision_request();
+    let request = coffer::policy::sample::typical_get_request();
     match engine.authorize(&module, &request)? {
         types::Decision::Allow => {}
         types::Decision::Deny(reason) => bail!("the benchmark request was denied: {reason}"),
@@ -1741,51 +1741,6 @@ fn measure_decisions(n: u64) -> anyhow::Result<DecisionReport> {
         elapsed,
         sorted: samples,
     })
-}
-
-/// The request the decision benchmark authorizes: `GetObject` by a grantee of
-/// the object's ACL.
-fn decision_request() -> types::Request {
-    let grant = |id: &str, permission| types::Grant {
-        grantee: types::Grantee::CanonicalUser(id.into()),
-        permission,
-    };
-    let acl = |owner: &str| types::Acl {
-        owner: owner.into(),
-        grants: vec![
-            grant("bob-canonical-id", types::Permission::Read),
-            grant("carol-canonical-id", types::Permission::FullControl),
-            types::Grant {
-                grantee: types::Grantee::Group(types::Group::AuthenticatedUsers),
-                permission: types::Permission::ReadAcp,
-            },
-        ],
-    };
-    let header = |name: &str, value: &str| types::Header {
-        name: name.into(),
-        value: value.into(),
-    };
-    types::Request {
-        operation: "GetObject".into(),
-        bucket: Some("photos".into()),
-        key: Some("2024/holiday/IMG_0042.jpg".into()),
-        principal: types::Principal::Account(types::Account {
-            canonical_id: "bob-canonical-id".into(),
-            display_name: "bob".into(),
-        }),
-        source_ip: "192.0.2.10".into(),
-        // What the server passes on for an aws-sdk GET (signing, transport and
-        // SDK bookkeeping headers are not shown to modules).
-        headers: vec![
-            header("user-agent", "aws-sdk-rust/1.0 os/linux lang/rust"),
-            header("x-amz-user-agent", "aws-sdk-rust/1.0 api/s3/1.0 os/linux"),
-        ],
-        bucket_owner: Some("alice-canonical-id".into()),
-        object_owner: Some("alice-canonical-id".into()),
-        bucket_acl: Some(acl("alice-canonical-id")),
-        object_acl: Some(acl("alice-canonical-id")),
-        config: None,
-    }
 }
 
 #[cfg(test)]
