@@ -462,6 +462,71 @@ async fn metrics_count_decisions_per_module() {
     assert!(count >= 2.0, "{default_line}");
 }
 
+/// The value of the `coffer_policy_cached_answers_total` sample of module `name`
+/// and hook `authorize` (0 when the module has no series yet).
+async fn cached_answers(server: &TestServer, name: &str) -> f64 {
+    let metrics = server.admin_raw("GET", "/metrics").send().await;
+    assert_status(&metrics, 200);
+    let text = metrics.text();
+    let module = format!("module=\"{name}\"");
+    text.lines()
+        .find(|l| {
+            l.starts_with("coffer_policy_cached_answers_total")
+                && l.contains(&module)
+                && l.contains("hook=\"authorize\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn repeated_requests_reuse_answers_unless_the_module_logged() {
+    let server = server().await;
+    let wasm = policy_module("read-only-prefix");
+    let name = unique_bucket("cache");
+    assert_status(&api_put_module(server, &name, &wasm).await, 200);
+
+    // A valid configuration: the module answers silently, so the second
+    // identical GET is answered from the cache.
+    let quiet = bucket_with(server, "cache-quiet", "k").await;
+    assert_status(
+        &api_attach(server, &quiet, &name, r#"{"prefixes": ["archive/"]}"#).await,
+        200,
+    );
+    for _ in 0..3 {
+        get_status(server, &quiet, "k").await.assert_success();
+    }
+    let reused = cached_answers(server, &name).await;
+    assert!(reused >= 1.0, "no answer of {name} was reused");
+
+    // An invalid configuration: the module logs an error with every decision,
+    // so none of them is cached and every one is logged.
+    let noisy = bucket_with(server, "cache-noisy", "k").await;
+    assert_status(
+        &api_attach(server, &noisy, &name, r#"{"prefixes": 5}"#).await,
+        200,
+    );
+    for _ in 0..3 {
+        get_status(server, &noisy, "k").await.assert_success();
+    }
+    assert_eq!(cached_answers(server, &name).await, reused);
+    // Writes under any key are denied by the misconfigured module, every time.
+    for _ in 0..2 {
+        server
+            .raw("PUT", &object_path(&noisy, "fresh"))
+            .body("x")
+            .sign_v4(server.admin_keys())
+            .send()
+            .await
+            .assert_error(403, "AccessDenied");
+    }
+    assert_eq!(cached_answers(server, &name).await, reused);
+    for bucket in [&quiet, &noisy] {
+        assert_status(&api_detach(server, bucket).await, 204);
+    }
+}
+
 #[tokio::test]
 async fn policy_eval_decides_offline() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -224,7 +224,11 @@ async fn policy_command(command: &PolicyCommand, pool: &sqlx::PgPool) -> anyhow:
         PolicyCommand::Put { name, file } => {
             let wasm =
                 std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-            let engine = PolicyEngine::new(Limits::default())?;
+            // Only validates the module: no decisions, so no answer cache.
+            let engine = PolicyEngine::new(Limits {
+                decision_cache_bytes: 0,
+                ..Limits::default()
+            })?;
             let stored = catalog::put_module(&engine, pool, name, &wasm).await?;
             println!(
                 "stored policy module {} ({} bytes, sha256 {}, hooks: {})",

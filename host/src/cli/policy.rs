@@ -167,6 +167,8 @@ fn eval(args: &EvalArgs) -> anyhow::Result<Report> {
     let config = args.config.as_deref().map(read_input).transpose()?;
     let limits = Limits {
         memory_bytes: args.memory_mib.max(1) << 20,
+        // One evaluation, always run: nothing to reuse.
+        decision_cache_bytes: 0,
         ..Limits::default()
     }
     .with_deadline(Duration::from_millis(args.deadline_ms.max(1)));

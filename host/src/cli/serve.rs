@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Linear memory a policy module may use per decision, in MiB.
     #[arg(long, default_value_t = 16)]
     policy_memory_mib: usize,
+    /// MiB of policy answers kept for requests identical to earlier ones (policy
+    /// modules are pure functions of their input); 0 evaluates every request.
+    #[arg(long, default_value_t = 32)]
+    policy_cache_mib: usize,
     /// Smallest multipart part other than the last, in bytes (S3: 5 MiB).
     #[arg(long, default_value_t = 5 << 20)]
     multipart_min_part_size: u64,
@@ -106,6 +110,7 @@ impl ServeArgs {
     fn policy_limits(&self) -> Limits {
         Limits {
             memory_bytes: self.policy_memory_mib.max(1) << 20,
+            decision_cache_bytes: self.policy_cache_mib.saturating_mul(1 << 20),
             ..Limits::default()
         }
         .with_deadline(Duration::from_millis(self.policy_deadline_ms.max(1)))

@@ -37,6 +37,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, Trap, UpdateDe
 
 use super::bindings::{self, Policy, authorize, cors, metadata, types};
 use super::deadline::DeadlineWatch;
+use super::decision_cache::{self, DecisionCache};
 use super::error::Error;
 use super::host_api::{HostState, LogLine, LogSink, truncate};
 use super::input;
@@ -205,6 +206,18 @@ struct ForbiddenImport(String);
 pub struct PolicyEngine {
     core: Core,
     default: Arc<LoadedModule>,
+    /// `authorize` answers reused for identical inputs; `None` when
+    /// [`Limits::decision_cache_bytes`] is 0.
+    answers: Option<DecisionCache>,
+}
+
+/// What one hook call produced.
+struct Ran<T> {
+    outcome: Result<T, Error>,
+    /// The module's log lines, when captured ([`LogSink::Capture`]).
+    logs: Vec<LogLine>,
+    /// Whether the module called `log` (its answer is then not cached).
+    logged: bool,
 }
 
 /// What loading and running modules needs; split from [`PolicyEngine`] so
@@ -262,7 +275,12 @@ impl PolicyEngine {
                 default.hooks()
             )));
         }
-        Ok(Self { core, default })
+        let answers = DecisionCache::new(core.limits.decision_cache_bytes);
+        Ok(Self {
+            core,
+            default,
+            answers,
+        })
     }
 
     /// The limits this engine enforces.
@@ -513,17 +531,17 @@ impl PolicyEngine {
         sink: LogSink,
         refused: fn(&T) -> bool,
         call: impl FnOnce(&Compiled, &mut Store<HostState>, &Instance) -> wasmtime::Result<T>,
-    ) -> (Result<T, Error>, Vec<LogLine>) {
+    ) -> Ran<T> {
         let start = Instant::now();
         let target = self.implementation(module, hook);
-        let (outcome, logs) = if input_size > self.core.limits.input_bytes {
+        let (outcome, logs, logged) = if input_size > self.core.limits.input_bytes {
             let e = Error::InputTooLarge {
                 size: input_size,
                 limit: self.core.limits.input_bytes,
             };
-            (Err(e), Vec::new())
+            (Err(e), Vec::new(), false)
         } else if let Some(left) = target.quarantine.remaining(start) {
-            (Err(Error::Quarantined(left)), Vec::new())
+            (Err(Error::Quarantined(left)), Vec::new(), false)
         } else {
             let _running = self.core.ticker.begin();
             let mut store = self.core.store(target.name.clone(), sink);
@@ -532,7 +550,8 @@ impl PolicyEngine {
                     .map_err(|e| self.core.classify(&store, e, false)),
                 Err(e) => Err(self.core.classify(&store, e, true)),
             };
-            (outcome, store.data_mut().take_logs())
+            let logged = store.data().logged();
+            (outcome, store.data_mut().take_logs(), logged)
             // The store (and its pool slot) is released here, inside the
             // measured time: it is part of every decision's cost.
         };
@@ -573,7 +592,11 @@ impl PolicyEngine {
                 }
             }
         }
-        (outcome, logs)
+        Ran {
+            outcome,
+            logs,
+            logged,
+        }
     }
 
     fn authorize_with(
@@ -581,10 +604,10 @@ impl PolicyEngine {
         module: &LoadedModule,
         req: &types::Request,
         sink: LogSink,
-    ) -> (Result<types::Decision, Error>, Vec<LogLine>) {
+    ) -> Ran<types::Decision> {
         let size = input::request_size(req);
         let refused = |d: &types::Decision| matches!(d, types::Decision::Deny(_));
-        let (outcome, logs) = self.run(
+        let mut ran = self.run(
             module,
             Hook::Authorize,
             size,
@@ -600,13 +623,13 @@ impl PolicyEngine {
                     .call_authorize(store, req)
             },
         );
-        let outcome = outcome.map(|d| match d {
+        ran.outcome = ran.outcome.map(|d| match d {
             types::Decision::Deny(reason) => {
                 types::Decision::Deny(truncate(&reason, self.core.limits.reason_bytes).to_owned())
             }
             allow => allow,
         });
-        (outcome, logs)
+        ran
     }
 
     fn cors_with(
@@ -614,7 +637,7 @@ impl PolicyEngine {
         module: &LoadedModule,
         req: &types::CorsRequest,
         sink: LogSink,
-    ) -> (Result<Option<types::CorsRuleMatch>, Error>, Vec<LogLine>) {
+    ) -> Ran<Option<types::CorsRuleMatch>> {
         let size = input::cors_request_size(req);
         let refused = |m: &Option<types::CorsRuleMatch>| m.is_none();
         self.run(
@@ -636,10 +659,10 @@ impl PolicyEngine {
         req: &types::Request,
         headers: &[types::Header],
         sink: LogSink,
-    ) -> (Result<Result<(), String>, Error>, Vec<LogLine>) {
+    ) -> Ran<Result<(), String>> {
         let size = input::request_size(req) + input::headers_size(headers);
         let refused = |r: &Result<(), String>| r.is_err();
-        let (outcome, logs) = self.run(
+        let mut ran = self.run(
             module,
             Hook::Metadata,
             size,
@@ -652,10 +675,10 @@ impl PolicyEngine {
                     .call_validate_metadata(store, req, headers)
             },
         );
-        let outcome = outcome.map(|r| {
+        ran.outcome = ran.outcome.map(|r| {
             r.map_err(|message| truncate(&message, self.core.limits.reason_bytes).to_owned())
         });
-        (outcome, logs)
+        ran
     }
 
     /// Runs `module`'s `authorize` hook (or the default module's, if it has
@@ -663,12 +686,32 @@ impl PolicyEngine {
     /// logged at `warn` with the module's name and digest, which the caller
     /// must treat as a denial. Guest log lines go to `tracing` in the
     /// caller's span.
+    ///
+    /// The answer to an input seen before comes from the decision cache
+    /// (`policy::decision_cache`: modules are pure functions of their input),
+    /// also while the module is quarantined: those are answers it gave.
     pub fn authorize(
         &self,
         module: &LoadedModule,
         req: &types::Request,
     ) -> Result<types::Decision, Error> {
-        self.authorize_with(module, req, LogSink::Tracing).0
+        let Some(answers) = &self.answers else {
+            return self.authorize_with(module, req, LogSink::Tracing).outcome;
+        };
+        let target = self.implementation(module, Hook::Authorize);
+        let key = decision_cache::authorize_key(&target.compiled.digest, req);
+        if let Some(decision) = answers.get(&key) {
+            let denied = matches!(decision, types::Decision::Deny(_));
+            module.metrics.answered_from_cache(Hook::Authorize, denied);
+            return Ok(decision);
+        }
+        let ran = self.authorize_with(module, req, LogSink::Tracing);
+        if let Ok(decision) = &ran.outcome
+            && !ran.logged
+        {
+            answers.insert(key, decision.clone());
+        }
+        ran.outcome
     }
 
     /// Runs `module`'s `cors` hook (or the default module's). `Ok(None)`: no
@@ -679,7 +722,7 @@ impl PolicyEngine {
         module: &LoadedModule,
         req: &types::CorsRequest,
     ) -> Result<Option<types::CorsRuleMatch>, Error> {
-        self.cors_with(module, req, LogSink::Tracing).0
+        self.cors_with(module, req, LogSink::Tracing).outcome
     }
 
     /// Runs `module`'s `validate-metadata` hook (or the default module's) on
@@ -692,7 +735,8 @@ impl PolicyEngine {
         req: &types::Request,
         headers: &[types::Header],
     ) -> Result<Result<(), String>, Error> {
-        self.metadata_with(module, req, headers, LogSink::Tracing).0
+        self.metadata_with(module, req, headers, LogSink::Tracing)
+            .outcome
     }
 
     /// [`PolicyEngine::authorize`], returning the module's log lines instead
@@ -702,8 +746,8 @@ impl PolicyEngine {
         module: &LoadedModule,
         req: &types::Request,
     ) -> Evaluation<types::Decision> {
-        let (outcome, logs) = self.authorize_with(module, req, LogSink::Capture(Vec::new()));
-        self.evaluation(module, Hook::Authorize, outcome, logs)
+        let ran = self.authorize_with(module, req, LogSink::Capture(Vec::new()));
+        self.evaluation(module, Hook::Authorize, ran)
     }
 
     /// [`PolicyEngine::cors`], returning the module's log lines.
@@ -712,8 +756,8 @@ impl PolicyEngine {
         module: &LoadedModule,
         req: &types::CorsRequest,
     ) -> Evaluation<Option<types::CorsRuleMatch>> {
-        let (outcome, logs) = self.cors_with(module, req, LogSink::Capture(Vec::new()));
-        self.evaluation(module, Hook::Cors, outcome, logs)
+        let ran = self.cors_with(module, req, LogSink::Capture(Vec::new()));
+        self.evaluation(module, Hook::Cors, ran)
     }
 
     /// [`PolicyEngine::validate_metadata`], returning the module's log lines.
@@ -723,21 +767,14 @@ impl PolicyEngine {
         req: &types::Request,
         headers: &[types::Header],
     ) -> Evaluation<Result<(), String>> {
-        let (outcome, logs) =
-            self.metadata_with(module, req, headers, LogSink::Capture(Vec::new()));
-        self.evaluation(module, Hook::Metadata, outcome, logs)
+        let ran = self.metadata_with(module, req, headers, LogSink::Capture(Vec::new()));
+        self.evaluation(module, Hook::Metadata, ran)
     }
 
-    fn evaluation<T>(
-        &self,
-        module: &LoadedModule,
-        hook: Hook,
-        outcome: Result<T, Error>,
-        logs: Vec<LogLine>,
-    ) -> Evaluation<T> {
+    fn evaluation<T>(&self, module: &LoadedModule, hook: Hook, ran: Ran<T>) -> Evaluation<T> {
         Evaluation {
-            outcome,
-            logs,
+            outcome: ran.outcome,
+            logs: ran.logs,
             evaluated_by: self.implementation(module, hook).name().to_owned(),
         }
     }
@@ -776,7 +813,11 @@ mod phase_bench {
     #[test]
     #[ignore]
     fn phases() {
-        let engine = PolicyEngine::new(Limits::default()).expect("engine");
+        let limits = Limits {
+            decision_cache_bytes: 0,
+            ..Limits::default()
+        };
+        let engine = PolicyEngine::new(limits).expect("engine");
         let m = engine.default_module().clone();
         let c = &m.compiled;
         let req = crate::policy::sample::typical_get_request();

@@ -64,6 +64,11 @@ impl HostState {
         }
     }
 
+    /// Whether the module called `log` during this decision.
+    pub(crate) fn logged(&self) -> bool {
+        self.log_calls > 0 || self.log_dropped
+    }
+
     /// The captured lines (empty when logging to `tracing`).
     pub(crate) fn take_logs(&mut self) -> Vec<LogLine> {
         match &mut self.sink {

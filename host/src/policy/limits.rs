@@ -47,6 +47,9 @@ pub struct Limits {
     /// more fails with [`Error::Unavailable`](super::Error::Unavailable)
     /// instead of waiting.
     pub concurrent_decisions: u32,
+    /// Bytes of `authorize` answers kept for reuse on identical inputs
+    /// (`policy::decision_cache`); 0 evaluates every request.
+    pub decision_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -66,6 +69,7 @@ impl Default for Limits {
             log_calls: 32,
             log_bytes: 8 << 10,
             concurrent_decisions: 256,
+            decision_cache_bytes: 32 << 20,
         }
     }
 }

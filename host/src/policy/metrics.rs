@@ -55,6 +55,9 @@ pub(crate) struct ModuleMetrics {
     digest: String,
     decisions: [AtomicU64; HOOKS],
     denials: [AtomicU64; HOOKS],
+    /// Answers taken from the decision cache (also counted in `decisions`
+    /// and `denials`, not in `evaluation`).
+    cached: [AtomicU64; HOOKS],
     failures: [[AtomicU64; KINDS]; HOOKS],
     evaluation: Histogram,
 }
@@ -66,6 +69,7 @@ impl ModuleMetrics {
             digest: digest.to_owned(),
             decisions: Default::default(),
             denials: Default::default(),
+            cached: Default::default(),
             failures: Default::default(),
             evaluation: Histogram::default(),
         }
@@ -79,6 +83,21 @@ impl ModuleMetrics {
             self.denials[hook.index()].fetch_add(1, Ordering::Relaxed);
         }
         self.evaluation.observe(elapsed);
+    }
+
+    /// One answer of `hook` taken from the decision cache.
+    pub(crate) fn answered_from_cache(&self, hook: Hook, denied: bool) {
+        self.decisions[hook.index()].fetch_add(1, Ordering::Relaxed);
+        if denied {
+            self.denials[hook.index()].fetch_add(1, Ordering::Relaxed);
+        }
+        self.cached[hook.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Answers of `hook` taken from the decision cache so far.
+    #[cfg(test)]
+    pub(crate) fn cached(&self, hook: Hook) -> u64 {
+        self.cached[hook.index()].load(Ordering::Relaxed)
     }
 
     /// One call of `hook` that failed (and so failed closed).
@@ -139,42 +158,27 @@ impl MetricsRegistry {
             self.lock().values().filter_map(Weak::upgrade).collect();
         modules.sort_by(|a, b| (&a.name, &a.digest).cmp(&(&b.name, &b.digest)));
 
-        header(
+        per_hook_counter(
             out,
+            &modules,
             "coffer_policy_decisions_total",
-            "counter",
             "Policy hook calls that returned an answer.",
+            |m| &m.decisions,
         );
-        for m in &modules {
-            for hook in Hook::ALL {
-                let v = m.decisions[hook.index()].load(Ordering::Relaxed);
-                sample(
-                    out,
-                    "coffer_policy_decisions_total",
-                    m,
-                    &[("hook", hook.as_str())],
-                    v,
-                );
-            }
-        }
-        header(
+        per_hook_counter(
             out,
+            &modules,
             "coffer_policy_denials_total",
-            "counter",
             "Answers that refused: authorize denials, metadata rejections, CORS requests no rule matched.",
+            |m| &m.denials,
         );
-        for m in &modules {
-            for hook in Hook::ALL {
-                let v = m.denials[hook.index()].load(Ordering::Relaxed);
-                sample(
-                    out,
-                    "coffer_policy_denials_total",
-                    m,
-                    &[("hook", hook.as_str())],
-                    v,
-                );
-            }
-        }
+        per_hook_counter(
+            out,
+            &modules,
+            "coffer_policy_cached_answers_total",
+            "Answers (also in coffer_policy_decisions_total) reused from the decision cache for an input the module had answered before, without evaluating it.",
+            |m| &m.cached,
+        );
         header(
             out,
             "coffer_policy_failures_total",
@@ -224,6 +228,23 @@ impl MetricsRegistry {
                 &[],
                 cumulative,
             );
+        }
+    }
+}
+
+/// Appends counter `name`: one sample per module and hook.
+fn per_hook_counter(
+    out: &mut String,
+    modules: &[Arc<ModuleMetrics>],
+    name: &str,
+    help: &str,
+    counts: fn(&ModuleMetrics) -> &[AtomicU64; HOOKS],
+) {
+    header(out, name, "counter", help);
+    for m in modules {
+        for hook in Hook::ALL {
+            let v = counts(m)[hook.index()].load(Ordering::Relaxed);
+            sample(out, name, m, &[("hook", hook.as_str())], v);
         }
     }
 }

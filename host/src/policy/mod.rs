@@ -11,6 +11,8 @@
 //!   are its data types.
 //! - [`Limits`] (`limits`): deadline, memory, input and log budgets, and the
 //!   instance pool sized from them.
+//! - `decision_cache`: `authorize` answers reused for identical inputs
+//!   (modules are pure functions of their input).
 //! - `ticker`: advances the epoch while guest code runs, parks when idle.
 //! - `deadline`: the per-decision CPU-time deadline behind the epoch ticks;
 //!   `quarantine`: modules that keep hitting it are not run for a cool-down.
@@ -25,6 +27,7 @@
 mod bindings;
 pub mod catalog;
 mod deadline;
+mod decision_cache;
 mod engine;
 mod error;
 pub mod fixtures;

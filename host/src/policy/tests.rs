@@ -14,12 +14,22 @@ use super::{Error, FailureKind, Hook, Limits, LoadedModule, PolicyEngine};
 /// Limits for tests that are not about the deadline: unoptimised (debug)
 /// wasmtime takes around a millisecond per decision, and tests run in
 /// parallel on few cores, so the 10 ms production deadline would make them
-/// flaky.
+/// flaky. The decision cache is off, so every call evaluates (the cache has
+/// its own tests).
 fn relaxed() -> Limits {
     Limits {
         deadline: Duration::from_secs(5),
+        decision_cache_bytes: 0,
         ..Limits::default()
     }
+}
+
+fn cached() -> PolicyEngine {
+    PolicyEngine::new(Limits {
+        decision_cache_bytes: 1 << 20,
+        ..relaxed()
+    })
+    .expect("the engine starts")
 }
 
 fn engine() -> PolicyEngine {
@@ -103,17 +113,23 @@ fn assert_default_answers(engine: &PolicyEngine) {
         engine.authorize(default, &private_get(Principal::Anonymous)),
         Ok(Decision::Deny(_))
     ));
-    let mut public = private_get(Principal::Anonymous);
-    if let Some(acl) = public.object_acl.as_mut() {
+    assert_eq!(
+        engine
+            .authorize(default, &public_read(private_get(Principal::Anonymous)))
+            .ok(),
+        Some(Decision::Allow)
+    );
+}
+
+/// `req` with READ for everyone added to its object's ACL.
+fn public_read(mut req: types::Request) -> types::Request {
+    if let Some(acl) = req.object_acl.as_mut() {
         acl.grants.push(Grant {
             grantee: Grantee::Group(Group::AllUsers),
             permission: Permission::Read,
         });
     }
-    assert_eq!(
-        engine.authorize(default, &public).ok(),
-        Some(Decision::Allow)
-    );
+    req
 }
 
 #[test]
@@ -482,6 +498,82 @@ fn mismatched_hook_types_and_foreign_imports_are_refused_at_load() {
         matches!(&err, Some(Error::Abi(m)) if m.contains("example:other/thing")),
         "{err:?}"
     );
+}
+
+#[test]
+fn identical_inputs_are_answered_from_the_cache() {
+    let engine = cached();
+    let default = engine.default_module();
+    let req = private_get(alice());
+    for _ in 0..3 {
+        assert_eq!(engine.authorize(default, &req).ok(), Some(Decision::Allow));
+    }
+    let anonymous = private_get(Principal::Anonymous);
+    for _ in 0..2 {
+        assert!(matches!(
+            engine.authorize(default, &anonymous),
+            Ok(Decision::Deny(_))
+        ));
+    }
+    let m = default.metrics();
+    assert_eq!(m.decisions(Hook::Authorize), 5);
+    assert_eq!(m.denials(Hook::Authorize), 2);
+    assert_eq!(m.cached(Hook::Authorize), 3);
+    // A changed ACL is another input: evaluated, and answered by it.
+    assert_eq!(
+        engine.authorize(default, &public_read(anonymous)).ok(),
+        Some(Decision::Allow)
+    );
+    assert_eq!(m.cached(Hook::Authorize), 3);
+}
+
+#[test]
+fn each_module_answers_for_itself_through_the_cache() {
+    let engine = cached();
+    let allow = fixture(&engine, Fixture::AllowAll);
+    let deny = fixture(&engine, Fixture::DenyAll);
+    let req = private_get(Principal::Anonymous);
+    for _ in 0..2 {
+        assert_eq!(engine.authorize(&allow, &req).ok(), Some(Decision::Allow));
+        assert!(matches!(
+            engine.authorize(&deny, &req),
+            Ok(Decision::Deny(_))
+        ));
+    }
+    assert_eq!(allow.metrics().cached(Hook::Authorize), 1);
+    assert_eq!(deny.metrics().cached(Hook::Authorize), 1);
+}
+
+#[test]
+fn failures_and_answers_that_logged_are_not_cached() {
+    let engine = cached();
+    // The panic fixture logs, then traps: a failure every time.
+    let panics = fixture(&engine, Fixture::Panic);
+    let req = private_get(alice());
+    for _ in 0..2 {
+        assert!(matches!(
+            engine.authorize(&panics, &req),
+            Err(Error::Trap(_))
+        ));
+    }
+    assert_eq!(
+        panics
+            .metrics()
+            .failures(Hook::Authorize, FailureKind::Trap),
+        2
+    );
+    assert_eq!(panics.metrics().cached(Hook::Authorize), 0);
+}
+
+#[test]
+fn without_the_cache_every_call_evaluates() {
+    let engine = engine();
+    let default = engine.default_module();
+    for _ in 0..3 {
+        assert!(engine.authorize(default, &private_get(alice())).is_ok());
+    }
+    assert_eq!(default.metrics().cached(Hook::Authorize), 0);
+    assert_eq!(default.metrics().decisions(Hook::Authorize), 3);
 }
 
 #[test]

@@ -1713,7 +1713,12 @@ async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
 /// a bucket with a few grants, with the headers of an SDK request).
 fn measure_decisions(n: u64) -> anyhow::Result<DecisionReport> {
     let started = Instant::now();
-    let engine = PolicyEngine::new(Limits::default()).context("starting the policy engine")?;
+    // Every decision evaluated: the answer cache would time lookups instead.
+    let limits = Limits {
+        decision_cache_bytes: 0,
+        ..Limits::default()
+    };
+    let engine = PolicyEngine::new(limits).context("starting the policy engine")?;
     let startup = started.elapsed();
     let module = engine.default_module().clone();
     let request = coffer::policy::sample::typical_get_request();
