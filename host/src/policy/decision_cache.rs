@@ -7,7 +7,8 @@
 //! no I/O; `log` returns nothing). So the answer a module gave for a request
 //! is the answer it would give again, and evaluating it again only costs
 //! time: in a busy server one evaluation of the default module takes about
-//! 20 us of CPU with cold caches, a lookup here about 1 us.
+//! 20 us of CPU with cold caches, the whole authorize step with a hit here
+//! about 3-4 us.
 //!
 //! The key is the whole input, byte for byte (never a hash of it alone: a
 //! collision would hand one request another's answer): the digest of the
