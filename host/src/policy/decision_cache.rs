@@ -84,8 +84,8 @@ impl DecisionCache {
     }
 
     /// Keeps `decision` as the answer for `key`.
-    pub(crate) fn insert(&self, key: Box<[u8]>, decision: types::Decision) {
-        self.entries.insert(key, decision);
+    pub(crate) fn insert(&self, key: Vec<u8>, decision: types::Decision) {
+        self.entries.insert(key.into_boxed_slice(), decision);
     }
 
     /// Entries held (for tests).
@@ -96,12 +96,13 @@ impl DecisionCache {
 }
 
 /// The cache key of `authorize(req)` evaluated by the component with
-/// `digest`: the digest, then every field of `req`.
-pub(crate) fn authorize_key(digest: &[u8; 32], req: &types::Request) -> Box<[u8]> {
-    let mut key = Key(Vec::with_capacity(512));
+/// `digest`: the digest, then every field of `req`. A `Vec`, so that a
+/// lookup that hits does not pay for shrinking it into the stored box.
+pub(crate) fn authorize_key(digest: &[u8; 32], req: &types::Request) -> Vec<u8> {
+    let mut key = Key(Vec::with_capacity(TYPICAL_ENTRY as usize));
     key.0.extend_from_slice(digest);
     key.request(req);
-    key.0.into_boxed_slice()
+    key.0
 }
 
 /// The encoder. Every value is self-delimiting (strings and lists carry
@@ -219,7 +220,7 @@ mod tests {
 
     const DIGEST: [u8; 32] = [7; 32];
 
-    fn key(req: &types::Request) -> Box<[u8]> {
+    fn key(req: &types::Request) -> Vec<u8> {
         authorize_key(&DIGEST, req)
     }
 

@@ -544,8 +544,11 @@ fn each_module_answers_for_itself_through_the_cache() {
     assert_eq!(deny.metrics().cached(Hook::Authorize), 1);
 }
 
+/// (Answers given while the module logged are not cached either: the e2e test
+/// `repeated_requests_reuse_answers_unless_the_module_logged` shows it with an
+/// example module that logs and answers.)
 #[test]
-fn failures_and_answers_that_logged_are_not_cached() {
+fn failures_are_not_cached() {
     let engine = cached();
     // The panic fixture logs, then traps: a failure every time.
     let panics = fixture(&engine, Fixture::Panic);
