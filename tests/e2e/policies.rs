@@ -311,9 +311,7 @@ async fn hostile_modules_fail_closed_while_other_buckets_keep_serving() {
         .expect("the healthy bucket's requests all succeeded");
     assert!(served.load(Ordering::Relaxed) > 0);
 
-    let metrics = server.admin_raw("GET", "/metrics").send().await;
-    assert_status(&metrics, 200);
-    let text = metrics.text();
+    let text = metrics_text(server).await;
     // Five requests to the spinning module: three hit the deadline, then it
     // is quarantined and the other two fail closed without running it.
     for kind in ["deadline", "quarantined", "memory", "trap"] {
@@ -444,40 +442,38 @@ async fn metrics_count_decisions_per_module() {
         .send()
         .await
         .assert_error(403, "AccessDenied");
-    let metrics = server.admin_raw("GET", "/metrics").send().await;
-    assert_status(&metrics, 200);
-    let text = metrics.text();
+    let text = metrics_text(server).await;
     assert!(text.contains("# TYPE"), "{text}");
-    let default_line = text
-        .lines()
-        .find(|l| {
-            !l.starts_with('#') && l.contains("decisions") && l.contains("module=\"default\"")
-        })
+    let count = authorize_counter(&text, "coffer_policy_decisions_total", "default")
         .unwrap_or_else(|| panic!("no decision counter for the default module:\n{text}"));
-    let count: f64 = default_line
-        .rsplit(' ')
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("unparsable metric line {default_line}"));
-    assert!(count >= 2.0, "{default_line}");
+    assert!(count >= 2.0, "{count}");
 }
 
-/// The value of the `coffer_policy_cached_answers_total` sample of module `name`
-/// and hook `authorize` (0 when the module has no series yet).
-async fn cached_answers(server: &TestServer, name: &str) -> f64 {
+/// The server's `/metrics` text.
+async fn metrics_text(server: &TestServer) -> String {
     let metrics = server.admin_raw("GET", "/metrics").send().await;
     assert_status(&metrics, 200);
-    let text = metrics.text();
-    let module = format!("module=\"{name}\"");
+    metrics.text()
+}
+
+/// The value of counter `name` for module `module` and hook `authorize` in `text`.
+fn authorize_counter(text: &str, name: &str, module: &str) -> Option<f64> {
+    let module = format!("module=\"{module}\"");
     text.lines()
         .find(|l| {
-            l.starts_with("coffer_policy_cached_answers_total")
+            l.starts_with(&format!("{name}{{"))
                 && l.contains(&module)
                 && l.contains("hook=\"authorize\"")
         })
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+}
+
+/// Answers of module `name` reused from the decision cache so far (0 when the module
+/// has no series yet).
+async fn cached_answers(server: &TestServer, name: &str) -> f64 {
+    let text = metrics_text(server).await;
+    authorize_counter(&text, "coffer_policy_cached_answers_total", name).unwrap_or(0.0)
 }
 
 #[tokio::test]
