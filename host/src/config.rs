@@ -13,10 +13,8 @@ pub struct ServerConfig {
     pub domains: Vec<String>,
     /// If set, SigV4 requests must be signed for this region.
     pub region: Option<String>,
-    /// Volume directories.
-    pub volumes: Vec<PathBuf>,
-    /// Chunk size in bytes.
-    pub chunk_size: usize,
+    /// How object bytes are stored and kept.
+    pub storage: StorageConfig,
     /// Objects up to this size are stored inline in PostgreSQL.
     pub inline_threshold: usize,
     /// Maximum concurrent connections.
@@ -33,10 +31,6 @@ pub struct ServerConfig {
     pub body_idle_timeout: Duration,
     /// How long in-flight requests may take to drain at shutdown.
     pub shutdown_grace: Duration,
-    /// Interval between garbage-collection passes.
-    pub gc_interval: Duration,
-    /// Minimum age of an unreferenced chunk file before it is collected.
-    pub gc_grace: Duration,
     /// Address of the admin API and `/metrics`.
     pub admin_listen: SocketAddr,
     /// How often to check the database for policy module changes made elsewhere.
@@ -56,8 +50,7 @@ impl ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 9000)),
             domains: Vec::new(),
             region: None,
-            volumes: vec![data_dir.join("volumes").join("0")],
-            chunk_size: 8 << 20,
+            storage: StorageConfig::with_defaults(data_dir),
             inline_threshold: 32 << 10,
             max_connections: 1024,
             max_header_bytes: 16 << 10,
@@ -66,13 +59,83 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
-            gc_interval: Duration::from_secs(600),
-            gc_grace: Duration::from_secs(3600),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9001)),
             policy_poll_interval: Duration::from_secs(2),
             multipart_min_part_size: 5 << 20,
             max_complete_xml_bytes: 4 << 20,
             multipart_expiry: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// How object bytes are stored and kept: chunking, copies, volumes' thresholds, and the
+/// background work (collector, repair, scrub).
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// Directories for the volumes of a fresh data directory (or the ones named with
+    /// `--volume`; see `explicit_volumes`).
+    pub volumes: Vec<PathBuf>,
+    /// Whether the operator named the volumes: each must then be a registered volume once
+    /// volumes exist.
+    pub explicit_volumes: bool,
+    /// Largest chunk, bytes.
+    pub chunk_size: usize,
+    /// Copies of every chunk.
+    pub replicas: usize,
+    /// Fewest copies a write may be acknowledged with (the rest are repaired later).
+    pub min_write_replicas: usize,
+    /// A volume this full (percent of its filesystem) takes no new copies.
+    pub full_percent: f64,
+    /// A volume this full takes no repaired copies.
+    pub repair_full_percent: f64,
+    /// How often volumes are checked (identity, free space) and the volume list re-read.
+    pub volume_check_interval: Duration,
+    /// How long after a volume goes offline its chunks are repaired elsewhere.
+    pub offline_repair_delay: Duration,
+    /// How long a writer's intent lives without being renewed.
+    pub intent_ttl: Duration,
+    /// Between sweeps of the volumes (orphans, missing files).
+    pub gc_interval: Duration,
+    /// Minimum age of a file the sweep removes.
+    pub gc_grace: Duration,
+    /// How long copies of released chunks stay on disk (for GETs still streaming them).
+    pub delete_delay: Duration,
+    /// Repair workers in this process.
+    pub repair_workers: usize,
+    /// How long a claimed repair stays taken by its worker.
+    pub repair_lease: Duration,
+    /// MiB/s this process copies for repairs, unless set at run time (0: unlimited).
+    pub repair_rate_mib: u64,
+    /// Every copy is deep-scrubbed about once per period; `None`: no background scrub.
+    pub scrub_period: Option<Duration>,
+    /// MiB/s the scrub reads from each volume, unless set at run time (0: unlimited).
+    pub scrub_rate_mib: u64,
+}
+
+impl StorageConfig {
+    /// Defaults for a data directory: three volumes in it, 8 MiB chunks, three copies.
+    pub fn with_defaults(data_dir: &std::path::Path) -> Self {
+        StorageConfig {
+            volumes: (0..3)
+                .map(|i| data_dir.join("volumes").join(i.to_string()))
+                .collect(),
+            explicit_volumes: false,
+            chunk_size: 8 << 20,
+            replicas: 3,
+            min_write_replicas: 2,
+            full_percent: 95.0,
+            repair_full_percent: 90.0,
+            volume_check_interval: Duration::from_secs(5),
+            offline_repair_delay: Duration::from_secs(600),
+            intent_ttl: Duration::from_secs(600),
+            gc_interval: Duration::from_secs(600),
+            gc_grace: Duration::from_secs(3600),
+            delete_delay: Duration::from_secs(900),
+            repair_workers: 2,
+            repair_lease: Duration::from_secs(300),
+            repair_rate_mib: 64,
+            scrub_period: Some(Duration::from_secs(30 * 24 * 3600)),
+            scrub_rate_mib: 16,
         }
     }
 }

@@ -490,6 +490,9 @@ impl From<crate::store::Error> for S3Error {
             E::PreconditionFailed(condition) => {
                 S3Error::new(S3ErrorCode::PreconditionFailed).extra("Condition", condition)
             }
+            // Too few healthy volumes for the copies a write needs: a condition that
+            // passes (space freed, a volume repaired), so clients retry.
+            e @ E::InsufficientVolumes { .. } => S3Error::new(S3ErrorCode::SlowDown).source(e),
             other => S3Error::internal(other),
         }
     }

@@ -7,7 +7,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ObjectCannedAcl};
 use coffer_tests::raw::object_path;
-use coffer_tests::{TestServer, random_bytes, sdk_err, unique_bucket};
+use coffer_tests::{TestServer, random_bytes, sdk_err, unique_bucket, volumes};
 use md5::{Digest, Md5};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -83,22 +83,18 @@ fn md5_etag(parts: &[&[u8]]) -> String {
     format!("\"{}-{}\"", hex::encode(Md5::digest(&all)), parts.len())
 }
 
-/// Chunk files on the server's volume.
+/// Chunk files on the server's first volume (every volume holds a copy of each chunk).
 fn chunk_files(data_dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![data_dir.join("volumes/0/chunks")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("volume readable") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+    volumes::chunk_files(&data_dir.join("volumes/0"))
+}
+
+/// Waits until the first volume holds `n` chunk files (released copies are unlinked
+/// once `--delete-delay`, 0 in these tests, has passed).
+async fn expect_chunk_files(data_dir: &Path, n: usize, what: &str) {
+    volumes::eventually(what, Duration::from_secs(20), || {
+        chunk_files(data_dir).len() == n
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -209,6 +205,8 @@ async fn upload_complete_and_read_back_by_part() {
 async fn abort_releases_parts_and_reuploading_a_part_replaces_it() {
     let s = TestServer::builder()
         .chunk_size(CHUNK)
+        .arg("--delete-delay")
+        .arg("0")
         .arg("--multipart-min-part-size")
         .arg(&MIN_PART.to_string())
         .start()
@@ -222,7 +220,7 @@ async fn abort_releases_parts_and_reuploading_a_part_replaces_it() {
     // The same part number again: the first upload's chunks go.
     let second = random_bytes(CHUNK);
     let etag = upload(&c, &bucket, "k", &id, 1, &second).await;
-    assert_eq!(chunk_files(s.data_dir()).len(), 1);
+    expect_chunk_files(s.data_dir(), 1, "the replaced part's chunks go").await;
     let listed = c
         .list_parts()
         .bucket(&bucket)
@@ -240,10 +238,7 @@ async fn abort_releases_parts_and_reuploading_a_part_replaces_it() {
         .send()
         .await
         .expect("abort");
-    assert!(
-        chunk_files(s.data_dir()).is_empty(),
-        "abort released every part"
-    );
+    expect_chunk_files(s.data_dir(), 0, "abort released every part").await;
     let err = sdk_err(
         c.abort_multipart_upload()
             .bucket(&bucket)
@@ -261,7 +256,7 @@ async fn abort_releases_parts_and_reuploading_a_part_replaces_it() {
         .send()
         .await
         .expect("delete bucket");
-    assert!(chunk_files(s.data_dir()).is_empty());
+    expect_chunk_files(s.data_dir(), 0, "deleting the bucket released its uploads").await;
 }
 
 #[tokio::test]
@@ -645,6 +640,8 @@ async fn abandoned_uploads_expire() {
     let s = TestServer::builder()
         .arg("--multipart-expiry")
         .arg("2")
+        .arg("--delete-delay")
+        .arg("0")
         .start()
         .await;
     let c = s.client();
@@ -669,7 +666,7 @@ async fn abandoned_uploads_expire() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(chunk_files(s.data_dir()).is_empty());
+    expect_chunk_files(s.data_dir(), 0, "the expired upload's chunks go").await;
 }
 
 /// Uploads `parts` to upload `id` of `bucket/k` with CRC32 checksums; returns the parts

@@ -1,50 +1,87 @@
-//! Chunk files on disk: released when objects are overwritten or deleted, and orphans
-//! (what a crash leaves behind) removed by the garbage collector after its grace period;
-//! copies share chunk files until the last object referencing them goes.
+//! Chunk files on disk: three identical copies of every chunk on distinct volumes,
+//! released when objects are overwritten or deleted (unlinked after `--delete-delay`),
+//! orphans and stray copies removed by the collector, copies sharing chunk files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use coffer_tests::volumes::{self, chunk_files, default_volumes, eventually, temp_files};
 use coffer_tests::{TestServer, random_bytes, unique_bucket};
 
 use crate::support::{create_bucket, get, put};
 
-/// Every file under the volume's `chunks/` and `tmp/` directories.
-fn volume_files(data_dir: &Path) -> Vec<PathBuf> {
-    let volume = data_dir.join("volumes/0");
-    let mut files = Vec::new();
-    for top in ["chunks", "tmp"] {
-        let mut stack = vec![volume.join(top)];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    files.push(path);
-                }
-            }
-        }
-    }
-    files.sort();
-    files
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Chunk files per volume (volume directory name -> chunk ids).
+fn layout(data_dir: &Path) -> BTreeMap<String, Vec<String>> {
+    default_volumes(data_dir)
+        .iter()
+        .map(|v| {
+            let name = v.file_name().unwrap().to_string_lossy().to_string();
+            let ids = chunk_files(v)
+                .iter()
+                .map(|p| volumes::chunk_id(p))
+                .collect();
+            (name, ids)
+        })
+        .collect()
+}
+
+/// How many chunk files the first volume holds.
+fn first_volume_files(data_dir: &Path) -> usize {
+    chunk_files(&data_dir.join("volumes/0")).len()
 }
 
 #[tokio::test]
-async fn overwrite_and_delete_release_chunk_files() {
+async fn every_chunk_has_three_identical_copies_on_three_volumes() {
     let s = TestServer::builder()
         .chunk_size(64 * 1024)
         .inline_threshold(1024)
         .start()
         .await;
     let c = s.client();
+    let bucket = unique_bucket("copies");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(200 * 1024);
+    put(&c, &bucket, "obj", &data).await;
+    let layout = layout(s.data_dir());
+    assert_eq!(layout.len(), 3, "a fresh data directory gets three volumes");
+    let first = &layout["0"];
+    assert_eq!(first.len(), 4, "200 KiB in 64 KiB chunks");
+    for ids in layout.values() {
+        assert_eq!(ids, first, "every volume holds a copy of every chunk");
+    }
+    // The copies are the object's raw bytes, under the same name everywhere.
+    let mut chunks: Vec<Vec<u8>> = Vec::new();
+    for id in first {
+        let copies: Vec<Vec<u8>> = default_volumes(s.data_dir())
+            .iter()
+            .map(|v| std::fs::read(volumes::chunk_path(v, id)).unwrap())
+            .collect();
+        assert!(copies.iter().all(|c| *c == copies[0]), "copies differ");
+        chunks.push(copies[0].clone());
+    }
+    chunks.sort_by_key(|c| data.windows(c.len()).position(|w| w == c.as_slice()));
+    assert_eq!(chunks.concat(), data);
+}
+
+#[tokio::test]
+async fn overwrite_and_delete_release_chunk_files_after_the_delay() {
+    let s = TestServer::builder()
+        .chunk_size(64 * 1024)
+        .inline_threshold(1024)
+        .arg("--delete-delay")
+        .arg("0")
+        .start()
+        .await;
+    let c = s.client();
     let bucket = unique_bucket("release");
     create_bucket(&c, &bucket).await;
 
-    let first = random_bytes(200 * 1024);
-    put(&c, &bucket, "obj", &first).await;
+    put(&c, &bucket, "obj", &random_bytes(200 * 1024)).await;
     assert_eq!(
-        volume_files(s.data_dir()).len(),
+        first_volume_files(s.data_dir()),
         4,
         "200 KiB in 64 KiB chunks"
     );
@@ -52,11 +89,10 @@ async fn overwrite_and_delete_release_chunk_files() {
     let second = random_bytes(100 * 1024);
     put(&c, &bucket, "obj", &second).await;
     assert_eq!(get(&c, &bucket, "obj").await, second);
-    assert_eq!(
-        volume_files(s.data_dir()).len(),
-        2,
-        "the old chunks were released"
-    );
+    eventually("the old chunks are released", WAIT, || {
+        first_volume_files(s.data_dir()) == 2
+    })
+    .await;
 
     c.delete_object()
         .bucket(&bucket)
@@ -64,46 +100,62 @@ async fn overwrite_and_delete_release_chunk_files() {
         .send()
         .await
         .unwrap();
-    assert!(
-        volume_files(s.data_dir()).is_empty(),
-        "delete released every chunk"
-    );
+    eventually("delete released every chunk", WAIT, || {
+        volumes::all_chunk_files(s.data_dir()).is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]
-async fn garbage_collector_removes_orphans_but_not_live_chunks() {
-    let s = TestServer::builder()
+async fn garbage_collector_removes_orphans_and_stray_copies_but_not_live_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let vols: Vec<PathBuf> = (0..4).map(|i| dir.path().join(format!("v{i}"))).collect();
+    let mut builder = TestServer::builder()
         .chunk_size(64 * 1024)
         .inline_threshold(1024)
         .arg("--gc-interval")
         .arg("1")
         .arg("--gc-grace")
-        .arg("0")
-        .start()
-        .await;
+        .arg("0");
+    for v in &vols {
+        builder = builder.arg("--volume").arg(v.to_str().unwrap());
+    }
+    let s = builder.start().await;
     let c = s.client();
     let bucket = unique_bucket("gc");
     create_bucket(&c, &bucket).await;
     let data = random_bytes(150 * 1024);
     put(&c, &bucket, "live", &data).await;
-    let live = volume_files(s.data_dir());
-    assert_eq!(live.len(), 3);
+    let live: Vec<Vec<PathBuf>> = vols.iter().map(|v| chunk_files(v)).collect();
+    assert_eq!(
+        live.iter().map(Vec::len).sum::<usize>(),
+        9,
+        "3 chunks x 3 copies"
+    );
 
     // What a crash leaves: a chunk file no metadata references, and a temp file.
-    let volume = s.data_dir().join("volumes/0");
-    let orphan = volume.join("chunks/ab/ab0123456789abcdef0123456789abcd");
-    let temp = volume.join("tmp/cd0123456789abcdef0123456789abcd.tmp");
+    let orphan = vols[0].join("chunks/ab/ab0123456789abcdef0123456789abcd");
+    let temp = vols[0].join("tmp/cd0123456789abcdef0123456789abcd.tmp");
     std::fs::write(&orphan, b"orphaned chunk").unwrap();
     std::fs::write(&temp, b"half-written chunk").unwrap();
+    // A stray extra copy of a live chunk on the volume that has no copy of it: its chunk
+    // is known, but not on that volume.
+    let has = |i: usize, id: &str| live[i].iter().any(|p| volumes::chunk_id(p) == id);
+    let id = volumes::chunk_id(&live[0][0]);
+    let without = (0..4)
+        .find(|i| !has(*i, &id))
+        .expect("one volume lacks the chunk");
+    let holder = volumes::chunk_path(&vols[0], &id);
+    let stray_to = volumes::chunk_path(&vols[without], &id);
+    std::fs::copy(&holder, &stray_to).unwrap();
 
-    let mut waited = Duration::ZERO;
-    while (orphan.exists() || temp.exists()) && waited < Duration::from_secs(20) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        waited += Duration::from_millis(200);
-    }
-    assert!(!orphan.exists(), "orphan chunk collected");
-    assert!(!temp.exists(), "temp file collected");
-    assert_eq!(volume_files(s.data_dir()), live, "live chunks untouched");
+    eventually("orphans and strays collected", WAIT, || {
+        !orphan.exists() && !temp.exists() && !stray_to.exists()
+    })
+    .await;
+    let now: Vec<Vec<PathBuf>> = vols.iter().map(|v| chunk_files(v)).collect();
+    assert_eq!(now, live, "live copies untouched");
+    assert!(vols.iter().all(|v| temp_files(v).is_empty()));
     assert_eq!(get(&c, &bucket, "live").await, data);
 }
 
@@ -112,6 +164,8 @@ async fn copies_share_chunk_files_until_the_last_reference_goes() {
     let s = TestServer::builder()
         .chunk_size(64 * 1024)
         .inline_threshold(1024)
+        .arg("--delete-delay")
+        .arg("0")
         .start()
         .await;
     let c = s.client();
@@ -121,8 +175,8 @@ async fn copies_share_chunk_files_until_the_last_reference_goes() {
     create_bucket(&c, &other).await;
     let data = random_bytes(200 * 1024);
     put(&c, &bucket, "src", &data).await;
-    let files = volume_files(s.data_dir());
-    assert_eq!(files.len(), 4);
+    let files = layout(s.data_dir());
+    assert_eq!(files["0"].len(), 4);
 
     for (target_bucket, key) in [(&bucket, "copy"), (&other, "copy")] {
         c.copy_object()
@@ -133,11 +187,7 @@ async fn copies_share_chunk_files_until_the_last_reference_goes() {
             .await
             .expect("copy");
     }
-    assert_eq!(
-        volume_files(s.data_dir()),
-        files,
-        "copies wrote no chunk files"
-    );
+    assert_eq!(layout(s.data_dir()), files, "copies wrote no chunk files");
 
     // The source goes (overwritten, then deleted): the copies keep the chunks.
     put(&c, &bucket, "src", b"small now").await;
@@ -147,7 +197,9 @@ async fn copies_share_chunk_files_until_the_last_reference_goes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(volume_files(s.data_dir()), files);
+    // Give the collector a chance to (wrongly) remove something.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(layout(s.data_dir()), files);
     assert_eq!(get(&c, &bucket, "copy").await, data);
     c.delete_object()
         .bucket(&bucket)
@@ -156,7 +208,6 @@ async fn copies_share_chunk_files_until_the_last_reference_goes() {
         .await
         .unwrap();
     assert_eq!(get(&c, &other, "copy").await, data);
-    assert_eq!(volume_files(s.data_dir()), files);
     // A copy onto itself (REPLACE) keeps its chunks too.
     c.copy_object()
         .bucket(&other)
@@ -167,18 +218,19 @@ async fn copies_share_chunk_files_until_the_last_reference_goes() {
         .send()
         .await
         .expect("self copy with REPLACE");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(get(&c, &other, "copy").await, data);
-    assert_eq!(volume_files(s.data_dir()), files);
+    assert_eq!(layout(s.data_dir()), files);
     c.delete_object()
         .bucket(&other)
         .key("copy")
         .send()
         .await
         .unwrap();
-    assert!(
-        volume_files(s.data_dir()).is_empty(),
-        "the last reference released the chunks"
-    );
+    eventually("the last reference released the chunks", WAIT, || {
+        volumes::all_chunk_files(s.data_dir()).is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]

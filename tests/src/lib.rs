@@ -46,6 +46,7 @@ pub mod raw;
 pub mod sdk;
 mod server;
 pub mod util;
+pub mod volumes;
 pub mod xml;
 
 pub use policy::policy_module;

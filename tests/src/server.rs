@@ -424,6 +424,43 @@ impl TestServer {
         self.launch().await;
     }
 
+    /// The `coffer serve` arguments the next [`TestServer::restart`] uses (beyond those the
+    /// harness sets), to change them between runs.
+    pub fn args_mut(&mut self) -> &mut Vec<String> {
+        &mut self.config.args
+    }
+
+    /// A connection pool to the server's database (its own database on the shared test
+    /// cluster, or its embedded PostgreSQL, found through `postmaster.pid`).
+    pub async fn db(&self) -> sqlx::PgPool {
+        use std::str::FromStr;
+        let options = match &self.database_url {
+            Some(url) => sqlx::postgres::PgConnectOptions::from_str(url)
+                .expect("the test database URL parses"),
+            None => {
+                let pid_file = self.data_dir().join("postgres").join("postmaster.pid");
+                let text = std::fs::read_to_string(&pid_file)
+                    .unwrap_or_else(|e| panic!("reading {}: {e}", pid_file.display()));
+                let lines: Vec<&str> = text.lines().collect();
+                let port: u16 = lines
+                    .get(3)
+                    .and_then(|l| l.trim().parse().ok())
+                    .expect("port in postmaster.pid");
+                let socket = lines.get(4).expect("socket directory in postmaster.pid");
+                sqlx::postgres::PgConnectOptions::new_without_pgpass()
+                    .socket(socket.trim())
+                    .port(port)
+                    .username(coffer::pg::SUPERUSER)
+                    .database(coffer::pg::DEFAULT_DATABASE)
+            }
+        };
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .expect("connecting to the server's database")
+    }
+
     /// Runs `coffer admin --data-dir DIR [--database-url URL] ARGS...` and returns its
     /// output (whatever the exit status).
     pub async fn admin(&self, args: &[&str]) -> std::process::Output {

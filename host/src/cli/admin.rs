@@ -4,11 +4,11 @@
 use anyhow::Context;
 use clap::Subcommand;
 use coffer::policy::{Limits, PolicyEngine, catalog};
-use coffer::store::{meta, secrets};
+use coffer::store::{accounts, secrets};
 use serde_json::json;
 use std::path::PathBuf;
 
-use super::{DatabaseArgs, database};
+use super::{DatabaseArgs, database, storage};
 
 #[derive(Debug, clap::Args)]
 pub struct AdminArgs {
@@ -30,6 +30,15 @@ enum AdminCommand {
     /// within their poll interval (`--policy-poll-ms`), without a restart.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Volumes: list, add, drain, remove.
+    #[command(subcommand)]
+    Volume(storage::VolumeCommand),
+    /// Scrub every copy now (`--wait`: and repair what it finds), list lost objects, or
+    /// set the background scrub's rate.
+    Scrub(storage::ScrubArgs),
+    /// The repair queue: status, rate.
+    #[command(subcommand)]
+    Repair(storage::RepairCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,16 +143,21 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
 async fn new_key(
     pool: &sqlx::PgPool,
     master_key: &secrets::MasterKey,
-    account: &meta::Account,
+    account: &accounts::Account,
 ) -> anyhow::Result<(String, String)> {
     let access_key = secrets::generate_access_key();
     let secret_key = secrets::generate_secret_key();
     let (ct, nonce) = master_key.seal(&access_key, &secret_key)?;
-    meta::insert_key(pool, account.id, &access_key, &ct, &nonce).await?;
+    accounts::insert_key(pool, account.id, &access_key, &ct, &nonce).await?;
     Ok((access_key, secret_key))
 }
 
-fn print_credentials(account: &meta::Account, access_key: &str, secret_key: &str, as_json: bool) {
+fn print_credentials(
+    account: &accounts::Account,
+    access_key: &str,
+    secret_key: &str,
+    as_json: bool,
+) {
     if as_json {
         println!(
             "{}",
@@ -168,7 +182,7 @@ async fn execute(args: &AdminArgs, pool: &sqlx::PgPool) -> anyhow::Result<()> {
     let master_key = secrets::MasterKey::load_or_create(&args.db.data_dir)?;
     match &args.command {
         AdminCommand::Account(AccountCommand::Create { name, email, json }) => {
-            let account = meta::create_account(
+            let account = accounts::create_account(
                 pool,
                 name,
                 &secrets::generate_canonical_id(),
@@ -180,7 +194,7 @@ async fn execute(args: &AdminArgs, pool: &sqlx::PgPool) -> anyhow::Result<()> {
             print_credentials(&account, &ak, &sk, *json);
         }
         AdminCommand::Account(AccountCommand::List { json }) => {
-            let accounts = meta::list_accounts(pool).await?;
+            let accounts = accounts::list_accounts(pool).await?;
             if *json {
                 println!("{}", serde_json::to_string(&accounts)?);
             } else {
@@ -195,12 +209,12 @@ async fn execute(args: &AdminArgs, pool: &sqlx::PgPool) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Key(KeyCommand::Create { account, json }) => {
-            let account = meta::account_by_name(pool, account).await?;
+            let account = accounts::account_by_name(pool, account).await?;
             let (ak, sk) = new_key(pool, &master_key, &account).await?;
             print_credentials(&account, &ak, &sk, *json);
         }
         AdminCommand::Key(KeyCommand::List { account, json }) => {
-            let keys = meta::list_keys(pool, account.as_deref()).await?;
+            let keys = accounts::list_keys(pool, account.as_deref()).await?;
             if *json {
                 println!("{}", serde_json::to_string(&keys)?);
             } else {
@@ -211,10 +225,13 @@ async fn execute(args: &AdminArgs, pool: &sqlx::PgPool) -> anyhow::Result<()> {
             }
         }
         AdminCommand::Key(KeyCommand::Revoke { key }) => {
-            meta::revoke_key(pool, key).await?;
+            accounts::revoke_key(pool, key).await?;
             println!("revoked {key}");
         }
         AdminCommand::Policy(command) => policy_command(command, pool).await?,
+        AdminCommand::Volume(command) => storage::volume(command, pool).await?,
+        AdminCommand::Scrub(scrub) => storage::scrub(scrub, pool, &args.db.data_dir).await?,
+        AdminCommand::Repair(command) => storage::repair(command, pool).await?,
     }
     Ok(())
 }

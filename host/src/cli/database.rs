@@ -50,7 +50,7 @@ pub async fn open(args: &DatabaseArgs, max_connections: u32) -> anyhow::Result<D
             (pool, Some(pg))
         }
     };
-    coffer::store::meta::migrate(&pool)
+    coffer::store::migrate(&pool)
         .await
         .context("applying migrations")?;
     Ok(Database { pool, embedded })

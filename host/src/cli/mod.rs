@@ -7,6 +7,7 @@ mod bench;
 mod database;
 mod policy;
 mod serve;
+mod storage;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

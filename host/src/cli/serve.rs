@@ -6,7 +6,8 @@ use coffer::config::ServerConfig;
 use coffer::policy::registry::PolicyRegistry;
 use coffer::policy::{Limits, PolicyEngine};
 use coffer::state::{AppState, system_clock};
-use coffer::store::{admins, blob::ChunkStore, gc, meta, secrets};
+use coffer::store::settings::{self, Setting};
+use coffer::store::{accounts, admins, blob::ChunkStore, gc, repair, scrub, secrets};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,7 +27,10 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, default_value = "127.0.0.1:9000")]
     listen: SocketAddr,
-    /// Volume directory for chunk files (repeatable). Default: DATA_DIR/volumes/0.
+    /// Volume directory for chunk files (repeatable). Used to create the volumes on the
+    /// first start of a fresh data directory (default: DATA_DIR/volumes/0, 1 and 2); later
+    /// starts open every registered volume, and a `--volume` that is not one is an error
+    /// (add volumes with `coffer admin volume add`).
     #[arg(long = "volume")]
     volumes: Vec<PathBuf>,
     /// Base domain for virtual-host-style addressing, `bucket.DOMAIN` (repeatable).
@@ -38,6 +42,52 @@ pub struct ServeArgs {
     /// Chunk size in bytes.
     #[arg(long, default_value_t = 8 << 20)]
     chunk_size: usize,
+    /// Copies of every chunk, each on its own volume (in distinct failure domains when
+    /// there are enough).
+    #[arg(long, default_value_t = 3)]
+    replicas: usize,
+    /// Fewest copies a write is acknowledged with when volumes fail or fill (the rest are
+    /// repaired later); with fewer, writes get 503 SlowDown.
+    #[arg(long, default_value_t = 2)]
+    min_write_replicas: usize,
+    /// A volume this full (percent of its filesystem) takes no new copies.
+    #[arg(long, default_value_t = 95.0)]
+    volume_full_percent: f64,
+    /// A volume this full takes no repaired copies.
+    #[arg(long, default_value_t = 90.0)]
+    volume_repair_full_percent: f64,
+    /// Seconds between checks of every volume (identity, free space).
+    #[arg(long, default_value_t = 5)]
+    volume_check_interval: u64,
+    /// Seconds after a volume goes offline before its chunks are copied elsewhere.
+    #[arg(long, default_value_t = 600)]
+    offline_repair_delay: u64,
+    /// Seconds an upload's unrenewed intent lives (how long after a crash its partial
+    /// files are collected).
+    #[arg(long, default_value_t = 600)]
+    intent_ttl: u64,
+    /// Seconds copies of deleted or overwritten objects stay on disk, so GETs already
+    /// streaming them finish.
+    #[arg(long, default_value_t = 900)]
+    delete_delay: u64,
+    /// Repair workers in this process.
+    #[arg(long, default_value_t = 2)]
+    repair_workers: usize,
+    /// Seconds a claimed repair stays with its worker (a crashed worker's repairs come back
+    /// after this).
+    #[arg(long, default_value_t = 300)]
+    repair_lease: u64,
+    /// MiB/s this process copies for repairs (0: unlimited); `coffer admin repair rate`
+    /// changes it while running.
+    #[arg(long, default_value_t = 64)]
+    repair_rate_mib: u64,
+    /// Seconds between deep scrubs of a copy (default 30 days), or `off`.
+    #[arg(long, default_value = "2592000", value_parser = parse_period)]
+    scrub_period: Period,
+    /// MiB/s the scrub reads from each volume (0: unlimited); `coffer admin scrub rate`
+    /// changes it while running.
+    #[arg(long, default_value_t = 16)]
+    scrub_rate_mib: u64,
     /// Objects up to this many bytes are stored inline in PostgreSQL.
     #[arg(long, default_value_t = 32 << 10)]
     inline_threshold: usize,
@@ -50,7 +100,8 @@ pub struct ServeArgs {
     /// Database connection pool size.
     #[arg(long, default_value_t = 32)]
     db_pool: u32,
-    /// Seconds between garbage-collection passes.
+    /// Seconds between sweeps of the volumes (unreferenced files removed, missing copies
+    /// found).
     #[arg(long, default_value_t = 600)]
     gc_interval: u64,
     /// Minimum age in seconds of an unreferenced chunk file before it is removed.
@@ -85,26 +136,57 @@ impl ServeArgs {
     fn config(&self) -> ServerConfig {
         let mut c = ServerConfig::with_defaults(&self.db.data_dir);
         c.listen = self.listen;
+        let st = &mut c.storage;
         if !self.volumes.is_empty() {
-            c.volumes = self.volumes.clone();
+            st.volumes = self.volumes.clone();
+            st.explicit_volumes = true;
         }
+        st.chunk_size = self.chunk_size.max(1);
+        st.replicas = self.replicas;
+        st.min_write_replicas = self.min_write_replicas;
+        st.full_percent = self.volume_full_percent;
+        st.repair_full_percent = self.volume_repair_full_percent;
+        st.volume_check_interval = Duration::from_secs(self.volume_check_interval.max(1));
+        st.offline_repair_delay = Duration::from_secs(self.offline_repair_delay);
+        st.intent_ttl = Duration::from_secs(self.intent_ttl.max(1));
+        st.gc_interval = Duration::from_secs(self.gc_interval.max(1));
+        st.gc_grace = Duration::from_secs(self.gc_grace);
+        st.delete_delay = Duration::from_secs(self.delete_delay);
+        st.repair_workers = self.repair_workers;
+        st.repair_lease = Duration::from_secs(self.repair_lease.max(1));
+        st.repair_rate_mib = self.repair_rate_mib;
+        st.scrub_period = self.scrub_period.0;
+        st.scrub_rate_mib = self.scrub_rate_mib;
         c.domains = self
             .domains
             .iter()
             .map(|d| d.to_ascii_lowercase())
             .collect();
         c.region = self.region.clone();
-        c.chunk_size = self.chunk_size;
         c.inline_threshold = self.inline_threshold;
         c.max_connections = self.max_connections;
         c.max_header_bytes = self.max_header_bytes;
-        c.gc_interval = Duration::from_secs(self.gc_interval.max(1));
-        c.gc_grace = Duration::from_secs(self.gc_grace);
         c.admin_listen = self.admin_listen;
         c.policy_poll_interval = Duration::from_millis(self.policy_poll_ms.max(10));
         c.multipart_min_part_size = self.multipart_min_part_size;
         c.multipart_expiry = Duration::from_secs(self.multipart_expiry.max(1));
         c
+    }
+
+    /// Refuses settings that contradict each other.
+    fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.replicas >= 1, "--replicas must be at least 1");
+        anyhow::ensure!(
+            (1..=self.replicas).contains(&self.min_write_replicas),
+            "--min-write-replicas must be between 1 and --replicas ({})",
+            self.replicas
+        );
+        anyhow::ensure!(
+            self.volume_repair_full_percent <= self.volume_full_percent
+                && self.volume_full_percent <= 100.0,
+            "need --volume-repair-full-percent <= --volume-full-percent <= 100"
+        );
+        Ok(())
     }
 
     fn policy_limits(&self) -> Limits {
@@ -143,6 +225,7 @@ fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    args.check()?;
     let config = args.config();
     let _lock = lock_data_dir(&args.db.data_dir)?;
     let db = database::open(&args.db, args.db_pool).await?;
@@ -163,7 +246,16 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let master_key = secrets::MasterKey::load_or_create(&args.db.data_dir)?;
     bootstrap_admin(&db.pool, &master_key).await?;
-    let chunks = ChunkStore::open(&config.volumes, config.chunk_size).context("opening volumes")?;
+    // `coffer admin` repairs to the count servers keep.
+    settings::set(
+        &db.pool,
+        Setting::Replicas,
+        Some(config.storage.replicas as i64),
+    )
+    .await?;
+    let chunks = ChunkStore::open(db.pool.clone(), config.storage.clone(), true)
+        .await
+        .context("opening volumes")?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -187,19 +279,23 @@ async fn serve(
         policies: policies.clone(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let gc_task = tokio::spawn(gc::run(
-        db.pool.clone(),
-        chunks,
-        config.gc_interval,
-        config.gc_grace,
-        stop_rx.clone(),
-    ));
-    let expiry_task = tokio::spawn(coffer::store::multipart::run_expiry(
-        db.pool.clone(),
-        state.chunks.clone(),
-        config.multipart_expiry,
-        stop_rx.clone(),
-    ));
+    let mut storage_tasks = vec![
+        tokio::spawn(chunks.clone().run_monitor(stop_rx.clone())),
+        tokio::spawn(gc::run(chunks.clone(), stop_rx.clone())),
+        tokio::spawn(repair::run(chunks.clone(), stop_rx.clone())),
+        tokio::spawn(coffer::store::multipart::run_expiry(
+            db.pool.clone(),
+            config.multipart_expiry,
+            stop_rx.clone(),
+        )),
+    ];
+    if let Some(period) = config.storage.scrub_period {
+        storage_tasks.push(tokio::spawn(scrub::run(
+            chunks.clone(),
+            period,
+            stop_rx.clone(),
+        )));
+    }
     let poll_task = tokio::spawn(policies.run(config.policy_poll_interval, stop_rx.clone()));
     let mut admin_stop = stop_rx;
     let admin_task = tokio::spawn(coffer::http::admin::serve(
@@ -221,8 +317,9 @@ async fn serve(
     let _ = std::io::stdout().flush();
     coffer::http::server::serve(listener, state, shutdown_signal()).await?;
     let _ = stop_tx.send(true);
-    let _ = gc_task.await;
-    let _ = expiry_task.await;
+    for task in storage_tasks {
+        let _ = task.await;
+    }
     let _ = poll_task.await;
     let _ = admin_task.await;
     tracing::info!("stopped");
@@ -256,7 +353,7 @@ async fn bootstrap_admin(
     pool: &sqlx::PgPool,
     master_key: &secrets::MasterKey,
 ) -> anyhow::Result<()> {
-    if meta::account_count(pool).await? > 0 {
+    if accounts::account_count(pool).await? > 0 {
         return Ok(());
     }
     let access_key = std::env::var(ROOT_ACCESS_KEY_ENV).ok();
@@ -266,9 +363,10 @@ async fn bootstrap_admin(
     let secret_key = secret_key.unwrap_or_else(secrets::generate_secret_key);
     let mut tx = pool.begin().await?;
     let account =
-        meta::create_account(&mut *tx, "admin", &secrets::generate_canonical_id(), None).await?;
+        accounts::create_account(&mut *tx, "admin", &secrets::generate_canonical_id(), None)
+            .await?;
     let (ct, nonce) = master_key.seal(&access_key, &secret_key)?;
-    meta::insert_key(&mut *tx, account.id, &access_key, &ct, &nonce).await?;
+    accounts::insert_key(&mut *tx, account.id, &access_key, &ct, &nonce).await?;
     admins::grant_admin(&mut *tx, account.id).await?;
     tx.commit().await?;
     if pinned {
@@ -279,4 +377,17 @@ async fn bootstrap_admin(
         println!("  secret key: {secret_key}");
     }
     Ok(())
+}
+
+/// `--scrub-period`: seconds, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct Period(Option<Duration>);
+
+fn parse_period(s: &str) -> Result<Period, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(Period(None));
+    }
+    s.parse::<u64>()
+        .map(|secs| Period(Some(Duration::from_secs(secs.max(1)))))
+        .map_err(|_| format!("expected seconds or `off`, got {s:?}"))
 }

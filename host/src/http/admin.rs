@@ -187,6 +187,17 @@ async fn route(
         (&Method::GET, ["metrics"]) => {
             let mut out = String::new();
             state.policies.engine().render_metrics(&mut out);
+            state.chunks.render_metrics(&mut out);
+            match crate::store::chunks::repair_backlog(&state.pool).await {
+                Ok((queued, lost)) => out.push_str(&format!(
+                    "# HELP coffer_repair_queue_chunks Chunks waiting for repair.\n\
+                     # TYPE coffer_repair_queue_chunks gauge\ncoffer_repair_queue_chunks {queued}\n\
+                     # HELP coffer_repair_queue_without_good_copy Queued chunks with no good copy left.\n\
+                     # TYPE coffer_repair_queue_without_good_copy gauge\n\
+                     coffer_repair_queue_without_good_copy {lost}\n"
+                )),
+                Err(e) => tracing::warn!(error = %e, "reading the repair queue for /metrics failed"),
+            }
             let mut resp = Response::new(full(out));
             resp.headers_mut().insert(
                 http::header::CONTENT_TYPE,
@@ -292,7 +303,7 @@ async fn v1(
                     "config": a.config.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok()),
                 }),
                 None => {
-                    if crate::store::meta::get_bucket(&state.pool, bucket)
+                    if crate::store::buckets::get_bucket(&state.pool, bucket)
                         .await?
                         .is_none()
                     {

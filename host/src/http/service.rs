@@ -14,7 +14,7 @@ use crate::http::body::{ResponseBody, empty, full};
 use crate::policy::registry::BucketPolicy;
 use crate::s3::{self, headers, router, xml};
 use crate::state::AppState;
-use crate::store::meta::{self, Account};
+use crate::store::accounts::{self, Account};
 
 /// Who is making the request.
 #[derive(Debug, Clone)]
@@ -301,7 +301,7 @@ pub(crate) async fn lookup_key(
     state: &AppState,
     access_key: &str,
 ) -> S3Result<(Account, SecretKey)> {
-    let key = meta::find_active_key(&state.pool, access_key)
+    let key = accounts::find_active_key(&state.pool, access_key)
         .await
         .map_err(S3Error::internal)?
         .ok_or_else(|| {

@@ -21,7 +21,7 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
 use crate::http::service::{RequestContext, ok_empty, xml_response};
 use crate::state::AppState;
-use crate::store::meta;
+use crate::store::{accounts, buckets, objects};
 
 /// Renders `grants` of a resource owned by `owner` as S3's `AccessControlPolicy`, looking up
 /// the display names of the accounts granted in one query.
@@ -39,7 +39,7 @@ async fn render_acl(
             ids.push(id.clone());
         }
     }
-    let mut names = meta::display_names(&state.pool, &ids).await?;
+    let mut names = accounts::display_names(&state.pool, &ids).await?;
     names.insert(owner.id.clone(), owner.display_name.clone());
     let rendered: Vec<xml::Grant> = grants
         .0
@@ -105,7 +105,7 @@ pub async fn put_bucket_acl(
         AclTarget::Bucket,
     )
     .await?;
-    meta::set_bucket_acl(&state.pool, bucket.id, &grants)
+    buckets::set_bucket_acl(&state.pool, bucket.id, &grants)
         .await
         .map_err(|e| S3Error::from(e).extra("BucketName", bucket.name.as_str()))?;
     Ok(ok_empty())
@@ -124,7 +124,7 @@ pub async fn put_object_acl(
         bucket_owner: &bucket.owner_canonical_id,
     };
     let grants = requested_grants(state, ctx, parts, body, &obj.owner_canonical_id, target).await?;
-    if !meta::set_object_acl(&state.pool, bucket.id, key, &grants).await? {
+    if !objects::set_object_acl(&state.pool, bucket.id, key, &grants).await? {
         return Err(S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key));
     }
     Ok(ok_empty())

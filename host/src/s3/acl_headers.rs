@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use crate::acl::{CannedAcl, Grant, Grantee, Grants, Group, MAX_GRANTS, Permission};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
-use crate::store::meta;
+use crate::store::accounts;
 
 /// The canned ACL header.
 pub const CANNED_ACL: &str = "x-amz-acl";
@@ -236,12 +236,12 @@ pub async fn resolve_grants(pool: &PgPool, requested: Vec<RequestedGrant>) -> S3
             _ => {}
         }
     }
-    let known = meta::display_names(pool, &ids).await?;
+    let known = accounts::display_names(pool, &ids).await?;
     if let Some(unknown) = ids.iter().find(|id| !known.contains_key(*id)) {
         return Err(invalid_argument("Invalid id", "CanonicalUser/ID", unknown));
     }
     let mut by_email: HashMap<String, Vec<String>> = HashMap::new();
-    for (email, canonical_id) in meta::canonical_ids_by_email(pool, &emails).await? {
+    for (email, canonical_id) in accounts::canonical_ids_by_email(pool, &emails).await? {
         by_email.entry(email).or_default().push(canonical_id);
     }
     let resolve_email = |email: &str| -> S3Result<String> {

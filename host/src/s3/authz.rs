@@ -11,7 +11,8 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::service::{Principal, RequestContext};
 use crate::policy::types;
 use crate::state::AppState;
-use crate::store::meta::{Bucket, ObjectMeta};
+use crate::store::buckets::Bucket;
+use crate::store::objects::ObjectMeta;
 
 /// What one decision is about. The operation is AWS's name; it is usually the routed
 /// operation, but a request can need several decisions (DeleteObjects decides

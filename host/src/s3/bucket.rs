@@ -12,10 +12,10 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{Framing, Payload, ResponseBody, empty};
 use crate::http::service::{RequestContext, ok_empty, xml_response};
 use crate::state::AppState;
-use crate::store::meta;
+use crate::store::{accounts, buckets};
 
 /// The authenticated caller of an account-level operation (decided by the default module).
-fn caller<'a>(state: &AppState, ctx: &'a RequestContext) -> S3Result<&'a meta::Account> {
+fn caller<'a>(state: &AppState, ctx: &'a RequestContext) -> S3Result<&'a accounts::Account> {
     authz::authorize(
         state,
         ctx,
@@ -38,7 +38,7 @@ pub async fn list_buckets(
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
     let account = caller(state, ctx)?;
-    let buckets = meta::list_buckets(&state.pool, account.id).await?;
+    let buckets = buckets::list_buckets(&state.pool, account.id).await?;
     let owner = xml::Owner {
         id: account.canonical_id.clone(),
         display_name: account.display_name.clone(),
@@ -94,7 +94,7 @@ pub async fn create_bucket(
     {
         return Err(S3Error::new(S3ErrorCode::InvalidLocationConstraint));
     }
-    meta::create_bucket(
+    buckets::create_bucket(
         &state.pool,
         name.as_str(),
         account.id,
@@ -134,10 +134,9 @@ pub async fn delete_bucket(
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
     let bucket = authorized_bucket(state, ctx).await?;
-    let released = meta::delete_bucket(&state.pool, bucket.id)
+    buckets::delete_bucket(&state.pool, bucket.id)
         .await
         .map_err(|e| S3Error::from(e).extra("BucketName", bucket.name.as_str()))?;
-    state.chunks.remove(released).await;
     let mut resp = Response::new(empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
     Ok(resp)

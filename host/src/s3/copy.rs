@@ -26,7 +26,7 @@ use crate::http::body::ResponseBody;
 use crate::http::service::{RequestContext, xml_response};
 use crate::s3::xml;
 use crate::state::AppState;
-use crate::store::meta::{NewBody, NewObject};
+use crate::store::objects::{NewBody, NewObject};
 
 /// The header naming the source.
 pub const COPY_SOURCE: &str = "x-amz-copy-source";
@@ -170,7 +170,7 @@ pub async fn copy_object(
         .map(|(alg, value)| (alg.as_str(), value.as_str()));
     let body = match &src.inline_data {
         Some(data) => NewBody::Inline(data.clone()),
-        None => NewBody::Shared(src.chunks.clone()),
+        None => NewBody::Shared(src.chunks.iter().map(|c| (c.chunk_id, c.size)).collect()),
     };
     let committed = commit(
         state,

@@ -1,4 +1,5 @@
-//! DeleteObject and DeleteObjects. Deletes commit first; chunk files are released after.
+//! DeleteObject and DeleteObjects. A delete releases the object's chunks in its
+//! transaction; their files are unlinked after `--delete-delay` (`store::gc`).
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html>
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html>
 
@@ -13,7 +14,7 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
 use crate::http::service::{RequestContext, xml_response};
 use crate::state::AppState;
-use crate::store::meta;
+use crate::store::objects;
 
 /// DeleteObject: 204 whether or not the key existed.
 pub async fn delete_object(
@@ -22,8 +23,7 @@ pub async fn delete_object(
 ) -> S3Result<Response<ResponseBody>> {
     let bucket = authorized_bucket(state, ctx).await?;
     let key = object_key(ctx)?;
-    let released = meta::delete_objects(&state.pool, bucket.id, &[key.to_string()]).await?;
-    state.chunks.remove(released).await;
+    objects::delete_objects(&state.pool, bucket.id, &[key.to_string()]).await?;
     let mut resp = Response::new(empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
     Ok(resp)
@@ -77,8 +77,7 @@ pub async fn delete_objects(
             }),
         }
     }
-    let released = meta::delete_objects(&state.pool, bucket.id, &valid).await?;
-    state.chunks.remove(released).await;
+    objects::delete_objects(&state.pool, bucket.id, &valid).await?;
     let deleted = if request.quiet { Vec::new() } else { valid };
     Ok(xml_response(xml::render_delete_result(&deleted, &errors)))
 }

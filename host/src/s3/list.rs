@@ -11,7 +11,7 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
 use crate::http::service::{RequestContext, xml_response};
 use crate::state::AppState;
-use crate::store::meta::{self, ObjectSummary};
+use crate::store::objects::{self, ObjectSummary};
 
 /// S3's ceiling (and default) for max-keys.
 pub const MAX_KEYS: usize = 1000;
@@ -49,7 +49,7 @@ pub async fn list_page(
     }
     let batch = (max_keys + 1).clamp(2, MAX_KEYS + 1) as i64;
     'pages: loop {
-        let rows = meta::list_keys_after(&state.pool, bucket_id, prefix, &cursor, batch).await?;
+        let rows = objects::list_keys_after(&state.pool, bucket_id, prefix, &cursor, batch).await?;
         let exhausted = (rows.len() as i64) < batch;
         for row in rows {
             if !row.key.starts_with(prefix) {

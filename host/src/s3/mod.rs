@@ -29,7 +29,8 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
 use crate::http::service::RequestContext;
 use crate::state::AppState;
-use crate::store::meta::{self, Bucket};
+use crate::store::buckets::{self, Bucket};
+use crate::store::objects;
 use router::Operation;
 
 /// Runs the handler for the routed operation.
@@ -83,7 +84,7 @@ async fn load_bucket(state: &AppState, ctx: &RequestContext) -> S3Result<Bucket>
         .bucket
         .as_deref()
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidRequest))?;
-    meta::get_bucket(&state.pool, name)
+    buckets::get_bucket(&state.pool, name)
         .await
         .map_err(S3Error::from)?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", name))
@@ -108,7 +109,7 @@ pub async fn authorized_bucket(state: &AppState, ctx: &RequestContext) -> S3Resu
 pub async fn authorized_object(
     state: &AppState,
     ctx: &RequestContext,
-) -> S3Result<(Bucket, meta::ObjectMeta)> {
+) -> S3Result<(Bucket, objects::ObjectMeta)> {
     let bucket = load_bucket(state, ctx).await?;
     let key = object_key(ctx)?;
     authorized_object_in(state, ctx, bucket, key, ctx.op.as_str()).await
@@ -125,8 +126,8 @@ pub async fn authorized_object_at(
     bucket_name: &str,
     key: &str,
     operation: &str,
-) -> S3Result<(Bucket, meta::ObjectMeta)> {
-    let bucket = meta::get_bucket(&state.pool, bucket_name)
+) -> S3Result<(Bucket, objects::ObjectMeta)> {
+    let bucket = buckets::get_bucket(&state.pool, bucket_name)
         .await?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", bucket_name))?;
     authorized_object_in(state, ctx, bucket, key, operation).await
@@ -138,8 +139,8 @@ async fn authorized_object_in(
     bucket: Bucket,
     key: &str,
     operation: &str,
-) -> S3Result<(Bucket, meta::ObjectMeta)> {
-    let Some(obj) = meta::get_object(&state.pool, bucket.id, key).await? else {
+) -> S3Result<(Bucket, objects::ObjectMeta)> {
+    let Some(obj) = objects::get_object(&state.pool, bucket.id, key).await? else {
         let listing = authz::AccessRequest {
             operation: "ListObjects",
             bucket: Some(&bucket),

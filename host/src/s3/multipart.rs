@@ -33,9 +33,10 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
 use crate::http::service::{RequestContext, ok_empty, xml_response};
 use crate::state::AppState;
-use crate::store::blob::StoredChunk;
-use crate::store::meta::{Bucket, NewBody};
+use crate::store::blob::WrittenChunks;
+use crate::store::buckets::Bucket;
 use crate::store::multipart::{self as mp, ChosenPart, CompleteError, NewUpload, Upload};
+use crate::store::objects::NewBody;
 use base64::Engine as _;
 
 /// Part numbers S3 accepts.
@@ -176,7 +177,7 @@ pub async fn create_multipart_upload(
     Ok(resp)
 }
 
-/// Stores a received part; on failure the chunk files are removed.
+/// Stores a received part; on failure the files it still owns are removed.
 async fn store_part(
     state: &AppState,
     upload: &Upload,
@@ -184,36 +185,35 @@ async fn store_part(
     size: u64,
     etag: &str,
     checksum: Option<&str>,
-    chunks: Vec<StoredChunk>,
+    chunks: WrittenChunks,
 ) -> S3Result<()> {
-    match mp::put_part(
+    let stored = mp::put_part(
         &state.pool,
         upload.id,
         number,
         size,
         etag,
         checksum,
-        &chunks,
+        chunks.chunks(),
     )
-    .await
-    {
-        Ok(released) => {
-            state.chunks.settle(&chunks);
-            state.chunks.remove(released).await;
+    .await;
+    match stored {
+        Ok(()) => {
+            chunks.committed();
             Ok(())
         }
         Err(e) => {
-            state.chunks.discard(&chunks).await;
+            chunks.discard().await;
             Err(upload_error(e, &upload.upload_id))
         }
     }
 }
 
 /// The chunk files of a part's body (parts are never inline).
-fn part_chunks(body: NewBody) -> S3Result<Vec<StoredChunk>> {
+fn part_chunks(state: &AppState, body: NewBody) -> S3Result<WrittenChunks> {
     match body {
         NewBody::Chunks(chunks) => Ok(chunks),
-        NewBody::Inline(data) if data.is_empty() => Ok(Vec::new()),
+        NewBody::Inline(data) if data.is_empty() => Ok(WrittenChunks::empty(&state.chunks)),
         _ => Err(S3Error::internal("a part was received inline")),
     }
 }
@@ -234,7 +234,7 @@ pub async fn upload_part(
     let received = receive(state, h, payload, 0).await?;
     let etag = received.etag();
     let checksum = received.checksum.clone();
-    let chunks = part_chunks(received.body)?;
+    let chunks = part_chunks(state, received.body)?;
     store_part(
         state,
         &upload,
@@ -327,15 +327,20 @@ pub async fn upload_part_copy(
                 let end = usize::try_from(sel.start + sel.len).map_err(S3Error::internal)?;
                 let piece = Bytes::copy_from_slice(data.get(start..end).unwrap_or_default());
                 md5.update(&piece);
-                writer.write(piece).await.map_err(S3Error::internal)?;
+                writer.write(piece).await?;
             }
             None => {
-                let mut stream = chunk_stream(state.chunks.clone(), &src.chunks, sel);
+                let mut stream = chunk_stream(
+                    state.chunks.clone(),
+                    &src.chunks,
+                    sel,
+                    format!("{}/{}", source.bucket, source.key),
+                );
                 while let Some(frame) = stream.frame().await {
                     let frame = frame.map_err(S3Error::internal)?;
                     if let Ok(data) = frame.into_data() {
                         md5.update(&data);
-                        writer.write(data).await.map_err(S3Error::internal)?;
+                        writer.write(data).await?;
                     }
                 }
             }
@@ -347,7 +352,7 @@ pub async fn upload_part_copy(
         writer.abort().await;
         return Err(e);
     }
-    let chunks = writer.finish().await.map_err(S3Error::internal)?;
+    let chunks = writer.finish().await?;
     let etag = format!("\"{}\"", hex::encode(md5.finalize()));
     store_part(state, &upload, number, sel.len, &etag, None, chunks).await?;
     Ok(xml_response(xml::render_copy_result(
@@ -554,7 +559,6 @@ pub async fn complete_multipart_upload(
             Ok(Ok(completed)) => break completed,
         }
     };
-    state.chunks.remove(completed.committed.released).await;
     let location = super::object_location(&parts.headers, &bucket.name, &upload.key);
     let checksum = completed
         .checksum
@@ -576,10 +580,9 @@ pub async fn abort_multipart_upload(
 ) -> S3Result<Response<ResponseBody>> {
     let bucket = authorized_bucket(state, ctx).await?;
     let upload = load_upload(state, ctx, &bucket).await?;
-    let released = mp::abort_upload(&state.pool, upload.id)
+    mp::abort_upload(&state.pool, upload.id)
         .await
         .map_err(|e| upload_error(e, &upload.upload_id))?;
-    state.chunks.remove(released).await;
     let mut resp = Response::new(empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
     Ok(resp)

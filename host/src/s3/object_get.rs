@@ -1,5 +1,5 @@
 //! GetObject and HeadObject: headers from metadata, bytes streamed from chunk files (or the
-//! inline copy), each chunk's CRC32C checked as it passes.
+//! inline copy), each block's CRC32C checked before it is sent.
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html>
 
 use base64::Engine;
@@ -17,9 +17,10 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty, full};
 use crate::http::service::RequestContext;
 use crate::state::AppState;
-use crate::store::blob::{ChunkStore, READ_BUFFER};
-use crate::store::meta::{ChunkRef, ObjectMeta};
+use crate::store::blob::ChunkStore;
+use crate::store::chunks::ChunkRef;
 use crate::store::multipart as mp;
+use crate::store::objects::ObjectMeta;
 
 /// The `response-*` query parameters and the header each overrides.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax>
@@ -124,7 +125,7 @@ pub async fn get_object(
     request_headers: &HeaderMap,
     head: bool,
 ) -> S3Result<Response<ResponseBody>> {
-    let (_bucket, obj) = authorized_object(state, ctx).await?;
+    let (bucket, obj) = authorized_object(state, ctx).await?;
     let has_overrides = RESPONSE_OVERRIDES
         .iter()
         .any(|(p, _)| ctx.query_param(p).is_some());
@@ -199,7 +200,12 @@ pub async fn get_object(
                 let start = usize::try_from(sel.start).map_err(S3Error::internal)?;
                 full(data.slice(start.min(data.len())..end.min(data.len())))
             }
-            None => chunk_stream(state.chunks.clone(), &obj.chunks, sel),
+            None => chunk_stream(
+                state.chunks.clone(),
+                &obj.chunks,
+                sel,
+                format!("{}/{}", bucket.name, obj.key),
+            ),
         }
     };
     let mut resp = Response::new(body);
@@ -268,13 +274,6 @@ struct Segment {
     to: u64,
 }
 
-impl Segment {
-    /// Whether the whole chunk passes, so its CRC32C can be checked on the way.
-    fn whole(&self) -> bool {
-        self.from == 0 && self.to == self.chunk.size
-    }
-}
-
 /// The stretches of `chunks` (in object order, each knowing its offset) that hold the
 /// bytes `sel` selects: chunks outside the range are not read at all.
 fn segments(chunks: &[ChunkRef], sel: Selected) -> Vec<Segment> {
@@ -290,59 +289,60 @@ fn segments(chunks: &[ChunkRef], sel: Selected) -> Vec<Segment> {
         .collect()
 }
 
-/// Streams the selected bytes chunk by chunk, reading [`READ_BUFFER`] bytes at a time.
-/// A chunk read whole has its CRC32C checked, and a mismatch fails the stream (which
-/// aborts the connection, so the client never takes corrupt bytes for the object). A
-/// chunk a range covers only in part is not checked on the way (that would mean reading
-/// all of it); the volume scrubber checks every chunk.
+/// Streams the selected bytes chunk by chunk, one checked block at a time: every block a
+/// range touches is read whole and its CRC32C checked **before** any of it is sent
+/// ([`ChunkStore::read_block`]); a copy that fails is reported for repair and the block is
+/// read from another copy at the same offset, so the client never sees a bad byte. Only
+/// when no copy of a block is good does the stream fail (aborting the connection, so the
+/// client cannot take a truncated body for the object). `context` names the object in
+/// the logs.
 pub(crate) fn chunk_stream(
     store: Arc<ChunkStore>,
     chunks: &[ChunkRef],
     sel: Selected,
+    context: String,
 ) -> ResponseBody {
     struct Cursor {
         store: Arc<ChunkStore>,
         segments: Vec<Segment>,
         index: usize,
-        /// Next byte to read within the current chunk.
-        offset: Option<u64>,
-        crc: u32,
+        /// Next block to read within the current segment's chunk.
+        block: Option<usize>,
+        /// Copies of the current chunk that failed (not tried again for its other blocks).
+        avoid: Vec<uuid::Uuid>,
+        context: String,
     }
     let start = Cursor {
         store,
         segments: segments(chunks, sel),
         index: 0,
-        offset: None,
-        crc: 0,
+        block: None,
+        avoid: Vec::new(),
+        context,
     };
     let s = stream::try_unfold(start, |mut c| async move {
         let Some(seg) = c.segments.get(c.index).cloned() else {
             return Ok(None);
         };
-        let offset = *c.offset.get_or_insert(seg.from);
-        let len = (seg.to - offset).min(READ_BUFFER as u64) as usize;
+        let blocks = &seg.chunk.blocks;
+        let covering = blocks.covering(seg.from, seg.to);
+        let index = *c.block.get_or_insert(covering.start);
+        let (block_start, block_end) = blocks.range(index, seg.chunk.size);
         let data: Bytes = c
             .store
-            .read(seg.chunk.chunk_id, offset, len)
+            .read_block(&seg.chunk, index, &mut c.avoid, &c.context)
             .await
             .map_err(std::io::Error::other)?;
-        c.crc = crc32c::crc32c_append(c.crc, &data);
-        let next = offset + len as u64;
-        if next >= seg.to {
-            if seg.whole() && c.crc != seg.chunk.crc32c {
-                tracing::error!(chunk = %seg.chunk.chunk_id, "chunk checksum mismatch");
-                return Err(std::io::Error::other(format!(
-                    "chunk {} failed its checksum",
-                    seg.chunk.chunk_id
-                )));
-            }
+        let from = (seg.from.max(block_start) - block_start) as usize;
+        let to = (seg.to.min(block_end) - block_start) as usize;
+        if index + 1 >= covering.end {
             c.index += 1;
-            c.offset = None;
-            c.crc = 0;
+            c.block = None;
+            c.avoid.clear();
         } else {
-            c.offset = Some(next);
+            c.block = Some(index + 1);
         }
-        Ok(Some((Frame::data(data), c)))
+        Ok(Some((Frame::data(data.slice(from..to)), c)))
     });
     StreamBody::new(s).boxed_unsync()
 }
@@ -356,27 +356,25 @@ mod tests {
             chunk_id: uuid::Uuid::nil(),
             offset,
             size,
-            crc32c: 0,
+            blocks: Arc::new(crate::store::blob::blocks::BlockHasher::new(4).finish()),
+            replicas: Vec::new(),
         }
     }
 
     #[test]
     fn a_range_reads_only_the_chunks_it_touches() {
         let chunks = [chunk(0, 10), chunk(10, 10), chunk(20, 5)];
-        let parts = |start, len| -> Vec<(u64, u64, u64, bool)> {
+        let parts = |start, len| -> Vec<(u64, u64, u64)> {
             segments(&chunks, Selected { start, len })
                 .iter()
-                .map(|s| (s.chunk.offset, s.from, s.to, s.whole()))
+                .map(|s| (s.chunk.offset, s.from, s.to))
                 .collect()
         };
-        assert_eq!(
-            parts(0, 25),
-            [(0, 0, 10, true), (10, 0, 10, true), (20, 0, 5, true)]
-        );
-        assert_eq!(parts(12, 3), [(10, 2, 5, false)]);
-        assert_eq!(parts(8, 4), [(0, 8, 10, false), (10, 0, 2, false)]);
-        assert_eq!(parts(10, 10), [(10, 0, 10, true)]);
-        assert_eq!(parts(24, 1), [(20, 4, 5, false)]);
+        assert_eq!(parts(0, 25), [(0, 0, 10), (10, 0, 10), (20, 0, 5)]);
+        assert_eq!(parts(12, 3), [(10, 2, 5)]);
+        assert_eq!(parts(8, 4), [(0, 8, 10), (10, 0, 2)]);
+        assert_eq!(parts(10, 10), [(10, 0, 10)]);
+        assert_eq!(parts(24, 1), [(20, 4, 5)]);
     }
 
     #[test]

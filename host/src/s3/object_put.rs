@@ -20,8 +20,9 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{BodySource, Framing, Payload, ResponseBody};
 use crate::http::service::{RequestContext, ok_empty};
 use crate::state::AppState;
-use crate::store::blob::{ChunkStore, ChunkWriter, StoredChunk};
-use crate::store::meta::{self, Bucket, NewBody, NewObject, ObjectHeaders, WriteCondition};
+use crate::store::blob::{ChunkStore, ChunkWriter};
+use crate::store::buckets::Bucket;
+use crate::store::objects::{self, NewBody, NewObject, ObjectHeaders, WriteCondition};
 
 /// S3's cap on user metadata: names and values, in UTF-8 bytes.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html>
@@ -288,11 +289,11 @@ impl Sink {
             let writer = store.writer();
             *self = Sink::Chunks(writer);
             if let Sink::Chunks(w) = self {
-                w.write(head).await.map_err(S3Error::internal)?;
+                w.write(head).await?;
             }
         }
         if let Sink::Chunks(w) = self {
-            w.write(data).await.map_err(S3Error::internal)?;
+            w.write(data).await?;
         }
         Ok(())
     }
@@ -300,9 +301,7 @@ impl Sink {
     async fn finish(self) -> S3Result<NewBody> {
         match self {
             Sink::Inline(buf, _, _) => Ok(NewBody::Inline(buf.to_vec())),
-            Sink::Chunks(w) => Ok(NewBody::Chunks(
-                w.finish().await.map_err(S3Error::internal)?,
-            )),
+            Sink::Chunks(w) => Ok(NewBody::Chunks(w.finish().await?)),
         }
     }
 
@@ -474,24 +473,18 @@ pub async fn store_upload(
     })
 }
 
-/// Commits an object whose bytes were received; cleans up on failure and releases the
-/// chunks of a replaced object after commit.
-pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<meta::Committed> {
-    let written: Vec<StoredChunk> = match &obj.body {
-        NewBody::Chunks(c) => c.clone(),
-        NewBody::Inline(_) | NewBody::Shared(_) => Vec::new(),
-    };
-    match meta::put_object(&state.pool, obj).await {
-        Ok(committed) => {
-            state.chunks.settle(&written);
-            state.chunks.remove(committed.released.clone()).await;
-            Ok(committed)
-        }
-        Err(e) => {
-            state.chunks.discard(&written).await;
-            Err(e.into())
+/// Commits an object whose bytes were received. On failure, the chunk files the upload
+/// still owns are removed: if the commit happened after all (a lost `COMMIT` answer),
+/// it took their intents and nothing is removed (see `store::blob::writer`).
+pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<objects::Committed> {
+    let result = objects::put_object(&state.pool, &obj).await;
+    if let NewBody::Chunks(written) = obj.body {
+        match &result {
+            Ok(_) => written.committed(),
+            Err(_) => written.discard().await,
         }
     }
+    Ok(result?)
 }
 
 /// The owner of an object the request creates in `bucket` (the requester; the bucket
@@ -539,8 +532,8 @@ pub async fn put_object(
     if condition != WriteCondition::None {
         // Checked again when the object is committed; this only spares streaming a body
         // that could never be stored.
-        let current = meta::object_etag(&state.pool, bucket.id, key).await?;
-        meta::check_write_condition(&condition, current.as_deref())?;
+        let current = objects::object_etag(&state.pool, bucket.id, key).await?;
+        objects::check_write_condition(&condition, current.as_deref())?;
     }
     let payload = open_payload(state, ctx, parts, body, state.config.max_object_size)?;
     let upload = Upload {

@@ -34,7 +34,7 @@ use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{BodySource, ResponseBody, empty};
 use crate::http::service::{Principal, RequestContext, xml_response};
 use crate::state::AppState;
-use crate::store::meta::WriteCondition;
+use crate::store::objects::WriteCondition;
 
 /// Most bytes of form fields (other than the file) a POST may carry.
 pub const MAX_FIELDS_BYTES: usize = 64 << 10;

@@ -1,5 +1,5 @@
 //! Which accounts are administrators (column `accounts.is_admin`): they may use the admin
-//! API. Kept apart from [`super::meta`] because nothing on the S3 path looks at it.
+//! API. Kept apart from [`super::accounts`] because nothing on the S3 path looks at it.
 
 use sqlx::PgExecutor;
 

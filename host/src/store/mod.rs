@@ -1,17 +1,47 @@
-//! Storage: metadata in PostgreSQL ([`meta`]), object bytes in chunk files ([`blob`]),
-//! secret keys sealed with the master key ([`secrets`]), stored policy modules and their
-//! attachments to buckets ([`policies`]) and the garbage collector ([`gc`]).
+//! Storage: metadata in PostgreSQL, split by what it keeps ([`accounts`], [`buckets`],
+//! [`objects`], [`multipart`] uploads, [`chunks`] with their copies and queues,
+//! [`volumes`], runtime [`settings`]), object bytes in replicated chunk files ([`blob`]),
+//! the background workers that keep them ([`repair`], [`scrub`], the garbage collector
+//! [`gc`], paced by [`throttle`]), secret keys sealed with the master key ([`secrets`]),
+//! and stored policy modules and their attachments to buckets ([`policies`]).
+//!
+//! Functions take `impl PgExecutor` where one statement suffices, and a pool where they need
+//! their own transaction. Constraint violations are matched by name (see `migrations/`) and
+//! become domain errors here, once.
 
+pub mod accounts;
 pub mod admins;
 pub mod blob;
+pub mod buckets;
+pub mod chunks;
 pub mod gc;
-pub mod meta;
 pub mod multipart;
+pub mod objects;
 pub mod policies;
+pub mod repair;
+pub mod scrub;
 pub mod secrets;
+pub mod settings;
+pub mod throttle;
+pub mod volumes;
 
+use sqlx::PgPool;
 use std::path::Path;
 use uuid::Uuid;
+
+/// Applies the embedded migrations.
+pub async fn migrate(pool: &PgPool) -> Result<(), Error> {
+    sqlx::migrate!("../migrations").run(pool).await?;
+    Ok(())
+}
+
+/// The name of the constraint a database error violated, if any.
+fn constraint_of(e: &sqlx::Error) -> Option<&str> {
+    match e {
+        sqlx::Error::Database(db) => db.constraint(),
+        _ => None,
+    }
+}
 
 /// What went wrong in the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -51,9 +81,26 @@ pub enum Error {
     /// No such access key.
     #[error("no such access key: {0}")]
     NoSuchKey(String),
-    /// A chunk that metadata references is on no volume.
-    #[error("chunk {0} is missing from every volume")]
-    MissingChunk(Uuid),
+    /// No copy of a chunk that metadata references could be read whole and correct.
+    #[error("chunk {0}: no good copy on any volume")]
+    ChunkUnreadable(Uuid),
+    /// Too few volumes could take a chunk's copies (full, failed, or too few configured).
+    #[error("only {available} of the {needed} copies a write needs could be made")]
+    InsufficientVolumes {
+        /// Copies made.
+        available: usize,
+        /// `--min-write-replicas`.
+        needed: usize,
+    },
+    /// A copy's intent was gone at commit: it expired and its file may have been removed.
+    #[error("the intent of chunk {0} on volume {1} expired before the commit")]
+    IntentLost(Uuid, Uuid),
+    /// No volume with that id.
+    #[error("no such volume: {0}")]
+    NoSuchVolume(String),
+    /// A volume still holds copies.
+    #[error("volume {0} still holds chunk copies: drain it first (`coffer admin volume drain`)")]
+    VolumeInUse(Uuid),
     /// Data on disk does not match its checksum or format.
     #[error("corrupt: {0}")]
     Corrupt(String),

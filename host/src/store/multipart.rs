@@ -13,9 +13,8 @@ use uuid::Uuid;
 
 use super::Error;
 use super::blob::StoredChunk;
-use super::meta::{
-    self, ChunkRef, NewBody, NewObject, ObjectHeaders, WriteCondition, release_chunks,
-};
+use super::chunks::{self, release_chunks};
+use super::objects::{self, NewBody, NewObject, ObjectHeaders, WriteCondition};
 use crate::acl::Grants;
 
 /// An upload in progress.
@@ -203,8 +202,8 @@ async fn lock_upload(tx: &mut sqlx::PgConnection, id: i64, exclusive: bool) -> R
 }
 
 /// Stores part `part.part_number` of upload `upload` (replacing an earlier upload of the
-/// same number) made of the newly written `chunks`. Returns the chunk ids the replaced
-/// part no longer needs.
+/// same number) made of the newly written `chunks`; the replaced part's chunks are
+/// released.
 pub async fn put_part(
     pool: &PgPool,
     upload: i64,
@@ -213,7 +212,7 @@ pub async fn put_part(
     etag: &str,
     checksum: Option<&str>,
     chunks: &[StoredChunk],
-) -> Result<Vec<Uuid>, Error> {
+) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     lock_upload(&mut tx, upload, false).await?;
     let old: Vec<Uuid> = sqlx::query_scalar(
@@ -240,7 +239,7 @@ pub async fn put_part(
     .execute(&mut *tx)
     .await?;
     if !chunks.is_empty() {
-        meta::insert_chunks(&mut tx, chunks).await?;
+        chunks::insert_chunks(&mut tx, chunks).await?;
         let ids: Vec<Uuid> = chunks.iter().map(|c| c.id).collect();
         let seqs: Vec<i32> = (0..chunks.len() as i32).collect();
         sqlx::query(
@@ -254,9 +253,9 @@ pub async fn put_part(
         .execute(&mut *tx)
         .await?;
     }
-    let released = release_chunks(&mut tx, &old).await?;
+    release_chunks(&mut tx, &old).await?;
     tx.commit().await?;
-    Ok(released)
+    Ok(())
 }
 
 /// Parts of an upload with numbers above `after`, in order, at most `limit`.
@@ -354,19 +353,18 @@ pub async fn list_uploads(
         .map_err(Error::from)
 }
 
-/// Aborts an upload: its parts go, and their chunks with them. Returns the chunk ids to
-/// delete from disk.
-pub async fn abort_upload(pool: &PgPool, upload: i64) -> Result<Vec<Uuid>, Error> {
+/// Aborts an upload: its parts go, and their chunks with them.
+pub async fn abort_upload(pool: &PgPool, upload: i64) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     lock_upload(&mut tx, upload, true).await?;
-    let released = delete_upload(&mut tx, upload).await?;
+    delete_upload(&mut tx, upload).await?;
     tx.commit().await?;
-    Ok(released)
+    Ok(())
 }
 
-/// Deletes an upload row, its parts and their chunk references inside `tx`; returns the
-/// chunk ids nothing references any more.
-async fn delete_upload(tx: &mut sqlx::PgConnection, upload: i64) -> Result<Vec<Uuid>, Error> {
+/// Deletes an upload row, its parts and their chunk references inside `tx`, releasing
+/// the chunks nothing references any more.
+async fn delete_upload(tx: &mut sqlx::PgConnection, upload: i64) -> Result<(), Error> {
     let chunks: Vec<Uuid> =
         sqlx::query_scalar("DELETE FROM part_chunks WHERE upload_id = $1 RETURNING chunk_id")
             .bind(upload)
@@ -383,18 +381,17 @@ async fn delete_upload(tx: &mut sqlx::PgConnection, upload: i64) -> Result<Vec<U
 pub async fn delete_bucket_uploads(
     tx: &mut sqlx::PgConnection,
     bucket_id: i64,
-) -> Result<Vec<Uuid>, Error> {
+) -> Result<(), Error> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM multipart_uploads WHERE bucket_id = $1 ORDER BY id FOR UPDATE",
     )
     .bind(bucket_id)
     .fetch_all(&mut *tx)
     .await?;
-    let mut released = Vec::new();
     for id in ids {
-        released.extend(delete_upload(tx, id).await?);
+        delete_upload(tx, id).await?;
     }
-    Ok(released)
+    Ok(())
 }
 
 /// Uploads initiated before `cutoff`, oldest first, at most `limit`: (row id, bucket id,
@@ -451,8 +448,8 @@ pub struct Completed {
     pub checksum: Option<(String, String)>,
     /// Object size.
     pub size: u64,
-    /// The commit (chunks to delete, Last-Modified).
-    pub committed: meta::Committed,
+    /// The commit (Last-Modified).
+    pub committed: objects::Committed,
 }
 
 /// Completes `upload` with `chosen` (ascending part numbers, checked by the caller) into
@@ -524,7 +521,7 @@ pub async fn complete_upload(
     let numbers: Vec<i32> = selected.iter().map(|p| p.part_number).collect();
     // The chosen parts' chunks, in part then sequence order.
     let rows = sqlx::query(
-        "SELECT pc.chunk_id, c.size, c.crc32c FROM part_chunks pc
+        "SELECT pc.chunk_id, c.size FROM part_chunks pc
          JOIN chunks c ON c.id = pc.chunk_id
          JOIN UNNEST($2::int4[]) WITH ORDINALITY AS chosen(part_number, ord)
            ON chosen.part_number = pc.part_number
@@ -537,14 +534,7 @@ pub async fn complete_upload(
     .await?;
     let chunks = rows
         .iter()
-        .map(|r| {
-            Ok(ChunkRef {
-                chunk_id: r.try_get(0)?,
-                offset: 0,
-                size: r.try_get::<i64, _>(1)? as u64,
-                crc32c: r.try_get::<i64, _>(2)? as u32,
-            })
-        })
+        .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u64)))
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let size: u64 = selected.iter().map(|p| p.size).sum();
     let object_parts: Vec<ObjectPart> = selected
@@ -571,7 +561,7 @@ pub async fn complete_upload(
         .bind(upload.id)
         .execute(&mut *tx)
         .await?;
-    let mut committed = meta::put_object_in(
+    let committed = objects::put_object_in(
         &mut tx,
         &NewObject {
             bucket_id: upload.bucket_id,
@@ -589,9 +579,7 @@ pub async fn complete_upload(
         &object_parts,
     )
     .await?;
-    committed
-        .released
-        .extend(release_chunks(&mut tx, &part_chunk_ids).await?);
+    release_chunks(&mut tx, &part_chunk_ids).await?;
     tx.commit().await?;
     Ok(Ok(Completed {
         etag,
@@ -627,13 +615,9 @@ pub async fn object_parts(
         .map_err(Error::from)
 }
 
-/// Aborts every upload initiated before `cutoff` and removes its chunk files. Returns how
+/// Aborts every upload initiated before `cutoff` (its chunks are released). Returns how
 /// many were aborted.
-pub async fn expire_stale(
-    pool: &PgPool,
-    store: &std::sync::Arc<super::blob::ChunkStore>,
-    cutoff: OffsetDateTime,
-) -> Result<usize, Error> {
+pub async fn expire_stale(pool: &PgPool, cutoff: OffsetDateTime) -> Result<usize, Error> {
     let mut aborted = 0;
     loop {
         let stale = stale_uploads(pool, cutoff, 100).await?;
@@ -642,8 +626,7 @@ pub async fn expire_stale(
         }
         for (id, upload_id) in stale {
             match abort_upload(pool, id).await {
-                Ok(released) => {
-                    store.remove(released).await;
+                Ok(()) => {
                     aborted += 1;
                     tracing::info!(%upload_id, "aborted an expired multipart upload");
                 }
@@ -659,7 +642,6 @@ pub async fn expire_stale(
 /// second and ten minutes), until `shutdown` fires.
 pub async fn run_expiry(
     pool: PgPool,
-    store: std::sync::Arc<super::blob::ChunkStore>,
     expiry: std::time::Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -673,7 +655,7 @@ pub async fn run_expiry(
             _ = shutdown.changed() => return,
         }
         let cutoff = OffsetDateTime::now_utc() - expiry;
-        if let Err(e) = expire_stale(&pool, &store, cutoff).await {
+        if let Err(e) = expire_stale(&pool, cutoff).await {
             tracing::warn!(error = %e, "expiring multipart uploads failed");
         }
     }
