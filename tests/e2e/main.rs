@@ -22,4 +22,5 @@ mod post_object;
 mod presign;
 mod ranges_conditions;
 mod storage;
+mod storage_races;
 mod support;

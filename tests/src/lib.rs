@@ -40,6 +40,7 @@
 
 pub mod chunked;
 pub mod pg;
+pub mod pgproxy;
 pub mod policy;
 mod process;
 pub mod raw;
@@ -51,7 +52,7 @@ pub mod xml;
 
 pub use policy::policy_module;
 pub use process::{coffer_binary, embedded_postmaster_pid, pid_alive};
-pub use raw::{RawRequest, RawResponse};
+pub use raw::{RawRequest, RawResponse, StreamingUpload};
 pub use sdk::{ErrInfo, RecordedRequest, RequestRecorder, sdk_err};
 pub use server::{AccountKeys, ServerBuilder, TestServer, postmaster_pid_file};
 pub use util::{etag_of, md5_hex, random_bytes, sha256_hex, unique_bucket};

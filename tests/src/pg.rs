@@ -73,6 +73,18 @@ pub async fn database_url() -> String {
     )
 }
 
+/// Creates a fresh database on the shared cluster and returns the cluster's Unix socket
+/// file and the database's name (for a test that connects through a proxy).
+pub async fn socket_and_database() -> (PathBuf, String) {
+    let pg = cluster().await;
+    let name = format!("t_{}", random_hex(16));
+    pg.create_database(&name)
+        .await
+        .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
+    let socket = pg.socket_dir().join(format!(".s.PGSQL.{}", pg.port()));
+    (socket, name)
+}
+
 /// Stops the shared cluster (if it was started) and removes its directory. Called from the
 /// exit hook; blocking.
 pub(crate) fn shutdown() {

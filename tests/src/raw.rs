@@ -309,6 +309,74 @@ impl RawRequest {
     }
 }
 
+impl RawRequest {
+    /// Sends the head with `Content-Length: len` over a raw TCP connection and returns the
+    /// connection, for a body sent piece by piece ([`StreamingUpload::send`]): a slow
+    /// client, or one that goes away (drop it) mid-body.
+    pub async fn start_upload(self, len: usize) -> StreamingUpload {
+        let req = self.header("content-length", &len.to_string());
+        let head = req.head_bytes(None);
+        let mut stream = TcpStream::connect(&req.addr)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {}: {e}", req.addr));
+        stream.write_all(&head).await.expect("sending the head");
+        StreamingUpload { stream }
+    }
+
+    /// Sends with `reqwest` and returns as soon as the response head arrives, so the
+    /// caller reads the body at its own pace (`chunk()`).
+    pub async fn send_streaming(self) -> reqwest::Response {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("building reqwest client");
+        let method =
+            reqwest::Method::from_bytes(self.method.as_bytes()).expect("valid HTTP method");
+        let url = self.url();
+        client
+            .request(method, &url)
+            .headers(self.headers)
+            .body(self.body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("sending {url}: {e}"))
+    }
+}
+
+/// An upload in progress over a raw TCP connection (see [`RawRequest::start_upload`]).
+/// Dropping it closes the connection: the client is gone.
+#[derive(Debug)]
+pub struct StreamingUpload {
+    stream: TcpStream,
+}
+
+impl StreamingUpload {
+    /// Sends more of the body.
+    pub async fn send(&mut self, data: &[u8]) {
+        self.stream
+            .write_all(data)
+            .await
+            .expect("sending part of the body");
+    }
+
+    /// Reads the response (after the whole body was sent). `None` if the server closed
+    /// the connection without answering.
+    pub async fn finish(mut self) -> Option<RawResponse> {
+        let mut buf = Vec::new();
+        let _ = tokio::time::timeout(RESPONSE_TIMEOUT, async {
+            let mut chunk = [0u8; 16 * 1024];
+            loop {
+                match self.stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        })
+        .await;
+        parse_response(&buf)
+    }
+}
+
 async fn exchange(addr: &str, head: &[u8], body: &[u8], shutdown: bool) -> Option<RawResponse> {
     let mut stream = TcpStream::connect(addr)
         .await

@@ -77,6 +77,8 @@ pub struct ServerBuilder {
     /// Database URL and master key file of a server this one shares its database with.
     /// Database URL, master key file and admin keys of the server to share a database with.
     shared_with: Option<(String, PathBuf, AccountKeys)>,
+    /// A database of the test's own (see [`ServerBuilder::database_url`]).
+    database_url: Option<String>,
 }
 
 impl ServerBuilder {
@@ -136,6 +138,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Use this (empty) database instead of a fresh one on the shared test cluster: one the
+    /// test reaches through a fault-injecting proxy, say.
+    pub fn database_url(mut self, url: &str) -> Self {
+        self.database_url = Some(url.to_string());
+        self
+    }
+
     /// Starts the server and waits until it listens.
     pub async fn start(self) -> TestServer {
         let mut data_dir = tempfile::Builder::new()
@@ -148,6 +157,8 @@ impl ServerBuilder {
         }
         let database_url = if self.embedded_pg {
             None
+        } else if let Some(url) = &self.database_url {
+            Some(url.clone())
         } else if let Some((url, master_key, _)) = &self.shared_with {
             std::fs::copy(master_key, data_dir.path().join(MASTER_KEY_FILE))
                 .expect("copying the master key of the server to share a database with");

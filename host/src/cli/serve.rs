@@ -97,6 +97,9 @@ pub struct ServeArgs {
     /// Maximum size of the request header section, in bytes.
     #[arg(long, default_value_t = 16 << 10)]
     max_header_bytes: usize,
+    /// Seconds in-flight requests get to finish at shutdown (SIGTERM, Ctrl-C).
+    #[arg(long, default_value_t = 30)]
+    shutdown_grace: u64,
     /// Database connection pool size.
     #[arg(long, default_value_t = 32)]
     db_pool: u32,
@@ -166,6 +169,7 @@ impl ServeArgs {
         c.inline_threshold = self.inline_threshold;
         c.max_connections = self.max_connections;
         c.max_header_bytes = self.max_header_bytes;
+        c.shutdown_grace = Duration::from_secs(self.shutdown_grace);
         c.admin_listen = self.admin_listen;
         c.policy_poll_interval = Duration::from_millis(self.policy_poll_ms.max(10));
         c.multipart_min_part_size = self.multipart_min_part_size;

@@ -1,0 +1,227 @@
+//! Races between writers, readers and the collector, each made to happen: a commit whose
+//! answer is lost, a collector in another process during a slow upload, a delete during a
+//! streaming GET, and uploads cut off by the client or a shutdown. In each, no
+//! acknowledged byte is lost and nothing is left behind.
+
+use std::path::Path;
+use std::time::Duration;
+
+use coffer_tests::pgproxy::CommitCutter;
+use coffer_tests::raw::object_path;
+use coffer_tests::volumes::{all_chunk_files, default_volumes, eventually, temp_files};
+use coffer_tests::{RawRequest, TestServer, random_bytes, unique_bucket};
+
+use crate::support::{create_bucket, get, put};
+
+const CHUNK: usize = 64 * 1024;
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A signed PUT of `len` bytes of `bucket/key` whose body the caller sends in pieces.
+fn upload_request(s: &TestServer, bucket: &str, key: &str) -> RawRequest {
+    RawRequest::new(&s.host_header(), "PUT", &object_path(bucket, key)).sign_v4_with(
+        s.admin_keys(),
+        "UNSIGNED-PAYLOAD",
+        time::OffsetDateTime::now_utc(),
+        "us-east-1",
+    )
+}
+
+/// Whether the server's volumes hold no chunk or temporary file.
+fn volumes_empty(data_dir: &Path) -> bool {
+    all_chunk_files(data_dir).is_empty()
+        && default_volumes(data_dir)
+            .iter()
+            .all(|v| temp_files(v).is_empty())
+}
+
+/// How many upload intents are left in the server's database.
+async fn intents(s: &TestServer) -> i64 {
+    let db = s.db().await;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM chunk_intents")
+        .fetch_one(&db)
+        .await
+        .expect("counting intents");
+    db.close().await;
+    n
+}
+
+#[tokio::test]
+async fn a_commit_whose_answer_is_lost_keeps_the_files_it_committed() {
+    let proxy = CommitCutter::start().await;
+    let s = TestServer::builder()
+        .database_url(&proxy.url())
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("lost-commit");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(5 * CHUNK + 100);
+    proxy.arm();
+    // PostgreSQL commits the object, the server never hears it: it must answer with an
+    // error (it cannot know) and must not remove the files the object references.
+    // (A raw request: an SDK would retry the 500.)
+    let put = RawRequest::new(&s.host_header(), "PUT", &object_path(&bucket, "k"))
+        .body(data.clone())
+        .sign_v4(s.admin_keys())
+        .send()
+        .await;
+    assert_eq!(proxy.cuts(), 1, "the commit's answer was cut");
+    put.assert_error(500, "InternalError");
+    // Give a wrong cleanup time to happen.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        get(&c, &bucket, "k").await,
+        data,
+        "the committed object is whole"
+    );
+}
+
+#[tokio::test]
+async fn the_collector_of_another_process_never_removes_an_upload_in_flight() {
+    let a = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+        .start()
+        .await;
+    // Another process on the same database and volumes, collecting eagerly.
+    let b = TestServer::builder()
+        .share_database_of(&a)
+        .chunk_size(CHUNK)
+        .arg("--gc-interval")
+        .arg("1")
+        .arg("--gc-grace")
+        .arg("0")
+        .start()
+        .await;
+    let c = a.client();
+    let bucket = unique_bucket("gc-race");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(8 * CHUNK + 7);
+    let mut upload = upload_request(&a, &bucket, "slow")
+        .start_upload(data.len())
+        .await;
+    upload.send(&data[..5 * CHUNK]).await;
+    // Five chunks are complete on disk, referenced by nothing yet; B sweeps meanwhile.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    upload.send(&data[5 * CHUNK..]).await;
+    let resp = upload.finish().await.expect("an answer");
+    resp.assert_success();
+    assert_eq!(get(&c, &bucket, "slow").await, data);
+    assert_eq!(get(&b.client(), &bucket, "slow").await, data);
+}
+
+#[tokio::test]
+async fn a_delete_does_not_cut_off_a_get_already_streaming() {
+    let s = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+        .arg("--delete-delay")
+        .arg("8")
+        .arg("--gc-interval")
+        .arg("1")
+        .arg("--gc-grace")
+        .arg("0")
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("get-delete");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(32 * CHUNK);
+    put(&c, &bucket, "k", &data).await;
+    let mut resp = RawRequest::new(&s.host_header(), "GET", &object_path(&bucket, "k"))
+        .sign_v4(s.admin_keys())
+        .send_streaming()
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let mut got = resp
+        .chunk()
+        .await
+        .expect("reading")
+        .expect("a first piece")
+        .to_vec();
+    c.delete_object()
+        .bucket(&bucket)
+        .key("k")
+        .send()
+        .await
+        .expect("delete");
+    // The collector runs meanwhile; the released copies stay for --delete-delay.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    while let Some(piece) = resp.chunk().await.expect("the stream goes on") {
+        got.extend_from_slice(&piece);
+    }
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "the whole old object, byte for byte");
+    eventually("the released copies go after the delay", WAIT, || {
+        all_chunk_files(s.data_dir()).is_empty()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_upload_whose_client_goes_away_leaves_no_files() {
+    let s = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("client-gone");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(16 * CHUNK);
+    let mut upload = upload_request(&s, &bucket, "gone")
+        .start_upload(data.len())
+        .await;
+    upload.send(&data[..7 * CHUNK + 100]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !all_chunk_files(s.data_dir()).is_empty(),
+        "chunks were written before the client left"
+    );
+    drop(upload);
+    eventually("the abandoned upload's files are removed", WAIT, || {
+        volumes_empty(s.data_dir())
+    })
+    .await;
+    assert_eq!(intents(&s).await, 0);
+    let err = c.head_object().bucket(&bucket).key("gone").send().await;
+    assert!(err.is_err(), "nothing was committed");
+}
+
+#[tokio::test]
+async fn an_upload_cut_off_by_shutdown_is_collected_after_restart() {
+    let mut s = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+        .arg("--shutdown-grace")
+        .arg("1")
+        .arg("--intent-ttl")
+        .arg("2")
+        .arg("--gc-interval")
+        .arg("1")
+        .arg("--gc-grace")
+        .arg("0")
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("shutdown");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(16 * CHUNK);
+    let mut upload = upload_request(&s, &bucket, "cut")
+        .start_upload(data.len())
+        .await;
+    upload.send(&data[..7 * CHUNK + 100]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!all_chunk_files(s.data_dir()).is_empty());
+    // The client stalls; the server shuts down after its grace and drops the request.
+    s.stop().await;
+    drop(upload);
+    s.restart().await;
+    eventually("the cut-off upload's files are collected", WAIT, || {
+        volumes_empty(s.data_dir())
+    })
+    .await;
+    assert_eq!(intents(&s).await, 0);
+}
