@@ -13,6 +13,7 @@ mod clients_more;
 mod clients_s3cmd;
 mod copy;
 mod embedded;
+mod faults;
 mod lifecycle;
 mod listing;
 mod multipart;

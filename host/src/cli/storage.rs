@@ -52,8 +52,8 @@ pub enum VolumeCommand {
 pub struct ScrubArgs {
     #[command(subcommand)]
     command: Option<ScrubCommand>,
-    /// After the pass, repair what it found (here, and by any running server) and wait
-    /// for it, then print the summary.
+    /// After the pass, repair what it found and whatever else waits for repair (here,
+    /// and by any running server) and wait for it, then print the summary.
     #[arg(long)]
     wait: bool,
     /// With --wait: give up waiting after this many seconds.
@@ -267,6 +267,11 @@ pub async fn scrub(args: &ScrubArgs, pool: &sqlx::PgPool, data_dir: &Path) -> an
         "orphans_removed": sweep.orphans_removed + sweep.temp_files_removed,
     });
     if args.wait {
+        // Chunks a read or the sweep of a server queued before this pass are waited for
+        // too: the pass skipped copies already marked bad.
+        bad.extend(chunks::queued_chunks(pool).await?);
+        bad.sort();
+        bad.dedup();
         let (repaired, lost, unrepaired) =
             wait_for_repairs(&store, &bad, Duration::from_secs(args.timeout), &unlimited).await?;
         summary["repaired"] = json!(repaired);

@@ -629,13 +629,28 @@ pub async fn claim_repairs(
         .map_err(Error::from)
 }
 
-/// Removes a chunk from the queue (repaired, or nothing to do).
-pub async fn finish_repair(db: impl PgExecutor<'_>, chunk: Uuid) -> Result<(), Error> {
-    sqlx::query("DELETE FROM chunk_repairs WHERE chunk_id = $1")
-        .bind(chunk)
-        .execute(db)
-        .await?;
-    Ok(())
+/// Removes a chunk from the queue if it has `wanted` good copies (or no longer exists);
+/// otherwise (a copy found bad meanwhile) makes it due again at once. True if removed.
+pub async fn finish_repair(
+    db: impl PgExecutor<'_>,
+    chunk: Uuid,
+    wanted: usize,
+) -> Result<bool, Error> {
+    let removed: Option<bool> = sqlx::query_scalar(&format!(
+        "WITH good AS (SELECT {GOOD_COPIES} AS n FROM chunks c WHERE c.id = $1),
+              gone AS (DELETE FROM chunk_repairs
+                       WHERE chunk_id = $1 AND COALESCE((SELECT n FROM good), $2) >= $2
+                       RETURNING chunk_id),
+              again AS (UPDATE chunk_repairs SET not_before = now()
+                        WHERE chunk_id = $1 AND NOT EXISTS (SELECT 1 FROM gone)
+                        RETURNING chunk_id)
+         SELECT EXISTS (SELECT 1 FROM gone)"
+    ))
+    .bind(chunk)
+    .bind(wanted as i64)
+    .fetch_optional(db)
+    .await?;
+    Ok(removed.unwrap_or(false))
 }
 
 /// Puts a repair back for a later attempt.
@@ -667,6 +682,13 @@ pub async fn repair_backlog(db: impl PgExecutor<'_>) -> Result<(i64, i64), Error
             .fetch_one(db)
             .await?;
     Ok(row)
+}
+
+/// Every queued chunk.
+pub async fn queued_chunks(db: impl PgExecutor<'_>) -> Result<Vec<Uuid>, Error> {
+    Ok(sqlx::query_scalar("SELECT chunk_id FROM chunk_repairs")
+        .fetch_all(db)
+        .await?)
 }
 
 /// Which of `chunks` are still queued.

@@ -57,14 +57,14 @@ pub async fn repair_one(
 ) -> Result<Outcome, Error> {
     let id = claimed.chunk_id;
     let pool = store.pool();
+    let wanted = store.config().replicas;
     let Some(info) = chunks::chunk_info(pool, id).await? else {
-        chunks::finish_repair(pool, id).await?;
+        chunks::finish_repair(pool, id, wanted).await?;
         return Ok(Outcome::Repaired {
             copied: 0,
             bytes: 0,
         });
     };
-    let wanted = store.config().replicas;
     let vols = store.volumes();
     let handle = |v: &Uuid| vols.iter().find(|h| h.id == *v).cloned();
     // Good copies to keep, good copies on draining volumes (sources, to be dropped), and
@@ -82,22 +82,9 @@ pub async fn repair_one(
             _ => dead.push(*volume),
         }
     }
-    let mut sources: Vec<Arc<VolumeHandle>> = keep.iter().chain(&draining).cloned().collect();
     let mut copied = 0usize;
     let mut bytes = 0u64;
-    if keep.len() < wanted {
-        if sources.is_empty() {
-            tracing::error!(chunk = %id, reason = %claimed.reason, "no good copy of the chunk is left: its objects are lost unless a copy comes back");
-            chunks::retry_repair(
-                pool,
-                id,
-                backoff(claimed.attempts + 6),
-                0,
-                "no good copy left",
-            )
-            .await?;
-            return Ok(Outcome::Lost);
-        }
+    if keep.len() < wanted && !(keep.is_empty() && draining.is_empty()) {
         let mut exclude: Vec<Uuid> = keep.iter().map(|v| v.id).collect();
         exclude.extend(&info.unlinking);
         let used: Vec<&str> = keep.iter().map(|v| v.domain.as_str()).collect();
@@ -105,11 +92,19 @@ pub async fn repair_one(
         // Domains the remaining copies use go last.
         targets.sort_by_key(|t| used.contains(&t.domain.as_str()));
         for target in targets {
-            if keep.len() >= wanted || sources.is_empty() {
+            if keep.len() >= wanted || (keep.is_empty() && draining.is_empty()) {
                 break;
             }
             limiter.acquire(info.size).await;
-            if copy_to(store, &info, &target, &mut sources).await? {
+            let sources: Vec<Arc<VolumeHandle>> = keep.iter().chain(&draining).cloned().collect();
+            let (recorded, bad) = copy_to(store, &info, &target, &sources).await?;
+            // A source that turned out bad is no copy to keep either.
+            for b in bad {
+                keep.retain(|v| v.id != b);
+                draining.retain(|v| v.id != b);
+                dead.push(b);
+            }
+            if recorded {
                 copied += 1;
                 bytes += info.size;
                 dead.retain(|v| *v != target.id);
@@ -117,15 +112,31 @@ pub async fn repair_one(
             }
         }
     }
+    if keep.is_empty() && draining.is_empty() {
+        tracing::error!(chunk = %id, reason = %claimed.reason, "no good copy of the chunk is left: its objects are lost unless a copy comes back");
+        chunks::retry_repair(
+            pool,
+            id,
+            backoff(claimed.attempts + 6),
+            0,
+            "no good copy left",
+        )
+        .await?;
+        return Ok(Outcome::Lost);
+    }
     if keep.len() >= wanted {
         let mut drop: Vec<Uuid> = dead;
         drop.extend(draining.iter().map(|v| v.id));
         let mut tx = pool.begin().await?;
         chunks::drop_copies(&mut tx, id, &drop).await?;
-        chunks::finish_repair(&mut *tx, id).await?;
+        // Not removed when a copy was reported bad meanwhile: then it is due again.
+        let finished = chunks::finish_repair(&mut *tx, id, wanted).await?;
         tx.commit().await?;
         if copied > 0 {
             tracing::info!(chunk = %id, copied, reason = %claimed.reason, "chunk repaired");
+        }
+        if !finished {
+            return Ok(Outcome::Deferred);
         }
         return Ok(Outcome::Repaired { copied, bytes });
     }
@@ -138,22 +149,23 @@ pub async fn repair_one(
     Ok(Outcome::Deferred)
 }
 
-/// Makes a copy of `info` on `target` from the first good source; a source that turns out
-/// bad is reported and dropped from `sources`. True when the copy was recorded.
+/// Makes a copy of `info` on `target` from the first good one of `sources`; a source that
+/// turns out bad is reported. Returns whether the copy was recorded, and the bad sources.
 async fn copy_to(
     store: &Arc<ChunkStore>,
     info: &chunks::ChunkInfo,
     target: &Arc<VolumeHandle>,
-    sources: &mut Vec<Arc<VolumeHandle>>,
-) -> Result<bool, Error> {
+    sources: &[Arc<VolumeHandle>],
+) -> Result<(bool, Vec<Uuid>), Error> {
     let id = info.id;
     let ttl = store.config().intent_ttl;
+    let mut bad = Vec::new();
     if let Err(e) = chunks::insert_intents(store.pool(), id, &[target.id], ttl).await {
         // An intent left by a repair that died on this very copy: expires, then retried.
         tracing::warn!(chunk = %id, volume = %target.id, error = %e, "cannot record a repair intent");
-        return Ok(false);
+        return Ok((false, bad));
     }
-    while let Some(source) = sources.first().cloned() {
+    for source in sources {
         let (src, dst, blocks, size) = (
             source.dir().chunk_path(id),
             target.clone(),
@@ -169,7 +181,7 @@ async fn copy_to(
                     // Released meanwhile: the new file is garbage.
                     store.remove_intended(&[(id, target.id)]).await?;
                 }
-                return Ok(recorded);
+                return Ok((recorded, bad));
             }
             Err(super::blob::CopyError::Source(e)) => {
                 let problem = if e.kind() == std::io::ErrorKind::NotFound {
@@ -177,8 +189,8 @@ async fn copy_to(
                 } else {
                     CopyProblem::Corrupt
                 };
-                store.report_bad_copy(id, &source, problem, "repair").await;
-                sources.remove(0);
+                store.report_bad_copy(id, source, problem, "repair").await;
+                bad.push(source.id);
             }
             Err(super::blob::CopyError::Target(e)) => {
                 store.write_failed(target, &e).await;
@@ -187,7 +199,7 @@ async fn copy_to(
         }
     }
     store.remove_intended(&[(id, target.id)]).await?;
-    Ok(false)
+    Ok((false, bad))
 }
 
 /// Claims and repairs up to `limit` due chunks; returns their outcomes.

@@ -501,8 +501,16 @@ impl ChunkStore {
         self.metrics.write_failovers.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(volume = %v.id, path = %v.dir.root().display(), error = %err, "write to volume failed; using another");
         let result = if is_out_of_space(err) {
+            // What is free now (the cached figure may be from before the disk filled): the
+            // volume takes copies again once clearly more than that is free.
+            let dir = v.dir.clone();
+            let free = match blocking(move || dir.space()).await {
+                Ok(Ok(space)) => space.free,
+                _ => 0,
+            };
+            v.free.store(free, Ordering::Relaxed);
             v.enospc_free
-                .store(v.space().free.min(u64::MAX - 1), Ordering::Relaxed);
+                .store(free.min(u64::MAX - 1), Ordering::Relaxed);
             if v.state() == VolumeState::Active {
                 self.transition(v, VolumeState::Full, Some("out of space (ENOSPC)"))
                     .await
