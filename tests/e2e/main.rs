@@ -25,3 +25,4 @@ mod ranges_conditions;
 mod storage;
 mod storage_races;
 mod support;
+mod volumes;
