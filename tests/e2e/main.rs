@@ -18,6 +18,7 @@ mod lifecycle;
 mod listing;
 mod multipart;
 mod objects;
+mod pg_standby;
 mod policies;
 mod post_object;
 mod presign;

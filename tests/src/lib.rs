@@ -19,6 +19,8 @@
 //! - [`chunked`] encodes `aws-chunked` bodies (signed chunks, trailers) independently of
 //!   the server's decoder; [`xml`] extracts elements from S3 XML; [`sdk`] turns SDK errors
 //!   into code/status/request-id.
+//! - [`standby`] gives standby directories for `coffer serve --pg-standby` and signals for a
+//!   cluster's processes.
 //!
 //! # Process hygiene
 //!
@@ -46,6 +48,7 @@ mod process;
 pub mod raw;
 pub mod sdk;
 mod server;
+pub mod standby;
 pub mod util;
 pub mod volumes;
 pub mod xml;

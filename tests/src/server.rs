@@ -669,3 +669,12 @@ fn parse_port(addr: &str) -> u16 {
         .and_then(|p| p.trim_end_matches('/').parse().ok())
         .unwrap_or_else(|| panic!("cannot parse the listening address {addr:?}"))
 }
+
+impl TestServer {
+    /// Like [`TestServer::restart`], with `args` in place of the extra arguments the builder
+    /// was given (its domains are kept).
+    pub async fn restart_with_args(&mut self, args: &[&str]) {
+        self.config.args = args.iter().map(|arg| arg.to_string()).collect();
+        self.restart().await;
+    }
+}

@@ -39,6 +39,10 @@ enum AdminCommand {
     /// The repair queue: status, rate.
     #[command(subcommand)]
     Repair(storage::RepairCommand),
+    /// The embedded PostgreSQL's standbys (`coffer serve --pg-standby`): promote one, show
+    /// their state.
+    #[command(subcommand)]
+    Pg(super::pg::PgCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +130,9 @@ enum KeyCommand {
 }
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    if let AdminCommand::Pg(command) = &args.command {
+        return super::pg::run(&args.db, command).await;
+    }
     let db = database::open(&args.db, 2).await?;
     let result = execute(&args, &db.pool).await;
     db.pool.close().await;
@@ -232,6 +239,8 @@ async fn execute(args: &AdminArgs, pool: &sqlx::PgPool) -> anyhow::Result<()> {
         AdminCommand::Volume(command) => storage::volume(command, pool).await?,
         AdminCommand::Scrub(scrub) => storage::scrub(scrub, pool, &args.db.data_dir).await?,
         AdminCommand::Repair(command) => storage::repair(command, pool).await?,
+        // Run by `run` before the database is opened.
+        AdminCommand::Pg(_) => anyhow::bail!("`admin pg` does not run on an open database"),
     }
     Ok(())
 }

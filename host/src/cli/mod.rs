@@ -1,10 +1,11 @@
 //! Command-line interface. `serve` runs the server; `admin` manages accounts and keys (also
-//! while a server runs); `bench` drives any S3 endpoint with load; `policy eval` runs a
-//! policy module offline.
+//! while a server runs) and the embedded PostgreSQL's standbys (`admin pg`); `bench` drives
+//! any S3 endpoint with load; `policy eval` runs a policy module offline.
 
 mod admin;
 mod bench;
 mod database;
+mod pg;
 mod policy;
 mod serve;
 mod storage;

@@ -24,6 +24,11 @@ const ROOT_SECRET_KEY_ENV: &str = "COFFER_ROOT_SECRET_KEY";
 pub struct ServeArgs {
     #[command(flatten)]
     db: DatabaseArgs,
+    /// Directory of a synchronous standby of the embedded PostgreSQL, on another disk
+    /// (repeatable): a commit returns once the primary and at least one standby have it on
+    /// disk. Not with --database-url.
+    #[arg(long = "pg-standby", value_name = "DIR")]
+    pg_standbys: Vec<PathBuf>,
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, default_value = "127.0.0.1:9000")]
     listen: SocketAddr,
@@ -205,8 +210,9 @@ impl ServeArgs {
 
 /// Takes an exclusive lock on `DATA_DIR/coffer.lock` for the life of the server, so two
 /// servers never share one data directory (its PostgreSQL and volumes). `coffer admin`
-/// does not take it: it is meant to run beside the server.
-fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+/// does not take it: it is meant to run beside the server; `coffer admin pg promote` does,
+/// as it must not.
+pub(super) fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let path = data_dir.join("coffer.lock");
@@ -232,14 +238,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     args.check()?;
     let config = args.config();
     let _lock = lock_data_dir(&args.db.data_dir)?;
-    let db = database::open(&args.db, args.db_pool).await?;
+    let db = database::open_serving(&args.db, args.db_pool, &args.pg_standbys).await?;
     let result = serve(&args, config, &db).await;
-    db.pool.close().await;
-    if let Some(pg) = &db.embedded
-        && let Err(e) = pg.stop().await
-    {
-        tracing::warn!(error = %e, "stopping the embedded PostgreSQL failed");
-    }
+    db.close().await;
     result
 }
 

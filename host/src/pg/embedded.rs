@@ -1,4 +1,5 @@
-//! A private PostgreSQL cluster managed by Coffer inside its data directory.
+//! A private PostgreSQL cluster managed by Coffer inside its data directory
+//! (or, for a standby, inside a directory of its own).
 //!
 //! # Layout
 //!
@@ -15,6 +16,16 @@
 //! through the Unix socket as the superuser [`SUPERUSER`] with `trust`
 //! authentication, which is safe because only the cluster owner (and root)
 //! can enter the socket directory.
+//!
+//! `DIR` is the cluster's *home*: the data directory, unless
+//! `DATA_DIR/postgres.location` names another one (a promoted standby, see
+//! [`super::promote`]). A standby ([`super::standby`]) is run by the same
+//! code in a home of its own, with a role that adds its link to the
+//! primary to `coffer.conf`; a cluster holding `standby.signal` is never
+//! started as the primary. `coffer.conf` also sets what replication needs
+//! (`wal_level = replica`, WAL senders and slots, `max_slot_wal_keep_size`)
+//! and the primary's `synchronous_standby_names`, which is empty at every
+//! start and set by the standby code once a standby streams.
 //!
 //! # Running as root
 //!
@@ -75,6 +86,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -112,6 +124,12 @@ const POLL_INTERVAL: Duration = Duration::from_millis(50);
 const LOG_ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 /// The programs that must be present in the bin directory.
 const REQUIRED_PROGRAMS: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
+/// The file that makes a cluster start as a standby.
+pub(crate) const STANDBY_SIGNAL: &str = "standby.signal";
+/// The most WAL a primary keeps for a standby that is behind
+/// (`max_slot_wal_keep_size`); past it the standby's slot is lost and the
+/// standby is made again from a fresh base backup.
+pub(crate) const MAX_SLOT_WAL_KEEP: &str = "4GB";
 
 /// Errors from managing the embedded PostgreSQL cluster.
 #[derive(Debug, thiserror::Error)]
@@ -154,10 +172,29 @@ pub enum Error {
     /// A database name that PostgreSQL cannot accept.
     #[error("invalid database name {0:?}: must be 1 to 63 bytes without NUL")]
     InvalidDatabaseName(String),
+    /// A standby (`coffer serve --pg-standby DIR`) cannot be made, started or
+    /// used; the message says why and what to do.
+    #[error("standby {}: {message}", dir.display())]
+    Standby {
+        /// The standby's directory.
+        dir: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// No standby streamed from the primary in time, so commits would wait
+    /// forever.
+    #[error("no standby is streaming: {0}")]
+    NoStandbyStreaming(String),
+    /// `DATA_DIR/postgres.location` names no usable cluster.
+    #[error("{0}")]
+    Location(String),
+    /// `coffer admin pg promote` refused to promote; the message says why.
+    #[error("not promoting: {0}")]
+    PromoteRefused(String),
 }
 
 /// Builds a closure turning an [`io::Error`] into [`Error::Io`] with context.
-fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     let context = context.into();
     move |source| Error::Io { context, source }
 }
@@ -183,24 +220,54 @@ pub struct Options {
 
 /// The unprivileged account PostgreSQL runs as when Coffer runs as root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct RunAs {
+pub(crate) struct RunAs {
     name: String,
     uid: u32,
     gid: u32,
 }
 
+/// What a cluster is to Coffer; decides the replication part of `coffer.conf`.
+#[derive(Debug, Clone)]
+pub(crate) enum Role {
+    /// The cluster Coffer keeps its metadata in.
+    Primary,
+    /// A streaming standby ([`super::standby`]); its directory holds
+    /// `standby.signal`.
+    Standby(StandbyLink),
+}
+
+/// How a standby reaches its primary.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StandbyLink {
+    /// `primary_conninfo`; empty for a standby that only replays the WAL it
+    /// already has (as `coffer admin pg promote` starts one).
+    pub conninfo: String,
+    /// `primary_slot_name`; empty for none.
+    pub slot: String,
+}
+
 /// A PostgreSQL cluster inside a Coffer data directory, started (or adopted)
-/// by [`EmbeddedPostgres::start`].
+/// by [`EmbeddedPostgres::start`]; or, with the crate's standby code, a
+/// standby of it in a directory of its own.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
     bindir: PathBuf,
+    /// The Coffer data directory (for a standby, its own directory).
     data_dir: PathBuf,
+    /// The directory holding `postgres/`, `run/` and `postgres.log`: the data
+    /// directory, or the directory `postgres.location` names.
+    home: PathBuf,
     cluster_dir: PathBuf,
     socket_dir: PathBuf,
     log_file: PathBuf,
     port: u16,
     /// `None` when PostgreSQL runs as the current user.
     run_as: Option<RunAs>,
+    role: Role,
+    options: Options,
+    /// `synchronous_standby_names` written into `coffer.conf` (primary only);
+    /// empty until [`EmbeddedPostgres::set_synchronous_standby_names`].
+    synchronous_standby_names: Mutex<String>,
     /// The server was already running and we connected to it.
     adopted: bool,
     ephemeral: bool,
@@ -225,7 +292,6 @@ impl EmbeddedPostgres {
     /// recovery and the socket path fallback.
     pub async fn start(data_dir: &Path, options: Options) -> Result<Self, Error> {
         let began = Instant::now();
-        let bindir = Self::find_bindir()?;
         fs::create_dir_all(data_dir).map_err(io_err(format!(
             "creating data directory {}",
             data_dir.display()
@@ -235,28 +301,22 @@ impl EmbeddedPostgres {
             data_dir.display()
         )))?;
         check_path_usable(&data_dir)?;
-        let cluster_dir = data_dir.join("postgres");
-        let run_as = decide_run_as(&cluster_dir)?;
-        if let Some(user) = &run_as {
-            ensure_traversable(&data_dir, user)?;
+        let home = super::promote::cluster_home(&data_dir)?;
+        let run_as = decide_run_as(&home.join("postgres"))?;
+        let mut pg = Self::at(&data_dir, &home, run_as, options, Role::Primary)?;
+        if pg.cluster_dir.join(STANDBY_SIGNAL).exists() {
+            return Err(Error::Start(format!(
+                "{} is a standby ({STANDBY_SIGNAL} exists), not a primary: finish its promotion \
+                 with `coffer admin --data-dir {} pg promote {}`",
+                pg.cluster_dir.display(),
+                data_dir.display(),
+                home.display()
+            )));
         }
-        let socket_dir = choose_socket_dir(&data_dir);
-        let mut pg = EmbeddedPostgres {
-            bindir,
-            log_file: data_dir.join("postgres.log"),
-            data_dir,
-            cluster_dir,
-            socket_dir,
-            port: PORT,
-            run_as,
-            adopted: false,
-            ephemeral: options.ephemeral,
-            running: AtomicBool::new(false),
-        };
-        match pg.boot(&options).await {
+        match pg.boot().await {
             Ok(()) => {
                 tracing::info!(
-                    data_dir = %pg.data_dir.display(),
+                    cluster = %pg.cluster_dir.display(),
                     socket_dir = %pg.socket_dir.display(),
                     adopted = pg.adopted,
                     elapsed_ms = began.elapsed().as_millis() as u64,
@@ -276,17 +336,49 @@ impl EmbeddedPostgres {
         }
     }
 
+    /// Settles where a cluster living in `home` (created if missing) has its
+    /// files, socket and log, run as `run_as`, without touching the server;
+    /// [`EmbeddedPostgres::boot`] then starts or adopts it. `data_dir` is the
+    /// Coffer data directory it serves (a standby's own directory for one).
+    pub(crate) fn at(
+        data_dir: &Path,
+        home: &Path,
+        run_as: Option<RunAs>,
+        options: Options,
+        role: Role,
+    ) -> Result<Self, Error> {
+        let bindir = Self::find_bindir()?;
+        fs::create_dir_all(home)
+            .map_err(io_err(format!("creating directory {}", home.display())))?;
+        let home = fs::canonicalize(home)
+            .map_err(io_err(format!("resolving directory {}", home.display())))?;
+        check_path_usable(&home)?;
+        if let Some(user) = &run_as {
+            ensure_traversable(&home, user)?;
+        }
+        Ok(EmbeddedPostgres {
+            bindir,
+            data_dir: data_dir.to_path_buf(),
+            cluster_dir: home.join("postgres"),
+            socket_dir: choose_socket_dir(&home),
+            log_file: home.join("postgres.log"),
+            home,
+            port: PORT,
+            run_as,
+            role,
+            ephemeral: options.ephemeral,
+            options,
+            synchronous_standby_names: Mutex::new(String::new()),
+            adopted: false,
+            running: AtomicBool::new(false),
+        })
+    }
+
     /// Connection options for the cluster: its Unix socket, user
     /// [`SUPERUSER`], the given database, no TLS. `PG*` environment variables
     /// do not override any of these.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
-        PgConnectOptions::new_without_pgpass()
-            .socket(&self.socket_dir)
-            .port(self.port)
-            .username(SUPERUSER)
-            .database(database)
-            .ssl_mode(PgSslMode::Disable)
-            .application_name("coffer")
+        connect_options_at(&self.socket_dir, self.port, database)
     }
 
     /// Creates the database `name` unless it already exists (also when a
@@ -334,7 +426,7 @@ impl EmbeddedPostgres {
         match output {
             _ if !still_running => {
                 self.running.store(false, Ordering::SeqCst);
-                tracing::info!(data_dir = %self.data_dir.display(), "embedded PostgreSQL stopped");
+                tracing::info!(cluster = %self.cluster_dir.display(), "embedded PostgreSQL stopped");
                 Ok(())
             }
             Ok(out) => Err(Error::Stop(format!(
@@ -357,17 +449,24 @@ impl EmbeddedPostgres {
         self.port
     }
 
-    /// The canonical Coffer data directory this cluster lives in.
+    /// The canonical Coffer data directory this cluster serves.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
-    /// The cluster directory (PGDATA), `DIR/postgres`.
+    /// The directory holding the cluster (`postgres/`), its socket directory
+    /// (`run/`, unless too long) and its log: the data directory, or the
+    /// directory `DATA_DIR/postgres.location` names after a promotion.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The cluster directory (PGDATA), `HOME/postgres`.
     pub fn cluster_dir(&self) -> &Path {
         &self.cluster_dir
     }
 
-    /// The server log, `DIR/postgres.log`.
+    /// The server log, `HOME/postgres.log`.
     pub fn log_file(&self) -> &Path {
         &self.log_file
     }
@@ -398,30 +497,123 @@ impl EmbeddedPostgres {
         }
     }
 
-    /// Everything after the paths are settled: adopt or recover, initdb,
-    /// configure, start, wait, create the default database.
-    async fn boot(&mut self, options: &Options) -> Result<(), Error> {
+    /// The account PostgreSQL runs as (`None`: the current user).
+    pub(crate) fn run_as(&self) -> Option<&RunAs> {
+        self.run_as.as_ref()
+    }
+
+    /// The options the cluster was started with.
+    pub(crate) fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Everything after the paths are settled: adopt or recover, initdb
+    /// (primary only: a standby must already hold its base backup and
+    /// `standby.signal`), configure, start, wait, and for a primary create
+    /// the default database. An adopted standby gets its `coffer.conf`
+    /// rewritten and reloaded, so it follows the primary it is linked to; an
+    /// adopted primary's configuration is left alone (`coffer admin` adopts
+    /// the server's primary and must not change its replication settings).
+    pub(crate) async fn boot(&mut self) -> Result<(), Error> {
+        let primary = matches!(self.role, Role::Primary);
         self.prepare_socket_dir()?;
         if self.try_adopt().await? {
             self.adopted = true;
             self.running.store(true, Ordering::SeqCst);
-            return self.create_database(DEFAULT_DATABASE).await;
+            if primary {
+                return self.create_database(DEFAULT_DATABASE).await;
+            }
+            self.write_config()?;
+            return self.reload_config().await;
         }
         if !self.cluster_dir.join("PG_VERSION").exists() {
-            self.initdb(options).await?;
+            if !primary {
+                return Err(Error::Start(format!(
+                    "{} holds no PostgreSQL cluster",
+                    self.cluster_dir.display()
+                )));
+            }
+            self.initdb().await?;
         }
-        self.write_config(options)?;
+        if !primary && !self.cluster_dir.join(STANDBY_SIGNAL).exists() {
+            return Err(Error::Start(format!(
+                "{} is not a standby (no {STANDBY_SIGNAL})",
+                self.cluster_dir.display()
+            )));
+        }
+        self.write_config()?;
         self.prepare_log_file()?;
         self.wait_for_orphans().await?;
         self.pg_ctl_start().await?;
         self.running.store(true, Ordering::SeqCst);
         self.wait_ready().await?;
-        self.create_database(DEFAULT_DATABASE).await
+        if primary {
+            self.create_database(DEFAULT_DATABASE).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the running server re-read its configuration files.
+    pub(crate) async fn reload_config(&self) -> Result<(), Error> {
+        let mut conn = PgConnection::connect_with(&self.connect_options("postgres"))
+            .await
+            .map_err(Error::Connect)?;
+        let result = conn.execute("SELECT pg_reload_conf()").await;
+        if let Err(err) = conn.close().await {
+            tracing::debug!(error = %err, "closing admin connection");
+        }
+        result.map(|_| ()).map_err(Error::Query)
+    }
+
+    /// Sets the primary's `synchronous_standby_names` (empty: commits wait
+    /// for no standby): rewrites `coffer.conf`, reloads, and waits until new
+    /// sessions see the value. With a non-empty value `synchronous_commit`
+    /// is `on` even for [`Options::no_sync`], so commits wait for a standby
+    /// to have flushed them. Not persistent: the next
+    /// [`EmbeddedPostgres::start`] writes an empty value again.
+    pub(crate) async fn set_synchronous_standby_names(&self, value: &str) -> Result<(), Error> {
+        *self
+            .synchronous_standby_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = value.to_owned();
+        self.write_config()?;
+        self.reload_config().await?;
+        let began = Instant::now();
+        loop {
+            let mut conn = PgConnection::connect_with(&self.connect_options("postgres"))
+                .await
+                .map_err(Error::Connect)?;
+            let seen: Result<String, sqlx::Error> =
+                sqlx::query_scalar("SELECT current_setting('synchronous_standby_names')")
+                    .fetch_one(&mut conn)
+                    .await;
+            if let Err(err) = conn.close().await {
+                tracing::debug!(error = %err, "closing admin connection");
+            }
+            if seen.map_err(Error::Query)? == value {
+                return Ok(());
+            }
+            if began.elapsed() > START_TIMEOUT {
+                return Err(Error::Start(format!(
+                    "the server did not take synchronous_standby_names = '{value}' within {}s",
+                    START_TIMEOUT.as_secs()
+                )));
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Stops the cluster's postmaster if one runs, whether or not this
+    /// handle started or adopted it (a standby started by a supervisor step
+    /// that was cancelled midway).
+    pub(crate) async fn stop_whatever_runs(&self) -> Result<(), Error> {
+        self.running.store(true, Ordering::SeqCst);
+        self.stop().await
     }
 
     /// Builds a command for one of the PostgreSQL programs, run as the right
     /// user, from `/`, without inherited `PG*` variables.
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(self.bindir.join(program));
         cmd.current_dir("/").env("LC_ALL", "C").stdin(Stdio::null());
         for (key, _) in std::env::vars_os() {
@@ -437,7 +629,7 @@ impl EmbeddedPostgres {
     }
 
     /// Chowns `path` to the run-as user (no-op when running as ourselves).
-    fn give_to_server_user(&self, path: &Path) -> Result<(), Error> {
+    pub(crate) fn give_to_server_user(&self, path: &Path) -> Result<(), Error> {
         match &self.run_as {
             Some(user) => std::os::unix::fs::chown(path, Some(user.uid), Some(user.gid))
                 .map_err(io_err(format!("chown {} to {}", path.display(), user.name))),
@@ -458,7 +650,7 @@ impl EmbeddedPostgres {
         let dir = &self.socket_dir;
         match fs::symlink_metadata(dir) {
             Ok(meta) => {
-                let in_data_dir = dir.starts_with(&self.data_dir);
+                let in_data_dir = dir.starts_with(&self.home);
                 let owner_ok =
                     meta.uid() == self.server_uid()? || (meta.uid() == 0 && self.run_as.is_some());
                 if !meta.is_dir() || (!in_data_dir && (!owner_ok || meta.mode() & 0o077 != 0)) {
@@ -515,7 +707,7 @@ impl EmbeddedPostgres {
                                 }
                                 tracing::info!(
                                     pid = info.pid,
-                                    data_dir = %self.data_dir.display(),
+                                    cluster = %self.cluster_dir.display(),
                                     "adopting already running embedded PostgreSQL"
                                 );
                                 self.socket_dir = socket_dir.clone();
@@ -545,28 +737,14 @@ impl EmbeddedPostgres {
 
     /// Reads `postmaster.pid` and checks its process.
     fn server_state(&self) -> ServerState {
-        let pid_file = self.cluster_dir.join("postmaster.pid");
-        let text = match fs::read_to_string(&pid_file) {
-            Ok(text) => text,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return ServerState::Absent,
-            // Unreadable (should not happen: we are root or the owner); treat
-            // it as present but not ours to judge further.
-            Err(_) => return ServerState::Stale(None),
-        };
-        match PidFile::parse(&text) {
-            Some(info) if is_cluster_postmaster(info.pid, &self.cluster_dir) => {
-                ServerState::Running(info)
-            }
-            Some(info) => ServerState::Stale(Some(info.pid)),
-            None => ServerState::Stale(None),
-        }
+        server_state_of(&self.cluster_dir)
     }
 
     /// Removes a stale `postmaster.pid` and leftover socket files.
     fn remove_stale_files(&self, pid: Option<u32>) -> Result<(), Error> {
         tracing::warn!(
             pid,
-            data_dir = %self.data_dir.display(),
+            cluster = %self.cluster_dir.display(),
             "removing stale postmaster.pid left by a PostgreSQL that is no longer running"
         );
         remove_if_exists(&self.cluster_dir.join("postmaster.pid"))?;
@@ -590,7 +768,7 @@ impl EmbeddedPostgres {
     /// Creates the cluster: initdb into `DIR/postgres.initdb`, then rename it
     /// to `DIR/postgres`, so an interrupted initdb never leaves a half-made
     /// cluster where a real one is expected.
-    async fn initdb(&self, options: &Options) -> Result<(), Error> {
+    async fn initdb(&self) -> Result<(), Error> {
         let began = Instant::now();
         match fs::read_dir(&self.cluster_dir) {
             Ok(mut entries) => {
@@ -611,7 +789,7 @@ impl EmbeddedPostgres {
                 return Err(io_err(format!("inspecting {}", self.cluster_dir.display()))(err));
             }
         }
-        let staging = self.data_dir.join("postgres.initdb");
+        let staging = self.home.join("postgres.initdb");
         if staging.exists() {
             fs::remove_dir_all(&staging)
                 .map_err(io_err(format!("removing leftover {}", staging.display())))?;
@@ -629,7 +807,7 @@ impl EmbeddedPostgres {
             .args(["-U", SUPERUSER])
             .args(["--auth-local=trust", "--auth-host=reject"])
             .args(["-E", "UTF8", "--locale=C"]);
-        if options.no_sync {
+        if self.options.no_sync {
             cmd.arg("-N");
         }
         let out = run(cmd, INITDB_TIMEOUT, "initdb")
@@ -658,38 +836,70 @@ impl EmbeddedPostgres {
     }
 
     /// Writes `coffer.conf` and makes sure `postgresql.conf` includes it.
-    fn write_config(&self, options: &Options) -> Result<(), Error> {
+    fn write_config(&self) -> Result<(), Error> {
         let socket_dir = self.socket_dir.to_str().ok_or_else(|| {
             Error::InvalidPath(format!("{} is not UTF-8", self.socket_dir.display()))
         })?;
         let flag = |on: bool| if on { "on" } else { "off" };
-        let durable = !options.no_sync;
+        let durable = !self.options.no_sync;
+        let synchronous_standby_names = self
+            .synchronous_standby_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let mut conf = String::from(
             "# Written by Coffer at every start of its embedded PostgreSQL; edits are lost.\n\
              # Put lasting changes in postgresql.auto.conf (ALTER SYSTEM) instead.\n",
         );
-        let settings = [
+        let mut settings = vec![
             ("listen_addresses", conf_string("")),
             ("port", self.port.to_string()),
             ("unix_socket_directories", conf_string(socket_dir)),
             ("unix_socket_permissions", "0700".to_owned()),
             (
                 "max_connections",
-                options.max_connections.unwrap_or(100).to_string(),
+                self.options.max_connections.unwrap_or(100).to_string(),
             ),
             ("shared_buffers", conf_string("64MB")),
             ("timezone", conf_string("UTC")),
             ("log_timezone", conf_string("UTC")),
             ("fsync", flag(durable).to_owned()),
-            ("synchronous_commit", flag(durable).to_owned()),
+            (
+                "synchronous_commit",
+                flag(durable || !synchronous_standby_names.is_empty()).to_owned(),
+            ),
             ("full_page_writes", flag(durable).to_owned()),
+            // Replication (`super::standby`), the same on primaries and
+            // standbys so that a promoted standby can serve standbys in turn.
+            ("wal_level", "replica".to_owned()),
+            ("max_wal_senders", "10".to_owned()),
+            ("max_replication_slots", "10".to_owned()),
+            ("max_slot_wal_keep_size", conf_string(MAX_SLOT_WAL_KEEP)),
         ];
+        match &self.role {
+            Role::Primary => settings.push((
+                "synchronous_standby_names",
+                conf_string(&synchronous_standby_names),
+            )),
+            Role::Standby(link) => settings.extend([
+                ("hot_standby", "on".to_owned()),
+                ("primary_conninfo", conf_string(&link.conninfo)),
+                ("primary_slot_name", conf_string(&link.slot)),
+                ("recovery_target_timeline", conf_string("latest")),
+            ]),
+        }
         for (name, value) in settings {
             let _ = writeln!(conf, "{name} = {value}");
         }
         let path = self.cluster_dir.join("coffer.conf");
-        fs::write(&path, conf).map_err(io_err(format!("writing {}", path.display())))?;
-        self.give_to_server_user(&path)?;
+        let staging = self.cluster_dir.join("coffer.conf.tmp");
+        fs::write(&staging, conf).map_err(io_err(format!("writing {}", staging.display())))?;
+        self.give_to_server_user(&staging)?;
+        fs::rename(&staging, &path).map_err(io_err(format!(
+            "renaming {} to {}",
+            staging.display(),
+            path.display()
+        )))?;
 
         let main_conf = self.cluster_dir.join("postgresql.conf");
         let text = fs::read_to_string(&main_conf)
@@ -715,7 +925,7 @@ impl EmbeddedPostgres {
         if let Ok(meta) = fs::metadata(&self.log_file)
             && meta.len() > LOG_ROTATE_BYTES
         {
-            let old = self.data_dir.join("postgres.log.1");
+            let old = self.home.join("postgres.log.1");
             fs::rename(&self.log_file, &old).map_err(io_err(format!(
                 "rotating {} to {}",
                 self.log_file.display(),
@@ -939,6 +1149,66 @@ enum ServerState {
     Running(PidFile),
 }
 
+/// The state of the cluster in `cluster_dir` according to its
+/// `postmaster.pid` and `/proc`.
+fn server_state_of(cluster_dir: &Path) -> ServerState {
+    let pid_file = cluster_dir.join("postmaster.pid");
+    let text = match fs::read_to_string(&pid_file) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return ServerState::Absent,
+        // Unreadable (should not happen: we are root or the owner); treat
+        // it as present but not ours to judge further.
+        Err(_) => return ServerState::Stale(None),
+    };
+    match PidFile::parse(&text) {
+        Some(info) if is_cluster_postmaster(info.pid, cluster_dir) => ServerState::Running(info),
+        Some(info) => ServerState::Stale(Some(info.pid)),
+        None => ServerState::Stale(None),
+    }
+}
+
+/// The pid of the live postmaster of the cluster in `cluster_dir`, if one
+/// runs.
+pub(crate) fn running_postmaster(cluster_dir: &Path) -> Option<u32> {
+    match server_state_of(cluster_dir) {
+        ServerState::Running(info) => Some(info.pid),
+        _ => None,
+    }
+}
+
+/// The socket directory and port of the live postmaster of the cluster in
+/// `cluster_dir`, as its `postmaster.pid` records them, if one runs.
+pub(crate) fn running_socket(cluster_dir: &Path) -> Option<(PathBuf, u16)> {
+    match server_state_of(cluster_dir) {
+        ServerState::Running(info) => Some((info.socket_dir?, info.port?)),
+        _ => None,
+    }
+}
+
+/// Connection options for the server listening in `socket_dir` on `port`:
+/// user [`SUPERUSER`], the given database, no TLS, no `PG*` overrides.
+pub(crate) fn connect_options_at(socket_dir: &Path, port: u16, database: &str) -> PgConnectOptions {
+    PgConnectOptions::new_without_pgpass()
+        .socket(socket_dir)
+        .port(port)
+        .username(SUPERUSER)
+        .database(database)
+        .ssl_mode(PgSslMode::Disable)
+        .application_name("coffer")
+}
+
+/// The system identifier of the cluster in `cluster_dir`: the first field of
+/// `global/pg_control`, chosen by `initdb` and copied by `pg_basebackup`, so
+/// a primary and its standbys share it and no other cluster has it.
+pub(crate) fn system_identifier(cluster_dir: &Path) -> Result<u64, Error> {
+    let path = cluster_dir.join("global").join("pg_control");
+    let mut bytes = [0u8; 8];
+    fs::File::open(&path)
+        .and_then(|mut file| file.read_exact(&mut bytes))
+        .map_err(io_err(format!("reading {}", path.display())))?;
+    Ok(u64::from_ne_bytes(bytes))
+}
+
 /// True if `pid` is a live (not zombie) `postgres` whose working directory or
 /// `-D` argument is `cluster_dir`.
 fn is_cluster_postmaster(pid: u32, cluster_dir: &Path) -> bool {
@@ -983,7 +1253,7 @@ fn process_alive(pid: u32) -> bool {
 
 /// Pids of live `postgres` processes (other than us) whose working directory
 /// is `cluster_dir`: every server process chdirs into its data directory.
-fn cluster_processes(cluster_dir: &Path) -> Vec<u32> {
+pub(crate) fn cluster_processes(cluster_dir: &Path) -> Vec<u32> {
     let cluster = fs::canonicalize(cluster_dir).unwrap_or_else(|_| cluster_dir.to_path_buf());
     let own = std::process::id();
     let Ok(entries) = fs::read_dir("/proc") else {
@@ -1120,7 +1390,7 @@ fn effective_uid() -> Result<u32, Error> {
 /// Picks the account PostgreSQL runs as: `None` (ourselves) unless we are
 /// root; then the owner of an existing cluster, else `postgres`, else
 /// `nobody`.
-fn decide_run_as(cluster_dir: &Path) -> Result<Option<RunAs>, Error> {
+pub(crate) fn decide_run_as(cluster_dir: &Path) -> Result<Option<RunAs>, Error> {
     if effective_uid()? != 0 {
         return Ok(None);
     }
@@ -1267,7 +1537,7 @@ fn socket_path_fits(dir: &Path) -> bool {
 }
 
 /// 64-bit FNV-1a: a hash that is stable across Rust releases.
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
@@ -1284,7 +1554,7 @@ fn quote_ident(name: &str) -> String {
 }
 
 /// Removes a file, ignoring "not found".
-fn remove_if_exists(path: &Path) -> Result<(), Error> {
+pub(crate) fn remove_if_exists(path: &Path) -> Result<(), Error> {
     match fs::remove_file(path) {
         Err(err) if err.kind() != io::ErrorKind::NotFound => {
             Err(io_err(format!("removing {}", path.display()))(err))
@@ -1308,6 +1578,20 @@ async fn run(cmd: Command, timeout: Duration, what: &str) -> Result<Output, Erro
                 format!("no result after {}s", timeout.as_secs()),
             ),
         }),
+    }
+}
+
+/// Runs a command like [`run`] and says why it failed, if it did: it could
+/// not run, or it exited unsuccessfully (with its output).
+pub(crate) async fn run_failure(cmd: Command, timeout: Duration, what: &str) -> Option<String> {
+    match run(cmd, timeout, what).await {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(format!(
+            "{what} exited with {}: {}",
+            out.status,
+            output_text(&out)
+        )),
+        Err(err) => Some(err.to_string()),
     }
 }
 
@@ -1342,12 +1626,13 @@ fn log_tail(path: &Path, lines: usize) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
 
-    fn test_options() -> Options {
+    /// Options of a throwaway test cluster: unsynced, stopped when dropped.
+    pub(crate) fn test_options() -> Options {
         Options {
             no_sync: true,
             ephemeral: true,

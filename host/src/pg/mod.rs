@@ -15,8 +15,22 @@
 //! ([`Options::ephemeral`], [`Options::no_sync`]), so the embedded server is
 //! exercised by every integration test.
 //!
-//! Everything lives in [`embedded`]; the main items are re-exported here.
+//! # Layout
+//! - [`embedded`]: one cluster in a directory of its own (the primary, or a
+//!   standby): paths, the user it runs as, configuration, start, adoption,
+//!   crash recovery, stop. Its main items are re-exported here.
+//! - [`standby`]: synchronous streaming standbys on other disks
+//!   (`coffer serve --pg-standby DIR`): base backups, replication slots, the
+//!   primary's synchronous rule, the supervisor.
+//! - [`promote`]: making a standby the data directory's PostgreSQL when the
+//!   primary's disk is lost, and `DATA_DIR/postgres.location`, which says
+//!   where that PostgreSQL lives.
+//! - [`status`]: what `coffer admin pg status` shows.
 
 pub mod embedded;
+pub mod promote;
+pub mod standby;
+pub mod status;
 
 pub use embedded::{DEFAULT_DATABASE, EmbeddedPostgres, Error, Options, SUPERUSER};
+pub use standby::StandbySet;
