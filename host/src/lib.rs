@@ -8,7 +8,8 @@
 //!   error rendering) and request/response bodies.
 //! - [`auth`]: SigV4, SigV2, aws-chunked decoding and checksums (pure, no I/O).
 //! - [`s3`]: routing to operations, XML, the access decision and the handlers.
-//! - [`store`]: metadata in PostgreSQL, chunk files on volumes, secrets, garbage collection.
+//! - [`store`]: metadata in PostgreSQL, replicated chunk files on volumes with their repair,
+//!   scrub and garbage collection, secrets.
 //! - [`pg`]: the embedded PostgreSQL that `coffer serve` runs when given no database URL.
 //!
 //! The request path from socket to disk is described in `docs/ARCHITECTURE.md`.

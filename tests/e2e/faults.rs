@@ -755,3 +755,63 @@ async fn postgres_restarted_in_immediate_mode_under_load_fails_requests_cleanly(
     drop(s);
     drop(pg);
 }
+
+#[tokio::test]
+async fn a_volume_remounted_read_only_fails_and_writes_go_elsewhere() {
+    if !running_as_root() {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["a", "b", "c", "d"];
+    let mounts: Vec<Mount> = names
+        .iter()
+        .map(|n| Mount::tmpfs(&dir.path().join(n), "64m"))
+        .collect();
+    let mut builder = durable(4096, 1);
+    for n in names {
+        builder = builder
+            .arg("--volume")
+            .arg(dir.path().join(n).join("vol").to_str().unwrap());
+    }
+    let s = builder.start().await;
+    let c = s.client();
+    let bucket = unique_bucket("readonly");
+    create_bucket(&c, &bucket).await;
+    let mut sent = HashMap::new();
+    for i in 0..20 {
+        let data = random_bytes(2 * CHUNK + i);
+        crate::support::put(&c, &bucket, &format!("before{i}"), &data).await;
+        sent.insert(format!("before{i}"), data);
+    }
+    let d = dir.path().join("d");
+    assert!(!chunk_files(&d.join("vol")).is_empty());
+    let status = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&d)
+        .status()
+        .expect("remount");
+    assert!(status.success(), "remounting read-only");
+    for i in 0..40 {
+        let data = random_bytes(2 * CHUNK + i);
+        crate::support::put(&c, &bucket, &format!("after{i}"), &data).await;
+        sent.insert(format!("after{i}"), data);
+    }
+    let vol = d.join("vol");
+    eventually_async("the read-only volume is failed", || async {
+        volume_state(&s, &vol).await == "failed"
+    })
+    .await;
+    eventually_async("three good copies of everything", || async {
+        under_replicated(&s, 3).await == 0
+    })
+    .await;
+    let acked: HashSet<String> = sent.keys().cloned().collect();
+    check_objects(&c, &bucket, &sent, &acked).await;
+    let _ = std::process::Command::new("mount")
+        .args(["-o", "remount,rw"])
+        .arg(&d)
+        .status();
+    drop(s);
+    drop(mounts);
+}

@@ -274,3 +274,118 @@ async fn a_volume_not_registered_is_refused_and_lost_objects_are_listed() {
     assert!(err.contains("coffer admin volume add"), "{err}");
     assert!(!stray.path().join("new").join("volume.id").exists());
 }
+
+#[tokio::test]
+async fn the_background_scrub_finds_and_repairs_a_flipped_byte() {
+    let s = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+        .arg("--scrub-period")
+        .arg("2")
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("scrub");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(2 * CHUNK);
+    put(&c, &bucket, "k", &data).await;
+    let copy = chunk_files(&s.data_dir().join("volumes/1"))[0].clone();
+    let good = std::fs::read(&copy).unwrap();
+    coffer_tests::volumes::flip_byte(&copy, 1000);
+    // No read, no command: the scrub finds it and the repair rewrites it.
+    eventually("the scrub repaired the copy", WAIT, || {
+        std::fs::read(&copy).is_ok_and(|now| now == good)
+    })
+    .await;
+    assert_eq!(get(&c, &bucket, "k").await, data);
+    let text = s.admin_raw("GET", "/metrics").send().await.text();
+    assert!(text.contains("coffer_volume_info{"), "{text}");
+}
+
+#[tokio::test]
+async fn an_offline_volume_is_repaired_around_after_the_delay_and_rates_are_set_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let vols: Vec<PathBuf> = (0..4).map(|i| dir.path().join(format!("v{i}"))).collect();
+    let mut builder = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+        .arg("--offline-repair-delay")
+        .arg("2");
+    for v in &vols {
+        builder = builder.arg("--volume").arg(v.to_str().unwrap());
+    }
+    let mut s = builder.start().await;
+    let c = s.client();
+    let bucket = unique_bucket("offline");
+    create_bucket(&c, &bucket).await;
+    let mut objects = Vec::new();
+    for i in 0..8 {
+        let data = random_bytes(2 * CHUNK + i);
+        put(&c, &bucket, &format!("k{i}"), &data).await;
+        objects.push(data);
+    }
+    assert!(!chunk_files(&vols[3]).is_empty());
+    // The disk is not mounted at the next start.
+    s.stop().await;
+    std::fs::rename(&vols[3], dir.path().join("v3.unmounted")).unwrap();
+    std::fs::create_dir(&vols[3]).unwrap();
+    s.restart().await;
+    let list = volume_list(&s).await;
+    let offline = list
+        .iter()
+        .find(|v| v["path"] == vols[3].to_str().unwrap())
+        .unwrap();
+    assert_eq!(offline["state"], "offline");
+    assert!(
+        offline["state_reason"]
+            .as_str()
+            .unwrap()
+            .contains("volume.id")
+    );
+    // After the delay, its chunks get their third copy on the other volumes.
+    let db = s.db().await;
+    let began = std::time::Instant::now();
+    loop {
+        let short: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM chunks c WHERE (SELECT count(*) FROM chunk_replicas r
+               JOIN volumes v ON v.id = r.volume_id
+               WHERE r.chunk_id = c.id AND r.state = 'ok' AND v.state = 'active') < 3",
+        )
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        if short == 0 {
+            break;
+        }
+        assert!(
+            began.elapsed() < WAIT,
+            "{short} chunks never got three copies"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let c = s.client();
+    for (i, data) in objects.iter().enumerate() {
+        assert_eq!(get(&c, &bucket, &format!("k{i}")).await, *data);
+    }
+    // Rates are settings every server reads while running.
+    s.admin_ok(&["repair", "rate", "7"]).await;
+    s.admin_ok(&["scrub", "rate", "3"]).await;
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, value FROM storage_settings ORDER BY name")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert!(
+        rows.contains(&("repair_rate_mib".to_string(), 7)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("scrub_rate_mib".to_string(), 3)),
+        "{rows:?}"
+    );
+    s.admin_ok(&["repair", "rate", "default"]).await;
+    let status = s.admin_ok(&["repair", "status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_str(status.trim()).unwrap();
+    assert_eq!(status["queued"], 0, "{status}");
+    db.close().await;
+}

@@ -59,6 +59,9 @@ pub struct ScrubArgs {
     /// With --wait: give up waiting after this many seconds.
     #[arg(long, default_value_t = 3600)]
     timeout: u64,
+    /// MiB/s the pass reads from each volume (0: as fast as the disks go).
+    #[arg(long, default_value_t = 0)]
+    rate_mib: u64,
     /// Only list the objects that have a chunk with no good copy left (no pass).
     #[arg(long)]
     lost: bool,
@@ -251,10 +254,13 @@ pub async fn scrub(args: &ScrubArgs, pool: &sqlx::PgPool, data_dir: &Path) -> an
     }
     let store = open_store(pool, data_dir).await?;
     let unlimited = RateLimiter::new(0);
+    let began = Instant::now();
     // Files younger than an hour may be uploads in flight on a server without intents
     // of their own yet; the sweep here only reports what it leaves.
     let sweep = gc::sweep(&store, Duration::from_secs(3600)).await?;
-    let deep = scrub::full_pass(&store, &unlimited).await?;
+    // Volumes are scrubbed one after the other, so one limit is a limit per volume.
+    let deep = scrub::full_pass(&store, &RateLimiter::mib(args.rate_mib)).await?;
+    let scrub_seconds = began.elapsed().as_secs_f64();
     let mut bad: Vec<Uuid> = deep.bad_chunks.clone();
     bad.extend(&sweep.missing_chunks);
     bad.sort();
@@ -265,6 +271,7 @@ pub async fn scrub(args: &ScrubArgs, pool: &sqlx::PgPool, data_dir: &Path) -> an
         "corrupt": deep.corrupt,
         "missing": deep.missing + sweep.missing,
         "orphans_removed": sweep.orphans_removed + sweep.temp_files_removed,
+        "seconds": scrub_seconds,
     });
     if args.wait {
         // Chunks a read or the sweep of a server queued before this pass are waited for
@@ -277,6 +284,7 @@ pub async fn scrub(args: &ScrubArgs, pool: &sqlx::PgPool, data_dir: &Path) -> an
         summary["repaired"] = json!(repaired);
         summary["lost"] = json!(lost);
         summary["unrepaired"] = json!(unrepaired);
+        summary["seconds_with_repairs"] = json!(began.elapsed().as_secs_f64());
     } else {
         summary["queued"] = json!(bad.len());
     }

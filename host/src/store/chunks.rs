@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::Error;
 use super::blob::StoredChunk;
 use super::blob::blocks::BlockCrcs;
-use super::volumes::READABLE_STATES;
+use super::volumes::{READABLE_STATES, VolumeState};
 
 /// One piece of an object stored in a chunk, and where its copies are.
 #[derive(Debug, Clone)]
@@ -216,8 +216,9 @@ pub struct ChunkInfo {
     pub crc32c: u32,
     /// Block CRCs.
     pub blocks: Arc<BlockCrcs>,
-    /// Every copy: (volume, state: `ok` / `corrupt` / `missing`).
-    pub copies: Vec<(Uuid, String)>,
+    /// Every copy: the volume, the copy's state (`ok` / `corrupt` / `missing`) and the
+    /// volume's state as the table has it (the operator's drain shows there first).
+    pub copies: Vec<(Uuid, String, Option<VolumeState>)>,
     /// Volumes where a dropped copy of this chunk waits to be unlinked: no new copy may
     /// go there before it is.
     pub unlinking: Vec<Uuid>,
@@ -229,8 +230,10 @@ pub async fn chunk_info(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Chun
         "SELECT c.size, c.crc32c, c.block_size, c.block_crcs,
                 COALESCE(array_agg(r.volume_id ORDER BY r.volume_id) FILTER (WHERE r.volume_id IS NOT NULL), '{}') AS vols,
                 COALESCE(array_agg(r.state ORDER BY r.volume_id) FILTER (WHERE r.volume_id IS NOT NULL), '{}') AS states,
+                COALESCE(array_agg(v.state ORDER BY r.volume_id) FILTER (WHERE r.volume_id IS NOT NULL), '{}') AS volume_states,
                 ARRAY(SELECT d.volume_id FROM chunk_deletions d WHERE d.chunk_id = c.id) AS unlinking
          FROM chunks c LEFT JOIN chunk_replicas r ON r.chunk_id = c.id
+         LEFT JOIN volumes v ON v.id = r.volume_id
          WHERE c.id = $1 GROUP BY c.id",
     )
     .bind(id)
@@ -246,12 +249,18 @@ pub async fn chunk_info(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Chun
     )?;
     let vols: Vec<Uuid> = row.try_get("vols")?;
     let states: Vec<String> = row.try_get("states")?;
+    let volume_states: Vec<String> = row.try_get("volume_states")?;
     Ok(Some(ChunkInfo {
         id,
         size,
         crc32c: row.try_get::<i64, _>("crc32c")? as u32,
         blocks,
-        copies: vols.into_iter().zip(states).collect(),
+        copies: vols
+            .into_iter()
+            .zip(states)
+            .zip(volume_states)
+            .map(|((v, s), vs)| (v, s, VolumeState::parse(&vs)))
+            .collect(),
         unlinking: row.try_get("unlinking")?,
     }))
 }

@@ -68,12 +68,14 @@ pub async fn repair_one(
     let vols = store.volumes();
     let handle = |v: &Uuid| vols.iter().find(|h| h.id == *v).cloned();
     // Good copies to keep, good copies on draining volumes (sources, to be dropped), and
-    // the rest (bad copies, copies on volumes that are gone).
+    // the rest (bad copies, copies on volumes that are gone). A volume counts if both the
+    // table (where an operator's drain appears first) and this process (which may have
+    // just seen it fail) find it readable.
     let (mut keep, mut draining, mut dead) = (Vec::new(), Vec::new(), Vec::new());
-    for (volume, state) in &info.copies {
-        match handle(volume) {
-            Some(h) if state == "ok" && h.state().readable() => {
-                if h.state() == VolumeState::Draining {
+    for (volume, state, table_state) in &info.copies {
+        match (handle(volume), table_state) {
+            (Some(h), Some(t)) if state == "ok" && t.readable() && h.state().readable() => {
+                if *t == VolumeState::Draining || h.state() == VolumeState::Draining {
                     draining.push(h);
                 } else {
                     keep.push(h);
@@ -85,8 +87,15 @@ pub async fn repair_one(
     let mut copied = 0usize;
     let mut bytes = 0u64;
     if keep.len() < wanted && !(keep.is_empty() && draining.is_empty()) {
-        let mut exclude: Vec<Uuid> = keep.iter().map(|v| v.id).collect();
+        let mut exclude: Vec<Uuid> = keep.iter().chain(&draining).map(|v| v.id).collect();
         exclude.extend(&info.unlinking);
+        // Volumes the table no longer has active, whatever this process last saw.
+        exclude.extend(
+            info.copies
+                .iter()
+                .filter(|(_, _, t)| *t != Some(VolumeState::Active))
+                .map(|(v, _, _)| *v),
+        );
         let used: Vec<&str> = keep.iter().map(|v| v.domain.as_str()).collect();
         let mut targets = store.placement(id, Purpose::Repair, &exclude);
         // Domains the remaining copies use go last.
