@@ -5,11 +5,10 @@
 use anyhow::Context;
 use clap::Subcommand;
 use coffer::config::StorageConfig;
-use coffer::store::blob::ChunkStore;
-use coffer::store::blob::volume::VolumeDir;
+use coffer::store::blob::{self, ChunkStore};
 use coffer::store::settings::{self, Setting};
 use coffer::store::throttle::RateLimiter;
-use coffer::store::volumes::{self, NewVolume, VolumeState};
+use coffer::store::volumes::{self, VolumeState};
 use coffer::store::{chunks, gc, repair, scrub};
 use serde_json::json;
 use std::collections::HashMap;
@@ -97,25 +96,13 @@ pub async fn volume(command: &VolumeCommand, pool: &sqlx::PgPool) -> anyhow::Res
     match command {
         VolumeCommand::List { json } => list_volumes(pool, *json).await?,
         VolumeCommand::Add { path, label } => {
-            let path = absolute(path)?;
-            let text = path
-                .to_str()
-                .context("the volume path must be UTF-8")?
-                .to_string();
-            let (dir, id) = VolumeDir::create(&path)
+            let id = blob::add_volume(pool, path, label.as_deref())
+                .await
                 .with_context(|| format!("making {} a volume", path.display()))?;
-            let device = dir.device()?;
-            volumes::insert(
-                pool,
-                &NewVolume {
-                    id,
-                    path: &text,
-                    device: &device,
-                    label: label.as_deref(),
-                },
-            )
-            .await?;
-            println!("added volume {id} at {text}");
+            println!(
+                "added volume {id} at {}",
+                std::path::absolute(path)?.display()
+            );
         }
         VolumeCommand::Drain { id } => {
             let before = volumes::set_state(
@@ -139,14 +126,6 @@ pub async fn volume(command: &VolumeCommand, pool: &sqlx::PgPool) -> anyhow::Res
         }
     }
     Ok(())
-}
-
-fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
-    Ok(if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(path)
-    })
 }
 
 async fn list_volumes(pool: &sqlx::PgPool, as_json: bool) -> anyhow::Result<()> {
@@ -258,8 +237,7 @@ pub async fn scrub(args: &ScrubArgs, pool: &sqlx::PgPool, data_dir: &Path) -> an
     // Files younger than an hour may be uploads in flight on a server without intents
     // of their own yet; the sweep here only reports what it leaves.
     let sweep = gc::sweep(&store, Duration::from_secs(3600)).await?;
-    // Volumes are scrubbed one after the other, so one limit is a limit per volume.
-    let deep = scrub::full_pass(&store, &RateLimiter::mib(args.rate_mib)).await?;
+    let deep = scrub::full_pass(&store, args.rate_mib).await?;
     let scrub_seconds = began.elapsed().as_secs_f64();
     let mut bad: Vec<Uuid> = deep.bad_chunks.clone();
     bad.extend(&sweep.missing_chunks);
@@ -292,8 +270,8 @@ pub async fn scrub(args: &ScrubArgs, pool: &sqlx::PgPool, data_dir: &Path) -> an
     Ok(())
 }
 
-/// Works the repair queue until none of `bad` is queued (repaired, here or by a server),
-/// the rest have no good copy left, or `timeout` passes. Returns (repaired, lost, still
+/// Works the repair queue until none of `bad` is queued (repaired, here or by a server)
+/// but those with no good copy left, or `timeout` passes. Returns (repaired, lost, still
 /// queued).
 async fn wait_for_repairs(
     store: &Arc<ChunkStore>,
@@ -303,19 +281,13 @@ async fn wait_for_repairs(
 ) -> anyhow::Result<(usize, usize, usize)> {
     let began = Instant::now();
     let lease = store.config().repair_lease;
-    let mut lost: Vec<Uuid> = Vec::new();
     loop {
         let done = repair::work_once(store, 8, lease, limiter).await?;
-        for (chunk, outcome) in &done {
-            if *outcome == repair::Outcome::Lost && bad.contains(chunk) && !lost.contains(chunk) {
-                lost.push(*chunk);
-            }
-        }
-        let waiting: Vec<Uuid> = bad.iter().filter(|c| !lost.contains(c)).copied().collect();
-        let queued = chunks::queued_among(store.pool(), &waiting).await?;
-        if queued.is_empty() || began.elapsed() > timeout {
-            let repaired = bad.len() - lost.len() - queued.len();
-            return Ok((repaired, lost.len(), queued.len()));
+        let queued = chunks::queued_among(store.pool(), bad).await?;
+        let lost = chunks::without_good_copy(store.pool(), &queued).await?;
+        let waiting = queued.len() - lost.len();
+        if waiting == 0 || began.elapsed() > timeout {
+            return Ok((bad.len() - queued.len(), lost.len(), waiting));
         }
         if done.is_empty() {
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -75,8 +75,11 @@ pub(crate) async fn insert_chunks(
         return Ok(());
     }
     let ids: Vec<Uuid> = chunks.iter().map(|c| c.id).collect();
+    // An expired intent does not count: the collector may have removed its file.
     let taken: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "DELETE FROM chunk_intents WHERE chunk_id = ANY($1) RETURNING chunk_id, volume_id",
+        "WITH taken AS (DELETE FROM chunk_intents WHERE chunk_id = ANY($1)
+                        RETURNING chunk_id, volume_id, expires_at)
+         SELECT chunk_id, volume_id FROM taken WHERE expires_at >= now()",
     )
     .bind(&ids)
     .fetch_all(&mut *tx)
@@ -180,7 +183,7 @@ pub async fn mark_copy_bad(
     .await?;
     queue_repairs(
         &mut *tx,
-        &[chunk],
+        RepairScope::Chunks(&[chunk]),
         &format!("{} copy", problem.as_str()),
         Duration::ZERO,
     )
@@ -292,12 +295,15 @@ pub async fn record_repaired_copy(
     if exists.is_none() {
         return Ok(false);
     }
-    let taken = sqlx::query("DELETE FROM chunk_intents WHERE chunk_id = $1 AND volume_id = $2")
-        .bind(chunk)
-        .bind(volume)
-        .execute(&mut *tx)
-        .await?;
-    if taken.rows_affected() == 0 {
+    let live: Option<bool> = sqlx::query_scalar(
+        "DELETE FROM chunk_intents WHERE chunk_id = $1 AND volume_id = $2
+         RETURNING expires_at >= now()",
+    )
+    .bind(chunk)
+    .bind(volume)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if live != Some(true) {
         return Err(Error::IntentLost(chunk, volume));
     }
     sqlx::query(
@@ -448,20 +454,22 @@ pub async fn take_intents(
     .await?)
 }
 
-/// Deletes expired intents whose copy no replica row records, and returns them: their
-/// writers died (or stalled past the TTL), and their files are garbage.
+/// Deletes expired intents and returns those whose copy no replica row records: their
+/// writers died (or stalled past the TTL), and their files are garbage. (A copy a row
+/// records, say a bad one a repair was overwriting when it died, stays for the repair.)
 pub async fn take_expired_intents(
     db: impl PgExecutor<'_>,
     limit: i64,
 ) -> Result<Vec<(Uuid, Uuid)>, Error> {
     Ok(sqlx::query_as(
-        "DELETE FROM chunk_intents i
-         WHERE (i.chunk_id, i.volume_id) IN (
-             SELECT chunk_id, volume_id FROM chunk_intents WHERE expires_at < now()
-             LIMIT $1 FOR UPDATE SKIP LOCKED)
-           AND NOT EXISTS (SELECT 1 FROM chunk_replicas r
-                           WHERE r.chunk_id = i.chunk_id AND r.volume_id = i.volume_id)
-         RETURNING i.chunk_id, i.volume_id",
+        "WITH expired AS (
+             DELETE FROM chunk_intents WHERE (chunk_id, volume_id) IN (
+                 SELECT chunk_id, volume_id FROM chunk_intents WHERE expires_at < now()
+                 LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING chunk_id, volume_id)
+         SELECT e.chunk_id, e.volume_id FROM expired e
+         WHERE NOT EXISTS (SELECT 1 FROM chunk_replicas r
+                           WHERE r.chunk_id = e.chunk_id AND r.volume_id = e.volume_id)",
     )
     .bind(limit)
     .fetch_all(db)
@@ -492,21 +500,25 @@ pub async fn take_due_deletions(
 }
 
 /// Of the chunk ids `found` as files on `volume`, the ones something still accounts for:
-/// a replica row, a live intent, or a pending deletion.
+/// a live intent, or (for complete copies, not `temporary` ones) a replica row or a
+/// pending deletion.
 pub async fn accounted_files(
     db: impl PgExecutor<'_>,
     volume: Uuid,
     found: &[Uuid],
+    temporary: bool,
 ) -> Result<Vec<Uuid>, Error> {
     Ok(sqlx::query_scalar(
         "SELECT f.id FROM UNNEST($2::uuid[]) AS f(id)
-         WHERE EXISTS (SELECT 1 FROM chunk_replicas r WHERE r.chunk_id = f.id AND r.volume_id = $1)
-            OR EXISTS (SELECT 1 FROM chunk_intents i WHERE i.chunk_id = f.id AND i.volume_id = $1
+         WHERE EXISTS (SELECT 1 FROM chunk_intents i WHERE i.chunk_id = f.id AND i.volume_id = $1
                                                       AND i.expires_at >= now())
-            OR EXISTS (SELECT 1 FROM chunk_deletions d WHERE d.chunk_id = f.id AND d.volume_id = $1)",
+            OR (NOT $3 AND (
+                EXISTS (SELECT 1 FROM chunk_replicas r WHERE r.chunk_id = f.id AND r.volume_id = $1)
+             OR EXISTS (SELECT 1 FROM chunk_deletions d WHERE d.chunk_id = f.id AND d.volume_id = $1)))",
     )
     .bind(volume)
     .bind(found)
+    .bind(temporary)
     .fetch_all(db)
     .await?)
 }
@@ -538,47 +550,44 @@ const GOOD_COPIES: &str =
     "(SELECT count(*) FROM chunk_replicas g JOIN volumes gv ON gv.id = g.volume_id
       WHERE g.chunk_id = c.id AND g.state = 'ok' AND gv.state IN ('active', 'full', 'draining'))";
 
+/// Which chunks [`queue_repairs`] queues.
+#[derive(Debug, Clone, Copy)]
+pub enum RepairScope<'a> {
+    /// These chunks.
+    Chunks(&'a [Uuid]),
+    /// Every chunk with a copy on this volume (it failed or went offline).
+    Volume(Uuid),
+}
+
 /// Queues chunks for repair after `delay`, fewest good copies first. A chunk already
 /// queued keeps its row (and lease), with the lower priority of the two.
 pub async fn queue_repairs(
     db: impl PgExecutor<'_>,
-    ids: &[Uuid],
+    scope: RepairScope<'_>,
     reason: &str,
     delay: Duration,
 ) -> Result<u64, Error> {
-    let done = sqlx::query(&format!(
+    let source = match scope {
+        RepairScope::Chunks(_) => "chunks c WHERE c.id = ANY($1)",
+        RepairScope::Volume(_) => {
+            "chunks c JOIN chunk_replicas r ON r.chunk_id = c.id WHERE r.volume_id = $1"
+        }
+    };
+    let query = format!(
         "INSERT INTO chunk_repairs (chunk_id, reason, priority, not_before)
-         SELECT c.id, $2, {GOOD_COPIES}, now() + make_interval(secs => $3)
-         FROM chunks c WHERE c.id = ANY($1)
+         SELECT c.id, $2, {GOOD_COPIES}, now() + make_interval(secs => $3) FROM {source}
          ON CONFLICT (chunk_id) DO UPDATE SET priority = LEAST(chunk_repairs.priority, EXCLUDED.priority)"
-    ))
-    .bind(ids)
-    .bind(reason)
-    .bind(delay.as_secs_f64())
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
-}
-
-/// Queues every chunk with a copy on `volume` (it failed, went offline or is draining).
-/// `priority_floor` puts a drain behind every real repair.
-pub async fn queue_volume_repairs(
-    db: impl PgExecutor<'_>,
-    volume: Uuid,
-    reason: &str,
-    delay: Duration,
-) -> Result<u64, Error> {
-    let done = sqlx::query(&format!(
-        "INSERT INTO chunk_repairs (chunk_id, reason, priority, not_before)
-         SELECT c.id, $2, {GOOD_COPIES}, now() + make_interval(secs => $3)
-         FROM chunks c JOIN chunk_replicas r ON r.chunk_id = c.id WHERE r.volume_id = $1
-         ON CONFLICT (chunk_id) DO UPDATE SET priority = LEAST(chunk_repairs.priority, EXCLUDED.priority)"
-    ))
-    .bind(volume)
-    .bind(reason)
-    .bind(delay.as_secs_f64())
-    .execute(db)
-    .await?;
+    );
+    let query = sqlx::query(&query);
+    let query = match scope {
+        RepairScope::Chunks(ids) => query.bind(ids),
+        RepairScope::Volume(id) => query.bind(id),
+    };
+    let done = query
+        .bind(reason)
+        .bind(delay.as_secs_f64())
+        .execute(db)
+        .await?;
     Ok(done.rows_affected())
 }
 
@@ -698,6 +707,19 @@ pub async fn queued_chunks(db: impl PgExecutor<'_>) -> Result<Vec<Uuid>, Error> 
     Ok(sqlx::query_scalar("SELECT chunk_id FROM chunk_repairs")
         .fetch_all(db)
         .await?)
+}
+
+/// Which of `chunks` have no good copy on a readable volume.
+pub async fn without_good_copy(
+    db: impl PgExecutor<'_>,
+    chunks: &[Uuid],
+) -> Result<Vec<Uuid>, Error> {
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT c.id FROM chunks c WHERE c.id = ANY($1) AND {GOOD_COPIES} = 0"
+    ))
+    .bind(chunks)
+    .fetch_all(db)
+    .await?)
 }
 
 /// Which of `chunks` are still queued.

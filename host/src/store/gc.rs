@@ -91,15 +91,17 @@ async fn remove_unaccounted(
     store: &ChunkStore,
     volume: &VolumeHandle,
     old: Vec<(Uuid, PathBuf)>,
+    temporary: bool,
 ) -> Result<u64, Error> {
     if old.is_empty() {
         return Ok(0);
     }
     let ids: Vec<Uuid> = old.iter().map(|(id, _)| *id).collect();
-    let accounted: HashSet<Uuid> = chunks::accounted_files(store.pool(), volume.id, &ids)
-        .await?
-        .into_iter()
-        .collect();
+    let accounted: HashSet<Uuid> =
+        chunks::accounted_files(store.pool(), volume.id, &ids, temporary)
+            .await?
+            .into_iter()
+            .collect();
     let doomed: Vec<PathBuf> = old
         .into_iter()
         .filter(|(id, _)| !accounted.contains(id))
@@ -132,13 +134,13 @@ pub async fn sweep(store: &Arc<ChunkStore>, grace: Duration) -> Result<SweepRepo
         let temps = blocking(move || list_files(&tmp, ".tmp", grace))
             .await?
             .map_err(|e| Error::io(volume.dir().root(), e))?;
-        report.temp_files_removed += remove_unaccounted(store, volume, temps.old).await?;
+        report.temp_files_removed += remove_unaccounted(store, volume, temps.old, true).await?;
         for prefix in 0..=255u8 {
             let fan = volume.dir().fan_dir(prefix);
             let files = blocking(move || list_files(&fan, "", grace))
                 .await?
                 .map_err(|e| Error::io(&volume.dir().fan_dir(prefix), e))?;
-            report.orphans_removed += remove_unaccounted(store, volume, files.old).await?;
+            report.orphans_removed += remove_unaccounted(store, volume, files.old, false).await?;
             let recorded = chunks::recorded_copies(store.pool(), volume.id, prefix).await?;
             for chunk in recorded.into_iter().filter(|c| !files.all.contains(c)) {
                 // Listed before the row was read: a copy installed since then is there now.
@@ -169,16 +171,15 @@ pub async fn drain_deletions(store: &ChunkStore, delay: Duration) -> Result<u64,
     }
 }
 
-/// Removes the files of intents whose writers died; returns how many intents ended.
+/// Removes the files of intents whose writers died; returns how many files went.
 pub async fn expire_intents(store: &ChunkStore) -> Result<u64, Error> {
-    let mut ended = 0;
+    let mut removed = 0;
     loop {
         let expired = chunks::take_expired_intents(store.pool(), 500).await?;
         if expired.is_empty() {
-            return Ok(ended);
+            return Ok(removed);
         }
-        ended += expired.len() as u64;
-        unlink_copies(store, &expired).await?;
+        removed += unlink_copies(store, &expired).await?;
     }
 }
 

@@ -122,31 +122,40 @@ pub async fn scrub_batch(
     Ok(report)
 }
 
-/// Checks every good copy on every readable volume last verified before now, as fast as
-/// `limiter` allows (`coffer admin scrub --wait`).
-pub async fn full_pass(
-    store: &Arc<ChunkStore>,
-    limiter: &RateLimiter,
-) -> Result<ScrubReport, Error> {
+/// Checks every good copy on every readable volume last verified before now, the volumes
+/// in parallel, each read at most at `mib_per_volume` MiB/s (0: as fast as it goes)
+/// (`coffer admin scrub`).
+pub async fn full_pass(store: &Arc<ChunkStore>, mib_per_volume: u64) -> Result<ScrubReport, Error> {
     let cutoff = OffsetDateTime::now_utc();
+    let passes = store
+        .volumes()
+        .iter()
+        .filter(|v| v.state().readable())
+        .map(|volume| {
+            let (store, volume) = (store.clone(), volume.clone());
+            tokio::spawn(async move {
+                let limiter = RateLimiter::mib(mib_per_volume);
+                let mut report = ScrubReport::default();
+                loop {
+                    let batch = scrub_batch(&store, &volume, cutoff, 64, &limiter).await?;
+                    if batch.checked == 0 {
+                        return Ok::<_, Error>(report);
+                    }
+                    report.add(batch);
+                }
+            })
+        })
+        .collect::<Vec<_>>();
     let mut report = ScrubReport::default();
-    for volume in store.volumes().iter() {
-        if !volume.state().readable() {
-            continue;
-        }
-        loop {
-            let batch = scrub_batch(store, volume, cutoff, 64, limiter).await?;
-            if batch.checked == 0 {
-                break;
-            }
-            report.add(batch);
-        }
+    for pass in passes {
+        report.add(pass.await.map_err(|e| Error::Join(e.to_string()))??);
     }
     Ok(report)
 }
 
-/// Scrubs every readable volume, a batch per volume in turn, each copy about once per
-/// `period`, each volume at most at the rate, until `shutdown` fires.
+/// Scrubs every readable volume, one task per volume, each copy about once per `period`,
+/// each volume read at most at the rate, until `shutdown` fires. Volumes added later get
+/// their task within a minute.
 pub async fn run(
     store: Arc<ChunkStore>,
     period: Duration,
@@ -161,38 +170,66 @@ pub async fn run(
         rate.clone(),
         shutdown.clone(),
     ));
-    let idle = (period / 100).clamp(Duration::from_secs(1), Duration::from_secs(60));
-    let mut limiters: HashMap<Uuid, RateLimiter> = HashMap::new();
+    let mut tasks: HashMap<Uuid, tokio::task::JoinHandle<()>> = HashMap::new();
     loop {
-        let cutoff = OffsetDateTime::now_utc() - period;
-        let mut busy = false;
         for volume in store.volumes().iter() {
-            if !volume.state().readable() {
-                continue;
-            }
-            let limiter = limiters
-                .entry(volume.id)
-                .or_insert_with(|| RateLimiter::new(rate.bytes_per_sec()));
+            tasks.entry(volume.id).or_insert_with(|| {
+                tokio::spawn(scrub_volume(
+                    store.clone(),
+                    volume.id,
+                    period,
+                    rate.clone(),
+                    shutdown.clone(),
+                ))
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60).min(period)) => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+    for (_, task) in tasks {
+        let _ = task.await;
+    }
+    let _ = follow.await;
+}
+
+/// The scrub of one volume (see [`run`]); ends when the volume is removed or at shutdown.
+async fn scrub_volume(
+    store: Arc<ChunkStore>,
+    id: Uuid,
+    period: Duration,
+    rate: Arc<RateLimiter>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let idle = (period / 100).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let limiter = RateLimiter::new(rate.bytes_per_sec());
+    loop {
+        let Some(volume) = store.volume(id) else {
+            return;
+        };
+        let mut busy = false;
+        if volume.state().readable() {
             limiter.set_bytes_per_sec(rate.bytes_per_sec());
-            let work = scrub_batch(&store, volume, cutoff, 16, limiter);
+            let cutoff = OffsetDateTime::now_utc() - period;
+            let work = scrub_batch(&store, &volume, cutoff, 16, &limiter);
             let result = tokio::select! {
                 r = work => r,
-                _ = shutdown.changed() => break,
+                _ = shutdown.changed() => return,
             };
             match result {
-                Ok(r) => busy |= r.checked > 0,
-                Err(e) => tracing::warn!(volume = %volume.id, error = %e, "scrub failed"),
+                Ok(r) => busy = r.checked > 0,
+                Err(e) => tracing::warn!(volume = %id, error = %e, "scrub failed"),
             }
         }
         if *shutdown.borrow() {
-            break;
+            return;
         }
         if !busy {
             tokio::select! {
                 _ = tokio::time::sleep(idle) => {}
-                _ = shutdown.changed() => break,
+                _ = shutdown.changed() => return,
             }
         }
     }
-    let _ = follow.await;
 }

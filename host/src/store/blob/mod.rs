@@ -36,7 +36,7 @@ use uuid::Uuid;
 use self::placement::Candidate;
 use self::volume::{IdentityError, Space, VolumeDir};
 use super::Error;
-use super::chunks::{self, ChunkRef, CopyProblem};
+use super::chunks::{self, ChunkRef, CopyProblem, RepairScope};
 use super::volumes::{self, NewVolume, VolumeRow, VolumeState};
 use crate::config::StorageConfig;
 
@@ -355,7 +355,8 @@ impl ChunkStore {
             Some(VolumeState::Offline) => self.config.offline_repair_delay,
             _ => Duration::ZERO,
         };
-        let queued = chunks::queue_volume_repairs(&self.pool, id, reason, delay).await?;
+        let queued =
+            chunks::queue_repairs(&self.pool, RepairScope::Volume(id), reason, delay).await?;
         if queued > 0 {
             tracing::warn!(volume = %id, chunks = queued, delay_s = delay.as_secs(), "queued the volume's chunks for repair");
         }
@@ -846,6 +847,45 @@ impl ChunkStore {
     }
 }
 
+/// Makes `path` a new volume (see [`VolumeDir::create`]) and registers it, active, under
+/// its absolute path (so every process and `coffer admin` finds it, whatever their working
+/// directory).
+pub async fn add_volume(pool: &PgPool, path: &Path, label: Option<&str>) -> Result<Uuid, Error> {
+    let path = &std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let p = path.to_path_buf();
+    let (_, id) = blocking(move || VolumeDir::create(&p))
+        .await?
+        .map_err(|e| Error::io(path, e))?;
+    register_volume(pool, path, id, label).await?;
+    Ok(id)
+}
+
+/// Registers the existing volume `id` at `path`, with the block device it lives on.
+async fn register_volume(
+    pool: &PgPool,
+    path: &Path,
+    id: Uuid,
+    label: Option<&str>,
+) -> Result<(), Error> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| Error::Config(format!("{} is not UTF-8", path.display())))?;
+    let dir = VolumeDir::at(path);
+    let device = blocking(move || dir.device())
+        .await?
+        .map_err(|e| Error::io(path, e))?;
+    volumes::insert(
+        pool,
+        &NewVolume {
+            id,
+            path: text,
+            device: &device,
+            label,
+        },
+    )
+    .await
+}
+
 /// Registers the volumes `coffer serve` is started with. On the first start (no volume
 /// with a known path yet) a missing directory is made a volume; later, only directories
 /// that already are volumes are registered (at a new path if they moved), and an explicit
@@ -855,13 +895,11 @@ async fn register_bootstrap(pool: &PgPool, paths: &[PathBuf], explicit: bool) ->
     let rows = volumes::list(pool).await?;
     let first_start = rows.iter().all(|r| r.path.starts_with("unknown:"));
     for path in paths {
-        let text = path
-            .to_str()
-            .ok_or_else(|| Error::Config(format!("{} is not UTF-8", path.display())))?
-            .to_string();
+        let path = &std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+        let text = path.to_string_lossy();
+        let known = rows.iter().any(|r| r.path == text);
         let probe = path.clone();
-        let existing = blocking(move || VolumeDir::at(&probe).read_id()).await?;
-        match existing {
+        match blocking(move || VolumeDir::at(&probe).read_id()).await? {
             Ok(id) => match rows.iter().find(|r| r.id == id) {
                 Some(row) if row.path == text => {}
                 Some(_) => {
@@ -873,47 +911,15 @@ async fn register_bootstrap(pool: &PgPool, paths: &[PathBuf], explicit: bool) ->
                     tracing::info!(volume = %id, path = %text, "volume found at a new path");
                 }
                 None => {
-                    let dir = VolumeDir::at(path);
-                    let device = blocking(move || dir.device())
-                        .await?
-                        .map_err(|e| Error::io(path, e))?;
-                    volumes::insert(
-                        pool,
-                        &NewVolume {
-                            id,
-                            path: &text,
-                            device: &device,
-                            label: None,
-                        },
-                    )
-                    .await?;
+                    register_volume(pool, path, id, None).await?;
                     tracing::info!(volume = %id, path = %text, "registered an existing volume");
                 }
             },
-            Err(IdentityError::Missing(_)) if first_start => {
-                if rows.iter().any(|r| r.path == text) {
-                    continue;
-                }
-                let p = path.clone();
-                let (dir, id) = blocking(move || VolumeDir::create(&p))
-                    .await?
-                    .map_err(|e| Error::io(path, e))?;
-                let device = blocking(move || dir.device())
-                    .await?
-                    .map_err(|e| Error::io(path, e))?;
-                volumes::insert(
-                    pool,
-                    &NewVolume {
-                        id,
-                        path: &text,
-                        device: &device,
-                        label: None,
-                    },
-                )
-                .await?;
+            Err(IdentityError::Missing(_)) if first_start && !known => {
+                let id = add_volume(pool, path, None).await?;
                 tracing::info!(volume = %id, path = %text, "created volume");
             }
-            Err(e) if explicit && !rows.iter().any(|r| r.path == text) => {
+            Err(e) if explicit && !known => {
                 return Err(Error::Config(format!(
                     "--volume {text} is not a registered volume ({e}); add new volumes with \
                      `coffer admin volume add {text}`"

@@ -172,6 +172,8 @@ struct OpenChunk {
     crc: u32,
     blocks: BlockHasher,
     copies: Vec<OpenCopy>,
+    /// Every volume that got an intent for this chunk (none gets a second).
+    tried: Vec<Uuid>,
 }
 
 /// Splits a byte stream into chunks written as replicated files.
@@ -221,6 +223,7 @@ impl ChunkWriter {
         let wanted = self.store.config.replicas;
         let mut candidates = self.store.placement(id, Purpose::Write, &[]).into_iter();
         let mut copies = Vec::with_capacity(wanted);
+        let mut tried = Vec::new();
         while copies.len() < wanted {
             let batch: Vec<Arc<VolumeHandle>> =
                 candidates.by_ref().take(wanted - copies.len()).collect();
@@ -231,6 +234,7 @@ impl ChunkWriter {
             chunks::insert_intents(&self.store.pool, id, &ids, self.store.config.intent_ttl)
                 .await?;
             self.written.record_intents(id, &ids);
+            tried.extend(&ids);
             let opened = parallel(batch, move |v| {
                 let r = File::create(v.dir.tmp_path(id));
                 (v, r)
@@ -250,6 +254,7 @@ impl ChunkWriter {
             crc: 0,
             blocks: BlockHasher::new(BLOCK_SIZE.min(self.store.config.chunk_size)),
             copies,
+            tried,
         })
     }
 
@@ -312,6 +317,7 @@ impl ChunkWriter {
             crc,
             blocks,
             copies,
+            tried,
         } = chunk;
         let blocks = blocks.finish();
         let installed = parallel(copies, move |c| {
@@ -334,7 +340,7 @@ impl ChunkWriter {
         }
         let wanted = self.store.config.replicas;
         if volumes.len() < wanted && !volumes.is_empty() {
-            self.top_up(id, size, &blocks, &mut volumes).await?;
+            self.top_up(id, size, &blocks, &tried, &mut volumes).await?;
         }
         self.ensure_enough(volumes.len())?;
         self.written.chunks.push(StoredChunk {
@@ -349,18 +355,16 @@ impl ChunkWriter {
     }
 
     /// Copies a complete chunk from one of `have` to the next volumes in placement order
-    /// until there are enough copies or no volume is left.
+    /// (not already `tried` for it) until there are enough copies or no volume is left.
     async fn top_up(
         &mut self,
         id: Uuid,
         size: u64,
         blocks: &BlockCrcs,
+        tried: &[Uuid],
         have: &mut Vec<Arc<VolumeHandle>>,
     ) -> Result<(), Error> {
-        let exclude: Vec<Uuid> = have.iter().map(|v| v.id).collect();
-        // Volumes that failed this chunk are no longer eligible (full or failed), or are
-        // tried again: a transient error deserves a second chance.
-        let candidates = self.store.placement(id, Purpose::Write, &exclude);
+        let candidates = self.store.placement(id, Purpose::Write, tried);
         for target in candidates {
             if have.len() >= self.store.config.replicas {
                 break;
