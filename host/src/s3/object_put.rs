@@ -270,7 +270,7 @@ fn requested_checksum(h: &HeaderMap) -> S3Result<Option<(ChecksumAlgorithm, Opti
 /// Collects small bodies in memory and spills larger ones to chunk files.
 enum Sink {
     Inline(BytesMut, usize, Arc<ChunkStore>),
-    Chunks(ChunkWriter),
+    Chunks(Box<ChunkWriter>),
 }
 
 impl Sink {
@@ -287,7 +287,7 @@ impl Sink {
             // Too big to keep inline: move what we have to chunk files.
             let head = std::mem::take(buf).freeze();
             let writer = store.writer();
-            *self = Sink::Chunks(writer);
+            *self = Sink::Chunks(Box::new(writer));
             if let Sink::Chunks(w) = self {
                 w.write(head).await?;
             }

@@ -165,15 +165,34 @@ struct OpenCopy {
     file: File,
 }
 
+/// What the copies of one buffer's write came back with.
+type Written = Vec<(OpenCopy, std::io::Result<()>)>;
+
+/// What fsyncing and renaming a chunk's copies came back with.
+type Installed = Vec<(Arc<VolumeHandle>, std::io::Result<()>)>;
+
 /// The chunk currently being written.
 struct OpenChunk {
     id: Uuid,
     size: u64,
     crc: u32,
     blocks: BlockHasher,
+    /// The copies, when no write is in flight.
     copies: Vec<OpenCopy>,
+    /// The write of the previous buffer, still in flight.
+    writing: Option<tokio::task::JoinHandle<Result<Written, Error>>>,
     /// Every volume that got an intent for this chunk (none gets a second).
     tried: Vec<Uuid>,
+}
+
+/// A complete chunk whose copies are being fsynced and renamed into place.
+struct ClosingChunk {
+    id: Uuid,
+    size: u64,
+    crc: u32,
+    blocks: BlockCrcs,
+    tried: Vec<Uuid>,
+    installing: tokio::task::JoinHandle<Result<Installed, Error>>,
 }
 
 /// Splits a byte stream into chunks written as replicated files.
@@ -181,10 +200,16 @@ struct OpenChunk {
 /// Call [`ChunkWriter::write`] with each piece of the body and [`ChunkWriter::finish`] at
 /// the end; dropping the writer (or the [`WrittenChunks`] it returns) without committing
 /// removes the files.
+///
+/// Disk work overlaps the stream: a buffer's copies are written while the next buffer
+/// fills (and is hashed by the caller), and a full chunk's copies are fsynced and
+/// renamed while the next chunk is written. At most one of each is in flight, so memory
+/// stays two buffers per upload.
 pub struct ChunkWriter {
     store: Arc<ChunkStore>,
     buffer: BytesMut,
     current: Option<OpenChunk>,
+    closing: Option<ClosingChunk>,
     written: WrittenChunks,
 }
 
@@ -195,6 +220,7 @@ impl ChunkWriter {
             store,
             buffer: BytesMut::new(),
             current: None,
+            closing: None,
         }
     }
 
@@ -254,6 +280,7 @@ impl ChunkWriter {
             crc: 0,
             blocks: BlockHasher::new(BLOCK_SIZE.min(self.store.config.chunk_size)),
             copies,
+            writing: None,
             tried,
         })
     }
@@ -270,6 +297,8 @@ impl ChunkWriter {
         Ok(())
     }
 
+    /// Starts writing the buffer to the current chunk's copies (opening a chunk if none
+    /// is open), after the previous buffer's write is done.
     async fn flush_buffer(&mut self) -> Result<(), Error> {
         if self.buffer.is_empty() {
             return Ok(());
@@ -278,39 +307,49 @@ impl ChunkWriter {
             Some(c) => c,
             None => self.open_chunk().await?,
         };
+        self.settle_write(&mut chunk).await?;
         let data = self.buffer.split().freeze();
         chunk.crc = crc32c::crc32c_append(chunk.crc, &data);
         chunk.blocks.update(&data);
         chunk.size += data.len() as u64;
-        let id = chunk.id;
-        let results = parallel(std::mem::take(&mut chunk.copies), move |mut c| {
+        let copies = std::mem::take(&mut chunk.copies);
+        chunk.writing = Some(tokio::spawn(parallel(copies, move |mut c| {
             let r = c.file.write_all(&data);
             (c, r)
-        })
-        .await?;
+        })));
+        self.current = Some(chunk);
+        Ok(())
+    }
+
+    /// Waits for the chunk's write in flight; drops the copies that failed.
+    async fn settle_write(&self, chunk: &mut OpenChunk) -> Result<(), Error> {
+        let Some(writing) = chunk.writing.take() else {
+            return Ok(());
+        };
+        let results = writing.await.map_err(|e| Error::Join(e.to_string()))??;
         for (copy, result) in results {
             match result {
                 Ok(()) => chunk.copies.push(copy),
                 Err(e) => {
                     self.store.write_failed(&copy.volume, &e).await;
-                    remove_quietly(&copy.volume.dir.tmp_path(id));
+                    remove_quietly(&copy.volume.dir.tmp_path(chunk.id));
                 }
             }
         }
-        let live = chunk.copies.len();
-        self.current = Some(chunk);
-        if live == 0 {
+        if chunk.copies.is_empty() {
             // Every copy failed mid-chunk: the bytes streamed so far are gone.
             self.ensure_enough(0)?;
         }
         Ok(())
     }
 
-    /// Makes the current chunk's copies durable, replacing failed ones from a survivor.
+    /// Starts making the current chunk's copies durable (after the previous chunk's).
     async fn close_current(&mut self) -> Result<(), Error> {
-        let Some(chunk) = self.current.take() else {
+        let Some(mut chunk) = self.current.take() else {
             return Ok(());
         };
+        self.settle_write(&mut chunk).await?;
+        self.settle_closing().await?;
         let OpenChunk {
             id,
             size,
@@ -318,16 +357,41 @@ impl ChunkWriter {
             blocks,
             copies,
             tried,
+            ..
         } = chunk;
-        let blocks = blocks.finish();
-        let installed = parallel(copies, move |c| {
+        let installing = tokio::spawn(parallel(copies, move |c| {
             let r = c
                 .file
                 .sync_all()
                 .and_then(|()| install(&c.volume.dir.tmp_path(id), &c.volume.dir.chunk_path(id)));
             (c.volume, r)
-        })
-        .await?;
+        }));
+        self.closing = Some(ClosingChunk {
+            id,
+            size,
+            crc,
+            blocks: blocks.finish(),
+            tried,
+            installing,
+        });
+        Ok(())
+    }
+
+    /// Waits for the chunk being made durable; replaces failed copies from a survivor and
+    /// records the chunk.
+    async fn settle_closing(&mut self) -> Result<(), Error> {
+        let Some(closing) = self.closing.take() else {
+            return Ok(());
+        };
+        let ClosingChunk {
+            id,
+            size,
+            crc,
+            blocks,
+            tried,
+            installing,
+        } = closing;
+        let installed = installing.await.map_err(|e| Error::Join(e.to_string()))??;
         let mut volumes: Vec<Arc<VolumeHandle>> = Vec::new();
         for (volume, result) in installed {
             match result {
@@ -397,6 +461,7 @@ impl ChunkWriter {
     pub async fn finish(mut self) -> Result<WrittenChunks, Error> {
         self.flush_buffer().await?;
         self.close_current().await?;
+        self.settle_closing().await?;
         Ok(self.take_written())
     }
 
@@ -407,15 +472,24 @@ impl ChunkWriter {
         std::mem::replace(&mut self.written, empty)
     }
 
-    /// Removes everything this writer wrote.
+    /// Removes everything this writer wrote (once its disk work in flight is done, so
+    /// no rename lands after the files are removed).
     pub async fn abort(mut self) {
-        self.current = None;
+        if let Some(writing) = self.current.take().and_then(|c| c.writing) {
+            let _ = writing.await;
+        }
+        if let Some(closing) = self.closing.take() {
+            let _ = closing.installing.await;
+        }
         self.take_written().discard().await;
     }
 
     /// Bytes accepted so far.
     pub fn len(&self) -> u64 {
-        self.written.len() + self.current.as_ref().map_or(0, |c| c.size) + self.buffer.len() as u64
+        self.written.len()
+            + self.closing.as_ref().map_or(0, |c| c.size)
+            + self.current.as_ref().map_or(0, |c| c.size)
+            + self.buffer.len() as u64
     }
 
     /// Whether nothing was written yet.
