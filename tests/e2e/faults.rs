@@ -188,8 +188,9 @@ async fn kill_9_during_1000_concurrent_puts_loses_nothing_acknowledged() {
             }
         }));
     }
-    eventually("200 PUTs acknowledged", WAIT, || {
-        acked.lock().unwrap().len() >= 200
+    // Killed once a tenth are acknowledged: most are then in flight, at every stage.
+    eventually("100 PUTs acknowledged", 3 * WAIT, || {
+        acked.lock().unwrap().len() >= 100
     })
     .await;
     s.kill().await;
