@@ -313,8 +313,12 @@ impl ChunkWriter {
         chunk.blocks.update(&data);
         chunk.size += data.len() as u64;
         let copies = std::mem::take(&mut chunk.copies);
+        let id = chunk.id;
         chunk.writing = Some(tokio::spawn(parallel(copies, move |mut c| {
             let r = c.file.write_all(&data);
+            if r.is_err() {
+                remove_quietly(&c.volume.dir.tmp_path(id));
+            }
             (c, r)
         })));
         self.current = Some(chunk);
@@ -330,10 +334,7 @@ impl ChunkWriter {
         for (copy, result) in results {
             match result {
                 Ok(()) => chunk.copies.push(copy),
-                Err(e) => {
-                    self.store.write_failed(&copy.volume, &e).await;
-                    remove_quietly(&copy.volume.dir.tmp_path(chunk.id));
-                }
+                Err(e) => self.store.write_failed(&copy.volume, &e).await,
             }
         }
         if chunk.copies.is_empty() {
@@ -360,10 +361,14 @@ impl ChunkWriter {
             ..
         } = chunk;
         let installing = tokio::spawn(parallel(copies, move |c| {
+            let tmp = c.volume.dir.tmp_path(id);
             let r = c
                 .file
                 .sync_all()
-                .and_then(|()| install(&c.volume.dir.tmp_path(id), &c.volume.dir.chunk_path(id)));
+                .and_then(|()| install(&tmp, &c.volume.dir.chunk_path(id)));
+            if r.is_err() {
+                remove_quietly(&tmp);
+            }
             (c.volume, r)
         }));
         self.closing = Some(ClosingChunk {
@@ -396,10 +401,7 @@ impl ChunkWriter {
         for (volume, result) in installed {
             match result {
                 Ok(()) => volumes.push(volume),
-                Err(e) => {
-                    self.store.write_failed(&volume, &e).await;
-                    remove_quietly(&volume.dir.tmp_path(id));
-                }
+                Err(e) => self.store.write_failed(&volume, &e).await,
             }
         }
         let wanted = self.store.config.replicas;
