@@ -9,7 +9,7 @@ use std::time::Duration;
 use coffer_tests::pgproxy::CommitCutter;
 use coffer_tests::raw::object_path;
 use coffer_tests::volumes::{all_chunk_files, default_volumes, eventually, temp_files};
-use coffer_tests::{RawRequest, TestServer, random_bytes, unique_bucket};
+use coffer_tests::{RawRequest, StreamingUpload, TestServer, random_bytes, unique_bucket};
 
 use crate::support::{create_bucket, get, put};
 
@@ -24,6 +24,22 @@ fn upload_request(s: &TestServer, bucket: &str, key: &str) -> RawRequest {
         time::OffsetDateTime::now_utc(),
         "us-east-1",
     )
+}
+
+/// Starts a 16-chunk upload of `bucket/key` and sends a little under half of it: seven
+/// chunks are complete on disk (checked) and one is being written.
+async fn half_an_upload(s: &TestServer, bucket: &str, key: &str) -> StreamingUpload {
+    let data = random_bytes(16 * CHUNK);
+    let mut upload = upload_request(s, bucket, key)
+        .start_upload(data.len())
+        .await;
+    upload.send(&data[..7 * CHUNK + 100]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !all_chunk_files(s.data_dir()).is_empty(),
+        "chunks are on disk before the upload is cut off"
+    );
+    upload
 }
 
 /// Whether the server's volumes hold no chunk or temporary file.
@@ -170,16 +186,7 @@ async fn an_upload_whose_client_goes_away_leaves_no_files() {
     let c = s.client();
     let bucket = unique_bucket("client-gone");
     create_bucket(&c, &bucket).await;
-    let data = random_bytes(16 * CHUNK);
-    let mut upload = upload_request(&s, &bucket, "gone")
-        .start_upload(data.len())
-        .await;
-    upload.send(&data[..7 * CHUNK + 100]).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        !all_chunk_files(s.data_dir()).is_empty(),
-        "chunks were written before the client left"
-    );
+    let upload = half_an_upload(&s, &bucket, "gone").await;
     drop(upload);
     eventually("the abandoned upload's files are removed", WAIT, || {
         volumes_empty(s.data_dir())
@@ -208,13 +215,7 @@ async fn an_upload_cut_off_by_shutdown_is_collected_after_restart() {
     let c = s.client();
     let bucket = unique_bucket("shutdown");
     create_bucket(&c, &bucket).await;
-    let data = random_bytes(16 * CHUNK);
-    let mut upload = upload_request(&s, &bucket, "cut")
-        .start_upload(data.len())
-        .await;
-    upload.send(&data[..7 * CHUNK + 100]).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!all_chunk_files(s.data_dir()).is_empty());
+    let upload = half_an_upload(&s, &bucket, "cut").await;
     // The client stalls; the server shuts down after its grace and drops the request.
     s.stop().await;
     drop(upload);

@@ -356,7 +356,7 @@ mod tests {
             chunk_id: uuid::Uuid::nil(),
             offset,
             size,
-            blocks: Arc::new(crate::store::blob::blocks::BlockHasher::new(4).finish()),
+            blocks: Arc::new(crate::store::blocks::BlockHasher::new(4).finish()),
             replicas: Vec::new(),
         }
     }

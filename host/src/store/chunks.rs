@@ -11,9 +11,25 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::Error;
-use super::blob::StoredChunk;
-use super::blob::blocks::BlockCrcs;
+use super::blocks::BlockCrcs;
 use super::volumes::{READABLE_STATES, VolumeState};
+
+/// A chunk whose copies are complete and durable on disk, not yet recorded in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct StoredChunk {
+    /// Chunk id (also its file name on every volume).
+    pub id: Uuid,
+    /// Length in bytes.
+    pub size: u64,
+    /// CRC32C of the whole chunk.
+    pub crc32c: u32,
+    /// CRC32C per block.
+    pub blocks: BlockCrcs,
+    /// The volumes holding a copy.
+    pub volumes: Vec<Uuid>,
+    /// Copies wanted (`--replicas` when written).
+    pub wanted: usize,
+}
 
 /// One piece of an object stored in a chunk, and where its copies are.
 #[derive(Debug, Clone)]
@@ -115,10 +131,27 @@ pub(crate) async fn insert_chunks(
     .bind(&rep_volumes)
     .execute(&mut *tx)
     .await?;
+    // Copies on a volume that failed meanwhile do not count. The volumes are locked `FOR
+    // SHARE` against the state change: a failure either waits for this commit (and then
+    // queues these chunks with the volume's others) or is seen here.
+    let mut used: Vec<Uuid> = rep_volumes.clone();
+    used.sort_unstable();
+    used.dedup();
+    let readable: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "SELECT id FROM volumes WHERE id = ANY($1) AND state IN {READABLE_STATES}
+         ORDER BY id FOR SHARE"
+    ))
+    .bind(&used)
+    .fetch_all(&mut *tx)
+    .await?;
     let (degraded, copies): (Vec<Uuid>, Vec<i32>) = chunks
         .iter()
-        .filter(|c| c.volumes.len() < c.wanted)
-        .map(|c| (c.id, c.volumes.len() as i32))
+        .map(|c| {
+            let good = c.volumes.iter().filter(|v| readable.contains(v)).count();
+            (c, good)
+        })
+        .filter(|(c, good)| *good < c.wanted)
+        .map(|(c, good)| (c.id, good as i32))
         .unzip();
     if !degraded.is_empty() {
         sqlx::query(

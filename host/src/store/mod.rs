@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod admins;
 pub mod blob;
+pub mod blocks;
 pub mod buckets;
 pub mod chunks;
 pub mod gc;

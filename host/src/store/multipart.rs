@@ -12,8 +12,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Error;
-use super::blob::StoredChunk;
-use super::chunks::{self, release_chunks};
+use super::chunks::{self, StoredChunk, release_chunks};
 use super::objects::{self, NewBody, NewObject, ObjectHeaders, WriteCondition};
 use crate::acl::Grants;
 

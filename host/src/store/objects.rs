@@ -8,8 +8,8 @@ use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::blob::{StoredChunk, WrittenChunks};
-use super::chunks::{ChunkRef, decode_blocks, insert_chunks, release_chunks};
+use super::blob::WrittenChunks;
+use super::chunks::{ChunkRef, StoredChunk, decode_blocks, insert_chunks, release_chunks};
 use super::{Error, constraint_of};
 use crate::acl::Grants;
 

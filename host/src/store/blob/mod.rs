@@ -18,7 +18,6 @@
 //! created until the transaction that records it; see [`writer`] for why that makes
 //! cleanup safe across processes and crashes.
 
-pub mod blocks;
 pub mod placement;
 pub mod volume;
 mod writer;
@@ -40,7 +39,7 @@ use super::chunks::{self, ChunkRef, CopyProblem, RepairScope};
 use super::volumes::{self, NewVolume, VolumeRow, VolumeState};
 use crate::config::StorageConfig;
 
-pub use self::writer::{ChunkWriter, StoredChunk, WrittenChunks};
+pub use self::writer::{ChunkWriter, WrittenChunks};
 pub(crate) use self::writer::{CopyError, copy_verified};
 
 /// How many bytes a chunk writer collects before handing them to the disks.

@@ -30,28 +30,11 @@ use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use super::blocks::{BLOCK_SIZE, BlockCrcs, BlockHasher};
 use super::volume::sync_dir;
 use super::{ChunkStore, Purpose, VolumeHandle, WRITE_BUFFER, blocking};
 use crate::store::Error;
-use crate::store::chunks;
-
-/// A chunk whose copies are complete and durable on disk, not yet recorded in PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct StoredChunk {
-    /// Chunk id (also its file name on every volume).
-    pub id: Uuid,
-    /// Length in bytes.
-    pub size: u64,
-    /// CRC32C of the whole chunk.
-    pub crc32c: u32,
-    /// CRC32C per block.
-    pub blocks: BlockCrcs,
-    /// The volumes holding a copy.
-    pub volumes: Vec<Uuid>,
-    /// Copies wanted (`--replicas` when written).
-    pub wanted: usize,
-}
+use crate::store::blocks::{BLOCK_SIZE, BlockCrcs, BlockHasher};
+use crate::store::chunks::{self, StoredChunk};
 
 /// The chunks an upload wrote, and the intents that own their files until they are
 /// committed. Dropped without [`WrittenChunks::committed`] (a failed or abandoned
