@@ -47,10 +47,13 @@ pub enum IdentityError {
     },
 }
 
-/// Size and free space of the filesystem a volume lives on.
+/// Size and free space of the filesystem a volume lives on, as `df` reckons them: the
+/// capacity is the space in use plus the space available, so blocks reserved for root
+/// (or otherwise not available) count neither as capacity nor as free, and
+/// [`Space::used_percent`] is `df`'s `Use%`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Space {
-    /// Bytes the filesystem holds.
+    /// Bytes in use plus bytes available.
     pub capacity: u64,
     /// Bytes still available to an unprivileged writer.
     pub free: u64,
@@ -184,8 +187,9 @@ impl VolumeDir {
     /// Capacity and free space of the filesystem (`statvfs`).
     pub fn space(&self) -> std::io::Result<Space> {
         let st = rustix::fs::statvfs(&self.root)?;
+        let used = st.f_blocks.saturating_sub(st.f_bfree);
         Ok(Space {
-            capacity: st.f_blocks.saturating_mul(st.f_frsize),
+            capacity: used.saturating_add(st.f_bavail).saturating_mul(st.f_frsize),
             free: st.f_bavail.saturating_mul(st.f_frsize),
         })
     }
