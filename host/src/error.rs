@@ -48,6 +48,8 @@ pub enum S3ErrorCode {
     NoSuchBucket,
     NoSuchKey,
     NoSuchUpload,
+    /// The bucket has no CORS configuration.
+    NoSuchCORSConfiguration,
     NoSuchVersion,
     NotImplemented,
     PreconditionFailed,
@@ -103,6 +105,7 @@ impl S3ErrorCode {
             NoSuchBucket => "NoSuchBucket",
             NoSuchKey => "NoSuchKey",
             NoSuchUpload => "NoSuchUpload",
+            NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
             NoSuchVersion => "NoSuchVersion",
             NotImplemented => "NotImplemented",
             PreconditionFailed => "PreconditionFailed",
@@ -153,7 +156,9 @@ impl S3ErrorCode {
             | UnexpectedContent
             | UnresolvableGrantByEmailAddress
             | XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST,
-            NoSuchBucket | NoSuchKey | NoSuchUpload | NoSuchVersion => StatusCode::NOT_FOUND,
+            NoSuchBucket | NoSuchKey | NoSuchUpload | NoSuchVersion | NoSuchCORSConfiguration => {
+                StatusCode::NOT_FOUND
+            }
             BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => StatusCode::CONFLICT,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             MissingContentLength => StatusCode::LENGTH_REQUIRED,
@@ -232,6 +237,7 @@ impl S3ErrorCode {
             NoSuchKey => "The specified key does not exist.",
             NoSuchVersion => "The specified version does not exist.",
             NoSuchUpload => "The specified upload does not exist.",
+            NoSuchCORSConfiguration => "The CORS configuration does not exist",
             NotImplemented => "A header you provided implies functionality that is not implemented",
             PreconditionFailed => "At least one of the pre-conditions you specified did not hold",
             RequestHeaderSectionTooLarge => {

@@ -333,3 +333,58 @@ async fn s3cmd_puts_and_gets_40_mib_in_parts() {
     );
     assert!(read(&down) == data, "40 MiB round trip");
 }
+
+#[tokio::test]
+async fn aws_cli_puts_gets_and_deletes_bucket_cors() {
+    let s = server().await;
+    let home = tempfile::tempdir().unwrap();
+    let bucket = unique_bucket("cli-cors");
+    aws(s, home.path(), &["s3", "mb", &format!("s3://{bucket}")]);
+    let config = home.path().join("cors.json");
+    write_file(
+        &config,
+        br#"{"CORSRules": [{"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET", "PUT"],
+             "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600}]}"#,
+    );
+    let file = format!("file://{}", config.display());
+    aws(
+        s,
+        home.path(),
+        &[
+            "s3api",
+            "put-bucket-cors",
+            "--bucket",
+            &bucket,
+            "--cors-configuration",
+            &file,
+        ],
+    );
+    let got = aws(
+        s,
+        home.path(),
+        &["s3api", "get-bucket-cors", "--bucket", &bucket],
+    );
+    let got: serde_json::Value = serde_json::from_str(&got).expect("JSON");
+    let rule = &got["CORSRules"][0];
+    assert_eq!(rule["AllowedOrigins"][0], "https://app.example");
+    assert_eq!(rule["AllowedMethods"], serde_json::json!(["GET", "PUT"]));
+    assert_eq!(rule["ExposeHeaders"][0], "ETag");
+    assert_eq!(rule["MaxAgeSeconds"], 600);
+    aws(
+        s,
+        home.path(),
+        &["s3api", "delete-bucket-cors", "--bucket", &bucket],
+    );
+    let keys = s.admin_keys();
+    let out = Command::new("aws")
+        .args(["--endpoint-url", &s.endpoint(), "--region", "us-east-1"])
+        .args(["s3api", "get-bucket-cors", "--bucket", &bucket])
+        .env("HOME", home.path())
+        .env("AWS_ACCESS_KEY_ID", &keys.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &keys.secret_key)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("aws");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NoSuchCORSConfiguration"));
+}

@@ -229,3 +229,33 @@ async fn s3cmd_setacl_public_private_grant_revoke() {
     );
     assert_eq!(curl_status(&bucket_url), 403);
 }
+
+#[tokio::test]
+async fn s3cmd_setcors_and_delcors() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), s, false, false);
+    let bucket = coffer_tests::unique_bucket("s3cmd-cors");
+    s3cmd(&config, &["mb", &format!("s3://{bucket}")]);
+    let rules = dir.path().join("cors.xml");
+    std::fs::write(
+        &rules,
+        "<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin>\
+         <AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>60</MaxAgeSeconds></CORSRule>\
+         </CORSConfiguration>",
+    )
+    .unwrap();
+    s3cmd(
+        &config,
+        &[
+            "setcors",
+            rules.to_str().unwrap(),
+            &format!("s3://{bucket}"),
+        ],
+    );
+    let info = s3cmd(&config, &["info", &format!("s3://{bucket}")]);
+    assert!(info.contains("https://app.example"), "{info}");
+    s3cmd(&config, &["delcors", &format!("s3://{bucket}")]);
+    let info = s3cmd(&config, &["info", &format!("s3://{bucket}")]);
+    assert!(!info.contains("https://app.example"), "{info}");
+}

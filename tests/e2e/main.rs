@@ -12,6 +12,7 @@ mod buckets;
 mod clients_more;
 mod clients_s3cmd;
 mod copy;
+mod cors;
 mod embedded;
 mod faults;
 mod lifecycle;

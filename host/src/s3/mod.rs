@@ -8,6 +8,8 @@ pub mod authz;
 pub mod bucket;
 pub mod conditional;
 pub mod copy;
+pub mod cors;
+pub mod cors_xml;
 pub mod delete;
 pub mod headers;
 pub mod list;
@@ -71,6 +73,9 @@ pub async fn dispatch(
         AbortMultipartUpload => multipart::abort_multipart_upload(state, ctx).await,
         ListParts => multipart::list_parts(state, ctx).await,
         ListMultipartUploads => multipart::list_multipart_uploads(state, ctx).await,
+        PutBucketCors => cors::put_bucket_cors(state, ctx, parts, body).await,
+        GetBucketCors => cors::get_bucket_cors(state, ctx).await,
+        DeleteBucketCors => cors::delete_bucket_cors(state, ctx).await,
         other => Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             format!("{} is not implemented yet", other.as_str()),

@@ -15,6 +15,7 @@ pub mod blob;
 pub mod blocks;
 pub mod buckets;
 pub mod chunks;
+pub mod cors;
 pub mod gc;
 pub mod multipart;
 pub mod objects;
