@@ -1239,3 +1239,53 @@ mod cross_account {
         assert_eq!(resp.body, b"data");
     }
 }
+
+/// Review finding: PutObjectAcl checked the version it loaded but updated whatever had
+/// the key by then. An overwrite by another account while the ACL's body is still
+/// arriving must not receive the caller's grants.
+#[tokio::test]
+async fn put_object_acl_sets_only_the_version_it_was_authorized_on() {
+    let s = coffer_tests::TestServer::start().await;
+    let owner = s.client();
+    let bucket = coffer_tests::unique_bucket("acl-race");
+    crate::support::create_bucket(&owner, &bucket).await;
+    let writer = s
+        .create_account(&coffer_tests::unique_bucket("writer"))
+        .await;
+    let writer_id = writer.canonical_id.clone();
+    owner
+        .put_bucket_acl()
+        .bucket(&bucket)
+        .grant_write(format!("id={writer_id}"))
+        .grant_full_control(format!("id={}", s.canonical_id_of("admin").await))
+        .send()
+        .await
+        .expect("bucket ACL");
+    crate::support::put(&owner, &bucket, "k", b"the owner's").await;
+    // The owner makes its object public-read, slowly.
+    let body = "<AccessControlPolicy><AccessControlList><Grant><Grantee \
+        xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">\
+        <URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee>\
+        <Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>";
+    let mut slow = coffer_tests::RawRequest::new(&s.host_header(), "PUT", &format!("/{bucket}/k"))
+        .query("acl")
+        .body(body.as_bytes().to_vec())
+        .sign_v4(s.admin_keys())
+        .start_upload(body.len())
+        .await;
+    slow.send(&body.as_bytes()[..10]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Meanwhile another account overwrites the key.
+    crate::support::put(&s.client_for(&writer), &bucket, "k", b"the writer's").await;
+    slow.send(&body.as_bytes()[10..]).await;
+    let resp = slow.finish().await.expect("an answer");
+    resp.assert_error(404, "NoSuchKey");
+    // The writer's object is not public.
+    let anonymous = coffer_tests::RawRequest::new(&s.host_header(), "GET", &format!("/{bucket}/k"))
+        .send()
+        .await;
+    assert_eq!(
+        anonymous.status, 403,
+        "the new version did not get the owner's grants"
+    );
+}

@@ -291,3 +291,25 @@ async fn missing_bucket_is_no_such_bucket() {
         resp.text()
     );
 }
+
+/// Review finding: CreateBucket did not check its body against the signed payload hash.
+#[tokio::test]
+async fn create_bucket_checks_its_body_against_the_signed_hash() {
+    let s = coffer_tests::TestServer::start().await;
+    let bucket = coffer_tests::unique_bucket("hash");
+    let body = "<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint>\
+                </CreateBucketConfiguration>";
+    let resp = coffer_tests::RawRequest::new(&s.host_header(), "PUT", &format!("/{bucket}"))
+        .body(body.as_bytes().to_vec())
+        .sign_v4_with(
+            s.admin_keys(),
+            &coffer_tests::sha256_hex(b"another body"),
+            time::OffsetDateTime::now_utc(),
+            "us-east-1",
+        )
+        .send()
+        .await;
+    resp.assert_error(400, "XAmzContentSHA256Mismatch");
+    let head = s.client().head_bucket().bucket(&bucket).send().await;
+    assert!(head.is_err(), "no bucket was created");
+}

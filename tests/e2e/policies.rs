@@ -570,3 +570,65 @@ async fn policy_eval_decides_offline() {
         "{allowed:?}"
     );
 }
+
+#[tokio::test]
+async fn admin_api_bodies_that_change_state_must_be_signed() {
+    let server = server().await;
+    let wasm = policy_module("allow-all");
+    let name = format!("signed-{}", coffer_tests::util::random_hex(6));
+    // UNSIGNED-PAYLOAD: the signature does not cover the module, so it is refused.
+    let unsigned = server
+        .admin_raw("PUT", &format!("/v1/policies/{name}"))
+        .body(wasm.clone())
+        .sign_v4_with(
+            server.admin_keys(),
+            "UNSIGNED-PAYLOAD",
+            time::OffsetDateTime::now_utc(),
+            "us-east-1",
+        )
+        .send()
+        .await;
+    assert_status(&unsigned, 400);
+    assert_eq!(json(&unsigned)["error"], "UnsignedBody");
+    // SigV2 signs Content-MD5: without it, refused; with it, stored.
+    let v2 = server
+        .admin_raw("PUT", &format!("/v1/policies/{name}"))
+        .body(wasm.clone())
+        .sign_v2(server.admin_keys())
+        .send()
+        .await;
+    assert_status(&v2, 400);
+    let md5 = base64::engine::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        <md5::Md5 as md5::Digest>::digest(&wasm),
+    );
+    let v2 = server
+        .admin_raw("PUT", &format!("/v1/policies/{name}"))
+        .header("content-md5", &md5)
+        .body(wasm.clone())
+        .sign_v2(server.admin_keys())
+        .send()
+        .await;
+    assert_status(&v2, 200);
+    // The README's curl command: SigV4 with the body's SHA-256 given.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &wasm).unwrap();
+    let digest = coffer_tests::sha256_hex(&wasm);
+    let keys = server.admin_keys();
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args(["--aws-sigv4", "aws:amz:us-east-1:s3"])
+        .arg("--user")
+        .arg(format!("{}:{}", keys.access_key, keys.secret_key))
+        .arg("-H")
+        .arg(format!("x-amz-content-sha256: {digest}"))
+        .arg("-T")
+        .arg(file.path())
+        .arg(format!(
+            "{}/v1/policies/{name}-curl",
+            server.admin_endpoint()
+        ))
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200", "{out:?}");
+}

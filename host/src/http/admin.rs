@@ -17,6 +17,7 @@
 //! account created on first start). Responses are JSON; errors are
 //! `{"error": CODE, "message": TEXT}`.
 
+use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
@@ -257,15 +258,45 @@ async fn authenticated_body(
             )
         })?
         .to_bytes();
-    if let Some(v4) = sigv4 {
-        let digest: [u8; 32] = Sha256::digest(&body).into();
-        v4.payload_hash.check_body_digest(&digest).map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "ContentSha256Mismatch",
-                "the body does not match x-amz-content-sha256",
-            )
-        })?;
+    // A body that changes state must be covered by the signature: SigV4's
+    // x-amz-content-sha256 with the body's digest (not UNSIGNED-PAYLOAD), or SigV2's
+    // signed Content-MD5. Otherwise whoever sits on the path could swap a module.
+    let unsigned = |m: &str| ApiError::new(StatusCode::BAD_REQUEST, "UnsignedBody", m.to_string());
+    let changes_state = !matches!(parts.method, Method::GET | Method::HEAD);
+    match &sigv4 {
+        Some(v4) => {
+            if changes_state
+                && !body.is_empty()
+                && !matches!(v4.payload_hash, auth::sigv4::PayloadHash::Sha256(_))
+            {
+                return Err(unsigned(
+                    "a request that changes state must sign its body: send \
+                     x-amz-content-sha256 with the body's SHA-256",
+                ));
+            }
+            let digest: [u8; 32] = Sha256::digest(&body).into();
+            v4.payload_hash.check_body_digest(&digest).map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "ContentSha256Mismatch",
+                    "the body does not match x-amz-content-sha256",
+                )
+            })?;
+        }
+        None if changes_state && !body.is_empty() => {
+            let md5 = parts
+                .headers
+                .get(http::header::HeaderName::from_static("content-md5"))
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok());
+            let digest: [u8; 16] = md5::Md5::digest(&body).into();
+            if md5.as_deref() != Some(digest.as_slice()) {
+                return Err(unsigned(
+                    "a SigV2 request that changes state must sign its body: send its Content-MD5",
+                ));
+            }
+        }
+        None => {}
     }
     Ok(body)
 }

@@ -124,7 +124,7 @@ pub async fn put_object_acl(
         bucket_owner: &bucket.owner_canonical_id,
     };
     let grants = requested_grants(state, ctx, parts, body, &obj.owner_canonical_id, target).await?;
-    if !objects::set_object_acl(&state.pool, bucket.id, key, &grants).await? {
+    if !objects::set_object_acl(&state.pool, obj.id, &grants).await? {
         return Err(S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key));
     }
     Ok(ok_empty())

@@ -9,7 +9,7 @@ use super::names::BucketName;
 use super::{authorized_bucket, authz, headers, xml};
 use crate::acl::Grants;
 use crate::error::{S3Error, S3ErrorCode, S3Result};
-use crate::http::body::{Framing, Payload, ResponseBody, empty};
+use crate::http::body::{ResponseBody, empty};
 use crate::http::service::{RequestContext, ok_empty, xml_response};
 use crate::state::AppState;
 use crate::store::{accounts, buckets};
@@ -77,14 +77,14 @@ pub async fn create_bucket(
     )
     .await?
     .unwrap_or_else(|| Grants::private(&account.canonical_id));
-    let mut payload = Payload::new(
+    // The body is checked against the signed payload hash, as every body is.
+    let mut payload = super::object_put::open_payload(
+        state,
+        ctx,
+        parts,
         body,
-        Framing::Plain,
-        None,
-        super::object_put::content_length(parts)?,
         state.config.max_xml_bytes as u64,
-        state.config.body_idle_timeout,
-    );
+    )?;
     let xml_body = payload
         .read_to_end(state.config.max_xml_bytes, S3ErrorCode::MalformedXML)
         .await?;

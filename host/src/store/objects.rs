@@ -548,17 +548,16 @@ pub async fn list_keys_after(
         .map_err(Error::Db)
 }
 
-/// Replaces the grants of the object under `key`; `false` when there is none (it was
-/// deleted, or is being replaced, meanwhile).
+/// Replaces the grants of object row `object_id` (the version the request was authorized
+/// on); `false` when that row is gone (deleted, or replaced by a newer version meanwhile,
+/// whose grants are not the caller's to set).
 pub async fn set_object_acl(
     db: impl PgExecutor<'_>,
-    bucket_id: i64,
-    key: &str,
+    object_id: i64,
     acl: &Grants,
 ) -> Result<bool, Error> {
-    let done = sqlx::query("UPDATE objects SET acl = $3 WHERE bucket_id = $1 AND key = $2")
-        .bind(bucket_id)
-        .bind(key)
+    let done = sqlx::query("UPDATE objects SET acl = $2 WHERE id = $1")
+        .bind(object_id)
         .bind(sqlx::types::Json(acl))
         .execute(db)
         .await?;
