@@ -286,6 +286,7 @@ async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut storage_tasks = vec![
         tokio::spawn(chunks.clone().run_monitor(stop_rx.clone())),
+        tokio::spawn(chunks.clone().run_intent_renewer(stop_rx.clone())),
         tokio::spawn(gc::run(chunks.clone(), stop_rx.clone())),
         tokio::spawn(repair::run(chunks.clone(), stop_rx.clone())),
         tokio::spawn(coffer::store::multipart::run_expiry(

@@ -165,7 +165,7 @@ pub struct ChunkStore {
     pool: PgPool,
     config: StorageConfig,
     volumes: RwLock<Arc<Vec<Arc<VolumeHandle>>>>,
-    /// Chunk ids of this process's live intents, renewed by [`ChunkStore::renew_intents`].
+    /// Chunk ids of this process's live intents, renewed by [`ChunkStore::run_intent_renewer`].
     intents: Mutex<HashMap<Uuid, usize>>,
     metrics: StoreMetrics,
 }
@@ -644,29 +644,64 @@ impl ChunkStore {
         found
     }
 
-    /// Checks the volumes every `--volume-check-interval` ([`ChunkStore::refresh`]) and
-    /// renews this process's intents every third of `--intent-ttl`, until `shutdown`.
+    /// Checks the volumes every `--volume-check-interval` ([`ChunkStore::refresh`]) until
+    /// `shutdown`.
     pub async fn run_monitor(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         let check = self
             .config
             .volume_check_interval
             .max(Duration::from_millis(100));
-        let renew = (self.config.intent_ttl / 3).max(Duration::from_millis(100));
-        let mut last_renew = Instant::now();
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(check.min(renew)) => {}
+                _ = tokio::time::sleep(check) => {}
                 _ = shutdown.changed() => return,
-            }
-            if last_renew.elapsed() >= renew {
-                last_renew = Instant::now();
-                if let Err(e) = self.renew_intents().await {
-                    tracing::warn!(error = %e, "renewing upload intents failed");
-                }
             }
             if let Err(e) = self.refresh().await {
                 tracing::warn!(error = %e, "checking the volumes failed");
             }
+        }
+    }
+
+    /// Renews this process's intents every third of `--intent-ttl`, until `shutdown`.
+    ///
+    /// The renewals go through a connection of their own, not the pool: under a burst of
+    /// uploads every pooled connection is taken and the queue for one is long, and a
+    /// renewal waiting in that queue lets the intents of exactly those uploads expire, so
+    /// they fail at their commit and are retried, adding to the load that starved it.
+    pub async fn run_intent_renewer(
+        self: Arc<Self>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let period = (self.config.intent_ttl / 3).max(Duration::from_millis(100));
+        let options = self.pool.connect_options();
+        let mut conn: Option<sqlx::PgConnection> = None;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = shutdown.changed() => break,
+            }
+            let ids = self.held_intents();
+            if ids.is_empty() {
+                continue;
+            }
+            if conn.is_none() {
+                match sqlx::ConnectOptions::connect(options.as_ref()).await {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "connecting to renew upload intents failed");
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = conn.as_mut() else { continue };
+            if let Err(e) = chunks::renew_intents(&mut *c, &ids, self.config.intent_ttl).await {
+                tracing::warn!(error = %e, "renewing upload intents failed");
+                // The connection may be the problem (a restarted database): a new one next time.
+                conn = None;
+            }
+        }
+        if let Some(c) = conn {
+            let _ = sqlx::Connection::close(c).await;
         }
     }
 
@@ -698,17 +733,12 @@ impl ChunkStore {
         }
     }
 
-    /// Extends the intents of writes still in progress in this process. Called every
-    /// third of `--intent-ttl`.
-    pub async fn renew_intents(&self) -> Result<(), Error> {
-        let ids: Vec<Uuid> = match self.intents.lock() {
+    /// Chunk ids of the writes still in progress in this process.
+    fn held_intents(&self) -> Vec<Uuid> {
+        match self.intents.lock() {
             Ok(held) => held.keys().copied().collect(),
-            Err(_) => return Ok(()),
-        };
-        if !ids.is_empty() {
-            chunks::renew_intents(&self.pool, &ids, self.config.intent_ttl).await?;
+            Err(_) => Vec::new(),
         }
-        Ok(())
     }
 
     /// Removes the files of the intents in `pairs` this caller still owns (the intent rows

@@ -21,7 +21,7 @@
 //! commit happened, the intent is gone and the cleanup finds nothing to remove; if it is
 //! still in flight, the cleanup's `DELETE` waits for it. And another process's collector
 //! never removes a copy an upload is about to commit: the intent is there until then
-//! (kept alive by [`ChunkStore::renew_intents`] for long uploads).
+//! (kept alive by [`ChunkStore::run_intent_renewer`] for long uploads).
 
 use bytes::{Bytes, BytesMut};
 use std::fs::File;
