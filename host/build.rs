@@ -26,10 +26,11 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// Fixture crates and the file name each is installed under.
-const FIXTURES: [(&str, &str); 6] = [
+const FIXTURES: [(&str, &str); 7] = [
     ("coffer_fixture_allow_all", "allow-all.wasm"),
     ("coffer_fixture_deny_all", "deny-all.wasm"),
     ("coffer_fixture_infinite_loop", "infinite-loop.wasm"),
+    ("coffer_fixture_legacy_v0_1", "legacy-v0-1.wasm"),
     ("coffer_fixture_memory_bomb", "memory-bomb.wasm"),
     ("coffer_fixture_panic", "panic.wasm"),
     ("coffer_fixture_wrong_world", "wrong-world.wasm"),
@@ -55,6 +56,7 @@ fn main() -> Result<()> {
         "guest-sdk/Cargo.toml",
         "guest-sdk/src",
         "guest-sdk/wit",
+        "guest-sdk/wit-legacy",
         "policies/acl",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
@@ -108,6 +110,7 @@ fn build_fixtures(root: &Path, wasm_dir: &Path, fixtures_dir: &Path) -> Result<(
         "allow-all",
         "deny-all",
         "infinite-loop",
+        "legacy-v0-1",
         "memory-bomb",
         "panic",
         "wrong-world",

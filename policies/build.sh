@@ -3,7 +3,7 @@
 # as WebAssembly components (wasm32-wasip2), the same way host/build.rs builds
 # the default module and the fixtures when it builds coffer:
 #   target/wasm/wasm32-wasip2/release/coffer_policy_acl.wasm
-#   target/wasm/wasm32-wasip2/release/coffer_policy_{read_only_prefix,anonymous_ip_allowlist}.wasm
+#   target/wasm/wasm32-wasip2/release/coffer_policy_{read_only_prefix,anonymous_ip_allowlist,cors_allowlist}.wasm
 #   target/wasm/fixtures/*.wasm   (see host/src/policy/fixtures.rs)
 # The end-to-end tests load the examples and fixtures from there.
 set -euo pipefail
@@ -18,12 +18,12 @@ target=$PWD/target/wasm
 # The default module on its own: built together with the examples, it would get
 # the SDK's `std` feature (features are unified within one build).
 cargo build -p coffer-policy-acl --target wasm32-wasip2 --release --target-dir "$target"
-cargo build -p coffer-policy-read-only-prefix -p coffer-policy-anonymous-ip-allowlist \
+cargo build -p coffer-policy-read-only-prefix -p coffer-policy-anonymous-ip-allowlist -p coffer-policy-cors-allowlist \
   --target wasm32-wasip2 --release --target-dir "$target"
 cargo build --manifest-path policies/fixtures/Cargo.toml --workspace \
   --target wasm32-wasip2 --release --target-dir "$target"
 mkdir -p "$target/fixtures"
-for f in allow-all deny-all infinite-loop memory-bomb panic wrong-world; do
+for f in allow-all deny-all infinite-loop legacy-v0-1 memory-bomb panic wrong-world; do
   cp "$target/wasm32-wasip2/release/coffer_fixture_${f//-/_}.wasm" "$target/fixtures/$f.wasm"
 done
 printf '\0asm\r\0\1\0this is not a component' >"$target/fixtures/malformed.wasm"

@@ -679,7 +679,8 @@ mod tests {
     #[test]
     fn wit_mentions_every_hook() {
         for item in [
-            "package coffer:policy@0.1.0;",
+            "package coffer:policy@0.2.0;",
+            "check-config: func(config: string) -> result<_, string>;",
             "authorize: func(req: request) -> decision;",
             "cors: func(req: cors-request) -> option<cors-rule-match>;",
             "validate-metadata: func(req: request, headers: list<header>) -> result<_, string>;",

@@ -3,7 +3,7 @@
 //! [`crate::types`].
 //!
 //! There is one generated module per single-hook world ([`authorizer`],
-//! [`cors_provider`], [`metadata_validator`]) so that a component exports
+//! [`cors_provider`], [`metadata_validator`], [`config_checker`]) so that a component exports
 //! exactly the hooks its author implemented: the host falls back to the
 //! default module for the others. The shared interfaces (`types`, `host`)
 //! are generated once, in [`authorizer`], and the other worlds reuse them
@@ -49,8 +49,8 @@ pub mod cors_provider {
         world: "cors-provider",
         path: "wit",
         with: {
-            "coffer:policy/types@0.1.0": crate::bindings::authorizer::coffer::policy::types,
-            "coffer:policy/host@0.1.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/types@0.2.0": crate::bindings::authorizer::coffer::policy::types,
+            "coffer:policy/host@0.2.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -65,12 +65,27 @@ pub mod metadata_validator {
         world: "metadata-validator",
         path: "wit",
         with: {
-            "coffer:policy/types@0.1.0": crate::bindings::authorizer::coffer::policy::types,
-            "coffer:policy/host@0.1.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/types@0.2.0": crate::bindings::authorizer::coffer::policy::types,
+            "coffer:policy/host@0.2.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
         default_bindings_module: "coffer_guest_sdk::bindings::metadata_validator",
+        runtime_path: "coffer_guest_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+/// World `config-checker`: the `check-config` export.
+pub mod config_checker {
+    wit_bindgen::generate!({
+        world: "config-checker",
+        path: "wit",
+        with: {
+            "coffer:policy/host@0.2.0": crate::bindings::authorizer::coffer::policy::host,
+        },
+        pub_export_macro: true,
+        export_macro_name: "__export_world",
+        default_bindings_module: "coffer_guest_sdk::bindings::config_checker",
         runtime_path: "coffer_guest_sdk::__private::wit_bindgen::rt",
     });
 }
@@ -103,6 +118,7 @@ enum_conv!(
     [Read, Write, ReadAcp, WriteAcp, FullControl]
 );
 enum_conv!(wit::Group, native::Group, [AllUsers, AuthenticatedUsers]);
+enum_conv!(wit::CorsKind, native::CorsKind, [Preflight, Actual]);
 
 impl From<wit::Account> for native::Account {
     fn from(a: wit::Account) -> Self {
@@ -299,10 +315,12 @@ impl From<native::CorsRule> for wit::CorsRule {
 impl From<wit::CorsRequest> for native::CorsRequest {
     fn from(r: wit::CorsRequest) -> Self {
         Self {
+            kind: r.kind.into(),
             origin: r.origin,
             method: r.method,
             request_headers: r.request_headers,
             bucket: r.bucket,
+            key: r.key,
             rules: r.rules.into_iter().map(Into::into).collect(),
             config: r.config,
         }
@@ -312,10 +330,12 @@ impl From<wit::CorsRequest> for native::CorsRequest {
 impl From<native::CorsRequest> for wit::CorsRequest {
     fn from(r: native::CorsRequest) -> Self {
         Self {
+            kind: r.kind.into(),
             origin: r.origin,
             method: r.method,
             request_headers: r.request_headers,
             bucket: r.bucket,
+            key: r.key,
             rules: r.rules.into_iter().map(Into::into).collect(),
             config: r.config,
         }
@@ -325,7 +345,9 @@ impl From<native::CorsRequest> for wit::CorsRequest {
 impl From<wit::CorsRuleMatch> for native::CorsRuleMatch {
     fn from(m: wit::CorsRuleMatch) -> Self {
         Self {
+            rule_index: m.rule_index,
             allowed_origin: m.allowed_origin,
+            allow_credentials: m.allow_credentials,
             allowed_methods: m.allowed_methods,
             allowed_headers: m.allowed_headers,
             expose_headers: m.expose_headers,
@@ -337,7 +359,9 @@ impl From<wit::CorsRuleMatch> for native::CorsRuleMatch {
 impl From<native::CorsRuleMatch> for wit::CorsRuleMatch {
     fn from(m: native::CorsRuleMatch) -> Self {
         Self {
+            rule_index: m.rule_index,
             allowed_origin: m.allowed_origin,
+            allow_credentials: m.allow_credentials,
             allowed_methods: m.allowed_methods,
             allowed_headers: m.allowed_headers,
             expose_headers: m.expose_headers,
@@ -388,7 +412,9 @@ mod tests {
             assert_eq!(Permission::from(wit::Permission::from(p)), p);
         }
         let m = native::CorsRuleMatch {
+            rule_index: Some(1),
             allowed_origin: "*".into(),
+            allow_credentials: false,
             allowed_methods: vec!["GET".into()],
             allowed_headers: vec![],
             expose_headers: vec!["etag".into()],
@@ -399,10 +425,12 @@ mod tests {
             m
         );
         let r = native::CorsRequest {
+            kind: native::CorsKind::Actual,
             origin: "https://a".into(),
             method: "PUT".into(),
             request_headers: vec!["content-type".into()],
             bucket: "b".into(),
+            key: Some("k".into()),
             rules: vec![
                 native::CorsRule {
                     id: Some("uploads".into()),

@@ -38,8 +38,19 @@ pub trait CorsProvider {
 
 /// The user-metadata hook (WIT `validate-metadata`).
 pub trait MetadataValidator {
-    /// Accept (`Ok`) or reject (`Err(message)`) the user metadata of a write.
+    /// Accept (`Ok`) or reject (`Err(message)`) the metadata of a write that
+    /// creates an object. The message is sent to the client (`400
+    /// InvalidArgument`).
     fn validate_metadata(req: &Request, headers: &[Header]) -> Result<(), String>;
+}
+
+/// The configuration hook (WIT `check-config`): run when an operator attaches
+/// the module to a bucket with a configuration, so a bad one is refused then
+/// rather than failing every request.
+pub trait ConfigChecker {
+    /// Accept (`Ok`) or refuse (`Err(message)`, shown to the operator)
+    /// `config`, which is well-formed JSON of at most 16 KiB.
+    fn check_config(config: &str) -> Result<(), String>;
 }
 
 /// Log severity for [`log`] (WIT `host.level`).
@@ -84,7 +95,7 @@ pub fn log(level: Level, message: &str) {
 pub mod __private {
     pub use wit_bindgen;
 
-    use super::{Authorizer, CorsProvider, MetadataValidator};
+    use super::{Authorizer, ConfigChecker, CorsProvider, MetadataValidator};
     use crate::bindings::coffer::policy::types as wit;
     #[allow(unused_imports)]
     use crate::prelude::*;
@@ -112,6 +123,11 @@ pub mod __private {
     /// stderr, which modules do not have: the panic still aborts (a trap,
     /// so the decision fails closed), but the author can see why, e.g. with
     /// `coffer policy eval`. Installed once per instance, i.e. per decision.
+    pub fn check_config<C: ConfigChecker>(config: String) -> Result<(), String> {
+        report_panics();
+        C::check_config(&config)
+    }
+
     fn report_panics() {
         // Without `std`, the SDK's own panic handler does this (`no_std_runtime`).
         #[cfg(all(target_arch = "wasm32", feature = "std", feature = "log-panics"))]
@@ -221,10 +237,41 @@ macro_rules! export_metadata_validator {
     };
 }
 
-/// Export every hook (world `policy`): `export_policy!(T)` for a type
+/// Export `$checker` (a [`ConfigChecker`]) as the module's `check-config`
+/// hook (world `config-checker`). Without it, any well-formed JSON
+/// configuration is accepted at attach time. Use once per crate, at module
+/// level.
+#[macro_export]
+macro_rules! export_config_checker {
+    ($checker:ty) => {
+        const _: () = {
+            #[allow(dead_code)]
+            struct __CofferConfigChecker;
+
+            impl $crate::bindings::config_checker::exports::coffer::policy::config::Guest
+                for __CofferConfigChecker
+            {
+                fn check_config(
+                    config: $crate::__alloc::String,
+                ) -> ::core::result::Result<(), $crate::__alloc::String> {
+                    $crate::__private::check_config::<$checker>(config)
+                }
+            }
+
+            #[cfg(target_arch = "wasm32")]
+            $crate::bindings::config_checker::__export_world!(
+                __CofferConfigChecker with_types_in $crate::bindings::config_checker
+            );
+        };
+    };
+}
+
+/// Export the three decision hooks: `export_policy!(T)` for a type
 /// implementing [`Authorizer`], [`CorsProvider`] and [`MetadataValidator`],
 /// or `export_policy!(A, C, M)` for one type per hook. Equivalent to the
-/// three single-hook macros. Use once per crate, at module level.
+/// three single-hook macros; add
+/// [`export_config_checker!`](crate::export_config_checker) to check the
+/// configuration at attach time too. Use once per crate, at module level.
 #[macro_export]
 macro_rules! export_policy {
     ($policy:ty) => {

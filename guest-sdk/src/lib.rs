@@ -1,7 +1,7 @@
 //! Guest SDK for Coffer policy modules.
 //!
 //! Coffer makes per-bucket access decisions in sandboxed WebAssembly
-//! components. The contract is the WIT package `coffer:policy@0.1.0` in
+//! components. The contract is the WIT package `coffer:policy@0.2.0` in
 //! `wit/policy.wit` (available as [`WIT`]), and the limits the host enforces
 //! on every decision are in `wit/LIMITS.md`. This crate provides:
 //!
@@ -12,10 +12,13 @@
 //!   [`grants_permission`], [`standard_decision`]) — the default module's
 //!   logic, for custom modules to wrap;
 //! - [`canned`]: S3's canned ACLs ([`canned_acl`]);
+//! - [`cors`]: S3's CORS rule matching ([`standard_cors`]), the default
+//!   module's logic;
 //! - [`export`]: the hook traits ([`Authorizer`], [`CorsProvider`],
-//!   [`MetadataValidator`]) and the one-line export macros
+//!   [`MetadataValidator`], [`ConfigChecker`]) and the one-line export macros
 //!   ([`export_authorizer!`], [`export_cors_provider!`],
-//!   [`export_metadata_validator!`], [`export_policy!`]) that turn a crate
+//!   [`export_metadata_validator!`], [`export_config_checker!`],
+//!   [`export_policy!`]) that turn a crate
 //!   built for `wasm32-wasip2` into a policy component exporting just those
 //!   hooks (the host uses the default module for the others); [`bindings`]
 //!   holds the `wit-bindgen` output and its conversions to [`types`].
@@ -103,6 +106,7 @@ mod prelude;
 pub mod acl;
 pub mod bindings;
 pub mod canned;
+pub mod cors;
 pub mod export;
 pub mod types;
 
@@ -114,13 +118,14 @@ pub use export::__private;
 pub mod __alloc {
     pub use alloc::{string::String, vec::Vec};
 }
-pub use export::{Authorizer, CorsProvider, Level, MetadataValidator, log};
+pub use export::{Authorizer, ConfigChecker, CorsProvider, Level, MetadataValidator, log};
 
 pub use acl::{Required, Resource, grants_permission, required_permission, standard_decision};
 pub use canned::{CannedAclError, canned_acl};
+pub use cors::standard_cors;
 pub use types::{
-    Account, Acl, CorsRequest, CorsRule, CorsRuleMatch, Decision, Grant, Grantee, Group, Header,
-    Permission, Principal, Request,
+    Account, Acl, CorsKind, CorsRequest, CorsRule, CorsRuleMatch, Decision, Grant, Grantee, Group,
+    Header, Permission, Principal, Request,
 };
 
 /// The WIT contract (`wit/policy.wit`), for hosts and tools that want the text.

@@ -298,17 +298,33 @@ pub struct CorsRule {
     pub max_age_seconds: Option<u32>,
 }
 
+/// Which kind of CORS request is evaluated (WIT `cors-kind`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CorsKind {
+    /// A preflight (`OPTIONS`); no match is `403 AccessForbidden`.
+    #[default]
+    Preflight,
+    /// An actual request carrying `Origin`; no match means no CORS headers.
+    Actual,
+}
+
 /// A CORS request (WIT `cors-request`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CorsRequest {
+    /// Preflight or actual request.
+    pub kind: CorsKind,
     /// The `Origin` header value.
     pub origin: String,
-    /// The method (for a preflight, `Access-Control-Request-Method`).
+    /// `Access-Control-Request-Method` if the request has one (either
+    /// kind), otherwise the request's own method.
     pub method: String,
-    /// For a preflight, the requested headers, lower-case; empty otherwise.
+    /// The `Access-Control-Request-Headers` entries, trimmed and lower-case,
+    /// whenever the request has that header (either kind).
     pub request_headers: Vec<String>,
     /// The addressed bucket.
     pub bucket: String,
+    /// The addressed object key; `None` for a bucket URL.
+    pub key: Option<String>,
     /// The bucket's CORS rules in stored order; empty when it has none.
     pub rules: Vec<CorsRule>,
     /// The per-bucket JSON configuration attached to the module, if any.
@@ -316,13 +332,19 @@ pub struct CorsRequest {
 }
 
 /// The CORS rule that matched (WIT `cors-rule-match`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CorsRuleMatch {
-    /// The value for `Access-Control-Allow-Origin`.
+    /// Index of the matching rule in [`CorsRequest::rules`]; `None` when the
+    /// match comes from elsewhere (the module's configuration).
+    pub rule_index: Option<u32>,
+    /// The value for `Access-Control-Allow-Origin` (the origin or `*`).
     pub allowed_origin: String,
+    /// Whether to send `Access-Control-Allow-Credentials: true` (never sent
+    /// with a `*` origin).
+    pub allow_credentials: bool,
     /// Methods for `Access-Control-Allow-Methods`.
     pub allowed_methods: Vec<String>,
-    /// Headers for `Access-Control-Allow-Headers`.
+    /// Headers for `Access-Control-Allow-Headers` (preflights).
     pub allowed_headers: Vec<String>,
     /// Headers for `Access-Control-Expose-Headers`.
     pub expose_headers: Vec<String>,

@@ -13,10 +13,14 @@ use std::fmt;
 #[allow(missing_docs)]
 pub enum S3ErrorCode {
     AccessDenied,
+    /// A CORS preflight S3 refuses (403); always with S3's `CORSResponse: ...` message.
+    AccessForbidden,
     AmbiguousGrantByEmailAddress,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
     BadDigest,
+    /// A CORS preflight without what it needs (`Origin`, a valid request method).
+    BadRequest,
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
@@ -70,10 +74,12 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "AccessDenied",
+            AccessForbidden => "AccessForbidden",
             AmbiguousGrantByEmailAddress => "AmbiguousGrantByEmailAddress",
             AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             BadDigest => "BadDigest",
+            BadRequest => "BadRequest",
             BucketAlreadyExists => "BucketAlreadyExists",
             BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
             BucketNotEmpty => "BucketNotEmpty",
@@ -125,13 +131,16 @@ impl S3ErrorCode {
     pub fn status(self) -> StatusCode {
         use S3ErrorCode::*;
         match self {
-            AccessDenied | InvalidAccessKeyId | SignatureDoesNotMatch | RequestTimeTooSkewed => {
-                StatusCode::FORBIDDEN
-            }
+            AccessDenied
+            | AccessForbidden
+            | InvalidAccessKeyId
+            | SignatureDoesNotMatch
+            | RequestTimeTooSkewed => StatusCode::FORBIDDEN,
             AmbiguousGrantByEmailAddress
             | AuthorizationHeaderMalformed
             | AuthorizationQueryParametersError
             | BadDigest
+            | BadRequest
             | EntityTooLarge
             | EntityTooSmall
             | IncompleteBody
@@ -175,6 +184,8 @@ impl S3ErrorCode {
         use S3ErrorCode::*;
         match self {
             AccessDenied => "Access Denied",
+            AccessForbidden => "CORSResponse: This CORS request is not allowed.",
+            BadRequest => "Bad Request",
             AmbiguousGrantByEmailAddress => {
                 "The email address you provided is associated with more than one account."
             }

@@ -13,6 +13,7 @@ mod clients_more;
 mod clients_s3cmd;
 mod copy;
 mod cors;
+mod cors_requests;
 mod embedded;
 mod faults;
 mod lifecycle;

@@ -257,10 +257,11 @@ async fn policy_command(command: &PolicyCommand, pool: &sqlx::PgPool) -> anyhow:
             })?;
             let stored = catalog::put_module(&engine, pool, name, &wasm).await?;
             println!(
-                "stored policy module {} ({} bytes, sha256 {}, hooks: {})",
+                "stored policy module {} ({} bytes, sha256 {}, contract {}, hooks: {})",
                 stored.name,
                 stored.size,
                 stored.digest,
+                stored.contract,
                 stored.hooks.join(", ")
             );
         }

@@ -6,12 +6,15 @@
 //! ```text
 //! coffer policy eval [MODULE.wasm] --request REQ.json [--config CFG.json]
 //!                    [--hook authorize|cors|metadata]
+//! coffer policy eval [MODULE.wasm] --hook config --config CFG.json
 //! ```
 //!
 //! Without `MODULE.wasm` the embedded default module is evaluated. A hook the
 //! module does not export is answered by the default module, as in the
-//! server. Exit status: 0 allow (a CORS rule matched, metadata accepted), 1
-//! deny (no rule, metadata rejected), 2 failure (the module trapped, ran out
+//! server (without the configuration, which is the module's). `--hook
+//! config` runs the check an attach runs on a configuration. Exit status: 0
+//! allow (a CORS rule matched, metadata or configuration accepted), 1 deny
+//! (no rule, metadata or configuration rejected), 2 failure (the module trapped, ran out
 //! of time or memory, does not fit the contract, or the input is unusable).
 //!
 //! # Request JSON
@@ -55,8 +58,9 @@
 //! - `source_ip` defaults to `127.0.0.1`.
 //!
 //! For `cors`, a mirror of `cors-request`: `origin`, `method` and `bucket`
-//! are required; `request_headers` (list of strings), `rules` (list of
-//! `{"id", "allowed_origins", "allowed_methods", "allowed_headers",
+//! are required; `kind` (`"preflight"`, the default, or `"actual"`), `key`,
+//! `request_headers` (list of strings), `rules` (list of `{"id",
+//! "allowed_origins", "allowed_methods", "allowed_headers",
 //! "expose_headers", "max_age_seconds"}`, all optional) and `config`.
 //!
 //! Unknown fields are errors, so a typo never silently changes the request.
@@ -93,9 +97,9 @@ enum PolicyCommand {
 struct EvalArgs {
     /// The module (a WebAssembly component); the embedded default module if omitted.
     module: Option<PathBuf>,
-    /// The request, as JSON (see docs/policy-eval.md).
+    /// The request, as JSON (see docs/policy-eval.md); not used by `--hook config`.
     #[arg(long)]
-    request: PathBuf,
+    request: Option<PathBuf>,
     /// JSON configuration to pass to the module (replaces the request's `config`).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -118,6 +122,8 @@ enum HookArg {
     Cors,
     /// `validate-metadata`: accept or reject user metadata.
     Metadata,
+    /// `check-config`: accept or refuse a configuration (`--config`), as an attach does.
+    Config,
 }
 
 impl HookArg {
@@ -126,6 +132,7 @@ impl HookArg {
             HookArg::Authorize => Hook::Authorize,
             HookArg::Cors => Hook::Cors,
             HookArg::Metadata => Hook::Metadata,
+            HookArg::Config => Hook::Config,
         }
     }
 }
@@ -163,7 +170,11 @@ pub fn run(args: PolicyArgs) -> anyhow::Result<()> {
 }
 
 fn eval(args: &EvalArgs) -> anyhow::Result<Report> {
-    let request = read_input(&args.request)?;
+    let request = match (&args.request, args.hook) {
+        (Some(path), _) => read_input(path)?,
+        (None, HookArg::Config) => String::new(),
+        (None, _) => bail!("--request is required (except with --hook config)"),
+    };
     let config = args.config.as_deref().map(read_input).transpose()?;
     let limits = Limits {
         memory_bytes: args.memory_mib.max(1) << 20,
@@ -228,9 +239,10 @@ fn evaluate(
     let mut text = String::new();
     let _ = writeln!(
         text,
-        "module: {} (sha256 {}, exports {})",
+        "module: {} (sha256 {}, contract {}, exports {})",
         module.name(),
         module.digest_hex(),
+        module.contract(),
         module
             .hooks()
             .iter()
@@ -270,9 +282,15 @@ fn evaluate(
                 Ok(Some(m)) => {
                     let _ = writeln!(
                         text,
-                        "cors: rule matched\n  allowed origin: {}\n  allowed methods: {}\n  \
-                         allowed headers: {}\n  expose headers: {}\n  max age: {}",
+                        "cors: rule matched\n  rule: {}\n  allowed origin: {}\n  \
+                         credentials: {}\n  allowed methods: {}\n  allowed headers: {}\n  \
+                         expose headers: {}\n  max age: {}",
+                        m.rule_index.map_or_else(
+                            || "- (not from the bucket's rules)".to_owned(),
+                            |i| i.to_string()
+                        ),
                         m.allowed_origin,
+                        if m.allow_credentials { "yes" } else { "no" },
                         m.allowed_methods.join(", "),
                         m.allowed_headers.join(", "),
                         m.expose_headers.join(", "),
@@ -309,9 +327,37 @@ fn evaluate(
             };
             (verdict, logs, evaluated_by)
         }
+        HookArg::Config => {
+            let Some(config) = config else {
+                bail!("--hook config needs the configuration to check (--config FILE)");
+            };
+            let Evaluation {
+                outcome,
+                logs,
+                evaluated_by,
+            } = engine.evaluate_config(module, &config);
+            let verdict = match outcome {
+                Ok(Ok(())) => {
+                    text.push_str("config: accepted\n");
+                    Verdict::Allow
+                }
+                Ok(Err(message)) => {
+                    let _ = writeln!(text, "config: refused ({message})");
+                    Verdict::Deny
+                }
+                Err(e) => failure(&mut text, &e),
+            };
+            (verdict, logs, evaluated_by)
+        }
     };
     let hook = hook.hook();
-    if module.implements(hook) {
+    if hook == Hook::Config && !module.implements(hook) {
+        let _ = writeln!(
+            text,
+            "hook: config (not exported by {}: any configuration is accepted)",
+            module.name()
+        );
+    } else if module.implements(hook) {
         let _ = writeln!(text, "hook: {hook}");
     } else {
         let _ = writeln!(
@@ -455,8 +501,12 @@ struct HeaderJson {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CorsRequestJson {
+    #[serde(default)]
+    kind: CorsKindJson,
     origin: String,
     method: String,
+    #[serde(default)]
+    key: Option<String>,
     #[serde(default)]
     request_headers: Vec<String>,
     bucket: String,
@@ -464,6 +514,14 @@ struct CorsRequestJson {
     rules: Vec<CorsRuleJson>,
     #[serde(default)]
     config: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum CorsKindJson {
+    #[default]
+    Preflight,
+    Actual,
 }
 
 #[derive(Debug, Deserialize)]
@@ -581,6 +639,10 @@ fn parse_cors_request(json: &str, config: Option<String>) -> anyhow::Result<type
     let r: CorsRequestJson =
         serde_json::from_str(json).context("the CORS request is not valid JSON")?;
     Ok(types::CorsRequest {
+        kind: match r.kind {
+            CorsKindJson::Preflight => types::CorsKind::Preflight,
+            CorsKindJson::Actual => types::CorsKind::Actual,
+        },
         origin: r.origin,
         method: r.method,
         request_headers: r
@@ -589,6 +651,7 @@ fn parse_cors_request(json: &str, config: Option<String>) -> anyhow::Result<type
             .map(|h| h.to_ascii_lowercase())
             .collect(),
         bucket: r.bucket,
+        key: r.key,
         rules: r
             .rules
             .into_iter()
@@ -766,6 +829,14 @@ mod tests {
         let report = evaluate(&engine, default, HookArg::Cors, cors, None).expect("runs");
         assert_eq!(report.verdict, Verdict::Deny, "{}", report.text);
         assert!(report.text.contains("cors: no rule matched"));
+        let cors = r#"{"kind": "actual", "origin": "https://a.example", "method": "GET",
+            "bucket": "photos", "key": "cat.jpg",
+            "rules": [{"allowed_origins": ["https://b.example"], "allowed_methods": ["GET"]},
+                      {"allowed_origins": ["https://*.example"], "allowed_methods": ["GET"]}]}"#;
+        let report = evaluate(&engine, default, HookArg::Cors, cors, None).expect("runs");
+        assert_eq!(report.verdict, Verdict::Allow, "{}", report.text);
+        assert!(report.text.contains("rule: 1\n"), "{}", report.text);
+        assert!(report.text.contains("credentials: yes"), "{}", report.text);
 
         let report = evaluate(&engine, default, HookArg::Metadata, FULL, None).expect("runs");
         assert_eq!(report.verdict, Verdict::Allow, "{}", report.text);

@@ -1,5 +1,6 @@
-//! The per-request pipeline: request id and span, limits, routing, authentication, dispatch
-//! to the S3 handlers, and the one place where errors become S3 error XML.
+//! The per-request pipeline: request id and span, limits, routing, CORS preflights,
+//! authentication, dispatch to the S3 handlers, the one place where errors become S3 error
+//! XML, and the CORS headers of every response to a request carrying `Origin`.
 
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -12,6 +13,7 @@ use crate::auth::{self, Credentials, RequestView, SecretKey};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty, full};
 use crate::policy::registry::BucketPolicy;
+use crate::s3::cors_request::{self, CorsProbe};
 use crate::s3::{self, headers, router, xml};
 use crate::state::AppState;
 use crate::store::accounts::{self, Account};
@@ -126,10 +128,16 @@ pub async fn handle(
     async move {
         let started = std::time::Instant::now();
         let is_head = req.method() == Method::HEAD;
-        let mut response = match process(&state, req, remote, &request_id).await {
+        let cors = CorsProbe::of_request(req.method(), req.headers());
+        let mut target = None;
+        let mut response = match process(&state, req, remote, &request_id, &mut target).await {
             Ok(resp) => resp,
             Err(err) => render_error(&err, &request_id, is_head),
         };
+        // Errors too: a page must be able to read why its request failed.
+        if let (Some(probe), Some((bucket, key))) = (cors, target) {
+            cors_request::decorate(&state, probe, &bucket, key, &mut response).await;
+        }
         let h = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             h.insert(headers::REQUEST_ID, v.clone());
@@ -180,11 +188,14 @@ pub fn render_error(err: &S3Error, request_id: &str, is_head: bool) -> Response<
     resp
 }
 
+/// Routes, authenticates and dispatches `req`. Once routed, `target` holds the bucket and
+/// key it addresses (for its CORS headers), whatever the outcome.
 async fn process(
     state: &AppState,
     req: Request<Incoming>,
     remote: SocketAddr,
     request_id: &str,
+    target: &mut Option<(String, Option<String>)>,
 ) -> S3Result<Response<ResponseBody>> {
     let (parts, body) = req.into_parts();
     check_header_size(&parts.headers, state.config.max_header_bytes)?;
@@ -211,6 +222,12 @@ async fn process(
     span.record("op", route.op.as_str());
     if let Some(b) = &route.bucket {
         span.record("bucket", b.as_str());
+        *target = Some((b.clone(), route.key.clone()));
+    }
+    if route.op == router::Operation::Preflight {
+        // Never authenticated (see `cors_request`).
+        let bucket = route.bucket.as_deref().unwrap_or_default();
+        return cors_request::preflight(state, bucket, route.key.as_deref(), &parts.headers).await;
     }
 
     let view = RequestView {

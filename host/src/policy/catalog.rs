@@ -44,6 +44,8 @@ pub struct StoredModule {
     pub size: usize,
     /// The hooks the module implements itself (the others fall back to the default module).
     pub hooks: Vec<String>,
+    /// The contract version it was built against (`0.2.0`, `0.1.0`).
+    pub contract: String,
 }
 
 /// Checks a module name.
@@ -97,6 +99,7 @@ pub async fn put_module(
         digest,
         size: wasm.len(),
         hooks: module.hooks().iter().map(|h| h.to_string()).collect(),
+        contract: module.contract().to_owned(),
     })
 }
 

@@ -1,4 +1,5 @@
-//! Answers of `authorize` already given, reused for identical requests.
+//! Answers of `authorize` and `cors` already given, reused for identical
+//! requests.
 //!
 //! A policy module is a pure function of its input: it sees only the
 //! `request` record (which carries the bucket's configuration), runs in a
@@ -11,8 +12,8 @@
 //! about 3-4 us.
 //!
 //! The key is the whole input, byte for byte (never a hash of it alone: a
-//! collision would hand one request another's answer): the digest of the
-//! component that evaluates the hook, then every field of the request in a
+//! collision would hand one request another's answer): the hook, the digest
+//! of the component that evaluates it, then every field of the request in a
 //! length-prefixed encoding. Attaching another module, changing the bucket's
 //! configuration or an ACL therefore changes the key; nothing is invalidated
 //! because nothing can go stale.
@@ -39,23 +40,46 @@ const ENTRY_OVERHEAD: u64 = 64;
 /// Typical entry size, to size the table for a byte budget.
 const TYPICAL_ENTRY: u64 = 512;
 
-/// Cached `authorize` answers, bounded by bytes.
+/// Cached answers, bounded by bytes.
 pub(crate) struct DecisionCache {
     /// Keyed with SipHash and a random key: the requests are the client's.
-    entries: Cache<Box<[u8]>, types::Decision, EntryBytes, RandomState>,
+    entries: Cache<Box<[u8]>, Answer, EntryBytes, RandomState>,
+}
+
+/// A cached answer of one of the hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// An `authorize` answer.
+    Authorize(types::Decision),
+    /// A `cors` answer.
+    Cors(Option<types::CorsRuleMatch>),
+}
+
+impl Answer {
+    /// Heap bytes the answer holds.
+    fn bytes(&self) -> usize {
+        let strings = |v: &[String]| v.iter().map(|s| s.len() + 24).sum::<usize>();
+        match self {
+            Answer::Authorize(types::Decision::Allow) => 0,
+            Answer::Authorize(types::Decision::Deny(reason)) => reason.len(),
+            Answer::Cors(None) => 0,
+            Answer::Cors(Some(m)) => {
+                m.allowed_origin.len()
+                    + strings(&m.allowed_methods)
+                    + strings(&m.allowed_headers)
+                    + strings(&m.expose_headers)
+            }
+        }
+    }
 }
 
 /// Charges an entry its key, its answer and [`ENTRY_OVERHEAD`].
 #[derive(Clone)]
 struct EntryBytes;
 
-impl Weighter<Box<[u8]>, types::Decision> for EntryBytes {
-    fn weight(&self, key: &Box<[u8]>, decision: &types::Decision) -> u64 {
-        let reason = match decision {
-            types::Decision::Allow => 0,
-            types::Decision::Deny(reason) => reason.len(),
-        };
-        (key.len() + reason) as u64 + ENTRY_OVERHEAD
+impl Weighter<Box<[u8]>, Answer> for EntryBytes {
+    fn weight(&self, key: &Box<[u8]>, answer: &Answer) -> u64 {
+        (key.len() + answer.bytes()) as u64 + ENTRY_OVERHEAD
     }
 }
 
@@ -79,13 +103,13 @@ impl DecisionCache {
     }
 
     /// The answer cached under `key`.
-    pub(crate) fn get(&self, key: &[u8]) -> Option<types::Decision> {
+    pub(crate) fn get(&self, key: &[u8]) -> Option<Answer> {
         self.entries.get(key)
     }
 
-    /// Keeps `decision` as the answer for `key`.
-    pub(crate) fn insert(&self, key: Vec<u8>, decision: types::Decision) {
-        self.entries.insert(key.into_boxed_slice(), decision);
+    /// Keeps `answer` as the answer for `key`.
+    pub(crate) fn insert(&self, key: Vec<u8>, answer: Answer) {
+        self.entries.insert(key.into_boxed_slice(), answer);
     }
 
     /// Entries held (for tests).
@@ -100,8 +124,18 @@ impl DecisionCache {
 /// lookup that hits does not pay for shrinking it into the stored box.
 pub(crate) fn authorize_key(digest: &[u8; 32], req: &types::Request) -> Vec<u8> {
     let mut key = Key(Vec::with_capacity(TYPICAL_ENTRY as usize));
+    key.tag(0);
     key.0.extend_from_slice(digest);
     key.request(req);
+    key.0
+}
+
+/// The cache key of `cors(req)` evaluated by the component with `digest`.
+pub(crate) fn cors_key(digest: &[u8; 32], req: &types::CorsRequest) -> Vec<u8> {
+    let mut key = Key(Vec::with_capacity(TYPICAL_ENTRY as usize));
+    key.tag(1);
+    key.0.extend_from_slice(digest);
+    key.cors_request(req);
     key.0
 }
 
@@ -173,6 +207,55 @@ impl Key {
         self.opt(object_owner.as_ref(), |k, s| k.str(s));
         self.opt(bucket_acl.as_ref(), Self::acl);
         self.opt(object_acl.as_ref(), Self::acl);
+        self.opt(config.as_ref(), |k, s| k.str(s));
+    }
+
+    fn strs(&mut self, list: &[String]) {
+        self.len(list.len());
+        for s in list {
+            self.str(s);
+        }
+    }
+
+    fn cors_request(&mut self, req: &types::CorsRequest) {
+        let types::CorsRequest {
+            kind,
+            origin,
+            method,
+            request_headers,
+            bucket,
+            key,
+            rules,
+            config,
+        } = req;
+        self.tag(match kind {
+            types::CorsKind::Preflight => 0,
+            types::CorsKind::Actual => 1,
+        });
+        self.str(origin);
+        self.str(method);
+        self.strs(request_headers);
+        self.str(bucket);
+        self.opt(key.as_ref(), |k, s| k.str(s));
+        self.len(rules.len());
+        for types::CorsRule {
+            id,
+            allowed_origins,
+            allowed_methods,
+            allowed_headers,
+            expose_headers,
+            max_age_seconds,
+        } in rules
+        {
+            self.opt(id.as_ref(), |k, s| k.str(s));
+            self.strs(allowed_origins);
+            self.strs(allowed_methods);
+            self.strs(allowed_headers);
+            self.strs(expose_headers);
+            self.opt(max_age_seconds.as_ref(), |k, n| {
+                k.0.extend_from_slice(&n.to_le_bytes())
+            });
+        }
         self.opt(config.as_ref(), |k, s| k.str(s));
     }
 
@@ -283,19 +366,65 @@ mod tests {
     }
 
     #[test]
+    fn cors_keys_cover_every_field_and_differ_from_authorize_keys() {
+        let base = types::CorsRequest {
+            kind: types::CorsKind::Preflight,
+            origin: "https://a.example".into(),
+            method: "PUT".into(),
+            request_headers: vec!["content-type".into()],
+            bucket: "b".into(),
+            key: Some("k".into()),
+            rules: vec![types::CorsRule {
+                id: None,
+                allowed_origins: vec!["*".into()],
+                allowed_methods: vec!["PUT".into()],
+                allowed_headers: vec![],
+                expose_headers: vec![],
+                max_age_seconds: None,
+            }],
+            config: None,
+        };
+        let original = cors_key(&DIGEST, &base);
+        assert_eq!(original, cors_key(&DIGEST, &base.clone()));
+        let changes: [&dyn Fn(&mut types::CorsRequest); 9] = [
+            &|r| r.kind = types::CorsKind::Actual,
+            &|r| r.origin.push('x'),
+            &|r| r.method = "GET".into(),
+            &|r| r.request_headers.clear(),
+            &|r| r.bucket.push('x'),
+            &|r| r.key = None,
+            &|r| r.rules[0].max_age_seconds = Some(1),
+            &|r| r.rules[0].allowed_headers.push("*".into()),
+            &|r| r.config = Some("{}".into()),
+        ];
+        for change in changes {
+            let mut r = base.clone();
+            change(&mut r);
+            assert_ne!(cors_key(&DIGEST, &r), original, "{r:?}");
+        }
+        assert_ne!(cors_key(&[8; 32], &base), original);
+        assert_ne!(original[0], key(&typical_get_request())[0]);
+    }
+
+    #[test]
     fn holds_answers_within_its_byte_budget() {
         assert!(DecisionCache::new(0).is_none());
         let cache = DecisionCache::new(64 << 10).expect("a cache");
         let req = typical_get_request();
         let k = key(&req);
         assert!(cache.get(&k).is_none());
-        cache.insert(k.clone(), types::Decision::Deny("no".into()));
-        assert!(matches!(cache.get(&k), Some(types::Decision::Deny(r)) if r == "no"));
+        cache.insert(
+            k.clone(),
+            Answer::Authorize(types::Decision::Deny("no".into())),
+        );
+        assert!(
+            matches!(cache.get(&k), Some(Answer::Authorize(types::Decision::Deny(r))) if r == "no")
+        );
         // Far more distinct entries than fit: the cache stays within budget.
         for i in 0..2000 {
             let mut r = req.clone();
             r.key = Some(format!("object-{i}"));
-            cache.insert(key(&r), types::Decision::Allow);
+            cache.insert(key(&r), Answer::Authorize(types::Decision::Allow));
         }
         let mut small = req.clone();
         small.key = Some("object-0".into());

@@ -21,10 +21,19 @@
 //! # Hooks and the default module
 //!
 //! A module exports any non-empty subset of the hook interfaces
-//! (`authorize`, `cors`, `metadata`). For a hook it does not export, the
-//! engine calls the default module (embedded in the binary by `build.rs`),
-//! which exports all three. A hook that *fails* never falls back: failures
-//! fail closed.
+//! (`authorize`, `cors`, `metadata`, `config`). For a decision hook it does
+//! not export, the engine calls the default module (embedded in the binary
+//! by `build.rs`, exporting all of them) without the bucket's configuration,
+//! which belongs to the module it was attached with. A module without the
+//! `config` hook accepts any configuration. A hook that *fails* never falls
+//! back: failures fail closed.
+//!
+//! # Contract versions
+//!
+//! A component built against an older contract (`coffer:policy@0.1.0`) is
+//! recognised by its export names and called through that version's
+//! bindings, its inputs and answers translated (`legacy`), so modules keep
+//! working across upgrades.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,12 +44,13 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, Trap, UpdateDeadline};
 
-use super::bindings::{self, Policy, authorize, cors, metadata, types};
+use super::bindings::{self, Policy, authorize, config, cors, metadata, types, v0_1};
 use super::deadline::DeadlineWatch;
-use super::decision_cache::{self, DecisionCache};
+use super::decision_cache::{self, Answer, DecisionCache};
 use super::error::Error;
 use super::host_api::{HostState, LogLine, LogSink, truncate};
 use super::input;
+use super::legacy;
 use super::limits::Limits;
 use super::metrics::{MetricsRegistry, ModuleMetrics};
 use super::quarantine::Quarantine;
@@ -68,11 +78,14 @@ pub enum Hook {
     Cors,
     /// `validate-metadata` (interface `coffer:policy/metadata`).
     Metadata,
+    /// `check-config` (interface `coffer:policy/config`), run when an
+    /// operator attaches the module; never falls back to the default module.
+    Config,
 }
 
 impl Hook {
     /// Every hook.
-    pub const ALL: [Hook; 3] = [Hook::Authorize, Hook::Cors, Hook::Metadata];
+    pub const ALL: [Hook; 4] = [Hook::Authorize, Hook::Cors, Hook::Metadata, Hook::Config];
 
     /// The short name used in metrics, logs and the CLI.
     pub fn as_str(self) -> &'static str {
@@ -80,15 +93,28 @@ impl Hook {
             Hook::Authorize => "authorize",
             Hook::Cors => "cors",
             Hook::Metadata => "metadata",
+            Hook::Config => "config",
         }
     }
 
-    /// The component export (WIT interface) implementing the hook.
+    /// The component export (WIT interface) implementing the hook, in the
+    /// current contract.
     pub fn interface(self) -> &'static str {
         match self {
             Hook::Authorize => bindings::AUTHORIZE,
             Hook::Cors => bindings::CORS,
             Hook::Metadata => bindings::METADATA,
+            Hook::Config => bindings::CONFIG,
+        }
+    }
+
+    /// The export implementing the hook in contract 0.1.0, if it had one.
+    fn interface_v0_1(self) -> Option<&'static str> {
+        match self {
+            Hook::Authorize => Some(v0_1::AUTHORIZE),
+            Hook::Cors => Some(v0_1::CORS),
+            Hook::Metadata => Some(v0_1::METADATA),
+            Hook::Config => None,
         }
     }
 
@@ -108,19 +134,67 @@ struct Compiled {
     digest: [u8; 32],
     digest_hex: Arc<str>,
     pre: InstancePre<HostState>,
-    authorize: Option<authorize::GuestIndices>,
-    cors: Option<cors::GuestIndices>,
-    metadata: Option<metadata::GuestIndices>,
+    exports: Exports,
     hooks: Vec<Hook>,
+}
+
+/// The hooks a component exports, by the contract version it was built
+/// against.
+enum Exports {
+    /// `coffer:policy@0.2.0`.
+    Current {
+        authorize: Option<authorize::GuestIndices>,
+        cors: Option<cors::GuestIndices>,
+        metadata: Option<metadata::GuestIndices>,
+        config: Option<config::GuestIndices>,
+    },
+    /// `coffer:policy@0.1.0`, translated by `legacy`.
+    V0_1 {
+        authorize: Option<v0_1::authorize::GuestIndices>,
+        cors: Option<v0_1::cors::GuestIndices>,
+        metadata: Option<v0_1::metadata::GuestIndices>,
+    },
+}
+
+impl Exports {
+    /// The contract version, as in the WIT package (`0.2.0`).
+    fn version(&self) -> &'static str {
+        match self {
+            Exports::Current { .. } => "0.2.0",
+            Exports::V0_1 { .. } => "0.1.0",
+        }
+    }
+
+    fn has(&self, hook: Hook) -> bool {
+        match self {
+            Exports::Current {
+                authorize,
+                cors,
+                metadata,
+                config,
+            } => match hook {
+                Hook::Authorize => authorize.is_some(),
+                Hook::Cors => cors.is_some(),
+                Hook::Metadata => metadata.is_some(),
+                Hook::Config => config.is_some(),
+            },
+            Exports::V0_1 {
+                authorize,
+                cors,
+                metadata,
+            } => match hook {
+                Hook::Authorize => authorize.is_some(),
+                Hook::Cors => cors.is_some(),
+                Hook::Metadata => metadata.is_some(),
+                Hook::Config => false,
+            },
+        }
+    }
 }
 
 impl Compiled {
     fn exports(&self, hook: Hook) -> bool {
-        match hook {
-            Hook::Authorize => self.authorize.is_some(),
-            Hook::Cors => self.cors.is_some(),
-            Hook::Metadata => self.metadata.is_some(),
-        }
+        self.exports.has(hook)
     }
 }
 
@@ -159,6 +233,11 @@ impl LoadedModule {
         self.compiled.exports(hook)
     }
 
+    /// The contract version the module was built against (`0.2.0`, `0.1.0`).
+    pub fn contract(&self) -> &'static str {
+        self.compiled.exports.version()
+    }
+
     #[cfg(test)]
     pub(crate) fn metrics(&self) -> &ModuleMetrics {
         &self.metrics
@@ -177,6 +256,7 @@ impl std::fmt::Debug for LoadedModule {
             .field("name", &self.name)
             .field("digest", &self.compiled.digest_hex)
             .field("hooks", &self.compiled.hooks)
+            .field("contract", &self.contract())
             .finish()
     }
 }
@@ -206,8 +286,8 @@ struct ForbiddenImport(String);
 pub struct PolicyEngine {
     core: Core,
     default: Arc<LoadedModule>,
-    /// `authorize` answers reused for identical inputs; `None` when
-    /// [`Limits::decision_cache_bytes`] is 0.
+    /// `authorize` and `cors` answers reused for identical inputs; `None`
+    /// when [`Limits::decision_cache_bytes`] is 0.
     answers: Option<DecisionCache>,
 }
 
@@ -258,6 +338,8 @@ impl PolicyEngine {
         let mut linker = Linker::new(&engine);
         Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
+        v0_1::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
         let ticker = Ticker::start(engine.clone(), limits.tick)
             .map_err(|e| Error::Unavailable(format!("cannot start the epoch ticker: {e}")))?;
         let core = Core {
@@ -269,10 +351,12 @@ impl PolicyEngine {
             ticker,
         };
         let default = core.load(DEFAULT_MODULE_NAME, DEFAULT_MODULE_WASM)?;
-        if default.hooks().len() != Hook::ALL.len() {
+        if default.hooks().len() != Hook::ALL.len() || default.contract() != "0.2.0" {
             return Err(Error::Abi(format!(
-                "the embedded default module must export every hook, it exports {:?}",
-                default.hooks()
+                "the embedded default module must export every hook of the current contract, \
+                 it exports {:?} of {}",
+                default.hooks(),
+                default.contract()
             )));
         }
         let answers = DecisionCache::new(core.limits.decision_cache_bytes);
@@ -339,42 +423,19 @@ impl Core {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| Error::Abi(format!("{e:#}")))?;
-        let exported = |hook: Hook| component.get_export_index(None, hook.interface()).is_some();
-        let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
-        let authorize = match exported(Hook::Authorize) {
-            true => Some(authorize::GuestIndices::new(&pre).map_err(abi)?),
-            false => None,
-        };
-        let cors = match exported(Hook::Cors) {
-            true => Some(cors::GuestIndices::new(&pre).map_err(abi)?),
-            false => None,
-        };
-        let metadata = match exported(Hook::Metadata) {
-            true => Some(metadata::GuestIndices::new(&pre).map_err(abi)?),
-            false => None,
-        };
+        let exports = Self::exports(&component, &pre)?;
         let digest_hex: Arc<str> = hex::encode(digest).into();
         let mut compiled = Compiled {
             digest,
             digest_hex,
             pre,
-            authorize,
-            cors,
-            metadata,
+            exports,
             hooks: Vec::new(),
         };
         compiled.hooks = Hook::ALL
             .into_iter()
             .filter(|&h| compiled.exports(h))
             .collect();
-        if compiled.hooks.is_empty() {
-            return Err(Error::Abi(format!(
-                "the component exports none of {}, {}, {}",
-                bindings::AUTHORIZE,
-                bindings::CORS,
-                bindings::METADATA
-            )));
-        }
         self.check_instantiation(&compiled)?;
         let compiled = Arc::new(compiled);
         let mut cache = self.cache_lock();
@@ -384,6 +445,63 @@ impl Core {
         // Two concurrent loads of the same bytes both compile; the first
         // insert wins and both callers get a working module.
         Ok(cache.entry(digest).or_insert(compiled).clone())
+    }
+
+    /// The hooks `component` exports, of the one contract version it was
+    /// built against.
+    fn exports(component: &Component, pre: &InstancePre<HostState>) -> Result<Exports, Error> {
+        let current = |hook: Hook| component.get_export_index(None, hook.interface()).is_some();
+        let old = |hook: Hook| {
+            hook.interface_v0_1()
+                .is_some_and(|name| component.get_export_index(None, name).is_some())
+        };
+        let any_current = Hook::ALL.into_iter().any(current);
+        let any_old = Hook::ALL.into_iter().any(old);
+        let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
+        match (any_current, any_old) {
+            (true, true) => Err(Error::Abi(
+                "the component exports hooks of two contract versions (0.1.0 and 0.2.0)".into(),
+            )),
+            (true, false) => Ok(Exports::Current {
+                authorize: current(Hook::Authorize)
+                    .then(|| authorize::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                cors: current(Hook::Cors)
+                    .then(|| cors::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                metadata: current(Hook::Metadata)
+                    .then(|| metadata::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                config: current(Hook::Config)
+                    .then(|| config::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+            }),
+            (false, true) => Ok(Exports::V0_1 {
+                authorize: old(Hook::Authorize)
+                    .then(|| v0_1::authorize::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                cors: old(Hook::Cors)
+                    .then(|| v0_1::cors::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                metadata: old(Hook::Metadata)
+                    .then(|| v0_1::metadata::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+            }),
+            (false, false) => Err(Error::Abi(format!(
+                "the component exports none of {}, {}, {}, {} (nor a hook of contract 0.1.0)",
+                bindings::AUTHORIZE,
+                bindings::CORS,
+                bindings::METADATA,
+                bindings::CONFIG,
+            ))),
+        }
     }
 
     fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Compiled>>> {
@@ -444,14 +562,41 @@ impl Core {
             .instantiate(&mut store)
             .map_err(|e| self.classify(&store, e, true))?;
         let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
-        if let Some(i) = &compiled.authorize {
-            i.load(&mut store, &instance).map_err(abi)?;
-        }
-        if let Some(i) = &compiled.cors {
-            i.load(&mut store, &instance).map_err(abi)?;
-        }
-        if let Some(i) = &compiled.metadata {
-            i.load(&mut store, &instance).map_err(abi)?;
+        match &compiled.exports {
+            Exports::Current {
+                authorize,
+                cors,
+                metadata,
+                config,
+            } => {
+                if let Some(i) = authorize {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = cors {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = metadata {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = config {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+            }
+            Exports::V0_1 {
+                authorize,
+                cors,
+                metadata,
+            } => {
+                if let Some(i) = authorize {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = cors {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = metadata {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+            }
         }
         Ok(())
     }
@@ -605,6 +750,17 @@ impl PolicyEngine {
         req: &types::Request,
         sink: LogSink,
     ) -> Ran<types::Decision> {
+        let stripped;
+        let req = match fallback_without_config(module, Hook::Authorize, &req.config) {
+            true => {
+                stripped = types::Request {
+                    config: None,
+                    ..req.clone()
+                };
+                &stripped
+            }
+            false => req,
+        };
         let size = input::request_size(req);
         let refused = |d: &types::Decision| matches!(d, types::Decision::Deny(_));
         let mut ran = self.run(
@@ -613,14 +769,17 @@ impl PolicyEngine {
             size,
             sink,
             refused,
-            |c, store, instance| {
-                let indices = c
-                    .authorize
-                    .as_ref()
-                    .ok_or_else(|| missing(Hook::Authorize))?;
-                indices
+            |c, store, instance| match &c.exports {
+                Exports::Current {
+                    authorize: Some(i), ..
+                } => i.load(&mut *store, instance)?.call_authorize(store, req),
+                Exports::V0_1 {
+                    authorize: Some(i), ..
+                } => i
                     .load(&mut *store, instance)?
-                    .call_authorize(store, req)
+                    .call_authorize(store, &legacy::request(req))
+                    .map(legacy::decision),
+                _ => Err(missing(Hook::Authorize)),
             },
         );
         ran.outcome = ran.outcome.map(|d| match d {
@@ -638,19 +797,44 @@ impl PolicyEngine {
         req: &types::CorsRequest,
         sink: LogSink,
     ) -> Ran<Option<types::CorsRuleMatch>> {
+        let stripped;
+        let req = match fallback_without_config(module, Hook::Cors, &req.config) {
+            true => {
+                stripped = types::CorsRequest {
+                    config: None,
+                    ..req.clone()
+                };
+                &stripped
+            }
+            false => req,
+        };
         let size = input::cors_request_size(req);
         let refused = |m: &Option<types::CorsRuleMatch>| m.is_none();
-        self.run(
+        let mut ran = self.run(
             module,
             Hook::Cors,
             size,
             sink,
             refused,
-            |c, store, instance| {
-                let indices = c.cors.as_ref().ok_or_else(|| missing(Hook::Cors))?;
-                indices.load(&mut *store, instance)?.call_cors(store, req)
+            |c, store, instance| match &c.exports {
+                Exports::Current { cors: Some(i), .. } => {
+                    i.load(&mut *store, instance)?.call_cors(store, req)
+                }
+                Exports::V0_1 { cors: Some(i), .. } => i
+                    .load(&mut *store, instance)?
+                    .call_cors(store, &legacy::cors_request(req))
+                    .map(|m| m.map(legacy::cors_rule_match)),
+                _ => Err(missing(Hook::Cors)),
             },
-        )
+        );
+        // Never credentials with `*`: browsers refuse the pair, and a module
+        // asking for it has made a mistake the client should not see.
+        if let Ok(Some(m)) = &mut ran.outcome
+            && m.allowed_origin == "*"
+        {
+            m.allow_credentials = false;
+        }
+        ran
     }
 
     fn metadata_with(
@@ -660,6 +844,17 @@ impl PolicyEngine {
         headers: &[types::Header],
         sink: LogSink,
     ) -> Ran<Result<(), String>> {
+        let stripped;
+        let req = match fallback_without_config(module, Hook::Metadata, &req.config) {
+            true => {
+                stripped = types::Request {
+                    config: None,
+                    ..req.clone()
+                };
+                &stripped
+            }
+            false => req,
+        };
         let size = input::request_size(req) + input::headers_size(headers);
         let refused = |r: &Result<(), String>| r.is_err();
         let mut ran = self.run(
@@ -668,11 +863,55 @@ impl PolicyEngine {
             size,
             sink,
             refused,
-            |c, store, instance| {
-                let indices = c.metadata.as_ref().ok_or_else(|| missing(Hook::Metadata))?;
-                indices
+            |c, store, instance| match &c.exports {
+                Exports::Current {
+                    metadata: Some(i), ..
+                } => i
                     .load(&mut *store, instance)?
-                    .call_validate_metadata(store, req, headers)
+                    .call_validate_metadata(store, req, headers),
+                Exports::V0_1 {
+                    metadata: Some(i), ..
+                } => i.load(&mut *store, instance)?.call_validate_metadata(
+                    store,
+                    &legacy::request(req),
+                    &legacy::headers(headers),
+                ),
+                _ => Err(missing(Hook::Metadata)),
+            },
+        );
+        ran.outcome = ran.outcome.map(|r| {
+            r.map_err(|message| truncate(&message, self.core.limits.reason_bytes).to_owned())
+        });
+        ran
+    }
+
+    fn config_with(
+        &self,
+        module: &LoadedModule,
+        config: &str,
+        sink: LogSink,
+    ) -> Ran<Result<(), String>> {
+        if !module.implements(Hook::Config) {
+            return Ran {
+                outcome: Ok(Ok(())),
+                logs: Vec::new(),
+                logged: false,
+            };
+        }
+        let refused = |r: &Result<(), String>| r.is_err();
+        let mut ran = self.run(
+            module,
+            Hook::Config,
+            config.len(),
+            sink,
+            refused,
+            |c, store, instance| match &c.exports {
+                Exports::Current {
+                    config: Some(i), ..
+                } => i
+                    .load(&mut *store, instance)?
+                    .call_check_config(store, config),
+                _ => Err(missing(Hook::Config)),
             },
         );
         ran.outcome = ran.outcome.map(|r| {
@@ -700,7 +939,7 @@ impl PolicyEngine {
         };
         let target = self.implementation(module, Hook::Authorize);
         let key = decision_cache::authorize_key(&target.compiled.digest, req);
-        if let Some(decision) = answers.get(&key) {
+        if let Some(Answer::Authorize(decision)) = answers.get(&key) {
             let denied = matches!(decision, types::Decision::Deny(_));
             module.metrics.answered_from_cache(Hook::Authorize, denied);
             return Ok(decision);
@@ -709,20 +948,51 @@ impl PolicyEngine {
         if let Ok(decision) = &ran.outcome
             && !ran.logged
         {
-            answers.insert(key, decision.clone());
+            answers.insert(key, Answer::Authorize(decision.clone()));
         }
         ran.outcome
     }
 
     /// Runs `module`'s `cors` hook (or the default module's). `Ok(None)`: no
     /// rule matches; `Err`: a failure (logged), which the caller must treat
-    /// as no match.
+    /// as no match. Answers come from the decision cache like `authorize`'s:
+    /// every request carrying `Origin` asks, so a browser-heavy workload
+    /// would otherwise run a module per request.
     pub fn cors(
         &self,
         module: &LoadedModule,
         req: &types::CorsRequest,
     ) -> Result<Option<types::CorsRuleMatch>, Error> {
-        self.cors_with(module, req, LogSink::Tracing).outcome
+        let Some(answers) = &self.answers else {
+            return self.cors_with(module, req, LogSink::Tracing).outcome;
+        };
+        let target = self.implementation(module, Hook::Cors);
+        let key = decision_cache::cors_key(&target.compiled.digest, req);
+        if let Some(Answer::Cors(answer)) = answers.get(&key) {
+            module
+                .metrics
+                .answered_from_cache(Hook::Cors, answer.is_none());
+            return Ok(answer);
+        }
+        let ran = self.cors_with(module, req, LogSink::Tracing);
+        if let Ok(answer) = &ran.outcome
+            && !ran.logged
+        {
+            answers.insert(key, Answer::Cors(answer.clone()));
+        }
+        ran.outcome
+    }
+
+    /// Runs `module`'s `check-config` hook on a configuration an operator is
+    /// attaching it with. `Ok(Err(message))`: the module refuses it; `Err`:
+    /// the module failed, which the caller must treat as a refusal. A module
+    /// without the hook accepts any configuration.
+    pub fn check_config(
+        &self,
+        module: &LoadedModule,
+        config: &str,
+    ) -> Result<Result<(), String>, Error> {
+        self.config_with(module, config, LogSink::Tracing).outcome
     }
 
     /// Runs `module`'s `validate-metadata` hook (or the default module's) on
@@ -771,6 +1041,16 @@ impl PolicyEngine {
         self.evaluation(module, Hook::Metadata, ran)
     }
 
+    /// [`PolicyEngine::check_config`], returning the module's log lines.
+    pub fn evaluate_config(
+        &self,
+        module: &LoadedModule,
+        config: &str,
+    ) -> Evaluation<Result<(), String>> {
+        let ran = self.config_with(module, config, LogSink::Capture(Vec::new()));
+        self.evaluation(module, Hook::Config, ran)
+    }
+
     fn evaluation<T>(&self, module: &LoadedModule, hook: Hook, ran: Ran<T>) -> Evaluation<T> {
         Evaluation {
             outcome: ran.outcome,
@@ -787,6 +1067,13 @@ impl PolicyEngine {
     pub fn render_metrics(&self, out: &mut String) {
         self.core.metrics.render(out);
     }
+}
+
+/// Whether `module` lacks `hook`, so the default module answers, and the
+/// input carries a configuration, which is `module`'s and not the default
+/// module's to interpret.
+fn fallback_without_config(module: &LoadedModule, hook: Hook, config: &Option<String>) -> bool {
+    config.is_some() && !module.implements(hook)
 }
 
 /// A hook the chosen implementation lacks: cannot happen (the default module
@@ -848,12 +1135,13 @@ mod phase_bench {
             let instance = c.pre.instantiate(&mut store).expect("inst");
             t[1].push(ns(s.elapsed()));
             let s = Instant::now();
-            let g = c
-                .authorize
-                .as_ref()
-                .expect("a")
-                .load(&mut store, &instance)
-                .expect("load");
+            let Exports::Current {
+                authorize: Some(a), ..
+            } = &c.exports
+            else {
+                panic!("the default module exports authorize");
+            };
+            let g = a.load(&mut store, &instance).expect("load");
             t[2].push(ns(s.elapsed()));
             let s = Instant::now();
             let d = g.call_authorize(&mut store, &req).expect("call");

@@ -40,7 +40,7 @@ pub enum Error {
     /// The component does not fit the `coffer:policy` contract: it exports
     /// none of the hooks, a hook with the wrong type, imports something the
     /// host does not provide, or returned a malformed value.
-    #[error("policy module does not fit the coffer:policy@0.1.0 contract: {0}")]
+    #[error("policy module does not fit the coffer:policy contract: {0}")]
     Abi(String),
     /// The bytes are not a valid component, or are too large to load.
     #[error("policy module failed to compile: {0}")]

@@ -7,6 +7,7 @@
 //! | `allow-all.wasm` | `authorize` allows everything; exports only `authorize` | allow |
 //! | `deny-all.wasm` | `authorize` denies everything; exports only `authorize` | deny |
 //! | `infinite-loop.wasm` | every hook loops forever | [`Error::Deadline`](super::Error::Deadline) |
+//! | `legacy-v0-1.wasm` | built against `coffer:policy@0.1.0`: denies only `DeleteObject`, CORS for `https://legacy.example`, rejects `x-amz-meta-legacy-forbidden` | loaded and called through the 0.1.0 bindings |
 //! | `memory-bomb.wasm` | every hook allocates until growth is refused | [`Error::MemoryLimit`](super::Error::MemoryLimit) |
 //! | `panic.wasm` | `authorize` logs and panics (config `"flood"`: logs 1 000 lines first); exports only `authorize` | [`Error::Trap`](super::Error::Trap); CORS and metadata answered by the default module |
 //! | `wrong-world.wasm` | a valid component exporting `answer`, no hook | refused at load with [`Error::Abi`](super::Error::Abi) |
@@ -29,6 +30,8 @@ pub enum Fixture {
     DenyAll,
     /// Loops forever in every hook.
     InfiniteLoop,
+    /// Built against contract 0.1.0 (every hook of that version).
+    LegacyV0_1,
     /// Exhausts memory in every hook.
     MemoryBomb,
     /// Panics in `authorize` (its only hook).
@@ -41,10 +44,11 @@ pub enum Fixture {
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 7] = [
+    pub const ALL: [Fixture; 8] = [
         Fixture::AllowAll,
         Fixture::DenyAll,
         Fixture::InfiniteLoop,
+        Fixture::LegacyV0_1,
         Fixture::MemoryBomb,
         Fixture::Panic,
         Fixture::WrongWorld,
@@ -57,6 +61,7 @@ impl Fixture {
             Fixture::AllowAll => "allow-all.wasm",
             Fixture::DenyAll => "deny-all.wasm",
             Fixture::InfiniteLoop => "infinite-loop.wasm",
+            Fixture::LegacyV0_1 => "legacy-v0-1.wasm",
             Fixture::MemoryBomb => "memory-bomb.wasm",
             Fixture::Panic => "panic.wasm",
             Fixture::WrongWorld => "wrong-world.wasm",

@@ -74,7 +74,8 @@ pub(crate) fn cors_request_size(req: &types::CorsRequest) -> usize {
         + req.method.len()
         + strings(&req.request_headers)
         + req.bucket.len()
-        + OVERHEAD
+        + opt_str(&req.key)
+        + 2 * OVERHEAD
         + req
             .rules
             .iter()
@@ -106,10 +107,12 @@ mod tests {
             max_age_seconds: None,
         };
         let mut req = types::CorsRequest {
+            kind: types::CorsKind::Preflight,
             origin: "https://example.com".into(),
             method: "GET".into(),
             request_headers: vec![],
             bucket: "b".into(),
+            key: None,
             rules: vec![],
             config: None,
         };

@@ -25,7 +25,7 @@ const BUCKETS: [f64; 14] = [
     2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 1e-1,
 ];
 
-const HOOKS: usize = 3;
+const HOOKS: usize = Hook::ALL.len();
 const KINDS: usize = FailureKind::ALL.len();
 
 /// A latency histogram with fixed buckets; counts are per bucket (made

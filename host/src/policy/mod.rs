@@ -1,18 +1,20 @@
 //! Per-bucket policy modules: sandboxed WebAssembly components implementing
-//! the `coffer:policy@0.1.0` contract (`guest-sdk/wit/policy.wit`) under the
-//! limits in `guest-sdk/wit/LIMITS.md`.
+//! the `coffer:policy@0.2.0` contract (`guest-sdk/wit/policy.wit`) under the
+//! limits in `guest-sdk/wit/LIMITS.md`; modules built against 0.1.0 keep
+//! loading.
 //!
 //! # Layout
 //! - [`PolicyEngine`] (`engine`): loads components (validated, compiled once
 //!   per SHA-256 digest) and runs each hook call in a fresh store from a
 //!   pooled, pre-linked instance; hooks a module lacks run in the embedded
 //!   default module.
-//! - `bindings`: the host side of the WIT contract (`bindgen!`); [`types`]
-//!   are its data types.
+//! - `bindings`: the host side of the WIT contract (`bindgen!`), current and
+//!   older versions; [`types`] are the current data types, `legacy`
+//!   translates them for modules built against 0.1.0.
 //! - [`Limits`] (`limits`): deadline, memory, input and log budgets, and the
 //!   instance pool sized from them.
-//! - `decision_cache`: `authorize` answers reused for identical inputs
-//!   (modules are pure functions of their input).
+//! - `decision_cache`: `authorize` and `cors` answers reused for identical
+//!   inputs (modules are pure functions of their input).
 //! - `ticker`: advances the epoch while guest code runs, parks when idle.
 //! - `deadline`: the per-decision CPU-time deadline behind the epoch ticks;
 //!   `quarantine`: modules that keep hitting it are not run for a cool-down.
@@ -33,6 +35,7 @@ mod error;
 pub mod fixtures;
 mod host_api;
 mod input;
+mod legacy;
 mod limits;
 mod metrics;
 mod quarantine;

@@ -5,10 +5,15 @@
 //! once and keeps it, so a request in flight finishes with the module it started with even if
 //! an operator swaps the module meanwhile.
 //!
-//! Every change to modules or attachments bumps a generation number in PostgreSQL (see
-//! `store::policies`). Each `coffer` process polls that number ([`PolicyRegistry::run`]) and
-//! rebuilds its snapshot when it moves, so processes sharing one database converge within
-//! one poll interval; the process that made a change refreshes at once.
+//! It also keeps each bucket's CORS configuration ([`BucketCors`]), read on first use: every
+//! request carrying `Origin` needs it, and reading it from PostgreSQL each time would cost a
+//! query per browser request.
+//!
+//! Every change to modules, attachments, CORS configurations or the set of buckets bumps a
+//! generation number in PostgreSQL (see `store::policies`). Each `coffer` process polls that
+//! number ([`PolicyRegistry::run`]) and rebuilds its snapshot (and forgets the CORS
+//! configurations) when it moves, so processes sharing one database converge within one
+//! poll interval; the process that made a change refreshes at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -16,8 +21,8 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use super::{LoadedModule, PolicyEngine};
-use crate::store::{self, policies};
+use super::{LoadedModule, PolicyEngine, types};
+use crate::store::{self, cors, policies};
 
 /// The module a bucket uses, and the operator's configuration for it.
 #[derive(Debug)]
@@ -32,6 +37,28 @@ pub struct BucketPolicy {
     pub config: Option<String>,
 }
 
+/// A bucket's CORS inputs, as the `cors` hook takes them.
+#[derive(Debug)]
+pub struct BucketCors {
+    /// The bucket's id (for its policy, [`PolicyRegistry::for_bucket`]).
+    pub bucket_id: i64,
+    /// Whether the bucket has a CORS configuration (`PutBucketCors`).
+    pub configured: bool,
+    /// Its rules, in stored order; empty without a configuration.
+    pub rules: Vec<types::CorsRule>,
+}
+
+/// Cached [`BucketCors`] by bucket name, valid for one generation.
+#[derive(Debug, Default)]
+struct CorsCache {
+    generation: i64,
+    buckets: HashMap<String, Arc<BucketCors>>,
+}
+
+/// Most buckets whose CORS inputs are kept; past it the cache starts over (a scan of
+/// many buckets costs a query per bucket, as without the cache).
+const CORS_CACHE_BUCKETS: usize = 10_000;
+
 /// One consistent view of all attachments.
 #[derive(Debug, Default)]
 struct Snapshot {
@@ -45,6 +72,7 @@ pub struct PolicyRegistry {
     pool: PgPool,
     default: Arc<BucketPolicy>,
     snapshot: RwLock<Arc<Snapshot>>,
+    cors: RwLock<CorsCache>,
     /// Serialises refreshes so two callers never compile the same modules twice.
     refreshing: tokio::sync::Mutex<()>,
 }
@@ -73,6 +101,10 @@ impl PolicyRegistry {
                 generation: -1,
                 buckets: HashMap::new(),
             })),
+            cors: RwLock::new(CorsCache {
+                generation: -1,
+                buckets: HashMap::new(),
+            }),
             refreshing: tokio::sync::Mutex::new(()),
         };
         registry.refresh().await?;
@@ -97,6 +129,53 @@ impl PolicyRegistry {
         bucket_id
             .and_then(|id| self.current().buckets.get(&id).cloned())
             .unwrap_or_else(|| self.default.clone())
+    }
+
+    /// Bucket `bucket`'s CORS inputs; `None` when there is no such bucket (not cached: a
+    /// bucket created later must be found).
+    pub async fn bucket_cors(&self, bucket: &str) -> Result<Option<Arc<BucketCors>>, store::Error> {
+        let generation = {
+            let cache = self
+                .cors
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(hit) = cache.buckets.get(bucket) {
+                return Ok(Some(hit.clone()));
+            }
+            cache.generation
+        };
+        let Some((bucket_id, rules)) = cors::for_bucket_name(&self.pool, bucket).await? else {
+            return Ok(None);
+        };
+        let entry = Arc::new(BucketCors {
+            bucket_id,
+            configured: rules.is_some(),
+            rules: rules
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| types::CorsRule {
+                    id: r.id,
+                    allowed_origins: r.allowed_origins,
+                    allowed_methods: r.allowed_methods,
+                    allowed_headers: r.allowed_headers,
+                    expose_headers: r.expose_headers,
+                    max_age_seconds: r.max_age_seconds,
+                })
+                .collect(),
+        });
+        let mut cache = self
+            .cors
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Read before a change whose generation a refresh has applied since: possibly
+        // stale, so used for this request but not kept.
+        if cache.generation == generation {
+            if cache.buckets.len() >= CORS_CACHE_BUCKETS {
+                cache.buckets.clear();
+            }
+            cache.buckets.insert(bucket.to_owned(), entry.clone());
+        }
+        Ok(Some(entry))
     }
 
     /// Reloads the attachments if the generation in the database moved. Returns whether
@@ -153,6 +232,13 @@ impl PolicyRegistry {
             generation,
             buckets,
         });
+        *self
+            .cors
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = CorsCache {
+            generation,
+            buckets: HashMap::new(),
+        };
         Ok(true)
     }
 

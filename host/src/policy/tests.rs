@@ -78,10 +78,12 @@ fn private_get(principal: Principal) -> types::Request {
 
 fn cors_request() -> types::CorsRequest {
     types::CorsRequest {
+        kind: types::CorsKind::Preflight,
         origin: "https://example.com".into(),
         method: "GET".into(),
         request_headers: vec![],
         bucket: "photos".into(),
+        key: Some("cat.jpg".into()),
         rules: vec![types::CorsRule {
             id: Some("all".into()),
             allowed_origins: vec!["*".into()],
@@ -91,6 +93,19 @@ fn cors_request() -> types::CorsRequest {
             max_age_seconds: Some(60),
         }],
         config: None,
+    }
+}
+
+/// What S3 answers for [`cors_request`]: its one rule, whose origin is `*`.
+fn star_match() -> types::CorsRuleMatch {
+    types::CorsRuleMatch {
+        rule_index: Some(0),
+        allowed_origin: "*".into(),
+        allow_credentials: false,
+        allowed_methods: vec!["GET".into()],
+        allowed_headers: vec![],
+        expose_headers: vec![],
+        max_age_seconds: Some(60),
     }
 }
 
@@ -147,8 +162,12 @@ fn default_module_exports_every_hook_and_answers() {
     assert_eq!(default.hooks(), Hook::ALL);
     assert_eq!(default.digest_hex().len(), 64);
     assert_default_answers(&engine);
-    // CORS matching over the rules arrives later: no rule matches yet.
-    assert_eq!(engine.cors(default, &cors_request()).ok(), Some(None));
+    assert_eq!(default.contract(), "0.2.0");
+    assert_eq!(
+        engine.cors(default, &cors_request()).ok(),
+        Some(Some(star_match()))
+    );
+    assert_eq!(engine.check_config(default, "{}").ok(), Some(Ok(())));
     assert_eq!(
         engine
             .validate_metadata(default, &private_get(alice()), &meta())
@@ -158,8 +177,10 @@ fn default_module_exports_every_hook_and_answers() {
     let m = default.metrics();
     assert_eq!(m.decisions(Hook::Authorize), 3);
     assert_eq!(m.denials(Hook::Authorize), 1);
-    assert_eq!(m.denials(Hook::Cors), 1);
+    assert_eq!(m.decisions(Hook::Cors), 1);
+    assert_eq!(m.denials(Hook::Cors), 0);
     assert_eq!(m.decisions(Hook::Metadata), 1);
+    assert_eq!(m.decisions(Hook::Config), 1);
 }
 
 #[test]
@@ -230,7 +251,7 @@ fn infinite_loop_hits_the_deadline_on_every_hook_and_returns_promptly() {
     let (deadline, tick) = (limits.deadline, limits.tick);
     let engine = PolicyEngine::new(limits).expect("starts");
     let spin = fixture(&engine, Fixture::InfiniteLoop);
-    assert_eq!(spin.hooks(), Hook::ALL);
+    assert_eq!(spin.hooks(), [Hook::Authorize, Hook::Cors, Hook::Metadata]);
     let calls: [(Hook, HookCall<'_>); 3] = [
         (
             Hook::Authorize,
@@ -328,7 +349,7 @@ fn memory_bomb_hits_the_memory_limit() {
         .validate_metadata(&bomb, &private_get(alice()), &meta())
         .err();
     assert!(matches!(err, Some(Error::MemoryLimit { .. })), "{err:?}");
-    for hook in Hook::ALL {
+    for hook in [Hook::Authorize, Hook::Cors, Hook::Metadata] {
         assert_eq!(
             bomb.metrics().failures(hook, FailureKind::Memory),
             1,
@@ -416,7 +437,11 @@ fn missing_hooks_fall_back_to_the_default_module() {
     assert!(!panic.implements(Hook::Cors));
     let eval = engine.evaluate_cors(&panic, &cors_request());
     assert_eq!(eval.evaluated_by, "default");
-    assert_eq!(eval.outcome.ok(), Some(None));
+    assert_eq!(eval.outcome.ok(), Some(Some(star_match())));
+    // No `config` hook: any configuration is accepted, nothing runs.
+    assert!(!panic.implements(Hook::Config));
+    assert_eq!(engine.check_config(&panic, "[1]").ok(), Some(Ok(())));
+    assert_eq!(panic.metrics().decisions(Hook::Config), 0);
     let eval = engine.evaluate_metadata(&panic, &private_get(alice()), &meta());
     assert_eq!(eval.evaluated_by, "default");
     assert_eq!(eval.outcome.ok(), Some(Ok(())));
@@ -446,6 +471,8 @@ fn oversized_input_is_refused_before_the_call() {
         .validate_metadata(default, &private_get(alice()), &big)
         .err();
     assert!(matches!(err, Some(Error::InputTooLarge { .. })), "{err:?}");
+    let err = engine.check_config(default, &"x".repeat(65 << 10)).err();
+    assert!(matches!(err, Some(Error::InputTooLarge { .. })), "{err:?}");
     for hook in Hook::ALL {
         assert_eq!(default.metrics().failures(hook, FailureKind::Input), 1);
     }
@@ -472,23 +499,29 @@ fn wrong_world_and_malformed_bytes_are_refused_at_load() {
 #[test]
 fn mismatched_hook_types_and_foreign_imports_are_refused_at_load() {
     let engine = engine();
-    // Exports the authorize interface, but `authorize` has the wrong type.
-    let mismatched = r#"(component
-        (core module $m (func (export "f") (result i32) i32.const 1))
-        (core instance $i (instantiate $m))
-        (func $f (result u32) (canon lift (core func $i "f")))
-        (instance $auth (export "authorize" (func $f)))
-        (export "coffer:policy/authorize@0.1.0" (instance $auth))
-    )"#;
-    let err = engine.load("mismatched", mismatched.as_bytes()).err();
-    assert!(matches!(err, Some(Error::Abi(_))), "{err:?}");
-    // The interface is there but the function is not.
-    let hollow = r#"(component
-        (instance $auth)
-        (export "coffer:policy/cors@0.1.0" (instance $auth))
-    )"#;
-    let err = engine.load("hollow", hollow.as_bytes()).err();
-    assert!(matches!(err, Some(Error::Abi(_))), "{err:?}");
+    for version in ["0.1.0", "0.2.0"] {
+        // Exports the authorize interface, but `authorize` has the wrong type.
+        let mismatched = format!(
+            r#"(component
+            (core module $m (func (export "f") (result i32) i32.const 1))
+            (core instance $i (instantiate $m))
+            (func $f (result u32) (canon lift (core func $i "f")))
+            (instance $auth (export "authorize" (func $f)))
+            (export "coffer:policy/authorize@{version}" (instance $auth))
+        )"#
+        );
+        let err = engine.load("mismatched", mismatched.as_bytes()).err();
+        assert!(matches!(err, Some(Error::Abi(_))), "{version}: {err:?}");
+        // The interface is there but the function is not.
+        let hollow = format!(
+            r#"(component
+            (instance $auth)
+            (export "coffer:policy/cors@{version}" (instance $auth))
+        )"#
+        );
+        let err = engine.load("hollow", hollow.as_bytes()).err();
+        assert!(matches!(err, Some(Error::Abi(_))), "{version}: {err:?}");
+    }
     // An import the host does not provide.
     let importer = r#"(component
         (import "example:other/thing" (instance))
@@ -647,5 +680,64 @@ fn default_module_imports_no_function() {
         .imports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    assert_eq!(imports, ["coffer:policy/types@0.1.0"]);
+    assert_eq!(imports, ["coffer:policy/types@0.2.0"]);
+}
+
+/// A module built against contract 0.1.0 (before the CORS kind, key and rule index
+/// and the `config` hook) keeps loading and answering, translated.
+#[test]
+fn modules_of_contract_0_1_keep_working() {
+    let engine = engine();
+    let legacy = fixture(&engine, Fixture::LegacyV0_1);
+    assert_eq!(legacy.contract(), "0.1.0");
+    assert_eq!(
+        legacy.hooks(),
+        [Hook::Authorize, Hook::Cors, Hook::Metadata]
+    );
+    assert_eq!(
+        engine.authorize(&legacy, &private_get(alice())).ok(),
+        Some(Decision::Allow)
+    );
+    let mut delete = private_get(alice());
+    delete.operation = "DeleteObject".into();
+    assert_eq!(
+        engine.authorize(&legacy, &delete).ok(),
+        Some(Decision::Deny("the legacy module refuses deletes".into()))
+    );
+    let mut cors = cors_request();
+    assert_eq!(engine.cors(&legacy, &cors).ok(), Some(None));
+    cors.origin = "https://legacy.example".into();
+    cors.request_headers = vec!["content-type".into()];
+    assert_eq!(
+        engine.cors(&legacy, &cors).ok(),
+        Some(Some(types::CorsRuleMatch {
+            rule_index: None,
+            allowed_origin: "https://legacy.example".into(),
+            allow_credentials: true,
+            allowed_methods: vec!["GET".into(), "PUT".into()],
+            allowed_headers: vec!["content-type".into()],
+            expose_headers: vec!["ETag".into()],
+            max_age_seconds: Some(60),
+        }))
+    );
+    let forbidden = vec![types::Header {
+        name: "x-amz-meta-legacy-forbidden".into(),
+        value: "1".into(),
+    }];
+    assert_eq!(
+        engine
+            .validate_metadata(&legacy, &private_get(alice()), &forbidden)
+            .ok(),
+        Some(Err(
+            "the legacy module refuses x-amz-meta-legacy-forbidden".into()
+        ))
+    );
+    assert_eq!(
+        engine
+            .validate_metadata(&legacy, &private_get(alice()), &meta())
+            .ok(),
+        Some(Ok(()))
+    );
+    // 0.1.0 had no `config` hook: any configuration is accepted.
+    assert_eq!(engine.check_config(&legacy, "{}").ok(), Some(Ok(())));
 }

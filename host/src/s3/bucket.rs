@@ -137,6 +137,7 @@ pub async fn delete_bucket(
     buckets::delete_bucket(&state.pool, bucket.id)
         .await
         .map_err(|e| S3Error::from(e).extra("BucketName", bucket.name.as_str()))?;
+    super::see_own_change(state).await;
     let mut resp = Response::new(empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
     Ok(resp)

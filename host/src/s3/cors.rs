@@ -7,9 +7,9 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 use hyper::body::Incoming;
 
-use super::authorized_bucket;
 use super::cors_xml::{self, CorsConfigError, MAX_DOCUMENT_BYTES};
 use super::object_put::{open_payload, verify_content_md5};
+use super::{authorized_bucket, see_own_change};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
 use crate::http::service::{RequestContext, ok_empty, xml_response};
@@ -45,6 +45,7 @@ pub async fn put_bucket_cors(
     cors::put(&state.pool, bucket.id, &rules)
         .await
         .map_err(|e| S3Error::from(e).extra("BucketName", bucket.name.as_str()))?;
+    see_own_change(state).await;
     Ok(ok_empty())
 }
 
@@ -68,6 +69,7 @@ pub async fn delete_bucket_cors(
 ) -> S3Result<Response<ResponseBody>> {
     let bucket = authorized_bucket(state, ctx).await?;
     cors::delete(&state.pool, bucket.id).await?;
+    see_own_change(state).await;
     let mut resp = Response::new(empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
     Ok(resp)

@@ -9,6 +9,7 @@ pub mod bucket;
 pub mod conditional;
 pub mod copy;
 pub mod cors;
+pub mod cors_request;
 pub mod cors_xml;
 pub mod delete;
 pub mod headers;
@@ -64,6 +65,10 @@ pub async fn dispatch(
         CopyObject => copy::copy_object(state, ctx, parts).await,
         GetObjectAttributes => attributes::get_object_attributes(state, ctx, &parts.headers).await,
         PostObject => post_object::post_object(state, ctx, parts, body).await,
+        Preflight => {
+            let bucket = ctx.bucket.as_deref().unwrap_or_default();
+            cors_request::preflight(state, bucket, ctx.key.as_deref(), &parts.headers).await
+        }
         CreateMultipartUpload => multipart::create_multipart_upload(state, ctx, parts).await,
         UploadPart => multipart::upload_part(state, ctx, parts, body).await,
         UploadPartCopy => multipart::upload_part_copy(state, ctx, parts).await,
@@ -180,4 +185,13 @@ pub fn object_key(ctx: &RequestContext) -> S3Result<&str> {
     ctx.key
         .as_deref()
         .ok_or_else(|| S3Error::with_message(S3ErrorCode::InvalidRequest, "missing object key"))
+}
+
+/// Makes this process see a change it just committed to what the policy registry caches
+/// (attachments, CORS configurations, buckets) before answering, rather than at the next
+/// poll. A failure leaves that to the poll.
+pub(crate) async fn see_own_change(state: &AppState) {
+    if let Err(e) = state.policies.refresh().await {
+        tracing::warn!(error = %e, "refreshing the policy registry after a change failed");
+    }
 }

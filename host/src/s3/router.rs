@@ -80,6 +80,10 @@ pub enum Operation {
     GetObjectAttributes,
     /// `POST /bucket` with an HTML form body (browser upload).
     PostObject,
+    /// `OPTIONS /bucket[/key]`: a browser's CORS preflight, whatever the
+    /// query (a presigned URL's included). Never authenticated or authorized:
+    /// the bucket's CORS configuration and module answer it.
+    Preflight,
     /// A real S3 operation that Coffer recognises but does not implement
     /// (bucket policy, lifecycle, versioning, tagging, ...). The string is
     /// AWS's operation name, e.g. `"GetBucketVersioning"`; hosts answer
@@ -142,6 +146,7 @@ impl Operation {
             Self::CopyObject => "CopyObject",
             Self::GetObjectAttributes => "GetObjectAttributes",
             Self::PostObject => "PostObject",
+            Self::Preflight => "Preflight",
             Self::Unsupported(name) => name,
         }
     }
@@ -155,7 +160,10 @@ impl Operation {
     pub fn class(&self) -> AccessClass {
         use AccessClass::*;
         match self {
-            Self::ListBuckets
+            // Never authorized (see the variant); classed with reads, which it
+            // resembles: it changes nothing.
+            Self::Preflight
+            | Self::ListBuckets
             | Self::HeadBucket
             | Self::ListObjects
             | Self::ListObjectsV2
@@ -239,9 +247,10 @@ pub enum RouteError {
 /// `<bucket>.<domain>` the request is virtual-host style and the whole path
 /// is the key. When several domains match, the longest wins.
 ///
-/// `OPTIONS` (CORS preflight) is expected to be handled before routing and
-/// yields [`RouteError::MethodNotAllowed`] here, like every method other than
-/// GET, HEAD, PUT, POST and DELETE.
+/// `OPTIONS` on a bucket or object URL is a CORS preflight
+/// ([`Operation::Preflight`]) whatever its query; on `/` it is
+/// [`RouteError::MethodNotAllowed`], like every method other than GET, HEAD,
+/// PUT, POST and DELETE.
 pub fn route(
     method: &Method,
     host: Option<&str>,
@@ -284,13 +293,17 @@ pub fn route(
         Some(ObjectKey::parse_bytes(&decoded)?.into_string())
     };
 
-    let op = dispatch(
-        method,
-        bucket.is_some(),
-        key.is_some(),
-        Query(query),
-        headers.contains_key("x-amz-copy-source"),
-    )?;
+    let op = if method == Method::OPTIONS && bucket.is_some() {
+        Operation::Preflight
+    } else {
+        dispatch(
+            method,
+            bucket.is_some(),
+            key.is_some(),
+            Query(query),
+            headers.contains_key("x-amz-copy-source"),
+        )?
+    };
     Ok(Route {
         op,
         bucket,
@@ -999,12 +1012,17 @@ mod tests {
 
     #[test]
     fn other_methods_are_not_allowed() {
-        for m in [
-            Method::OPTIONS,
-            Method::PATCH,
-            Method::TRACE,
-            Method::CONNECT,
-        ] {
+        for path in ["/bucket", "/bucket/key"] {
+            for query in ["", "uploads", "X-Amz-Signature=abc&X-Amz-Credential=x"] {
+                let r = run(&Method::OPTIONS, Some(DOMAIN), path, query, false).expect("routes");
+                assert_eq!(r.op, Operation::Preflight, "{path}?{query}");
+            }
+        }
+        assert_eq!(
+            run(&Method::OPTIONS, Some(DOMAIN), "/", "", false),
+            Err(RouteError::MethodNotAllowed)
+        );
+        for m in [Method::PATCH, Method::TRACE, Method::CONNECT] {
             for path in ["/", "/bucket", "/bucket/key"] {
                 assert_eq!(
                     run(&m, Some(DOMAIN), path, "", false),
@@ -1228,6 +1246,7 @@ mod tests {
             (CopyObject, "CopyObject", Write),
             (GetObjectAttributes, "GetObjectAttributes", Read),
             (PostObject, "PostObject", Write),
+            (Preflight, "Preflight", Read),
             (Unsupported("GetBucketPolicy"), "GetBucketPolicy", Owner),
         ];
         for (op, name, class) in expected {

@@ -116,6 +116,9 @@ pub async fn delete_bucket(pool: &PgPool, bucket_id: i64) -> Result<(), Error> {
         }
         Err(e) => return Err(e.into()),
     }
+    // Processes cache per-bucket decision inputs by name (CORS); a new bucket of the same
+    // name must not inherit them.
+    super::policies::bump_generation(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }

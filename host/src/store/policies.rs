@@ -42,14 +42,17 @@ pub struct Attachment {
     pub config: Option<String>,
 }
 
-async fn bump_generation(db: impl PgExecutor<'_>) -> Result<(), Error> {
+/// Moves the policy generation: every process reloads what it caches per bucket for
+/// decisions (attachments, CORS configurations) at its next poll.
+pub(crate) async fn bump_generation(db: impl PgExecutor<'_>) -> Result<(), Error> {
     sqlx::query("UPDATE policy_generation SET value = value + 1")
         .execute(db)
         .await?;
     Ok(())
 }
 
-/// The current policy generation: changes whenever a module or an attachment changes.
+/// The current policy generation: changes whenever a module, an attachment, a bucket's
+/// CORS configuration or the set of buckets changes.
 pub async fn generation(db: impl PgExecutor<'_>) -> Result<i64, Error> {
     let g: i64 = sqlx::query_scalar("SELECT value FROM policy_generation")
         .fetch_one(db)

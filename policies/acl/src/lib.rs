@@ -1,9 +1,8 @@
 //! Coffer's default policy module: S3's standard behaviour for every hook.
 //!
 //! - `authorize`: S3's ACL semantics ([`coffer_guest_sdk::standard_decision`]).
-//! - `cors`: no rule matches yet, which is what S3 answers for a bucket
-//!   without a CORS configuration. Matching the bucket's stored rules
-//!   (`CorsRequest::rules`) arrives with the CORS issue.
+//! - `cors`: S3's rule matching over the bucket's stored rules
+//!   ([`coffer_guest_sdk::standard_cors`]).
 //! - `validate-metadata`: any user metadata is accepted; S3's own limits
 //!   (size, header syntax) are enforced by the host before any module runs.
 //!
@@ -23,8 +22,8 @@ extern crate alloc;
 use alloc::string::String;
 
 use coffer_guest_sdk::{
-    Authorizer, CorsProvider, CorsRequest, CorsRuleMatch, Decision, Header, MetadataValidator,
-    Request, standard_decision,
+    Authorizer, ConfigChecker, CorsProvider, CorsRequest, CorsRuleMatch, Decision, Header,
+    MetadataValidator, Request, standard_cors, standard_decision,
 };
 
 /// The default module: one type implementing every hook.
@@ -37,8 +36,8 @@ impl Authorizer for StandardS3 {
 }
 
 impl CorsProvider for StandardS3 {
-    fn cors(_req: &CorsRequest) -> Option<CorsRuleMatch> {
-        None
+    fn cors(req: &CorsRequest) -> Option<CorsRuleMatch> {
+        standard_cors(req)
     }
 }
 
@@ -48,12 +47,19 @@ impl MetadataValidator for StandardS3 {
     }
 }
 
+impl ConfigChecker for StandardS3 {
+    fn check_config(_config: &str) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 coffer_guest_sdk::export_policy!(StandardS3);
+coffer_guest_sdk::export_config_checker!(StandardS3);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coffer_guest_sdk::{Acl, CorsRule, Principal};
+    use coffer_guest_sdk::{Acl, CorsKind, CorsRule, Principal};
 
     #[test]
     fn owner_may_read_anonymous_may_not() {
@@ -70,19 +76,22 @@ mod tests {
     }
 
     #[test]
-    fn no_cors_rule_matches_yet() {
-        let req = CorsRequest {
+    fn cors_uses_the_bucket_rules() {
+        let mut req = CorsRequest {
+            kind: CorsKind::Actual,
             origin: "https://example.com".into(),
             method: "GET".into(),
-            request_headers: vec![],
             bucket: "b".into(),
             rules: vec![CorsRule {
                 allowed_origins: vec!["*".into()],
                 allowed_methods: vec!["GET".into()],
                 ..CorsRule::default()
             }],
-            config: None,
+            ..CorsRequest::default()
         };
+        let m = StandardS3::cors(&req).expect("match");
+        assert_eq!((m.allowed_origin.as_str(), m.rule_index), ("*", Some(0)));
+        req.method = "PUT".into();
         assert_eq!(StandardS3::cors(&req), None);
     }
 
