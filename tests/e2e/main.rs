@@ -8,6 +8,7 @@ mod acl_api;
 mod acl_matrix;
 mod auth;
 mod bad_input;
+mod browser;
 mod buckets;
 mod clients_more;
 mod clients_s3cmd;
