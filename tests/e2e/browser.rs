@@ -126,7 +126,10 @@ async fn a_page_on_another_origin_reads_and_writes_only_when_a_rule_allows_it() 
     assert_eq!(r[1]["ok"], true, "{r:?}");
     assert_eq!(r[1]["status"], 200, "{r:?}");
     // ETag is exposed by the rule, so the page can read it.
-    assert!(r[1]["etag"].as_str().is_some_and(|e| e.starts_with('"')), "{r:?}");
+    assert!(
+        r[1]["etag"].as_str().is_some_and(|e| e.starts_with('"')),
+        "{r:?}"
+    );
     assert_eq!(
         stored("allowed.txt").await,
         Some(Some("browser".to_owned()))
@@ -139,7 +142,9 @@ async fn a_page_on_another_origin_reads_and_writes_only_when_a_rule_allows_it() 
     for (i, step) in r.iter().enumerate() {
         assert_eq!(step["ok"], false, "step {i}: {r:?}");
         assert!(
-            step["error"].as_str().is_some_and(|e| e.contains("Failed to fetch")),
+            step["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("Failed to fetch")),
             "step {i}: {r:?}"
         );
     }

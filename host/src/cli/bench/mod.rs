@@ -6,9 +6,15 @@
 //! pre-populated objects), `list` (ListObjectsV2 of the populated keys), `large`
 //! (one streamed PUT then GET of a big object) and `all` (the four in that order).
 //!
+//! `cors-get` measures what CORS costs: 4 KiB GETs without `Origin` and with an
+//! `Origin` that a rule of the bucket's CORS configuration matches, alternating, in
+//! one run.
+//!
 //! `decision` needs no server: it times single policy decisions of the embedded
 //! default module in-process (fresh store and instance per decision, as the server
-//! does) and reports their latency percentiles in microseconds.
+//! does) and reports their latency percentiles in microseconds: `authorize` of a
+//! typical GET, or with `--hook cors` a CORS decision over `--cors-rules` rules
+//! whose last one matches.
 
 use anyhow::{Context, anyhow, bail};
 use base64::Engine as _;
@@ -125,6 +131,26 @@ pub struct BenchArgs {
     /// Size of each part of the multipart scenario's 1,000- and 10,000-part uploads.
     #[arg(long, default_value = "1KiB", value_parser = parse_size)]
     small_part_size: u64,
+    /// The `Origin` of the cors-get scenario's requests (its bucket gets a CORS rule
+    /// allowing it).
+    #[arg(long, default_value = "https://app.bench.example")]
+    origin: String,
+    /// The hook the decision scenario times.
+    #[arg(long, value_enum, default_value_t = DecisionHook::Authorize)]
+    hook: DecisionHook,
+    /// Rules in the bucket configuration of `--scenario decision --hook cors` (the last
+    /// one matches).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
+    cors_rules: u32,
+}
+
+/// The hooks `--scenario decision` can time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DecisionHook {
+    /// `authorize` of a typical GetObject.
+    Authorize,
+    /// `cors` of a preflight over `--cors-rules` rules.
+    Cors,
 }
 
 /// The scenarios `--scenario` selects from.
@@ -147,6 +173,9 @@ enum Scenario {
     /// time), Complete of 1,000 and of 10,000 small parts (the server needs
     /// --multipart-min-part-size 1024), CopyObject of the large object and of 1 KiB.
     Multipart,
+    /// GETs without Origin and with an --origin a CORS rule of the bucket matches,
+    /// alternating (get, get-origin, get, get-origin), --duration each.
+    CorsGet,
 }
 
 impl Scenario {
@@ -160,6 +189,7 @@ impl Scenario {
             Scenario::Large => "large",
             Scenario::Decision => "decision",
             Scenario::Multipart => "multipart",
+            Scenario::CorsGet => "cors-get",
         }
     }
 }
@@ -248,11 +278,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let stop = spawn_interrupt_handler();
     let created = ensure_bucket(&s3, &bucket, &args.region).await?;
+    let origin = HeaderValue::from_str(&args.origin).context("--origin")?;
     let ctx = Arc::new(Ctx {
         s3,
         bucket,
         size: plan.size,
         keys: plan.keys,
+        origin,
     });
 
     let mut results = Vec::new();
@@ -299,13 +331,18 @@ async fn run_scenarios(
         Scenario::Get => &[Op::Get],
         Scenario::List => &[Op::List],
         Scenario::All => &[Op::Put, Op::Get, Op::List],
+        Scenario::CorsGet => &[Op::Get, Op::GetWithOrigin, Op::Get, Op::GetWithOrigin],
         Scenario::Large | Scenario::Decision | Scenario::Multipart => &[],
     };
+    if plan.scenario == Scenario::CorsGet {
+        progress("configuring the bucket's CORS rule");
+        put_cors_rule(ctx).await?;
+    }
     for &op in small {
         if stop.is_set() {
             return Ok(());
         }
-        if matches!(op, Op::Get | Op::List) && !populated {
+        if matches!(op, Op::Get | Op::GetWithOrigin | Op::List) && !populated {
             progress(&format!("populating {} objects", plan.keys));
             let fill = run_load(ctx, Op::Populate, Limit::Requests(plan.keys), plan, stop).await;
             if stop.is_set() {
@@ -910,6 +947,8 @@ struct Ctx {
     size: u64,
     /// Number of small keys.
     keys: u64,
+    /// `Origin` of [`Op::GetWithOrigin`].
+    origin: HeaderValue,
 }
 
 /// The request a worker repeats.
@@ -921,6 +960,8 @@ enum Op {
     Put,
     /// GET a random key and check its length.
     Get,
+    /// [`Op::Get`] carrying `Origin`, checking the CORS answer.
+    GetWithOrigin,
     /// List every key under [`OBJECT_PREFIX`].
     List,
 }
@@ -932,6 +973,7 @@ impl Op {
             Op::Populate => "populate",
             Op::Put => "put",
             Op::Get => "get",
+            Op::GetWithOrigin => "get-origin",
             Op::List => "list",
         }
     }
@@ -1055,7 +1097,11 @@ async fn one_op(ctx: &Ctx, op: Op, ticket: u64, rng: &mut SplitMix64) -> anyhow:
         }
         Op::Get => {
             let key = object_key(rng.below(ctx.keys));
-            get_object(ctx, &key, ctx.size).await
+            get_object(ctx, &key, ctx.size, None).await
+        }
+        Op::GetWithOrigin => {
+            let key = object_key(rng.below(ctx.keys));
+            get_object(ctx, &key, ctx.size, Some(&ctx.origin)).await
         }
         Op::List => list_all(ctx).await,
     }
@@ -1082,7 +1128,16 @@ async fn put_object(ctx: &Ctx, key: &str, seed: u64) -> anyhow::Result<u64> {
 }
 
 /// GETs `key`, discarding the body but checking it has `expected` bytes.
-async fn get_object(ctx: &Ctx, key: &str, expected: u64) -> anyhow::Result<u64> {
+async fn get_object(
+    ctx: &Ctx,
+    key: &str,
+    expected: u64,
+    origin: Option<&HeaderValue>,
+) -> anyhow::Result<u64> {
+    let extra: Vec<(HeaderName, HeaderValue)> = origin
+        .map(|o| (header::ORIGIN, o.clone()))
+        .into_iter()
+        .collect();
     let response = ctx
         .s3
         .send(
@@ -1091,17 +1146,56 @@ async fn get_object(ctx: &Ctx, key: &str, expected: u64) -> anyhow::Result<u64> 
             "",
             BenchBody::empty(),
             EMPTY_SHA256,
-            &[],
+            &extra,
         )
         .await?;
     if response.status() != StatusCode::OK {
         return Err(unexpected("GET", response).await);
+    }
+    if let Some(origin) = origin
+        && response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN) != Some(origin)
+    {
+        bail!("GET {key} with Origin: no matching Access-Control-Allow-Origin");
     }
     let got = drain(response.into_body()).await?;
     if got != expected {
         bail!("GET {key}: got {got} bytes, expected {expected}");
     }
     Ok(got)
+}
+
+/// Gives the bucket one CORS rule allowing GETs from `ctx.origin`.
+async fn put_cors_rule(ctx: &Ctx) -> anyhow::Result<()> {
+    let origin = ctx.origin.to_str().context("--origin is not text")?;
+    let body = format!(
+        "<CORSConfiguration><CORSRule><AllowedOrigin>{}</AllowedOrigin>\
+         <AllowedMethod>GET</AllowedMethod><ExposeHeader>ETag</ExposeHeader>\
+         </CORSRule></CORSConfiguration>",
+        xml_escape(origin)
+    );
+    let hash = hex::encode(Sha256::digest(body.as_bytes()));
+    let response = ctx
+        .s3
+        .send(
+            Method::PUT,
+            &bucket_path(&ctx.bucket),
+            "cors=",
+            BenchBody::full(Bytes::from(body)),
+            &hash,
+            &[],
+        )
+        .await?;
+    if response.status() != StatusCode::OK {
+        return Err(unexpected("PutBucketCors", response).await);
+    }
+    Ok(())
+}
+
+/// `text` escaped for XML character data.
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Lists every populated key (1000 per page) and checks none is missing;
@@ -1176,7 +1270,7 @@ async fn run_large(ctx: &Arc<Ctx>, plan: &Plan, stop: &Stop, results: &mut Vec<S
     let rss = start_rss(plan.server_pid);
     let began = Instant::now();
     let outcome = tokio::select! {
-        result = get_object(ctx, LARGE_KEY, size) => Some(result),
+        result = get_object(ctx, LARGE_KEY, size, None) => Some(result),
         () = stop.wait() => None,
     };
     results.push(ScenarioResult::single(
@@ -1661,7 +1755,8 @@ impl DecisionReport {
 async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.requests.unwrap_or(DEFAULT_DECISIONS);
     progress(&format!("timing {n} policy decisions in-process"));
-    let report = tokio::task::spawn_blocking(move || measure_decisions(n))
+    let (hook, rules) = (args.hook, args.cors_rules);
+    let report = tokio::task::spawn_blocking(move || measure_decisions(n, hook, rules))
         .await
         .context("the decision benchmark panicked")??;
     let (p50, p90, p99, p999) = (
@@ -1676,7 +1771,8 @@ async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
         let value = serde_json::json!({
             "scenario": "decision",
             "module": "default",
-            "hook": "authorize",
+            "hook": hook_name(hook),
+            "cors_rules": (hook == DecisionHook::Cors).then_some(rules),
             "decisions": report.decisions,
             "threads": 1,
             "engine_startup_ms": report.startup.as_secs_f64() * 1e3,
@@ -1690,8 +1786,12 @@ async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
         });
         println!("{value}");
     } else {
+        let what = match hook {
+            DecisionHook::Authorize => "authorize decisions".to_owned(),
+            DecisionHook::Cors => format!("cors decisions over {rules} rules (the last matches)"),
+        };
         println!(
-            "decision: {} authorize decisions of the default module, in-process, 1 thread",
+            "decision: {} {what} of the default module, in-process, 1 thread",
             report.decisions
         );
         println!(
@@ -1709,9 +1809,44 @@ async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Times `n` decisions of a typical request (an account reading an object of
-/// a bucket with a few grants, with the headers of an SDK request).
-fn measure_decisions(n: u64) -> anyhow::Result<DecisionReport> {
+fn hook_name(hook: DecisionHook) -> &'static str {
+    match hook {
+        DecisionHook::Authorize => "authorize",
+        DecisionHook::Cors => "cors",
+    }
+}
+
+/// A preflight from `https://site-{rules-1}.example` with a custom header, and a
+/// configuration of `rules` rules in which only the last one matches: the most work
+/// S3's algorithm does for a configuration of that size.
+fn cors_sample(rules: u32) -> types::CorsRequest {
+    let rule = |i: u32| types::CorsRule {
+        id: Some(format!("rule-{i}")),
+        allowed_origins: vec![
+            format!("https://site-{i}.example"),
+            "https://*.cdn.example".into(),
+        ],
+        allowed_methods: vec!["GET".into(), "PUT".into(), "HEAD".into()],
+        allowed_headers: vec!["content-type".into(), "x-amz-meta-*".into()],
+        expose_headers: vec!["ETag".into()],
+        max_age_seconds: Some(3000),
+    };
+    types::CorsRequest {
+        kind: types::CorsKind::Preflight,
+        origin: format!("https://site-{}.example", rules - 1),
+        method: "PUT".into(),
+        request_headers: vec!["content-type".into(), "x-amz-meta-owner".into()],
+        bucket: "photos".into(),
+        key: Some("2024/holiday/IMG_0042.jpg".into()),
+        rules: (0..rules).map(rule).collect(),
+        config: None,
+    }
+}
+
+/// Times `n` decisions of `hook`: `authorize` of a typical request (an account
+/// reading an object of a bucket with a few grants, with the headers of an SDK
+/// request), or `cors` of [`cors_sample`].
+fn measure_decisions(n: u64, hook: DecisionHook, rules: u32) -> anyhow::Result<DecisionReport> {
     let started = Instant::now();
     // Every decision evaluated: the answer cache would time lookups instead.
     let limits = Limits {
@@ -1722,21 +1857,29 @@ fn measure_decisions(n: u64) -> anyhow::Result<DecisionReport> {
     let startup = started.elapsed();
     let module = engine.default_module().clone();
     let request = coffer::policy::sample::typical_get_request();
-    match engine.authorize(&module, &request)? {
-        types::Decision::Allow => {}
-        types::Decision::Deny(reason) => bail!("the benchmark request was denied: {reason}"),
+    let cors = cors_sample(rules);
+    let decide = || -> anyhow::Result<bool> {
+        Ok(match hook {
+            DecisionHook::Authorize => {
+                matches!(engine.authorize(&module, &request)?, types::Decision::Allow)
+            }
+            DecisionHook::Cors => engine.cors(&module, &cors)?.is_some(),
+        })
+    };
+    if !decide()? {
+        bail!("the benchmark request was refused");
     }
     for _ in 0..WARMUP_DECISIONS {
-        engine.authorize(&module, &request)?;
+        decide()?;
     }
     let capacity = usize::try_from(n).context("too many decisions")?;
     let mut samples = Vec::with_capacity(capacity);
     let started = Instant::now();
     for _ in 0..n {
         let t = Instant::now();
-        let decision = engine.authorize(&module, &request)?;
+        let answer = decide()?;
         samples.push(t.elapsed());
-        std::hint::black_box(decision);
+        std::hint::black_box(answer);
     }
     let elapsed = started.elapsed();
     samples.sort_unstable();
