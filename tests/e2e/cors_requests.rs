@@ -529,3 +529,48 @@ async fn a_module_of_the_first_contract_answers_cors() {
     s.admin_ok(&["policy", "detach", &bucket]).await;
     s.admin_ok(&["policy", "delete", &name]).await;
 }
+
+/// The largest configuration S3 accepts (100 rules, close to 64 KB) still answers: the
+/// rules are bounded when stored, not counted against the module's input cap.
+#[tokio::test]
+async fn a_maximal_configuration_still_answers() {
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("maximal");
+    create_bucket(&c, &bucket).await;
+    let rule = |i: usize| {
+        let origins: String = (0..8)
+            .map(|j| format!("<AllowedOrigin>https://site-{i}-{j}.example.com</AllowedOrigin>"))
+            .collect();
+        format!(
+            "<CORSRule><ID>rule-{i}</ID>{origins}<AllowedMethod>GET</AllowedMethod>\
+             <AllowedHeader>x-amz-meta-*</AllowedHeader><ExposeHeader>ETag</ExposeHeader>\
+             </CORSRule>"
+        )
+    };
+    let body = format!(
+        "<CORSConfiguration>{}</CORSConfiguration>",
+        (0..100).map(rule).collect::<String>()
+    );
+    assert!(
+        body.len() > 60_000 && body.len() <= 64_000,
+        "{}",
+        body.len()
+    );
+    put_cors(s, &bucket, &body).await.assert_success();
+    let r = preflight(
+        s,
+        &format!("/{bucket}/k"),
+        "https://site-99-7.example.com",
+        "GET",
+    )
+    .header("access-control-request-headers", "x-amz-meta-owner")
+    .send()
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_header(
+        &r,
+        "access-control-allow-origin",
+        "https://site-99-7.example.com",
+    );
+}
