@@ -4,8 +4,10 @@
 //! - `cors`: no rule matches yet, which is what S3 answers for a bucket
 //!   without a CORS configuration. Matching the bucket's stored rules
 //!   (`CorsRequest::rules`) arrives with the CORS issue.
-//! - `validate-metadata`: any user metadata is accepted; S3's own limits
-//!   (size, header syntax) are enforced by the host before any module runs.
+//! - `validate-metadata`: the declarative rules of the bucket's configuration
+//!   ([`coffer_guest_sdk::metadata_rules`]); without rules any user metadata
+//!   is accepted. S3's own limits (size, header syntax) are enforced by the
+//!   host before any module runs.
 //!
 //! The component is compiled into the `coffer` binary by `host/build.rs`
 //! (`cargo build -p coffer-policy-acl --target wasm32-wasip2 --release`) and
@@ -43,8 +45,8 @@ impl CorsProvider for StandardS3 {
 }
 
 impl MetadataValidator for StandardS3 {
-    fn validate_metadata(_req: &Request, _headers: &[Header]) -> Result<(), String> {
-        Ok(())
+    fn validate_metadata(req: &Request, headers: &[Header]) -> Result<(), String> {
+        coffer_guest_sdk::metadata_rules::validate_metadata(req, headers)
     }
 }
 
@@ -87,9 +89,33 @@ mod tests {
     }
 
     #[test]
-    fn any_metadata_is_accepted() {
+    fn without_rules_any_metadata_is_accepted() {
         let req = Request::new("PutObject", Principal::account("alice"));
         let headers = [Header::new("x-amz-meta-colour", "blue")];
         assert_eq!(StandardS3::validate_metadata(&req, &headers), Ok(()));
+    }
+
+    #[test]
+    fn the_configured_rules_judge_metadata() {
+        let mut req = Request::new("PutObject", Principal::account("alice"));
+        req.key = Some("photos/cat.jpg".into());
+        req.headers.push(Header::new("Content-Type", "image/jpeg"));
+        req.config = Some(
+            r#"{"metadata": [{"prefix": "photos/", "schema": {"required": ["owner"]},
+                "content_types": ["image/*"]}]}"#
+                .into(),
+        );
+        let owner = [Header::new("x-amz-meta-owner", "alice")];
+        assert_eq!(StandardS3::validate_metadata(&req, &owner), Ok(()));
+        assert_eq!(
+            StandardS3::validate_metadata(&req, &[]),
+            Err("x-amz-meta-owner is required".into())
+        );
+        req.key = Some("docs/cat.jpg".into());
+        assert_eq!(StandardS3::validate_metadata(&req, &[]), Ok(()));
+        // A broken configuration rejects every write it judges.
+        req.config = Some(r#"{"metdata": []}"#.into());
+        let err = StandardS3::validate_metadata(&req, &owner).expect_err("rejected");
+        assert!(err.contains("metdata"), "{err}");
     }
 }
