@@ -55,13 +55,15 @@ enum PolicyCommand {
         /// The `.wasm` component.
         file: PathBuf,
     },
-    /// Attach stored module NAME to BUCKET.
+    /// Attach stored module NAME to BUCKET, or `default` (the built-in module) with a
+    /// configuration of metadata rules (docs/policies.md, "Metadata rules").
     Attach {
         /// Bucket name.
         bucket: String,
-        /// Module name.
+        /// Module name (`default`: the built-in module).
         name: String,
-        /// JSON configuration handed to the module with every decision.
+        /// JSON configuration handed to the module with every decision (checked first
+        /// for `default`).
         #[arg(long)]
         config: Option<PathBuf>,
     },

@@ -290,7 +290,13 @@ fn evaluate(
             (verdict, logs, evaluated_by)
         }
         HookArg::Metadata => {
-            let (req, metadata) = parse_request(request, config)?;
+            let (mut req, metadata) = parse_request(request, config)?;
+            // As in the server (`s3::metadata_check`): the configuration belongs to the
+            // module; the default module's rules stand in for a module without the
+            // hook without reading it.
+            if !module.implements(Hook::Metadata) {
+                req.config = None;
+            }
             let Evaluation {
                 outcome,
                 logs,

@@ -329,7 +329,7 @@ async fn v1(
             let body = match attachment {
                 Some(a) => json!({
                     "bucket": a.bucket,
-                    "module": a.module,
+                    "module": a.module.as_deref().unwrap_or(crate::policy::DEFAULT_MODULE_NAME),
                     "digest": a.digest,
                     "config": a.config.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok()),
                 }),

@@ -4,7 +4,7 @@
 
 use sqlx::PgPool;
 
-use super::{Error as EngineError, PolicyEngine};
+use super::{DEFAULT_MODULE_NAME, Error as EngineError, PolicyEngine};
 use crate::store::{self, policies};
 
 /// Longest module name.
@@ -25,7 +25,7 @@ pub enum Error {
     /// The bytes are not a usable policy module.
     #[error("invalid policy module: {0}")]
     InvalidModule(#[source] EngineError),
-    /// The configuration is not a JSON document or is too large.
+    /// The configuration is not a JSON document, is too large, or the module cannot use it.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     /// Storage said no (no such bucket or module, module in use, database down).
@@ -100,7 +100,23 @@ pub async fn put_module(
     })
 }
 
-/// Attaches stored module `module` to `bucket`, with an optional JSON configuration.
+/// Checks that module `module` can use `config`, so a configuration it would refuse at
+/// every decision is refused when it is attached instead.
+///
+/// Today only the built-in default module's configuration (its metadata rules,
+/// `coffer_guest_sdk::metadata_rules`) is checked, natively with the same code the
+/// module runs. Stored modules have no way to say yet; once the contract has a hook for
+/// it, this is the one place to route every module's check through the engine.
+pub fn check_module_config(module: &str, config: &str) -> Result<(), Error> {
+    if module == DEFAULT_MODULE_NAME {
+        coffer_guest_sdk::metadata_rules::check_config(config).map_err(Error::InvalidConfig)?;
+    }
+    Ok(())
+}
+
+/// Attaches module `module` to `bucket`, with an optional JSON configuration: a stored
+/// module, or `default`, the built-in module (whose configuration holds its metadata
+/// rules; without one, attaching it is as good as detaching).
 pub async fn attach(
     pool: &PgPool,
     bucket: &str,
@@ -109,8 +125,10 @@ pub async fn attach(
 ) -> Result<(), Error> {
     if let Some(c) = config {
         validate_config(c)?;
+        check_module_config(module, c)?;
     }
-    policies::attach(pool, bucket, module, config).await?;
+    let stored = (module != DEFAULT_MODULE_NAME).then_some(module);
+    policies::attach(pool, bucket, stored, config).await?;
     Ok(())
 }
 
@@ -141,6 +159,21 @@ mod tests {
         for bad in ["", "default", "-a", "A", "a/b", "a b", &"a".repeat(64), "ü"] {
             assert!(validate_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_default_module_s_configuration_is_checked() {
+        let rules = r#"{"metadata": [{"schema": {"required": ["owner"]}}]}"#;
+        assert!(check_module_config(DEFAULT_MODULE_NAME, rules).is_ok());
+        for bad in [
+            r#"{"metdata": []}"#,
+            r#"{"metadata": [{"schema": {"properties": {"a": {"pattern": "("}}}}]}"#,
+        ] {
+            let err = check_module_config(DEFAULT_MODULE_NAME, bad).expect_err(bad);
+            assert!(matches!(err, Error::InvalidConfig(_)), "{err}");
+        }
+        // Other modules' configurations are theirs to judge.
+        assert!(check_module_config("read-only", r#"{"metdata": []}"#).is_ok());
     }
 
     #[test]

@@ -91,8 +91,8 @@ impl PolicyRegistry {
             .clone()
     }
 
-    /// The policy of bucket `bucket_id`; the default module's for `None` (account-level
-    /// operations) and for buckets without an attachment.
+    /// The policy of bucket `bucket_id`; the default module's without configuration for
+    /// `None` (account-level operations) and for buckets without an attachment.
     pub fn for_bucket(&self, bucket_id: Option<i64>) -> Arc<BucketPolicy> {
         bucket_id
             .and_then(|id| self.current().buckets.get(&id).cloned())
@@ -119,23 +119,31 @@ impl PolicyRegistry {
         }
         let mut buckets = HashMap::with_capacity(attachments.len());
         for a in attachments {
-            let module = match loaded.get(&(a.module.clone(), a.digest.clone())) {
-                Some(p) => p.module.clone(),
-                None => self.load(&a.module, &a.digest).await?,
+            let (name, module) = match (a.module, a.digest) {
+                (Some(name), Some(digest)) => {
+                    let module = match loaded.get(&(name.clone(), digest.clone())) {
+                        Some(p) => p.module.clone(),
+                        None => self.load(&name, &digest).await?,
+                    };
+                    if let Err(reason) = &module {
+                        tracing::error!(
+                            bucket = %a.bucket,
+                            module = %name,
+                            %digest,
+                            %reason,
+                            "attached policy module cannot be loaded; the bucket denies every request"
+                        );
+                    }
+                    (name, module)
+                }
+                // The built-in default module, attached with a configuration (a row
+                // without a module name; see `store::policies`).
+                _ => (self.default.name.clone(), self.default.module.clone()),
             };
-            if let Err(reason) = &module {
-                tracing::error!(
-                    bucket = %a.bucket,
-                    module = %a.module,
-                    digest = %a.digest,
-                    %reason,
-                    "attached policy module cannot be loaded; the bucket denies every request"
-                );
-            }
             buckets.insert(
                 a.bucket_id,
                 Arc::new(BucketPolicy {
-                    name: a.module,
+                    name,
                     module,
                     config: a.config,
                 }),
