@@ -26,11 +26,12 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// Fixture crates and the file name each is installed under.
-const FIXTURES: [(&str, &str); 6] = [
+const FIXTURES: [(&str, &str); 7] = [
     ("coffer_fixture_allow_all", "allow-all.wasm"),
     ("coffer_fixture_deny_all", "deny-all.wasm"),
     ("coffer_fixture_infinite_loop", "infinite-loop.wasm"),
     ("coffer_fixture_memory_bomb", "memory-bomb.wasm"),
+    ("coffer_fixture_metadata_panic", "metadata-panic.wasm"),
     ("coffer_fixture_panic", "panic.wasm"),
     ("coffer_fixture_wrong_world", "wrong-world.wasm"),
 ];
@@ -109,6 +110,7 @@ fn build_fixtures(root: &Path, wasm_dir: &Path, fixtures_dir: &Path) -> Result<(
         "deny-all",
         "infinite-loop",
         "memory-bomb",
+        "metadata-panic",
         "panic",
         "wrong-world",
     ] {

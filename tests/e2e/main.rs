@@ -17,6 +17,7 @@ mod embedded;
 mod faults;
 mod lifecycle;
 mod listing;
+mod metadata_rules;
 mod multipart;
 mod objects;
 mod pg_standby;

@@ -8,6 +8,7 @@
 //! | `deny-all.wasm` | `authorize` denies everything; exports only `authorize` | deny |
 //! | `infinite-loop.wasm` | every hook loops forever | [`Error::Deadline`](super::Error::Deadline) |
 //! | `memory-bomb.wasm` | every hook allocates until growth is refused | [`Error::MemoryLimit`](super::Error::MemoryLimit) |
+//! | `metadata-panic.wasm` | S3's standard `authorize`; `validate-metadata` panics; exports those two | allow, then [`Error::Trap`](super::Error::Trap) for metadata |
 //! | `panic.wasm` | `authorize` logs and panics (config `"flood"`: logs 1 000 lines first); exports only `authorize` | [`Error::Trap`](super::Error::Trap); CORS and metadata answered by the default module |
 //! | `wrong-world.wasm` | a valid component exporting `answer`, no hook | refused at load with [`Error::Abi`](super::Error::Abi) |
 //! | `malformed.wasm` | not a component | refused at load with [`Error::Compile`](super::Error::Compile) |
@@ -31,6 +32,8 @@ pub enum Fixture {
     InfiniteLoop,
     /// Exhausts memory in every hook.
     MemoryBomb,
+    /// Standard `authorize`, panics in `validate-metadata`.
+    MetadataPanic,
     /// Panics in `authorize` (its only hook).
     Panic,
     /// A component of another world.
@@ -41,11 +44,12 @@ pub enum Fixture {
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 7] = [
+    pub const ALL: [Fixture; 8] = [
         Fixture::AllowAll,
         Fixture::DenyAll,
         Fixture::InfiniteLoop,
         Fixture::MemoryBomb,
+        Fixture::MetadataPanic,
         Fixture::Panic,
         Fixture::WrongWorld,
         Fixture::Malformed,
@@ -58,6 +62,7 @@ impl Fixture {
             Fixture::DenyAll => "deny-all.wasm",
             Fixture::InfiniteLoop => "infinite-loop.wasm",
             Fixture::MemoryBomb => "memory-bomb.wasm",
+            Fixture::MetadataPanic => "metadata-panic.wasm",
             Fixture::Panic => "panic.wasm",
             Fixture::WrongWorld => "wrong-world.wasm",
             Fixture::Malformed => "malformed.wasm",
