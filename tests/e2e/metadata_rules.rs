@@ -501,3 +501,39 @@ async fn default_is_attached_with_a_configuration_by_the_api_and_the_cli() {
         "the CLI's detachment never took effect"
     );
 }
+
+/// `coffer policy eval` without a module tries the default module's metadata rules
+/// offline, as the docs say.
+#[tokio::test]
+async fn policy_eval_applies_metadata_rules_offline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("rules.json");
+    std::fs::write(&config, RULES).expect("writing");
+    let eval = |owner: &str| {
+        let request = dir.path().join("req.json");
+        let body = serde_json::json!({
+            "operation": "PutObject",
+            "bucket": "photos",
+            "key": "photos/cat.png",
+            "principal": {"account": {"canonical_id": "alice"}},
+            "headers": {"content-type": "image/png", "x-amz-meta-owner": owner},
+        });
+        std::fs::write(&request, body.to_string()).expect("writing");
+        std::process::Command::new(coffer_tests::coffer_binary())
+            .args(["policy", "eval", "--hook", "metadata", "--request"])
+            .arg(&request)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("running coffer policy eval")
+    };
+    let accepted = eval("alice");
+    assert_eq!(accepted.status.code(), Some(0), "{accepted:?}");
+    let rejected = eval("Alice");
+    assert_eq!(rejected.status.code(), Some(1), "{rejected:?}");
+    let stdout = String::from_utf8_lossy(&rejected.stdout);
+    assert!(
+        stdout.contains("rejected (x-amz-meta-owner does not match ^[a-z]+$)"),
+        "{stdout}"
+    );
+}

@@ -174,7 +174,10 @@ fn eval(args: &EvalArgs) -> anyhow::Result<Report> {
     .with_deadline(Duration::from_millis(args.deadline_ms.max(1)));
     let engine = PolicyEngine::new(limits).context("starting the policy engine")?;
     let module = match &args.module {
-        None => engine.default_module().clone(),
+        // The build with metadata rules, so `--hook metadata --config rules.json` tries
+        // them (its other hooks are the same as the engine's default module's).
+        None => coffer::policy::registry::default_with_rules(&engine)
+            .context("loading the default module")?,
         Some(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;

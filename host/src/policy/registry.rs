@@ -16,8 +16,22 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use super::{LoadedModule, PolicyEngine};
+use super::{DEFAULT_MODULE_NAME, Error, LoadedModule, PolicyEngine};
 use crate::store::{self, policies};
+
+/// The default module built with its metadata rules (`policies/acl` with feature
+/// `metadata-rules`), embedded by `build.rs`: what a bucket that attaches `default` with a
+/// configuration uses. The engine's default module (every other bucket, and the hooks a
+/// module lacks) is built without them: the rules' parser and regex engine bring 30 KB of
+/// static data, which every decision's fresh instance would copy and then reset.
+static DEFAULT_WITH_RULES_WASM: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/default_policy_rules.wasm"));
+
+/// Loads (compiles, on first use: the engine caches it by digest) the default module with
+/// its metadata rules, under the name `default`.
+pub fn default_with_rules(engine: &PolicyEngine) -> Result<Arc<LoadedModule>, Error> {
+    engine.load(DEFAULT_MODULE_NAME, DEFAULT_WITH_RULES_WASM)
+}
 
 /// The module a bucket uses, and the operator's configuration for it.
 #[derive(Debug)]
@@ -47,6 +61,8 @@ pub struct PolicyRegistry {
     snapshot: RwLock<Arc<Snapshot>>,
     /// Serialises refreshes so two callers never compile the same modules twice.
     refreshing: tokio::sync::Mutex<()>,
+    /// [`default_with_rules`], compiled at the first attachment of `default`.
+    with_rules: tokio::sync::OnceCell<Arc<LoadedModule>>,
 }
 
 impl std::fmt::Debug for PolicyRegistry {
@@ -74,6 +90,7 @@ impl PolicyRegistry {
                 buckets: HashMap::new(),
             })),
             refreshing: tokio::sync::Mutex::new(()),
+            with_rules: tokio::sync::OnceCell::new(),
         };
         registry.refresh().await?;
         Ok(registry)
@@ -137,8 +154,20 @@ impl PolicyRegistry {
                     (name, module)
                 }
                 // The built-in default module, attached with a configuration (a row
-                // without a module name; see `store::policies`).
-                _ => (self.default.name.clone(), self.default.module.clone()),
+                // without a module name; see `store::policies`): the build with its
+                // metadata rules.
+                _ => {
+                    let module = self.with_rules().await?;
+                    if let Err(reason) = &module {
+                        tracing::error!(
+                            bucket = %a.bucket,
+                            %reason,
+                            "the default module with metadata rules cannot be loaded; \
+                             the bucket denies every request"
+                        );
+                    }
+                    (DEFAULT_MODULE_NAME.to_owned(), module)
+                }
             };
             buckets.insert(
                 a.bucket_id,
@@ -162,6 +191,26 @@ impl PolicyRegistry {
             buckets,
         });
         Ok(true)
+    }
+
+    /// [`default_with_rules`], compiled off the async threads the first time (a failure
+    /// is reported, not kept: the next refresh tries again).
+    async fn with_rules(&self) -> Result<Result<Arc<LoadedModule>, String>, store::Error> {
+        if let Some(module) = self.with_rules.get() {
+            return Ok(Ok(module.clone()));
+        }
+        let engine = self.engine.clone();
+        let compiled = tokio::task::spawn_blocking(move || default_with_rules(&engine))
+            .await
+            .map_err(|e| store::Error::Join(e.to_string()))?;
+        Ok(match compiled {
+            Ok(module) => Ok(self
+                .with_rules
+                .get_or_init(|| async { module })
+                .await
+                .clone()),
+            Err(e) => Err(e.to_string()),
+        })
     }
 
     /// Compiles stored module `name` with `digest`, off the async threads (compiling takes

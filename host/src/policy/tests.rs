@@ -168,7 +168,10 @@ fn default_module_exports_every_hook_and_answers() {
 #[test]
 fn default_module_applies_metadata_rules() {
     let engine = engine();
-    let default = engine.default_module();
+    let with_rules = super::registry::default_with_rules(&engine).expect("it loads");
+    let default = &with_rules;
+    assert_eq!(default.name(), "default");
+    assert_eq!(default.hooks(), Hook::ALL);
     let deep = format!("^{}[a-z]{}$", "(?:".repeat(30), ")".repeat(30));
     let config = serde_json::json!({"metadata": [{
         "prefix": "cat",
@@ -234,6 +237,14 @@ fn default_module_applies_metadata_rules() {
     req.config = Some(r#"{"metadata": [{"schema": {"requird": []}}]}"#.into());
     let err = judge(&req, &good).expect_err("rejected");
     assert!(err.contains("requird"), "{err}");
+    // The engine's default module (built without the rules) refuses any configuration
+    // rather than let metadata through unchecked; without one it accepts.
+    let lean = engine.default_module();
+    assert!(!lean.same_compiled(default));
+    let refused = engine.validate_metadata(lean, &req, &meta(&good));
+    assert!(matches!(refused, Ok(Err(_))), "{refused:?}");
+    req.config = None;
+    assert_eq!(engine.validate_metadata(lean, &req, &[]).ok(), Some(Ok(())));
 }
 
 #[test]

@@ -4,10 +4,13 @@
 //! - `cors`: no rule matches yet, which is what S3 answers for a bucket
 //!   without a CORS configuration. Matching the bucket's stored rules
 //!   (`CorsRequest::rules`) arrives with the CORS issue.
-//! - `validate-metadata`: the declarative rules of the bucket's configuration
-//!   ([`coffer_guest_sdk::metadata_rules`]); without rules any user metadata
-//!   is accepted. S3's own limits (size, header syntax) are enforced by the
-//!   host before any module runs.
+//! - `validate-metadata`: with the `metadata-rules` feature, the declarative
+//!   rules of the bucket's configuration (`coffer_guest_sdk::metadata_rules`);
+//!   without rules any user metadata is accepted. Built without the feature,
+//!   any metadata is accepted when there is no configuration, and refused when
+//!   there is one (rules this build cannot apply must not pass unchecked).
+//!   S3's own limits (size, header syntax) are enforced by the host before any
+//!   module runs.
 //!
 //! The component is compiled into the `coffer` binary by `host/build.rs`
 //! (`cargo build -p coffer-policy-acl --target wasm32-wasip2 --release`) and
@@ -45,8 +48,17 @@ impl CorsProvider for StandardS3 {
 }
 
 impl MetadataValidator for StandardS3 {
+    #[cfg(feature = "metadata-rules")]
     fn validate_metadata(req: &Request, headers: &[Header]) -> Result<(), String> {
         coffer_guest_sdk::metadata_rules::validate_metadata(req, headers)
+    }
+
+    #[cfg(not(feature = "metadata-rules"))]
+    fn validate_metadata(req: &Request, _headers: &[Header]) -> Result<(), String> {
+        match req.config {
+            None => Ok(()),
+            Some(_) => Err("this build of the default module cannot apply metadata rules".into()),
+        }
     }
 }
 
@@ -95,6 +107,15 @@ mod tests {
         assert_eq!(StandardS3::validate_metadata(&req, &headers), Ok(()));
     }
 
+    #[cfg(not(feature = "metadata-rules"))]
+    #[test]
+    fn without_the_rules_a_configuration_is_refused() {
+        let mut req = Request::new("PutObject", Principal::account("alice"));
+        req.config = Some(r#"{"metadata": []}"#.into());
+        assert!(StandardS3::validate_metadata(&req, &[]).is_err());
+    }
+
+    #[cfg(feature = "metadata-rules")]
     #[test]
     fn the_configured_rules_judge_metadata() {
         let mut req = Request::new("PutObject", Principal::account("alice"));
