@@ -19,12 +19,37 @@ use crate::post_object::{as_refs, form_body, post, sigv4_fields};
 use crate::support::{create_bucket, put, shared};
 
 static SERVER: OnceCell<TestServer> = OnceCell::const_new();
+static WARM: OnceCell<()> = OnceCell::const_new();
 
+/// The shared server, once it has compiled the default module with metadata rules.
+///
+/// The server compiles that build at the first attachment of `default` with a
+/// configuration, and the admin API answers an attachment once it is in force. A debug
+/// build of wasmtime takes seconds to compile it (half a second in release), more than
+/// a request may take while tests run in parallel; so the first attachment is made with
+/// the CLI and waited for here, once.
 async fn server() -> &'static TestServer {
-    shared(&SERVER, || {
+    let s = shared(&SERVER, || {
         ServerBuilder::default().arg("--policy-poll-ms").arg("200")
     })
-    .await
+    .await;
+    WARM.get_or_init(|| async {
+        let bucket = unique_bucket("meta-warm");
+        create_bucket(&s.client(), &bucket).await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("rules.json");
+        std::fs::write(&file, RULES).expect("writing the rules");
+        let path = file.to_str().expect("utf-8 path");
+        s.admin_ok(&["policy", "attach", &bucket, "default", "--config", path])
+            .await;
+        let in_force = eventually(Duration::from_secs(300), || async {
+            put_with(s, &bucket, "photos/a.png", &[]).await.status == 400
+        })
+        .await;
+        assert!(in_force, "the default module with rules never took effect");
+    })
+    .await;
+    s
 }
 
 /// One rule of each kind for keys under `photos/`; `raw/` inside it is exempt.

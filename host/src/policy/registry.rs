@@ -153,6 +153,9 @@ impl PolicyRegistry {
                     }
                     (name, module)
                 }
+                // The built-in default module attached without a configuration: as good
+                // as no attachment.
+                _ if a.config.is_none() => (self.default.name.clone(), self.default.module.clone()),
                 // The built-in default module, attached with a configuration (a row
                 // without a module name; see `store::policies`): the build with its
                 // metadata rules.
