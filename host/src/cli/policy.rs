@@ -8,7 +8,8 @@
 //!                    [--hook authorize|cors|metadata]
 //! ```
 //!
-//! Without `MODULE.wasm` the embedded default module is evaluated. A hook the
+//! Without `MODULE.wasm` the embedded default module is evaluated (its build
+//! with metadata rules, so `--hook metadata --config` tries them). A hook the
 //! module does not export is answered by the default module, as in the
 //! server. Exit status: 0 allow (a CORS rule matched, metadata accepted), 1
 //! deny (no rule, metadata rejected), 2 failure (the module trapped, ran out
