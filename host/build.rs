@@ -2,9 +2,13 @@
 //!
 //! - the default policy module (`policies/acl`) for `wasm32-wasip2`, copied
 //!   to `$OUT_DIR/default_policy.wasm` and embedded by `policy::engine` with
-//!   `include_bytes!`. With `COFFER_DEFAULT_POLICY_WASM=/path/to.wasm` that
-//!   file is embedded instead and nothing is built (for packagers, or builds
-//!   without the wasm target).
+//!   `include_bytes!`, and the same built with its metadata rules (feature
+//!   `metadata-rules`) into `$OUT_DIR/default_policy_rules.wasm`, embedded by
+//!   `policy::registry` for buckets that attach `default` with a
+//!   configuration. With `COFFER_DEFAULT_POLICY_WASM=/path/to.wasm` that file
+//!   is embedded instead (as both, unless `COFFER_DEFAULT_POLICY_RULES_WASM`
+//!   names the second) and nothing is built (for packagers, or builds without
+//!   the wasm target).
 //! - the test fixtures (`policies/fixtures`, a workspace of its own)
 //!   into `<target>/wasm/fixtures/*.wasm`; the directory is passed to the
 //!   crate as `COFFER_POLICY_FIXTURES_DIR` (see `policy::fixtures`). Skipped
@@ -26,12 +30,13 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// Fixture crates and the file name each is installed under.
-const FIXTURES: [(&str, &str); 7] = [
+const FIXTURES: [(&str, &str); 8] = [
     ("coffer_fixture_allow_all", "allow-all.wasm"),
     ("coffer_fixture_deny_all", "deny-all.wasm"),
     ("coffer_fixture_infinite_loop", "infinite-loop.wasm"),
     ("coffer_fixture_legacy_v0_1", "legacy-v0-1.wasm"),
     ("coffer_fixture_memory_bomb", "memory-bomb.wasm"),
+    ("coffer_fixture_metadata_panic", "metadata-panic.wasm"),
     ("coffer_fixture_panic", "panic.wasm"),
     ("coffer_fixture_wrong_world", "wrong-world.wasm"),
 ];
@@ -49,6 +54,7 @@ fn main() -> Result<()> {
     let wasm_dir = target_dir(&out_dir, &root).join("wasm");
 
     println!("cargo:rerun-if-env-changed=COFFER_DEFAULT_POLICY_WASM");
+    println!("cargo:rerun-if-env-changed=COFFER_DEFAULT_POLICY_RULES_WASM");
     println!("cargo:rerun-if-env-changed=COFFER_SKIP_POLICY_FIXTURES");
     for input in [
         "Cargo.toml",
@@ -62,19 +68,39 @@ fn main() -> Result<()> {
         println!("cargo:rerun-if-changed={}", root.join(input).display());
     }
 
-    let default_module = out_dir.join("default_policy.wasm");
-    match env::var_os("COFFER_DEFAULT_POLICY_WASM") {
-        Some(path) => {
-            println!("cargo:rerun-if-changed={}", Path::new(&path).display());
-            copy(Path::new(&path), &default_module)?;
-        }
-        None => {
-            cargo_build(&root, &wasm_dir, &["-p", "coffer-policy-acl"])?;
-            let built = wasm_dir
-                .join(WASM_TARGET)
-                .join("release")
-                .join("coffer_policy_acl.wasm");
-            copy(&built, &default_module)?;
+    // The default module twice: as every bucket without rules uses it, and with its
+    // metadata rules (feature `metadata-rules`) for buckets that attach `default` with a
+    // configuration. Built one after the other into the same directory (cargo keeps
+    // both in `deps/`; only the uplifted file is replaced), each copied at once.
+    let variants = [
+        ("COFFER_DEFAULT_POLICY_WASM", "default_policy.wasm", None),
+        (
+            "COFFER_DEFAULT_POLICY_RULES_WASM",
+            "default_policy_rules.wasm",
+            Some("metadata-rules"),
+        ),
+    ];
+    let given = env::var_os("COFFER_DEFAULT_POLICY_WASM");
+    for (variable, file, feature) in variants {
+        let target = out_dir.join(file);
+        // A packager's prebuilt module stands for both unless the rules one is given.
+        match env::var_os(variable).or_else(|| given.clone()) {
+            Some(path) => {
+                println!("cargo:rerun-if-changed={}", Path::new(&path).display());
+                copy(Path::new(&path), &target)?;
+            }
+            None => {
+                let mut args = vec!["-p", "coffer-policy-acl"];
+                if let Some(feature) = feature {
+                    args.extend(["--features", feature]);
+                }
+                cargo_build(&root, &wasm_dir, &args)?;
+                let built = wasm_dir
+                    .join(WASM_TARGET)
+                    .join("release")
+                    .join("coffer_policy_acl.wasm");
+                copy(&built, &target)?;
+            }
         }
     }
 
@@ -112,6 +138,7 @@ fn build_fixtures(root: &Path, wasm_dir: &Path, fixtures_dir: &Path) -> Result<(
         "infinite-loop",
         "legacy-v0-1",
         "memory-bomb",
+        "metadata-panic",
         "panic",
         "wrong-world",
     ] {

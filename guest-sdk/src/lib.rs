@@ -21,7 +21,10 @@
 //!   [`export_policy!`]) that turn a crate
 //!   built for `wasm32-wasip2` into a policy component exporting just those
 //!   hooks (the host uses the default module for the others); [`bindings`]
-//!   holds the `wit-bindgen` output and its conversions to [`types`].
+//!   holds the `wit-bindgen` output and its conversions to [`types`];
+//! - `metadata_rules` (feature `metadata-rules`): declarative rules for user
+//!   metadata in JSON Schema's vocabulary, the default module's
+//!   `validate-metadata`, for custom modules to reuse.
 //!
 //! Library code never panics: a panic in WebAssembly is a trap, which the
 //! host turns into a denial.
@@ -35,6 +38,8 @@
 //!   every decision cheaper (`docs/policies.md`, "a faster module").
 //! - `log-panics` (default): a panic's message goes to the host log before
 //!   the trap. Without it, a module that never calls [`log`] imports nothing.
+//! - `metadata-rules`: the `metadata_rules` module (adds `serde_json` and
+//!   the `regex-automata` Pike VM, both without `std`).
 //!
 //! # Example
 //!
@@ -108,6 +113,8 @@ pub mod bindings;
 pub mod canned;
 pub mod cors;
 pub mod export;
+#[cfg(feature = "metadata-rules")]
+pub mod metadata_rules;
 pub mod types;
 
 #[doc(hidden)]

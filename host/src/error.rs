@@ -494,6 +494,20 @@ impl From<crate::s3::xml::XmlError> for S3Error {
     }
 }
 
+impl From<crate::s3::metadata_check::Error> for S3Error {
+    fn from(e: crate::s3::metadata_check::Error) -> Self {
+        use crate::s3::metadata_check::Error as M;
+        match e {
+            // The module's words are meant for the client.
+            M::Rejected(message) => S3Error::with_message(S3ErrorCode::InvalidArgument, message),
+            // A module that cannot judge fails closed; the cause is logged, never sent.
+            failed @ (M::Failed(_) | M::Unloadable { .. }) => {
+                S3Error::new(S3ErrorCode::AccessDenied).source(failed)
+            }
+        }
+    }
+}
+
 impl From<crate::store::Error> for S3Error {
     fn from(e: crate::store::Error) -> Self {
         use crate::store::Error as E;

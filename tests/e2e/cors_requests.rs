@@ -574,3 +574,103 @@ async fn a_maximal_configuration_still_answers() {
         "https://site-99-7.example.com",
     );
 }
+
+/// The example module `cors-allowlist`: one allow-list, in the configuration, serves
+/// every bucket it is attached to, without a `PutBucketCors` of their own; a bad list is
+/// refused when attaching (its `check-config` hook), through the CLI and the admin API.
+#[tokio::test]
+async fn one_allow_list_module_serves_many_buckets() {
+    let s = server().await;
+    let c = s.client();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wasm = dir.path().join("cors-allowlist.wasm");
+    std::fs::write(&wasm, policy_module("cors-allowlist")).expect("writing the module");
+    let name = unique_bucket("allowlist");
+    let stored = s
+        .admin_ok(&["policy", "put", &name, wasm.to_str().expect("utf-8")])
+        .await;
+    assert!(stored.contains("hooks: cors, config"), "{stored}");
+    let list = dir.path().join("list.json");
+    std::fs::write(
+        &list,
+        r#"{"origins": ["https://*.shared.example"], "methods": ["GET", "PUT"],
+            "headers": ["content-type"], "max_age_seconds": 60}"#,
+    )
+    .expect("writing the list");
+    let buckets = [unique_bucket("shared-a"), unique_bucket("shared-b")];
+    for bucket in &buckets {
+        create_bucket(&c, bucket).await;
+        s.admin_ok(&[
+            "policy",
+            "attach",
+            bucket,
+            &name,
+            "--config",
+            list.to_str().expect("utf-8"),
+        ])
+        .await;
+    }
+    for bucket in &buckets {
+        // The CLI changed the database; the server notices at its next poll.
+        let began = std::time::Instant::now();
+        let r = loop {
+            let r = preflight(
+                s,
+                &format!("/{bucket}/k"),
+                "https://app.shared.example",
+                "PUT",
+            )
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await;
+            if r.status == 200 || began.elapsed() > Duration::from_secs(10) {
+                break r;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(r.status, 200, "{bucket}: {}", r.text());
+        assert_header(
+            &r,
+            "access-control-allow-origin",
+            "https://app.shared.example",
+        );
+        assert_header(&r, "access-control-max-age", "60");
+        preflight(s, &format!("/{bucket}/k"), "https://other.example", "PUT")
+            .send()
+            .await
+            .assert_error(403, "AccessForbidden");
+    }
+    // A method S3 does not allow in CORS: refused when attaching, by the module itself.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"origins": ["*"], "methods": ["PATCH"]}"#).expect("writing");
+    let out = s
+        .admin(&[
+            "policy",
+            "attach",
+            &buckets[0],
+            &name,
+            "--config",
+            bad.to_str().expect("utf-8"),
+        ])
+        .await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("method \"PATCH\""), "{stderr}");
+    // The attachment in force is unchanged.
+    assert_eq!(
+        preflight(
+            s,
+            &format!("/{}/k", buckets[0]),
+            "https://app.shared.example",
+            "GET"
+        )
+        .send()
+        .await
+        .status,
+        200
+    );
+    for bucket in &buckets {
+        s.admin_ok(&["policy", "detach", bucket]).await;
+    }
+    s.admin_ok(&["policy", "delete", &name]).await;
+}

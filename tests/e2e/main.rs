@@ -19,6 +19,7 @@ mod embedded;
 mod faults;
 mod lifecycle;
 mod listing;
+mod metadata_rules;
 mod multipart;
 mod objects;
 mod pg_standby;

@@ -29,7 +29,7 @@ async fn server() -> &'static TestServer {
 }
 
 /// Stores `wasm` as module `name` through the admin HTTP API.
-async fn api_put_module(server: &TestServer, name: &str, wasm: &[u8]) -> RawResponse {
+pub(crate) async fn api_put_module(server: &TestServer, name: &str, wasm: &[u8]) -> RawResponse {
     server
         .admin_raw("PUT", &format!("/v1/policies/{name}"))
         .body(wasm.to_vec())
@@ -39,7 +39,12 @@ async fn api_put_module(server: &TestServer, name: &str, wasm: &[u8]) -> RawResp
 }
 
 /// Attaches module `name` (with `config`) to `bucket` through the admin HTTP API.
-async fn api_attach(server: &TestServer, bucket: &str, name: &str, config: &str) -> RawResponse {
+pub(crate) async fn api_attach(
+    server: &TestServer,
+    bucket: &str,
+    name: &str,
+    config: &str,
+) -> RawResponse {
     server
         .admin_raw("PUT", &format!("/v1/buckets/{bucket}/policy"))
         .body(format!(r#"{{"module": "{name}", "config": {config}}}"#))
@@ -48,7 +53,7 @@ async fn api_attach(server: &TestServer, bucket: &str, name: &str, config: &str)
         .await
 }
 
-async fn api_detach(server: &TestServer, bucket: &str) -> RawResponse {
+pub(crate) async fn api_detach(server: &TestServer, bucket: &str) -> RawResponse {
     server
         .admin_raw("DELETE", &format!("/v1/buckets/{bucket}/policy"))
         .sign_v4(server.admin_keys())
@@ -56,13 +61,13 @@ async fn api_detach(server: &TestServer, bucket: &str) -> RawResponse {
         .await
 }
 
-fn json(resp: &RawResponse) -> serde_json::Value {
+pub(crate) fn json(resp: &RawResponse) -> serde_json::Value {
     serde_json::from_slice(&resp.body)
         .unwrap_or_else(|e| panic!("admin API answered non-JSON ({e}): {}", resp.text()))
 }
 
 #[track_caller]
-fn assert_status(resp: &RawResponse, status: u16) {
+pub(crate) fn assert_status(resp: &RawResponse, status: u16) {
     assert_eq!(resp.status, status, "{}", resp.text());
 }
 
@@ -85,7 +90,7 @@ async fn get_status(server: &TestServer, bucket: &str, key: &str) -> RawResponse
 }
 
 /// Polls `check` until it returns true or `timeout` passes.
-async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
+pub(crate) async fn eventually<F, Fut>(timeout: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -450,7 +455,7 @@ async fn metrics_count_decisions_per_module() {
 }
 
 /// The server's `/metrics` text.
-async fn metrics_text(server: &TestServer) -> String {
+pub(crate) async fn metrics_text(server: &TestServer) -> String {
     let metrics = server.admin_raw("GET", "/metrics").send().await;
     assert_status(&metrics, 200);
     metrics.text()

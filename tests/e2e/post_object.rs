@@ -20,7 +20,7 @@ async fn server() -> &'static TestServer {
 const BOUNDARY: &str = "----cofferformboundary7MA4YWxkTrZu0gW";
 
 /// A multipart/form-data body: the fields in order, then the file.
-fn form_body(fields: &[(&str, String)], filename: &str, file: &[u8]) -> Vec<u8> {
+pub(crate) fn form_body(fields: &[(&str, String)], filename: &str, file: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(
@@ -42,7 +42,11 @@ fn form_body(fields: &[(&str, String)], filename: &str, file: &[u8]) -> Vec<u8> 
     body
 }
 
-async fn post(s: &TestServer, bucket: &str, body: Vec<u8>) -> coffer_tests::raw::RawResponse {
+pub(crate) async fn post(
+    s: &TestServer,
+    bucket: &str,
+    body: Vec<u8>,
+) -> coffer_tests::raw::RawResponse {
     s.raw("POST", &format!("/{bucket}"))
         .header(
             "content-type",
@@ -61,7 +65,7 @@ fn expiration(secs_from_now: i64) -> String {
 
 /// The SigV4 form fields for `conditions` (the credential, algorithm and date are added
 /// to the fields and to the conditions), signed with the root account's key.
-fn sigv4_fields(
+pub(crate) fn sigv4_fields(
     s: &TestServer,
     expires_in: i64,
     conditions: &[serde_json::Value],
@@ -97,7 +101,7 @@ fn sigv4_fields(
     out
 }
 
-fn as_refs(fields: &[(String, String)]) -> Vec<(&str, String)> {
+pub(crate) fn as_refs(fields: &[(String, String)]) -> Vec<(&str, String)> {
     fields
         .iter()
         .map(|(n, v)| (n.as_str(), v.clone()))

@@ -55,13 +55,15 @@ enum PolicyCommand {
         /// The `.wasm` component.
         file: PathBuf,
     },
-    /// Attach stored module NAME to BUCKET.
+    /// Attach stored module NAME to BUCKET, or `default` (the built-in module) with a
+    /// configuration of metadata rules (docs/policies.md, "Metadata rules").
     Attach {
         /// Bucket name.
         bucket: String,
-        /// Module name.
+        /// Module name (`default`: the built-in module).
         name: String,
-        /// JSON configuration handed to the module with every decision.
+        /// JSON configuration handed to the module with every decision (checked first
+        /// for `default`).
         #[arg(long)]
         config: Option<PathBuf>,
     },
@@ -277,7 +279,7 @@ async fn policy_command(command: &PolicyCommand, pool: &sqlx::PgPool) -> anyhow:
                         .with_context(|| format!("reading {}", path.display()))
                 })
                 .transpose()?;
-            catalog::attach(pool, bucket, name, config.as_deref()).await?;
+            catalog::attach(None, pool, bucket, name, config.as_deref()).await?;
             println!("attached {name} to bucket {bucket}");
         }
         PolicyCommand::Detach { bucket } => {

@@ -9,7 +9,8 @@
 //! coffer policy eval [MODULE.wasm] --hook config --config CFG.json
 //! ```
 //!
-//! Without `MODULE.wasm` the embedded default module is evaluated. A hook the
+//! Without `MODULE.wasm` the embedded default module is evaluated (its build
+//! with metadata rules, so `--hook metadata --config` tries them). A hook the
 //! module does not export is answered by the default module, as in the
 //! server (without the configuration, which is the module's). `--hook
 //! config` runs the check an attach runs on a configuration. Exit status: 0
@@ -185,7 +186,10 @@ fn eval(args: &EvalArgs) -> anyhow::Result<Report> {
     .with_deadline(Duration::from_millis(args.deadline_ms.max(1)));
     let engine = PolicyEngine::new(limits).context("starting the policy engine")?;
     let module = match &args.module {
-        None => engine.default_module().clone(),
+        // The build with metadata rules, so `--hook metadata --config rules.json` tries
+        // them (its other hooks are the same as the engine's default module's).
+        None => coffer::policy::registry::default_with_rules(&engine)
+            .context("loading the default module")?,
         Some(path) => {
             let bytes =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -308,7 +312,13 @@ fn evaluate(
             (verdict, logs, evaluated_by)
         }
         HookArg::Metadata => {
-            let (req, metadata) = parse_request(request, config)?;
+            let (mut req, metadata) = parse_request(request, config)?;
+            // As in the server (`s3::metadata_check`): the configuration belongs to the
+            // module; the default module's rules stand in for a module without the
+            // hook without reading it.
+            if !module.implements(Hook::Metadata) {
+                req.config = None;
+            }
             let Evaluation {
                 outcome,
                 logs,

@@ -329,7 +329,7 @@ async fn v1(
             let body = match attachment {
                 Some(a) => json!({
                     "bucket": a.bucket,
-                    "module": a.module,
+                    "module": a.module.as_deref().unwrap_or(crate::policy::DEFAULT_MODULE_NAME),
                     "digest": a.digest,
                     "config": a.config.as_deref().and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok()),
                 }),
@@ -364,7 +364,15 @@ async fn v1(
                 .config
                 .filter(|c| !c.is_null())
                 .map(|c| c.to_string());
-            catalog::attach(&state.pool, bucket, &request.module, config.as_deref()).await?;
+            let engine = state.policies.engine();
+            catalog::attach(
+                Some(engine),
+                &state.pool,
+                bucket,
+                &request.module,
+                config.as_deref(),
+            )
+            .await?;
             refresh(state).await;
             Ok(json_response(
                 StatusCode::OK,

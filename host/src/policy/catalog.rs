@@ -4,7 +4,7 @@
 
 use sqlx::PgPool;
 
-use super::{Error as EngineError, PolicyEngine};
+use super::{DEFAULT_MODULE_NAME, Error as EngineError, Limits, PolicyEngine};
 use crate::store::{self, policies};
 
 /// Longest module name.
@@ -25,7 +25,7 @@ pub enum Error {
     /// The bytes are not a usable policy module.
     #[error("invalid policy module: {0}")]
     InvalidModule(#[source] EngineError),
-    /// The configuration is not a JSON document or is too large.
+    /// The configuration is not a JSON document, is too large, or the module cannot use it.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
     /// Storage said no (no such bucket or module, module in use, database down).
@@ -103,8 +103,64 @@ pub async fn put_module(
     })
 }
 
-/// Attaches stored module `module` to `bucket`, with an optional JSON configuration.
+/// Checks that module `module` can use `config`, so a configuration it would refuse at
+/// every decision is refused when it is attached instead.
+///
+/// The built-in default module's configuration (its metadata rules,
+/// `coffer_guest_sdk::metadata_rules`) is checked natively, with the same code its build
+/// with rules runs: compiling that build costs seconds in a debug binary, which every
+/// `coffer admin policy attach` would pay. A stored module is asked through its
+/// `check-config` hook ([`PolicyEngine::check_config`]); one without the hook accepts
+/// any configuration, and one that fails checking refuses it. `engine` is the server's
+/// (its compiled modules are reused); without one (the admin CLI), one is started for
+/// the check.
+pub async fn check_module_config(
+    engine: Option<&PolicyEngine>,
+    pool: &PgPool,
+    module: &str,
+    config: &str,
+) -> Result<(), Error> {
+    if module == DEFAULT_MODULE_NAME {
+        return check_default_config(config);
+    }
+    let Some(wasm) = policies::module_bytes(pool, module).await? else {
+        return Err(store::Error::NoSuchPolicy(module.to_owned()).into());
+    };
+    let started;
+    let engine = match engine {
+        Some(engine) => engine,
+        None => {
+            // One check, no decisions to reuse.
+            started = PolicyEngine::new(Limits {
+                decision_cache_bytes: 0,
+                ..Limits::default()
+            })
+            .map_err(Error::InvalidModule)?;
+            &started
+        }
+    };
+    let loaded = engine.load(module, &wasm).map_err(Error::InvalidModule)?;
+    match engine.check_config(&loaded, config) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(message)) => Err(Error::InvalidConfig(message)),
+        Err(e) => Err(Error::InvalidConfig(format!(
+            "the module failed checking it ({}): {e}",
+            e.kind()
+        ))),
+    }
+}
+
+/// Checks the built-in default module's configuration: its metadata rules.
+fn check_default_config(config: &str) -> Result<(), Error> {
+    coffer_guest_sdk::metadata_rules::check_config(config).map_err(Error::InvalidConfig)
+}
+
+/// Attaches module `module` to `bucket`, with an optional JSON configuration: a stored
+/// module, or `default`, the built-in module (whose configuration holds its metadata
+/// rules; without one, attaching it is as good as detaching). The configuration is
+/// checked first ([`check_module_config`]).
 pub async fn attach(
+    engine: Option<&PolicyEngine>,
     pool: &PgPool,
     bucket: &str,
     module: &str,
@@ -112,8 +168,10 @@ pub async fn attach(
 ) -> Result<(), Error> {
     if let Some(c) = config {
         validate_config(c)?;
+        check_module_config(engine, pool, module, c).await?;
     }
-    policies::attach(pool, bucket, module, config).await?;
+    let stored = (module != DEFAULT_MODULE_NAME).then_some(module);
+    policies::attach(pool, bucket, stored, config).await?;
     Ok(())
 }
 
@@ -143,6 +201,19 @@ mod tests {
         }
         for bad in ["", "default", "-a", "A", "a/b", "a b", &"a".repeat(64), "ü"] {
             assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_default_module_s_configuration_is_checked() {
+        let rules = r#"{"metadata": [{"schema": {"required": ["owner"]}}]}"#;
+        assert!(check_default_config(rules).is_ok());
+        for bad in [
+            r#"{"metdata": []}"#,
+            r#"{"metadata": [{"schema": {"properties": {"a": {"pattern": "("}}}}]}"#,
+        ] {
+            let err = check_default_config(bad).expect_err(bad);
+            assert!(matches!(err, Error::InvalidConfig(_)), "{err}");
         }
     }
 

@@ -9,6 +9,7 @@
 //! | `infinite-loop.wasm` | every hook loops forever | [`Error::Deadline`](super::Error::Deadline) |
 //! | `legacy-v0-1.wasm` | built against `coffer:policy@0.1.0`: denies only `DeleteObject`, CORS for `https://legacy.example`, rejects `x-amz-meta-legacy-forbidden` | loaded and called through the 0.1.0 bindings |
 //! | `memory-bomb.wasm` | every hook allocates until growth is refused | [`Error::MemoryLimit`](super::Error::MemoryLimit) |
+//! | `metadata-panic.wasm` | S3's standard `authorize`; `validate-metadata` panics; exports those two | allow, then [`Error::Trap`](super::Error::Trap) for metadata |
 //! | `panic.wasm` | `authorize` logs and panics (config `"flood"`: logs 1 000 lines first); exports only `authorize` | [`Error::Trap`](super::Error::Trap); CORS and metadata answered by the default module |
 //! | `wrong-world.wasm` | a valid component exporting `answer`, no hook | refused at load with [`Error::Abi`](super::Error::Abi) |
 //! | `malformed.wasm` | not a component | refused at load with [`Error::Compile`](super::Error::Compile) |
@@ -34,6 +35,8 @@ pub enum Fixture {
     LegacyV0_1,
     /// Exhausts memory in every hook.
     MemoryBomb,
+    /// Standard `authorize`, panics in `validate-metadata`.
+    MetadataPanic,
     /// Panics in `authorize` (its only hook).
     Panic,
     /// A component of another world.
@@ -44,12 +47,13 @@ pub enum Fixture {
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 8] = [
+    pub const ALL: [Fixture; 9] = [
         Fixture::AllowAll,
         Fixture::DenyAll,
         Fixture::InfiniteLoop,
         Fixture::LegacyV0_1,
         Fixture::MemoryBomb,
+        Fixture::MetadataPanic,
         Fixture::Panic,
         Fixture::WrongWorld,
         Fixture::Malformed,
@@ -63,6 +67,7 @@ impl Fixture {
             Fixture::InfiniteLoop => "infinite-loop.wasm",
             Fixture::LegacyV0_1 => "legacy-v0-1.wasm",
             Fixture::MemoryBomb => "memory-bomb.wasm",
+            Fixture::MetadataPanic => "metadata-panic.wasm",
             Fixture::Panic => "panic.wasm",
             Fixture::WrongWorld => "wrong-world.wasm",
             Fixture::Malformed => "malformed.wasm",

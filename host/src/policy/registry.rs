@@ -21,8 +21,22 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use super::{LoadedModule, PolicyEngine, types};
+use super::{DEFAULT_MODULE_NAME, Error, LoadedModule, PolicyEngine, types};
 use crate::store::{self, cors, policies};
+
+/// The default module built with its metadata rules (`policies/acl` with feature
+/// `metadata-rules`), embedded by `build.rs`: what a bucket that attaches `default` with a
+/// configuration uses. The engine's default module (every other bucket, and the hooks a
+/// module lacks) is built without them: the rules' parser and regex engine bring 30 KB of
+/// static data, which every decision's fresh instance would copy and then reset.
+static DEFAULT_WITH_RULES_WASM: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/default_policy_rules.wasm"));
+
+/// Loads (compiles, on first use: the engine caches it by digest) the default module with
+/// its metadata rules, under the name `default`.
+pub fn default_with_rules(engine: &PolicyEngine) -> Result<Arc<LoadedModule>, Error> {
+    engine.load(DEFAULT_MODULE_NAME, DEFAULT_WITH_RULES_WASM)
+}
 
 /// The module a bucket uses, and the operator's configuration for it.
 #[derive(Debug)]
@@ -75,6 +89,8 @@ pub struct PolicyRegistry {
     cors: RwLock<CorsCache>,
     /// Serialises refreshes so two callers never compile the same modules twice.
     refreshing: tokio::sync::Mutex<()>,
+    /// [`default_with_rules`], compiled at the first attachment of `default`.
+    with_rules: tokio::sync::OnceCell<Arc<LoadedModule>>,
 }
 
 impl std::fmt::Debug for PolicyRegistry {
@@ -106,6 +122,7 @@ impl PolicyRegistry {
                 buckets: HashMap::new(),
             }),
             refreshing: tokio::sync::Mutex::new(()),
+            with_rules: tokio::sync::OnceCell::new(),
         };
         registry.refresh().await?;
         Ok(registry)
@@ -123,8 +140,8 @@ impl PolicyRegistry {
             .clone()
     }
 
-    /// The policy of bucket `bucket_id`; the default module's for `None` (account-level
-    /// operations) and for buckets without an attachment.
+    /// The policy of bucket `bucket_id`; the default module's without configuration for
+    /// `None` (account-level operations) and for buckets without an attachment.
     pub fn for_bucket(&self, bucket_id: Option<i64>) -> Arc<BucketPolicy> {
         bucket_id
             .and_then(|id| self.current().buckets.get(&id).cloned())
@@ -198,23 +215,46 @@ impl PolicyRegistry {
         }
         let mut buckets = HashMap::with_capacity(attachments.len());
         for a in attachments {
-            let module = match loaded.get(&(a.module.clone(), a.digest.clone())) {
-                Some(p) => p.module.clone(),
-                None => self.load(&a.module, &a.digest).await?,
+            let (name, module) = match (a.module, a.digest) {
+                (Some(name), Some(digest)) => {
+                    let module = match loaded.get(&(name.clone(), digest.clone())) {
+                        Some(p) => p.module.clone(),
+                        None => self.load(&name, &digest).await?,
+                    };
+                    if let Err(reason) = &module {
+                        tracing::error!(
+                            bucket = %a.bucket,
+                            module = %name,
+                            %digest,
+                            %reason,
+                            "attached policy module cannot be loaded; the bucket denies every request"
+                        );
+                    }
+                    (name, module)
+                }
+                // The built-in default module attached without a configuration: as good
+                // as no attachment.
+                _ if a.config.is_none() => (self.default.name.clone(), self.default.module.clone()),
+                // The built-in default module, attached with a configuration (a row
+                // without a module name; see `store::policies`): the build with its
+                // metadata rules.
+                _ => {
+                    let module = self.with_rules().await?;
+                    if let Err(reason) = &module {
+                        tracing::error!(
+                            bucket = %a.bucket,
+                            %reason,
+                            "the default module with metadata rules cannot be loaded; \
+                             the bucket denies every request"
+                        );
+                    }
+                    (DEFAULT_MODULE_NAME.to_owned(), module)
+                }
             };
-            if let Err(reason) = &module {
-                tracing::error!(
-                    bucket = %a.bucket,
-                    module = %a.module,
-                    digest = %a.digest,
-                    %reason,
-                    "attached policy module cannot be loaded; the bucket denies every request"
-                );
-            }
             buckets.insert(
                 a.bucket_id,
                 Arc::new(BucketPolicy {
-                    name: a.module,
+                    name,
                     module,
                     config: a.config,
                 }),
@@ -240,6 +280,26 @@ impl PolicyRegistry {
             buckets: HashMap::new(),
         };
         Ok(true)
+    }
+
+    /// [`default_with_rules`], compiled off the async threads the first time (a failure
+    /// is reported, not kept: the next refresh tries again).
+    async fn with_rules(&self) -> Result<Result<Arc<LoadedModule>, String>, store::Error> {
+        if let Some(module) = self.with_rules.get() {
+            return Ok(Ok(module.clone()));
+        }
+        let engine = self.engine.clone();
+        let compiled = tokio::task::spawn_blocking(move || default_with_rules(&engine))
+            .await
+            .map_err(|e| store::Error::Join(e.to_string()))?;
+        Ok(match compiled {
+            Ok(module) => Ok(self
+                .with_rules
+                .get_or_init(|| async { module })
+                .await
+                .clone()),
+            Err(e) => Err(e.to_string()),
+        })
     }
 
     /// Compiles stored module `name` with `digest`, off the async threads (compiling takes

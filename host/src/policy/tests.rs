@@ -167,7 +167,9 @@ fn default_module_exports_every_hook_and_answers() {
         engine.cors(default, &cors_request()).ok(),
         Some(Some(star_match()))
     );
-    assert_eq!(engine.check_config(default, "{}").ok(), Some(Ok(())));
+    // The engine's default is the build without metadata rules: it refuses every
+    // configuration rather than let rules pass unchecked.
+    assert!(matches!(engine.check_config(default, "{}"), Ok(Err(_))));
     assert_eq!(
         engine
             .validate_metadata(default, &private_get(alice()), &meta())
@@ -181,6 +183,91 @@ fn default_module_exports_every_hook_and_answers() {
     assert_eq!(m.denials(Hook::Cors), 0);
     assert_eq!(m.decisions(Hook::Metadata), 1);
     assert_eq!(m.decisions(Hook::Config), 1);
+}
+
+/// The embedded default module applies the metadata rules of its configuration
+/// (`coffer_guest_sdk::metadata_rules`), compiling patterns as deep as the rules allow
+/// on its 64 KiB stack.
+#[test]
+fn default_module_applies_metadata_rules() {
+    let engine = engine();
+    let with_rules = super::registry::default_with_rules(&engine).expect("it loads");
+    let default = &with_rules;
+    assert_eq!(default.name(), "default");
+    assert_eq!(default.hooks(), Hook::ALL);
+    let deep = format!("^{}[a-z]{}$", "(?:".repeat(30), ")".repeat(30));
+    let config = serde_json::json!({"metadata": [{
+        "prefix": "cat",
+        "schema": {
+            "required": ["owner"],
+            "properties": {
+                "owner": {"pattern": "^[a-z]+$", "maxLength": 8},
+                "stage": {"enum": ["draft", "final"]},
+                "deep": {"pattern": deep},
+                "word": {"pattern": r"^\w+(-\w+)*\b$"}
+            },
+            "additionalProperties": false,
+            "propertyNames": {"pattern": "^[a-z]{1,16}$"}
+        },
+        "content_types": ["image/*"]
+    }]})
+    .to_string();
+    assert_eq!(
+        coffer_guest_sdk::metadata_rules::check_config(&config),
+        Ok(())
+    );
+    let mut req = private_get(alice());
+    req.operation = "PutObject".into();
+    req.config = Some(config);
+    req.headers = vec![types::Header {
+        name: "content-type".into(),
+        value: "image/jpeg".into(),
+    }];
+    let meta = |pairs: &[(&str, &str)]| -> Vec<types::Header> {
+        pairs
+            .iter()
+            .map(|(n, v)| types::Header {
+                name: format!("x-amz-meta-{n}"),
+                value: (*v).into(),
+            })
+            .collect()
+    };
+    let judge = |req: &types::Request, pairs: &[(&str, &str)]| {
+        engine
+            .validate_metadata(default, req, &meta(pairs))
+            .expect("the module answers")
+    };
+    let good = [("owner", "alice"), ("deep", "x"), ("word", "snake_case-9")];
+    assert_eq!(judge(&req, &good), Ok(()));
+    assert_eq!(
+        judge(&req, &[("owner", "Alice")]),
+        Err("x-amz-meta-owner does not match ^[a-z]+$".into())
+    );
+    assert_eq!(
+        judge(&req, &[("owner", "a"), ("extra", "1")]),
+        Err("x-amz-meta-extra is not allowed".into())
+    );
+    assert_eq!(judge(&req, &[]), Err("x-amz-meta-owner is required".into()));
+    req.headers[0].value = "text/plain".into();
+    assert_eq!(
+        judge(&req, &good),
+        Err("content type text/plain is not allowed".into())
+    );
+    // Another key: no rule applies.
+    req.key = Some("dog.txt".into());
+    assert_eq!(judge(&req, &[]), Ok(()));
+    // A configuration error rejects every write, with the error.
+    req.config = Some(r#"{"metadata": [{"schema": {"requird": []}}]}"#.into());
+    let err = judge(&req, &good).expect_err("rejected");
+    assert!(err.contains("requird"), "{err}");
+    // The engine's default module (built without the rules) refuses any configuration
+    // rather than let metadata through unchecked; without one it accepts.
+    let lean = engine.default_module();
+    assert!(!lean.same_compiled(default));
+    let refused = engine.validate_metadata(lean, &req, &meta(&good));
+    assert!(matches!(refused, Ok(Err(_))), "{refused:?}");
+    req.config = None;
+    assert_eq!(engine.validate_metadata(lean, &req, &[]).ok(), Some(Ok(())));
 }
 
 #[test]

@@ -6,9 +6,12 @@
 //! A failure to decide (trap, deadline, memory limit, broken module) is a denial: the
 //! engine logs it with the module's name and digest, the client sees `AccessDenied`.
 
+use std::sync::Arc;
+
 use crate::acl::{Grantee, Grants, Group, Permission};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::service::{Principal, RequestContext};
+use crate::policy::registry::BucketPolicy;
 use crate::policy::types;
 use crate::state::AppState;
 use crate::store::buckets::Bucket;
@@ -37,15 +40,7 @@ pub fn authorize(
     if cfg!(feature = "bench-skip-policy") {
         return Ok(());
     }
-    let bucket_id = access.bucket.map(|b| b.id);
-    let policy = match ctx.policy.get() {
-        Some((pinned, policy)) if *pinned == bucket_id => policy.clone(),
-        _ => {
-            let policy = state.policies.for_bucket(bucket_id);
-            let _ = ctx.policy.set((bucket_id, policy.clone()));
-            policy
-        }
-    };
+    let policy = bucket_policy(state, ctx, access.bucket.map(|b| b.id));
     let request = policy_request(ctx, access, policy.config.clone());
     let module = match &policy.module {
         Ok(m) => m,
@@ -65,8 +60,25 @@ pub fn authorize(
     }
 }
 
+/// The policy of bucket `bucket_id` for this request: the one the request pinned when it
+/// first asked about that bucket, so a module swapped meanwhile never decides half of it.
+pub(crate) fn bucket_policy(
+    state: &AppState,
+    ctx: &RequestContext,
+    bucket_id: Option<i64>,
+) -> Arc<BucketPolicy> {
+    match ctx.policy.get() {
+        Some((pinned, policy)) if *pinned == bucket_id => policy.clone(),
+        _ => {
+            let policy = state.policies.for_bucket(bucket_id);
+            let _ = ctx.policy.set((bucket_id, policy.clone()));
+            policy
+        }
+    }
+}
+
 /// The `request` record a module sees.
-fn policy_request(
+pub(crate) fn policy_request(
     ctx: &RequestContext,
     access: &AccessRequest<'_>,
     config: Option<String>,

@@ -10,7 +10,8 @@
 //!
 //! The ACL is not copied (S3 gives the copy the request's ACL, private by default);
 //! metadata is copied (`x-amz-metadata-directive: COPY`, the default) or taken from the
-//! request (`REPLACE`). Copying an object onto itself is only allowed with `REPLACE`.
+//! request (`REPLACE`), and judged either way by the target bucket's module
+//! (`s3::metadata_check`). Copying an object onto itself is only allowed with `REPLACE`.
 
 use http::request::Parts;
 use http::{HeaderMap, Response};
@@ -20,7 +21,7 @@ use super::conditional::{ReadConditions, write_condition};
 use super::object_put::{
     commit, new_object_owner_and_acl, parse_object_headers, parse_user_metadata,
 };
-use super::{authorized_bucket, authorized_object_at, object_key};
+use super::{authorized_bucket, authorized_object_at, metadata_check, object_key};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
 use crate::http::service::{RequestContext, xml_response};
@@ -162,6 +163,7 @@ pub async fn copy_object(
         Directive::Copy => (src.headers.clone(), src.user_metadata.clone()),
         Directive::Replace => (parse_object_headers(h), parse_user_metadata(h)?),
     };
+    metadata_check::check(state, ctx, &target, key, &headers, &user_metadata)?;
     let (owner_id, acl) = new_object_owner_and_acl(state, ctx, &target, h).await?;
     let condition = write_condition(h)?;
     let checksum = src

@@ -1,5 +1,6 @@
 //! The S3 API: routing ([`router`]), names ([`names`]), wire XML ([`xml`]), the access
-//! decision ([`authz`]) and one module of handlers per area.
+//! decision ([`authz`]), the metadata decision of object-creating writes
+//! ([`metadata_check`]) and one module of handlers per area.
 
 pub mod acl;
 pub mod acl_headers;
@@ -14,6 +15,7 @@ pub mod cors_xml;
 pub mod delete;
 pub mod headers;
 pub mod list;
+pub mod metadata_check;
 pub mod multipart;
 pub mod multipart_xml;
 pub mod names;

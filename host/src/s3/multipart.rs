@@ -27,7 +27,7 @@ use super::object_put::{
 };
 use super::range::Selected;
 use super::xml::{self, Owner};
-use super::{authorized_bucket, authorized_object_at, headers, list, object_key};
+use super::{authorized_bucket, authorized_object_at, headers, list, metadata_check, object_key};
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
@@ -105,6 +105,8 @@ pub async fn create_multipart_upload(
     let h = &parts.headers;
     let user_metadata = parse_user_metadata(h)?;
     let object_headers = parse_object_headers(h);
+    // The completed object gets this metadata: judged now, once.
+    metadata_check::check(state, ctx, &bucket, key, &object_headers, &user_metadata)?;
     let (owner_id, acl) = new_object_owner_and_acl(state, ctx, &bucket, h).await?;
     let checksum_algorithm = match h.get(headers::CHECKSUM_ALGORITHM) {
         None => None,

@@ -11,7 +11,7 @@ use md5::{Digest, Md5};
 use std::sync::Arc;
 
 use super::acl_headers::{AclTarget, acl_from_headers};
-use super::{authorized_bucket, conditional, headers, object_key};
+use super::{authorized_bucket, conditional, headers, metadata_check, object_key};
 use crate::acl::Grants;
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::auth::chunked::{ChunkSigning, ChunkedDecoder};
@@ -527,6 +527,7 @@ pub async fn put_object(
     let user_metadata = parse_user_metadata(h)?;
     let object_headers = parse_object_headers(h);
     // Checked before any of the body is read.
+    metadata_check::check(state, ctx, &bucket, key, &object_headers, &user_metadata)?;
     let (owner_id, acl) = new_object_owner_and_acl(state, ctx, &bucket, h).await?;
     let condition = conditional::write_condition(h)?;
     if condition != WriteCondition::None {

@@ -28,7 +28,7 @@ use super::names::ObjectKey;
 use super::object_put::{
     Upload, new_object_owner_and_acl, parse_object_headers, parse_user_metadata, store_upload,
 };
-use super::{authorized_bucket, multipart_xml, xml};
+use super::{authorized_bucket, metadata_check, multipart_xml, xml};
 use crate::auth::{self, sigv2, sigv4};
 use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{BodySource, ResponseBody, empty};
@@ -429,6 +429,16 @@ pub async fn post_object(
     let h = fields_as_headers(&form);
     let user_metadata = parse_user_metadata(&h)?;
     let object_headers = parse_object_headers(&h);
+    // Judged as the form's signer, with the form's fields as the object's headers, before
+    // the file is read.
+    metadata_check::check(
+        state,
+        &form_ctx,
+        &bucket,
+        &key,
+        &object_headers,
+        &user_metadata,
+    )?;
     let (owner_id, acl) = new_object_owner_and_acl(state, &form_ctx, &bucket, &h).await?;
     let source = FormFile {
         field: file,

@@ -1,5 +1,6 @@
 //! Stored policy modules and which bucket uses which (tables `policy_modules` and
-//! `bucket_policies`, migration 0002).
+//! `bucket_policies`, migrations 0002 and 0007). An attachment of the built-in default
+//! module (with a configuration) has no module name: `module_name` is NULL.
 //!
 //! Every change bumps the `policy_generation` row in the same transaction, so every
 //! `coffer` process sharing the database notices it by polling one number
@@ -34,10 +35,10 @@ pub struct Attachment {
     pub bucket_id: i64,
     /// Bucket name.
     pub bucket: String,
-    /// Module name.
-    pub module: String,
-    /// SHA-256 of the module, hex.
-    pub digest: String,
+    /// Module name; `None` for the built-in default module.
+    pub module: Option<String>,
+    /// SHA-256 of the stored module, hex; `None` for the built-in default module.
+    pub digest: Option<String>,
     /// The operator's JSON configuration, if any.
     pub config: Option<String>,
 }
@@ -152,6 +153,16 @@ pub async fn list_modules(db: impl PgExecutor<'_>) -> Result<Vec<ModuleInfo>, Er
         .map_err(Error::from)
 }
 
+/// The bytes of stored module `name`, if there is one.
+pub async fn module_bytes(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Vec<u8>>, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT wasm FROM policy_modules WHERE name = $1")
+            .bind(name)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
 /// The bytes of the module with this digest (hex), if one is stored.
 pub async fn module_bytes_by_digest(
     db: impl PgExecutor<'_>,
@@ -168,12 +179,12 @@ pub async fn module_bytes_by_digest(
     Ok(wasm)
 }
 
-/// Attaches module `module` to bucket `bucket` with an optional JSON configuration,
-/// replacing any previous attachment.
+/// Attaches stored module `module` (`None`: the built-in default module) to bucket
+/// `bucket` with an optional JSON configuration, replacing any previous attachment.
 pub async fn attach(
     pool: &PgPool,
     bucket: &str,
-    module: &str,
+    module: Option<&str>,
     config: Option<&str>,
 ) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
@@ -182,13 +193,15 @@ pub async fn attach(
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(Error::NoSuchBucket)?;
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT name FROM policy_modules WHERE name = $1 FOR SHARE")
-            .bind(module)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_none() {
-        return Err(Error::NoSuchPolicy(module.to_owned()));
+    if let Some(module) = module {
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT name FROM policy_modules WHERE name = $1 FOR SHARE")
+                .bind(module)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(Error::NoSuchPolicy(module.to_owned()));
+        }
     }
     sqlx::query(
         "INSERT INTO bucket_policies (bucket_id, module_name, config) VALUES ($1, $2, $3)
@@ -227,14 +240,14 @@ const ATTACHMENT_SELECT: &str =
     "SELECT p.bucket_id, b.name AS bucket, p.module_name, m.digest, p.config
      FROM bucket_policies p
      JOIN buckets b ON b.id = p.bucket_id
-     JOIN policy_modules m ON m.name = p.module_name";
+     LEFT JOIN policy_modules m ON m.name = p.module_name";
 
 fn attachment_from_row(r: &sqlx::postgres::PgRow) -> Result<Attachment, sqlx::Error> {
     Ok(Attachment {
         bucket_id: r.try_get("bucket_id")?,
         bucket: r.try_get("bucket")?,
         module: r.try_get("module_name")?,
-        digest: hex::encode(r.try_get::<Vec<u8>, _>("digest")?),
+        digest: r.try_get::<Option<Vec<u8>>, _>("digest")?.map(hex::encode),
         config: r.try_get("config")?,
     })
 }

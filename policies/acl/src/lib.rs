@@ -3,13 +3,21 @@
 //! - `authorize`: S3's ACL semantics ([`coffer_guest_sdk::standard_decision`]).
 //! - `cors`: S3's rule matching over the bucket's stored rules
 //!   ([`coffer_guest_sdk::standard_cors`]).
-//! - `validate-metadata`: any user metadata is accepted; S3's own limits
-//!   (size, header syntax) are enforced by the host before any module runs.
+//! - `validate-metadata`: with the `metadata-rules` feature, the declarative
+//!   rules of the bucket's configuration (`coffer_guest_sdk::metadata_rules`);
+//!   without rules any user metadata is accepted. Built without the feature,
+//!   any metadata is accepted when there is no configuration, and refused when
+//!   there is one (rules this build cannot apply must not pass unchecked).
+//!   S3's own limits (size, header syntax) are enforced by the host before any
+//!   module runs.
+//! - `check-config`: with the feature, the rules' own check
+//!   (`metadata_rules::check_config`: unknown keywords, bad patterns); without
+//!   it, every configuration is refused, for the same reason.
 //!
 //! The component is compiled into the `coffer` binary by `host/build.rs`
 //! (`cargo build -p coffer-policy-acl --target wasm32-wasip2 --release`) and
 //! is the fallback for every hook a custom module does not export, so it
-//! exports all three.
+//! exports all of them.
 //!
 //! It is `no_std` on wasm32 (the SDK then supplies the allocator and panic
 //! handler): without the standard library the component imports nothing
@@ -42,14 +50,29 @@ impl CorsProvider for StandardS3 {
 }
 
 impl MetadataValidator for StandardS3 {
-    fn validate_metadata(_req: &Request, _headers: &[Header]) -> Result<(), String> {
-        Ok(())
+    #[cfg(feature = "metadata-rules")]
+    fn validate_metadata(req: &Request, headers: &[Header]) -> Result<(), String> {
+        coffer_guest_sdk::metadata_rules::validate_metadata(req, headers)
+    }
+
+    #[cfg(not(feature = "metadata-rules"))]
+    fn validate_metadata(req: &Request, _headers: &[Header]) -> Result<(), String> {
+        match req.config {
+            None => Ok(()),
+            Some(_) => Err("this build of the default module cannot apply metadata rules".into()),
+        }
     }
 }
 
 impl ConfigChecker for StandardS3 {
+    #[cfg(feature = "metadata-rules")]
+    fn check_config(config: &str) -> Result<(), String> {
+        coffer_guest_sdk::metadata_rules::check_config(config)
+    }
+
+    #[cfg(not(feature = "metadata-rules"))]
     fn check_config(_config: &str) -> Result<(), String> {
-        Ok(())
+        Err("this build of the default module cannot apply metadata rules".into())
     }
 }
 
@@ -96,9 +119,42 @@ mod tests {
     }
 
     #[test]
-    fn any_metadata_is_accepted() {
+    fn without_rules_any_metadata_is_accepted() {
         let req = Request::new("PutObject", Principal::account("alice"));
         let headers = [Header::new("x-amz-meta-colour", "blue")];
         assert_eq!(StandardS3::validate_metadata(&req, &headers), Ok(()));
+    }
+
+    #[cfg(not(feature = "metadata-rules"))]
+    #[test]
+    fn without_the_rules_a_configuration_is_refused() {
+        let mut req = Request::new("PutObject", Principal::account("alice"));
+        req.config = Some(r#"{"metadata": []}"#.into());
+        assert!(StandardS3::validate_metadata(&req, &[]).is_err());
+    }
+
+    #[cfg(feature = "metadata-rules")]
+    #[test]
+    fn the_configured_rules_judge_metadata() {
+        let mut req = Request::new("PutObject", Principal::account("alice"));
+        req.key = Some("photos/cat.jpg".into());
+        req.headers.push(Header::new("Content-Type", "image/jpeg"));
+        req.config = Some(
+            r#"{"metadata": [{"prefix": "photos/", "schema": {"required": ["owner"]},
+                "content_types": ["image/*"]}]}"#
+                .into(),
+        );
+        let owner = [Header::new("x-amz-meta-owner", "alice")];
+        assert_eq!(StandardS3::validate_metadata(&req, &owner), Ok(()));
+        assert_eq!(
+            StandardS3::validate_metadata(&req, &[]),
+            Err("x-amz-meta-owner is required".into())
+        );
+        req.key = Some("docs/cat.jpg".into());
+        assert_eq!(StandardS3::validate_metadata(&req, &[]), Ok(()));
+        // A broken configuration rejects every write it judges.
+        req.config = Some(r#"{"metdata": []}"#.into());
+        let err = StandardS3::validate_metadata(&req, &owner).expect_err("rejected");
+        assert!(err.contains("metdata"), "{err}");
     }
 }
