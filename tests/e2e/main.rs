@@ -17,6 +17,7 @@ mod embedded;
 mod faults;
 mod lifecycle;
 mod listing;
+mod metrics;
 mod multipart;
 mod objects;
 mod pg_standby;

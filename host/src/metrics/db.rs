@@ -336,8 +336,13 @@ pub(super) fn render(pool: &PgPool, out: &mut String) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// `log` wrapped as [`install`] wraps it, for a thread-local default.
+    pub(in crate::metrics) fn wrap<S: Subscriber>(log: S) -> impl Subscriber {
+        SqlxTimings { inner: log }
+    }
 
     #[test]
     fn statements_are_classified_by_their_first_keyword() {

@@ -106,6 +106,7 @@ fn header(out: &mut String, name: &str, kind: &str, help: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     static BOUNDS: [f64; 3] = [0.001, 0.01, f64::INFINITY];
 
@@ -128,5 +129,101 @@ mod tests {
         h.render(&mut bare, "t", "");
         assert!(bare.contains("t_bucket{le=\"+Inf\"} 4\n"), "{bare}");
         assert!(bare.contains("t_count 4\n"), "{bare}");
+    }
+
+    /// What the metrics add per request and per SQL statement, in a tight loop (release:
+    /// `cargo test --release -p coffer --lib metrics::tests::cost -- --ignored --nocapture`).
+    /// Batches of the variants alternate, and the median batch is reported, so that the
+    /// drift of a shared VM cancels out.
+    #[test]
+    #[ignore]
+    fn cost() {
+        use crate::http::body::full;
+        use crate::s3::router::Operation;
+        use http_body_util::BodyExt;
+
+        const BATCHES: usize = 300;
+        const PER_BATCH: u32 = 2000;
+        let median_ns = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let body = bytes::Bytes::from(vec![7u8; 4096]);
+
+        // A request: build a 4 KiB response and send its body, without and with tracking.
+        let (mut plain, mut tracked) = (Vec::new(), Vec::new());
+        for _ in 0..BATCHES {
+            for (times, track) in [(&mut plain, false), (&mut tracked, true)] {
+                let start = Instant::now();
+                runtime.block_on(async {
+                    for _ in 0..PER_BATCH {
+                        let respond = async { http::Response::new(full(body.clone())) };
+                        let response = if track {
+                            s3::track(async {
+                                s3::routed(Operation::GetObject);
+                                respond.await
+                            })
+                            .await
+                        } else {
+                            respond.await
+                        };
+                        let sent = response.into_body().collect().await;
+                        std::hint::black_box(sent.ok());
+                    }
+                });
+                times.push(start.elapsed().as_nanos() as f64 / f64::from(PER_BATCH));
+            }
+        }
+        let (plain, tracked) = (median_ns(plain), median_ns(tracked));
+        println!(
+            "request: {plain:.0} ns plain, {tracked:.0} ns tracked: +{:.0} ns",
+            tracked - plain
+        );
+
+        // A statement as sqlx 0.8 reports it (`QueryLogger::finish`), preceded by the
+        // pool's acquire event, under the log's subscriber wrapped as `coffer serve` runs
+        // it; the log's filter wants neither.
+        let sql = format!(
+            "SELECT o.id, o.size, o.etag FROM objects o {} WHERE o.bucket_id = $1 AND o.key = $2",
+            "JOIN chunks c ON c.id = o.chunk_id ".repeat(16)
+        );
+        let statement = || {
+            let elapsed = Instant::now().elapsed();
+            if tracing::enabled!(target: "sqlx::query", tracing::Level::DEBUG) {
+                let mut summary: String =
+                    sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+                summary.push_str(" …");
+                let text = format!("\n\n{sql}\n");
+                tracing::debug!(target: "sqlx::query", summary, db.statement = text,
+                    rows_affected = 0u64, rows_returned = 1u64, ?elapsed,
+                    elapsed_secs = elapsed.as_secs_f64());
+            }
+        };
+        let log = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn"))
+            .with_writer(std::io::sink)
+            .finish();
+        let wrapped = db::tests::wrap(log);
+        let mut times = Vec::new();
+        tracing::subscriber::with_default(wrapped, || {
+            for _ in 0..BATCHES {
+                let start = Instant::now();
+                for _ in 0..PER_BATCH {
+                    tracing::trace!(target: "sqlx::pool::acquire",
+                        aquired_after_secs = 0.00001, "acquired connection");
+                    statement();
+                }
+                times.push(start.elapsed().as_nanos() as f64 / f64::from(PER_BATCH));
+            }
+        });
+        println!(
+            "statement ({} bytes of SQL) with its acquire: {:.0} ns, one in {} timed",
+            sql.len(),
+            median_ns(times),
+            db::QUERY_SAMPLE
+        );
     }
 }
