@@ -124,22 +124,26 @@ fn site(meta: &Metadata<'_>) -> Option<&'static str> {
 thread_local! {
     /// Statements seen on this thread since the last one timed.
     static SINCE_SAMPLE: Cell<u32> = const { Cell::new(0) };
-    /// A statement was chosen for timing and its event has not arrived yet. sqlx asks
-    /// twice (`enabled!`, then the `event!` itself), synchronously on one thread.
-    static SAMPLED: Cell<bool> = const { Cell::new(false) };
+    /// The answer given for the statement being reported on this thread, until its event
+    /// arrives: `Some(true)` if it is timed. sqlx asks twice per statement (`enabled!`,
+    /// then the `event!` itself), synchronously on one thread; both get one answer.
+    static PENDING: Cell<Option<bool>> = const { Cell::new(None) };
 }
 
-/// Whether the statement sqlx is asking about is to be timed.
-fn sample_statement() -> bool {
-    if SAMPLED.get() {
+/// Whether the statement sqlx is asking about is enabled: timed (one in [`QUERY_SAMPLE`]),
+/// or wanted by the log (`log_wants`).
+fn statement_enabled(log_wants: impl FnOnce() -> bool) -> bool {
+    if PENDING.get().is_some() {
         return true;
     }
     let seen = SINCE_SAMPLE.get();
-    if seen == 0 {
-        SAMPLED.set(true);
-    }
     SINCE_SAMPLE.set((seen + 1) % QUERY_SAMPLE);
-    seen == 0
+    let timed = seen == 0;
+    let enabled = timed || log_wants();
+    if enabled {
+        PENDING.set(Some(timed));
+    }
+    enabled
 }
 
 impl<S: Subscriber> Subscriber for SqlxTimings<S> {
@@ -159,7 +163,7 @@ impl<S: Subscriber> Subscriber for SqlxTimings<S> {
 
     fn enabled(&self, meta: &Metadata<'_>) -> bool {
         match site(meta) {
-            Some(QUERY_TARGET) => sample_statement() || self.inner.enabled(meta),
+            Some(QUERY_TARGET) => statement_enabled(|| self.inner.enabled(meta)),
             Some(_) => true,
             None => self.inner.enabled(meta),
         }
@@ -176,12 +180,14 @@ impl<S: Subscriber> Subscriber for SqlxTimings<S> {
 
     fn event(&self, event: &Event<'_>) {
         let meta = event.metadata();
-        match site(meta) {
-            Some(QUERY_TARGET) if SAMPLED.replace(false) => record(QUERY_TARGET, event),
-            Some(ACQUIRE_TARGET) => record(ACQUIRE_TARGET, event),
-            _ => {}
+        let Some(site) = site(meta) else {
+            return self.inner.event(event);
+        };
+        if site == ACQUIRE_TARGET || PENDING.take() == Some(true) {
+            record(site, event);
         }
-        if site(meta).is_none() || self.inner.enabled(meta) {
+        // Enabled for this wrapper's sake: the log gets it only if it wants it.
+        if self.inner.enabled(meta) && self.inner.event_enabled(event) {
             self.inner.event(event);
         }
     }
@@ -338,6 +344,8 @@ pub(super) fn render(pool: &PgPool, out: &mut String) {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// `log` wrapped as [`install`] wraps it, for a thread-local default.
     pub(in crate::metrics) fn wrap<S: Subscriber>(log: S) -> impl Subscriber {
@@ -356,22 +364,41 @@ pub(super) mod tests {
         assert_eq!(STATEMENTS[statement_kind("")], "other");
     }
 
-    /// A subscriber that enables nothing, like the log's filter for sqlx's debug events.
-    struct Nothing;
+    /// A stand-in for the log's subscriber: it wants every event or none (like the log's
+    /// default filter for sqlx's debug events), and counts the events it gets.
+    struct Log {
+        wants: bool,
+        events: AtomicUsize,
+    }
 
-    impl Subscriber for Nothing {
+    impl Log {
+        fn new(wants: bool) -> Arc<Log> {
+            Arc::new(Log {
+                wants,
+                events: AtomicUsize::new(0),
+            })
+        }
+    }
+
+    impl Subscriber for Log {
         fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
-            Interest::never()
+            if self.wants {
+                Interest::always()
+            } else {
+                Interest::never()
+            }
         }
         fn enabled(&self, _: &Metadata<'_>) -> bool {
-            false
+            self.wants
         }
         fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
             span::Id::from_u64(1)
         }
         fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
         fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
-        fn event(&self, _: &Event<'_>) {}
+        fn event(&self, _: &Event<'_>) {
+            self.events.fetch_add(1, Ordering::Relaxed);
+        }
         fn enter(&self, _: &span::Id) {}
         fn exit(&self, _: &span::Id) {}
     }
@@ -386,8 +413,9 @@ pub(super) mod tests {
 
     #[test]
     fn sqlx_events_are_timed_whatever_the_log_wants() {
-        let subscriber = SqlxTimings { inner: Nothing };
-        tracing::subscriber::with_default(subscriber, || {
+        let log = Log::new(false);
+        let (deletes, acquires) = (QUERIES[3].count(), ACQUIRE.count());
+        tracing::subscriber::with_default(wrap(log.clone()), || {
             for _ in 0..2 * QUERY_SAMPLE {
                 statement("DELETE FROM t …", 0.002);
             }
@@ -395,9 +423,25 @@ pub(super) mod tests {
                 "acquired connection");
             tracing::info!(target: "coffer", elapsed_secs = 5.0, "not sqlx");
         });
-        // One statement in QUERY_SAMPLE, the first one included.
-        assert_eq!(QUERIES[3].count(), 2);
-        assert_eq!(ACQUIRE.count(), 1);
-        assert_eq!(QUERIES.iter().map(|h| h.count()).sum::<u64>(), 2);
+        // One statement in QUERY_SAMPLE, the first one included; the log got nothing.
+        assert_eq!(QUERIES[3].count() - deletes, 2);
+        assert_eq!(ACQUIRE.count() - acquires, 1);
+        assert_eq!(log.events.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_log_that_wants_sqlx_events_still_gets_every_one() {
+        let log = Log::new(true);
+        let inserts = QUERIES[1].count();
+        tracing::subscriber::with_default(wrap(log.clone()), || {
+            for _ in 0..2 * QUERY_SAMPLE {
+                statement("INSERT INTO t …", 0.001);
+            }
+            tracing::info!(target: "coffer", "not sqlx");
+        });
+        let events = 2 * QUERY_SAMPLE as usize + 1;
+        assert_eq!(log.events.load(Ordering::Relaxed), events);
+        // Still one in QUERY_SAMPLE, though every statement is asked about twice.
+        assert_eq!(QUERIES[1].count() - inserts, 2);
     }
 }
