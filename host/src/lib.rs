@@ -11,6 +11,7 @@
 //! - [`store`]: metadata in PostgreSQL, replicated chunk files on volumes with their repair,
 //!   scrub and garbage collection, secrets.
 //! - [`pg`]: the embedded PostgreSQL that `coffer serve` runs when given no database URL.
+//! - [`metrics`]: S3 request and PostgreSQL metrics (lock-free counters) for `/metrics`.
 //!
 //! The request path from socket to disk is described in `docs/ARCHITECTURE.md`.
 
@@ -19,6 +20,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod pg;
 pub mod policy;
 pub mod s3;

@@ -20,6 +20,7 @@ mod faults;
 mod lifecycle;
 mod listing;
 mod metadata_rules;
+mod metrics;
 mod multipart;
 mod objects;
 mod pg_standby;

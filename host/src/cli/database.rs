@@ -79,7 +79,9 @@ async fn open_with(
         .max_connections(max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))
         .test_before_acquire(false)
-        .idle_timeout(std::time::Duration::from_secs(300));
+        .idle_timeout(std::time::Duration::from_secs(300))
+        // An event per acquire, with the time it took, for /metrics (`coffer::metrics::db`).
+        .acquire_time_level(coffer::metrics::db::ACQUIRE_LEVEL);
     let (pool, embedded, standbys) = match &args.database_url {
         Some(url) => {
             let opts = sqlx::postgres::PgConnectOptions::from_str(url)

@@ -189,6 +189,7 @@ async fn route(
             let mut out = String::new();
             state.policies.engine().render_metrics(&mut out);
             state.chunks.render_metrics(&mut out);
+            crate::metrics::render(&state.pool, &mut out);
             match crate::store::chunks::repair_backlog(&state.pool).await {
                 Ok((queued, lost)) => out.push_str(&format!(
                     "# HELP coffer_repair_queue_chunks Chunks waiting for repair.\n\

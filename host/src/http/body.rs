@@ -135,6 +135,7 @@ impl Payload {
                     let Ok(data) = frame.into_data() else {
                         continue; // HTTP trailers are not used by S3 clients
                     };
+                    crate::metrics::s3::received(data.len());
                     match &mut self.framing {
                         Framing::Plain => self.pending.push_back(data),
                         Framing::AwsChunked(decoder) => {

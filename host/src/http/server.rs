@@ -61,7 +61,8 @@ pub async fn serve(
         let svc = service_fn(move |req| {
             let state = state.clone();
             async move {
-                Ok::<_, std::convert::Infallible>(super::service::handle(state, req, remote).await)
+                let handled = super::service::handle(state, req, remote);
+                Ok::<_, std::convert::Infallible>(crate::metrics::s3::track(handled).await)
             }
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));

@@ -158,6 +158,7 @@ pub async fn handle(
 /// Renders an error as S3 does: XML body (none for HEAD), status from the code.
 pub fn render_error(err: &S3Error, request_id: &str, is_head: bool) -> Response<ResponseBody> {
     let code = err.code();
+    crate::metrics::s3::failed(code);
     if code == S3ErrorCode::InternalError {
         tracing::error!(error = %err, "internal error");
     } else {
@@ -220,6 +221,7 @@ async fn process(
     .map_err(S3Error::from)?;
     let span = tracing::Span::current();
     span.record("op", route.op.as_str());
+    crate::metrics::s3::routed(route.op);
     if let Some(b) = &route.bucket {
         span.record("bucket", b.as_str());
         *target = Some((b.clone(), route.key.clone()));
