@@ -18,7 +18,7 @@
 pub mod acl;
 pub mod auth;
 pub mod config;
-pub mod error;
+pub mod front;
 pub mod http;
 pub mod metrics;
 pub mod pg;

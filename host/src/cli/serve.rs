@@ -304,7 +304,7 @@ async fn serve(
     }
     let poll_task = tokio::spawn(policies.run(config.policy_poll_interval, stop_rx.clone()));
     let mut admin_stop = stop_rx;
-    let admin_task = tokio::spawn(coffer::http::admin::serve(
+    let admin_task = tokio::spawn(coffer::front::admin::serve(
         admin_listener,
         state.clone(),
         async move {
@@ -321,7 +321,11 @@ async fn serve(
     println!("coffer admin API on http://{admin_local}");
     println!("coffer listening on http://{local}");
     let _ = std::io::stdout().flush();
-    coffer::http::server::serve(listener, state, shutdown_signal()).await?;
+    let door = {
+        let state = state.clone();
+        move |req, remote| coffer::front::s3_service::handle(state.clone(), req, remote)
+    };
+    coffer::http::server::serve(listener, state, door, shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     for task in storage_tasks {
         let _ = task.await;

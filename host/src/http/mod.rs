@@ -1,7 +1,5 @@
-//! HTTP: the accept loop ([`server`]), the per-request pipeline ([`service`]), bodies
-//! ([`body`]) and the admin API on its own listener ([`admin`]).
+//! HTTP transport: the accept loop ([`server`]) and response bodies ([`body`]). What a
+//! request means is decided above, by the doors in `front`.
 
-pub mod admin;
 pub mod body;
 pub mod server;
-pub mod service;

@@ -1,15 +1,19 @@
 //! The accept loop: a connection cap, HTTP/1.1 with a header-read timeout, and graceful
 //! shutdown that lets in-flight requests finish.
 
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use super::body::ResponseBody;
 use crate::state::AppState;
 
 /// Largest header section hyper buffers before answering 431 itself; the S3-level cap
@@ -20,13 +24,19 @@ const HYPER_MAX_BUF: usize = 64 << 10;
 /// of real headers, so the byte cap, answered with S3 XML, is the limit clients meet.
 const HYPER_MAX_HEADERS: usize = 1000;
 
-/// Serves S3 on `listener` until `shutdown` resolves, then drains in-flight requests for up
-/// to the configured grace period.
-pub async fn serve(
+/// Serves `handle` (a door, such as `front::s3_service::handle`) on `listener` until
+/// `shutdown` resolves, then drains in-flight requests for up to the configured grace
+/// period. `state` gives the limits: connections, header timeout, grace.
+pub async fn serve<H, F>(
     listener: TcpListener,
     state: Arc<AppState>,
+    handle: H,
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    H: Fn(Request<Incoming>, SocketAddr) -> F + Clone + Send + 'static,
+    F: Future<Output = Response<ResponseBody>> + Send + 'static,
+{
     let permits = Arc::new(Semaphore::new(state.config.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
@@ -57,13 +67,10 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let state = state.clone();
+        let handle = handle.clone();
         let svc = service_fn(move |req| {
-            let state = state.clone();
-            async move {
-                let handled = super::service::handle(state, req, remote);
-                Ok::<_, std::convert::Infallible>(crate::metrics::s3::track(handled).await)
-            }
+            let handled = handle(req, remote);
+            async move { Ok::<_, std::convert::Infallible>(handled.await) }
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
         tokio::spawn(async move {

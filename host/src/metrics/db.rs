@@ -286,7 +286,7 @@ fn statement_kind(summary: &str) -> usize {
 }
 
 /// Appends the pool gauges and the two histograms.
-pub(super) fn render(pool: &PgPool, out: &mut String) {
+pub fn render(pool: &PgPool, out: &mut String) {
     // Read separately: under load, idle may be from a moment later than size.
     let size = pool.size();
     let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);

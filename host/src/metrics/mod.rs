@@ -1,7 +1,8 @@
 //! Request and database metrics, and the text `/metrics` shows them in.
 //!
-//! - [`s3`]: every S3 request by operation: count by status, errors by S3 code, time to
-//!   response headers, body bytes received and sent, requests in flight.
+//! - `s3::metrics` (beside the S3 API it observes): every S3 request by operation: count
+//!   by status, errors by S3 code, time to response headers, body bytes received and sent,
+//!   requests in flight.
 //! - [`db`]: the PostgreSQL pool (connections open, idle, in use, the cap), the time taken to
 //!   acquire a connection, and statement latency.
 //!
@@ -9,7 +10,7 @@
 //! them without a lock or a map lookup and without handing state around (a request body or
 //! a tracing event has no `AppState`). Policy decisions and storage keep their own
 //! counters beside the code they count (`policy::metrics`, `store::blob`); the admin
-//! listener's `/metrics` (`http::admin`) appends every renderer's text. The full list of
+//! listener's `/metrics` (`front::admin`) appends every renderer's text. The full list of
 //! series is in `docs/metrics.md`.
 //!
 //! Labels come from fixed sets only (operation names from the router, status codes, S3
@@ -17,30 +18,22 @@
 //! series stays bounded whatever clients send.
 
 pub mod db;
-pub mod s3;
 
-use sqlx::PgPool;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Appends the request and database metrics in the Prometheus text format (0.0.4).
-pub fn render(pool: &PgPool, out: &mut String) {
-    s3::render(out);
-    db::render(pool, out);
-}
-
 /// A latency histogram with fixed buckets: `BOUNDS` are the upper bounds in seconds, the
 /// last one `f64::INFINITY`. Counts are per bucket (made cumulative when rendered), so an
 /// observation is two relaxed atomic additions.
-struct Histogram<const N: usize> {
+pub(crate) struct Histogram<const N: usize> {
     bounds: &'static [f64; N],
     counts: [AtomicU64; N],
     sum_nanos: AtomicU64,
 }
 
 impl<const N: usize> Histogram<N> {
-    const fn new(bounds: &'static [f64; N]) -> Self {
+    pub(crate) const fn new(bounds: &'static [f64; N]) -> Self {
         Self {
             bounds,
             counts: [const { AtomicU64::new(0) }; N],
@@ -48,11 +41,11 @@ impl<const N: usize> Histogram<N> {
         }
     }
 
-    fn observe(&self, elapsed: Duration) {
+    pub(crate) fn observe(&self, elapsed: Duration) {
         self.observe_secs(elapsed.as_secs_f64());
     }
 
-    fn observe_secs(&self, secs: f64) {
+    pub(crate) fn observe_secs(&self, secs: f64) {
         // A NaN (never sent by sqlx or `Instant`) lands in the `+Inf` bucket rather than
         // being lost.
         let i = self
@@ -66,13 +59,13 @@ impl<const N: usize> Histogram<N> {
             .fetch_add((secs * 1e9) as u64, Ordering::Relaxed);
     }
 
-    fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
     /// Appends the `_bucket`, `_sum` and `_count` samples of `name` with `labels` (e.g.
     /// `op="GetObject"`, or empty).
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
+    pub(crate) fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
         let mut cumulative = 0;
         for (le, count) in self.bounds.iter().zip(&self.counts) {
@@ -99,7 +92,7 @@ impl<const N: usize> Histogram<N> {
 }
 
 /// Appends the `# HELP` and `# TYPE` lines of a metric.
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(crate) fn header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
@@ -162,8 +155,8 @@ mod tests {
                     for _ in 0..PER_BATCH {
                         let respond = async { http::Response::new(full(body.clone())) };
                         let response = if track {
-                            s3::track(async {
-                                s3::routed(Operation::GetObject);
+                            crate::s3::metrics::track(async {
+                                crate::s3::metrics::routed(Operation::GetObject);
                                 respond.await
                             })
                             .await

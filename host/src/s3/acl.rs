@@ -14,12 +14,12 @@ use http::request::Parts;
 use hyper::body::Incoming;
 
 use super::acl_headers::{self, AclTarget, GranteeRef, RequestedGrant};
-use super::object_put::{open_payload, verify_content_md5};
+use super::payload::{open_payload, verify_content_md5};
 use super::{authorized_bucket, authorized_object, object_key, xml};
 use crate::acl::{Grantee, Grants, Group, Permission};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
-use crate::http::service::{RequestContext, ok_empty, xml_response};
+use crate::s3::context::{RequestContext, ok_empty, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::{accounts, buckets, objects};
 

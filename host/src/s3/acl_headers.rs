@@ -15,7 +15,7 @@ use http::HeaderMap;
 use sqlx::PgPool;
 
 use crate::acl::{CannedAcl, Grant, Grantee, Grants, Group, MAX_GRANTS, Permission};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::accounts;
 

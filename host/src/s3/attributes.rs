@@ -7,9 +7,9 @@ use http::{HeaderMap, HeaderValue, Response};
 use super::authorized_object;
 use super::multipart_xml::{self as mxml, AttributeParts, ObjectAttributes};
 use super::object_get::http_date;
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
-use crate::http::service::{RequestContext, xml_response};
+use crate::s3::context::{RequestContext, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::multipart as mp;
 

@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use crate::acl::{Grantee, Grants, Group, Permission};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
-use crate::http::service::{Principal, RequestContext};
 use crate::policy::registry::BucketPolicy;
 use crate::policy::types;
+use crate::s3::context::{Principal, RequestContext};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::buckets::Bucket;
 use crate::store::objects::ObjectMeta;

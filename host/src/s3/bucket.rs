@@ -8,9 +8,9 @@ use super::acl_headers::{self, AclTarget};
 use super::names::BucketName;
 use super::{authorized_bucket, authz, headers, xml};
 use crate::acl::Grants;
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
-use crate::http::service::{RequestContext, ok_empty, xml_response};
+use crate::s3::context::{RequestContext, ok_empty, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::{accounts, buckets};
 
@@ -78,13 +78,8 @@ pub async fn create_bucket(
     .await?
     .unwrap_or_else(|| Grants::private(&account.canonical_id));
     // The body is checked against the signed payload hash, as every body is.
-    let mut payload = super::object_put::open_payload(
-        state,
-        ctx,
-        parts,
-        body,
-        state.config.max_xml_bytes as u64,
-    )?;
+    let mut payload =
+        super::payload::open_payload(state, ctx, parts, body, state.config.max_xml_bytes as u64)?;
     let xml_body = payload
         .read_to_end(state.config.max_xml_bytes, S3ErrorCode::MalformedXML)
         .await?;

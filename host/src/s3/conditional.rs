@@ -14,7 +14,7 @@
 use http::HeaderMap;
 use time::OffsetDateTime;
 
-use crate::error::{S3Error, S3ErrorCode, S3Result};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::store::objects::{WriteCondition, etag_list_matches};
 
 /// The four preconditions of a read, by header names.

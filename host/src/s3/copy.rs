@@ -18,13 +18,12 @@ use http::{HeaderMap, Response};
 use percent_encoding::percent_decode_str;
 
 use super::conditional::{ReadConditions, write_condition};
-use super::object_put::{
-    commit, new_object_owner_and_acl, parse_object_headers, parse_user_metadata,
-};
+use super::ingest::{commit, new_object_owner_and_acl};
+use super::metadata::{parse_object_headers, parse_user_metadata};
 use super::{authorized_bucket, authorized_object_at, metadata_check, object_key};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
-use crate::http::service::{RequestContext, xml_response};
+use crate::s3::context::{RequestContext, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::xml;
 use crate::state::AppState;
 use crate::store::objects::{NewBody, NewObject};

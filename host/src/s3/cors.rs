@@ -8,11 +8,11 @@ use http::{Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::cors_xml::{self, CorsConfigError, MAX_DOCUMENT_BYTES};
-use super::object_put::{open_payload, verify_content_md5};
+use super::payload::{open_payload, verify_content_md5};
 use super::{authorized_bucket, see_own_change};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
-use crate::http::service::{RequestContext, ok_empty, xml_response};
+use crate::s3::context::{RequestContext, ok_empty, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::cors;
 

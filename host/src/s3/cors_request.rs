@@ -15,10 +15,10 @@
 
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
 use crate::policy::registry::BucketCors;
 use crate::policy::types;
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 
 /// `Access-Control-Request-Method`.

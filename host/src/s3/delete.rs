@@ -8,11 +8,11 @@ use http::{Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::names::ObjectKey;
-use super::object_put::{content_length, open_payload};
+use super::payload::{content_length, open_payload};
 use super::{authorized_bucket, authz, object_key, xml};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
-use crate::http::service::{RequestContext, xml_response};
+use crate::s3::context::{RequestContext, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::objects;
 
@@ -43,7 +43,7 @@ pub async fn delete_objects(
     let cap = state.config.max_xml_bytes;
     let mut payload = open_payload(state, ctx, parts, body, cap as u64)?;
     let request_xml = payload.read_to_end(cap, S3ErrorCode::MalformedXML).await?;
-    super::object_put::verify_content_md5(&parts.headers, &request_xml)?;
+    super::payload::verify_content_md5(&parts.headers, &request_xml)?;
     let request = xml::parse_delete_objects(&request_xml).map_err(S3Error::from)?;
 
     let mut valid = Vec::new();

@@ -7,9 +7,9 @@ use base64::Engine;
 use http::Response;
 
 use super::{authorized_bucket, xml};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::ResponseBody;
-use crate::http::service::{RequestContext, xml_response};
+use crate::s3::context::{RequestContext, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::objects::{self, ObjectSummary};
 

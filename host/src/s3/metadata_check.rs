@@ -15,17 +15,17 @@
 //! A rejection is the client's error (`400 InvalidArgument` with the module's message); a
 //! module that cannot answer fails closed (`403 AccessDenied`), see [`Error`].
 
-use crate::error::S3Result;
-use crate::http::service::RequestContext;
 use crate::policy::{self, Hook, types};
 use crate::s3::authz::{self, AccessRequest};
+use crate::s3::context::RequestContext;
+use crate::s3::error::S3Result;
 use crate::s3::headers::META_PREFIX;
 use crate::state::AppState;
 use crate::store::buckets::Bucket;
 use crate::store::objects::ObjectHeaders;
 
 /// Why a write's metadata was not accepted. Converted once into the S3 error
-/// (`crate::error`): a rejection is the client's to fix, anything else fails closed.
+/// (`s3::error`): a rejection is the client's to fix, anything else fails closed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The module rejected the metadata; the message is for the client (the engine has

@@ -19,19 +19,18 @@ use md5::{Digest, Md5};
 
 use super::conditional::{ReadConditions, write_condition};
 use super::copy::CopySource;
+use super::ingest::{new_object_owner_and_acl, receive};
+use super::metadata::{parse_object_headers, parse_user_metadata};
 use super::multipart_xml::{self as mxml, CompletePart};
 use super::object_get::chunk_stream;
-use super::object_put::{
-    new_object_owner_and_acl, open_payload, parse_object_headers, parse_user_metadata, receive,
-    require_length,
-};
+use super::payload::{open_payload, require_length};
 use super::range::Selected;
 use super::xml::{self, Owner};
 use super::{authorized_bucket, authorized_object_at, headers, list, metadata_check, object_key};
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
 use crate::http::body::{ResponseBody, empty};
-use crate::http::service::{RequestContext, ok_empty, xml_response};
+use crate::s3::context::{RequestContext, ok_empty, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::blob::WrittenChunks;
 use crate::store::buckets::Bucket;
@@ -491,7 +490,7 @@ pub async fn complete_multipart_upload(
     let cap = state.config.max_complete_xml_bytes;
     let mut payload = open_payload(state, ctx, parts, body, cap as u64)?;
     let request_xml = payload.read_to_end(cap, S3ErrorCode::MalformedXML).await?;
-    super::object_put::verify_content_md5(h, &request_xml)?;
+    super::payload::verify_content_md5(h, &request_xml)?;
     let listed = mxml::parse_complete(&request_xml).map_err(S3Error::from)?;
     check_part_order(&listed)?;
     let chosen: Vec<ChosenPart> = listed

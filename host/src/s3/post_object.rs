@@ -24,15 +24,15 @@ use http_body_util::BodyStream;
 use hyper::body::Incoming;
 use time::OffsetDateTime;
 
+use super::ingest::{Upload, new_object_owner_and_acl, store_upload};
+use super::metadata::{parse_object_headers, parse_user_metadata};
 use super::names::ObjectKey;
-use super::object_put::{
-    Upload, new_object_owner_and_acl, parse_object_headers, parse_user_metadata, store_upload,
-};
+use super::payload::BodySource;
 use super::{authorized_bucket, metadata_check, multipart_xml, xml};
 use crate::auth::{self, sigv2, sigv4};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
-use crate::http::body::{BodySource, ResponseBody, empty};
-use crate::http::service::{Principal, RequestContext, xml_response};
+use crate::http::body::{ResponseBody, empty};
+use crate::s3::context::{Principal, RequestContext, xml_response};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::objects::WriteCondition;
 
@@ -217,7 +217,7 @@ async fn form_principal(state: &AppState, form: &Form) -> S3Result<(Principal, b
             }));
         }
         let policy = policy.ok_or_else(missing_policy)?;
-        let (account, secret) = crate::http::service::lookup_key(state, &scope.access_key).await?;
+        let (account, secret) = crate::s3::authn::lookup_key(state, &scope.access_key).await?;
         let key = sigv4::signing_key(&secret, &scope.date, &scope.region, &scope.service);
         let expected = sigv4::signature(&key, policy.trim());
         if !auth::constant_time_eq(
@@ -233,7 +233,7 @@ async fn form_principal(state: &AppState, form: &Form) -> S3Result<(Principal, b
             S3Error::with_message(S3ErrorCode::InvalidArgument, "Missing signature")
         })?;
         let policy = policy.ok_or_else(missing_policy)?;
-        let (account, secret) = crate::http::service::lookup_key(state, access_key).await?;
+        let (account, secret) = crate::s3::authn::lookup_key(state, access_key).await?;
         let expected = sigv2::signature_v2(&secret, policy.trim());
         if !auth::constant_time_eq(expected.as_bytes(), signature.trim().as_bytes()) {
             return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));

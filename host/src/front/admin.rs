@@ -36,8 +36,9 @@ use tracing::Instrument;
 
 use crate::auth::{self, RequestView};
 use crate::http::body::{ResponseBody, full};
-use crate::http::service::{Principal, authenticate};
 use crate::policy::catalog;
+use crate::s3::authn::authenticate;
+use crate::s3::context::Principal;
 use crate::state::AppState;
 use crate::store::{self, admins, policies};
 
@@ -189,7 +190,8 @@ async fn route(
             let mut out = String::new();
             state.policies.engine().render_metrics(&mut out);
             state.chunks.render_metrics(&mut out);
-            crate::metrics::render(&state.pool, &mut out);
+            crate::s3::metrics::render(&mut out);
+            crate::metrics::db::render(&state.pool, &mut out);
             match crate::store::chunks::repair_backlog(&state.pool).await {
                 Ok((queued, lost)) => out.push_str(&format!(
                     "# HELP coffer_repair_queue_chunks Chunks waiting for repair.\n\

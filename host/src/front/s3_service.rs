@@ -1,95 +1,23 @@
-//! The per-request pipeline: request id and span, limits, routing, CORS preflights,
-//! authentication, dispatch to the S3 handlers, the one place where errors become S3 error
-//! XML, and the CORS headers of every response to a request carrying `Origin`.
+//! The S3 door: the per-request pipeline. Request id and span, limits, routing, CORS
+//! preflights, authentication, dispatch to the S3 handlers, the one place where errors
+//! become S3 error XML, the CORS headers of every response to a request carrying `Origin`,
+//! and the request's metrics.
 
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::Instrument;
 
-use crate::auth::{self, Credentials, RequestView, SecretKey};
-use crate::error::{S3Error, S3ErrorCode, S3Result};
+use crate::auth::{self, RequestView};
 use crate::http::body::{ResponseBody, empty, full};
-use crate::policy::registry::BucketPolicy;
+use crate::s3::authn::authenticate;
+use crate::s3::context::RequestContext;
 use crate::s3::cors_request::{self, CorsProbe};
+use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::{self, headers, router, xml};
 use crate::state::AppState;
-use crate::store::accounts::{self, Account};
-
-/// Who is making the request.
-#[derive(Debug, Clone)]
-pub enum Principal {
-    /// No credentials.
-    Anonymous,
-    /// A verified account.
-    Account(Account),
-}
-
-impl Principal {
-    /// The account, when authenticated.
-    pub fn account(&self) -> Option<&Account> {
-        match self {
-            Principal::Anonymous => None,
-            Principal::Account(a) => Some(a),
-        }
-    }
-
-    fn log_name(&self) -> &str {
-        match self {
-            Principal::Anonymous => "anonymous",
-            Principal::Account(a) => &a.name,
-        }
-    }
-}
-
-/// Everything known about a request once it is routed and authenticated.
-pub struct RequestContext {
-    /// The id echoed in `x-amz-request-id`.
-    pub request_id: String,
-    /// The S3 operation.
-    pub op: router::Operation,
-    /// Bucket named by the request.
-    pub bucket: Option<String>,
-    /// Object key named by the request.
-    pub key: Option<String>,
-    /// Whether the bucket came from the Host header.
-    pub vhost: bool,
-    /// Decoded query parameters.
-    pub query: Vec<(String, String)>,
-    /// The caller.
-    pub principal: Principal,
-    /// The caller's address.
-    pub remote: SocketAddr,
-    /// The verified SigV4 context (for aws-chunked bodies and payload hashes).
-    pub sigv4: Option<auth::sigv4::VerifiedV4>,
-    /// The request headers policy modules see (no credentials).
-    pub policy_headers: Vec<(String, String)>,
-    /// The bucket policy of the request's first decision, kept for the rest of it: a
-    /// request that needs several decisions (DeleteObjects) makes them all with one module
-    /// even if an operator swaps modules meanwhile.
-    pub policy: std::sync::OnceLock<(Option<i64>, Arc<BucketPolicy>)>,
-}
-
-impl RequestContext {
-    /// The first value of query parameter `name`.
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// `/bucket/key` for error resources.
-    pub fn resource(&self) -> String {
-        match (&self.bucket, &self.key) {
-            (Some(b), Some(k)) => format!("/{b}/{k}"),
-            (Some(b), None) => format!("/{b}"),
-            _ => "/".to_string(),
-        }
-    }
-}
 
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -110,8 +38,18 @@ fn new_request_id() -> String {
     )
 }
 
-/// Handles one request end to end; never fails (errors become S3 error responses).
+/// Handles one request end to end, counted in the S3 request metrics; never fails
+/// (errors become S3 error responses).
 pub async fn handle(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+    remote: SocketAddr,
+) -> Response<ResponseBody> {
+    s3::metrics::track(pipeline(state, req, remote)).await
+}
+
+/// The pipeline of one request: see the module docs.
+async fn pipeline(
     state: Arc<AppState>,
     req: Request<Incoming>,
     remote: SocketAddr,
@@ -158,7 +96,7 @@ pub async fn handle(
 /// Renders an error as S3 does: XML body (none for HEAD), status from the code.
 pub fn render_error(err: &S3Error, request_id: &str, is_head: bool) -> Response<ResponseBody> {
     let code = err.code();
-    crate::metrics::s3::failed(code);
+    crate::s3::metrics::failed(code);
     if code == S3ErrorCode::InternalError {
         tracing::error!(error = %err, "internal error");
     } else {
@@ -221,7 +159,7 @@ async fn process(
     .map_err(S3Error::from)?;
     let span = tracing::Span::current();
     span.record("op", route.op.as_str());
-    crate::metrics::s3::routed(route.op);
+    crate::s3::metrics::routed(route.op);
     if let Some(b) = &route.bucket {
         span.record("bucket", b.as_str());
         *target = Some((b.clone(), route.key.clone()));
@@ -275,77 +213,4 @@ fn check_header_size(headers: &http::HeaderMap, max: usize) -> S3Result<()> {
             .extra("MaxSizeAllowed", max.to_string()));
     }
     Ok(())
-}
-
-/// Verifies the request's signature and resolves the caller.
-pub(crate) async fn authenticate(
-    state: &AppState,
-    view: &RequestView<'_>,
-    credentials: Credentials,
-    vhost_bucket: Option<&str>,
-) -> S3Result<(Principal, Option<auth::sigv4::VerifiedV4>)> {
-    let now = state.now();
-    match credentials {
-        Credentials::Anonymous => Ok((Principal::Anonymous, None)),
-        Credentials::V4(authz) => {
-            let (account, secret) = lookup_key(state, &authz.access_key).await?;
-            let verified =
-                auth::sigv4::verify_v4(view, &authz, &secret, now, state.config.region.as_deref())
-                    .map_err(S3Error::from)?;
-            Ok((Principal::Account(account), Some(verified)))
-        }
-        Credentials::V2(authz) => {
-            let (account, secret) = lookup_key(state, &authz.access_key).await?;
-            auth::sigv2::verify_v2(view, &authz, &secret, vhost_bucket, now)
-                .map_err(S3Error::from)?;
-            Ok((Principal::Account(account), None))
-        }
-        Credentials::PresignedV4(p) => {
-            let (account, secret) = lookup_key(state, &p.auth.access_key).await?;
-            let verified =
-                auth::presign::verify_v4(view, &p, &secret, now, state.config.region.as_deref())
-                    .map_err(S3Error::from)?;
-            Ok((Principal::Account(account), Some(verified)))
-        }
-        Credentials::PresignedV2(p) => {
-            let (account, secret) = lookup_key(state, &p.access_key).await?;
-            auth::presign::verify_v2(view, &p, &secret, vhost_bucket, now)
-                .map_err(S3Error::from)?;
-            Ok((Principal::Account(account), None))
-        }
-    }
-}
-
-pub(crate) async fn lookup_key(
-    state: &AppState,
-    access_key: &str,
-) -> S3Result<(Account, SecretKey)> {
-    let key = accounts::find_active_key(&state.pool, access_key)
-        .await
-        .map_err(S3Error::internal)?
-        .ok_or_else(|| {
-            S3Error::new(S3ErrorCode::InvalidAccessKeyId).extra("AWSAccessKeyId", access_key)
-        })?;
-    let secret = state
-        .master_key
-        .open(access_key, &key.ciphertext, &key.nonce)
-        .map_err(S3Error::internal)?;
-    Ok((key.account, SecretKey::new(secret)))
-}
-
-/// A response with status 200 and no body.
-pub fn ok_empty() -> Response<ResponseBody> {
-    let mut r = Response::new(empty());
-    *r.status_mut() = StatusCode::OK;
-    r
-}
-
-/// A 200 response carrying S3 XML.
-pub fn xml_response(body: String) -> Response<ResponseBody> {
-    let mut r = Response::new(full(body));
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    r
 }

@@ -2,7 +2,7 @@
 //!
 //! Every layer (auth, store, xml, ...) has its own error type saying *what happened*;
 //! each converts into [`S3Error`] exactly once, deciding what it means to a client.
-//! Rendering to XML happens in one place (`http::service`), see
+//! Rendering to XML happens in one place (`front::s3_service`), see
 //! <https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html>.
 
 use http::StatusCode;

@@ -6,7 +6,7 @@
 //! once the router knows it) and [`failed`] (the S3 error code, where an error is
 //! rendered), then counts the status, the error and the time to response headers, and
 //! wraps the response body to count the bytes sent. The request body is counted by
-//! `http::body::Payload`, frame by frame as hyper delivers it, through [`received`].
+//! `s3::payload::Payload`, frame by frame as hyper delivers it, through [`received`].
 //!
 //! A request stays in flight until its response body is finished or dropped (a large GET
 //! is in flight while its bytes are sent), or until the connection drops the request.
@@ -32,10 +32,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use super::{Histogram, header};
-use crate::error::S3ErrorCode;
+use super::error::S3ErrorCode;
+use super::router::Operation;
 use crate::http::body::ResponseBody;
-use crate::s3::router::Operation;
+use crate::metrics::{Histogram, header};
 
 /// Upper bounds of the request-duration buckets, in seconds: a small GET answers in well
 /// under a millisecond on an idle server; a PUT's time includes its upload, minutes for a
@@ -242,7 +242,7 @@ fn slot_name(i: usize) -> Option<&'static str> {
 }
 
 /// Appends the request metrics. Series appear once their operation has been seen.
-pub(super) fn render(out: &mut String) {
+pub fn render(out: &mut String) {
     header(
         out,
         "coffer_s3_requests_in_flight",

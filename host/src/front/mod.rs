@@ -1,0 +1,11 @@
+//! The doors: what turns an HTTP request into calls of the layers below. Each door
+//! authenticates its callers and builds what the layer it calls needs.
+//!
+//! - [`s3_service`]: the S3 API (`s3::dispatch`), with CORS and request metrics;
+//! - [`admin`]: the admin API on its own listener, and `/metrics`.
+//!
+//! Doors sit above the S3 API and import downward only: `s3`, `policy`, `store` and the
+//! transport in `http` never import them.
+
+pub mod admin;
+pub mod s3_service;
