@@ -69,7 +69,7 @@ impl DeadlineWatch {
 /// read and a close, about as long as a whole decision, paid by the one in a
 /// hundred decisions that happen to span a tick.)
 #[cfg(unix)]
-fn thread_cpu_time() -> Option<Duration> {
+pub(crate) fn thread_cpu_time() -> Option<Duration> {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     let secs = u64::try_from(t.tv_sec).ok()?;
     let nanos = u32::try_from(t.tv_nsec).ok()?;
@@ -77,7 +77,7 @@ fn thread_cpu_time() -> Option<Duration> {
 }
 
 #[cfg(not(unix))]
-fn thread_cpu_time() -> Option<Duration> {
+pub(crate) fn thread_cpu_time() -> Option<Duration> {
     None
 }
 
