@@ -61,7 +61,9 @@ pub async fn serve(
         let svc = service_fn(move |req| {
             let state = state.clone();
             async move {
-                let handled = super::service::handle(state, req, remote);
+                // Boxed: the pipeline's future is about 7 KiB, and each async layer around
+                // it (the metrics' task-local scope) would hold and copy it again.
+                let handled = Box::pin(super::service::handle(state, req, remote));
                 Ok::<_, std::convert::Infallible>(crate::metrics::s3::track(handled).await)
             }
         });
