@@ -848,7 +848,10 @@ mod tests {
         assert!(report.text.contains("rule: 1\n"), "{}", report.text);
         assert!(report.text.contains("credentials: yes"), "{}", report.text);
 
-        let report = evaluate(&engine, default, HookArg::Metadata, FULL, None).expect("runs");
+        // Without a configuration: this build (no metadata rules) accepts any metadata.
+        let put = r#"{"operation": "PutObject", "bucket": "photos", "key": "k",
+            "metadata": {"x-amz-meta-colour": "blue"}}"#;
+        let report = evaluate(&engine, default, HookArg::Metadata, put, None).expect("runs");
         assert_eq!(report.verdict, Verdict::Allow, "{}", report.text);
         assert!(report.text.contains("metadata: accepted"));
 
