@@ -233,8 +233,16 @@ fn cargo_build(dir: &Path, wasm_dir: &Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Copies `from` to `to` through a temporary file renamed into place: never writes into
+/// the existing file, which may be a hard link shared with another build tree (a copied
+/// target directory) or a file a running test is reading.
 fn copy(from: &Path, to: &Path) -> Result<()> {
-    fs::copy(from, to)
-        .map(|_| ())
-        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()).into())
+    let fail = |e: std::io::Error| -> Box<dyn std::error::Error> {
+        format!("cannot copy {} to {}: {e}", from.display(), to.display()).into()
+    };
+    let mut tmp = to.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    fs::copy(from, &tmp).map_err(fail)?;
+    fs::rename(&tmp, to).map_err(fail)
 }

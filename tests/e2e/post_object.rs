@@ -138,6 +138,19 @@ async fn sigv4_signed_form_uploads_with_metadata_acl_and_201() {
     let file = random_bytes(300 * 1024);
     let resp = post(s, &bucket, form_body(&as_refs(&fields), "photo.png", &file)).await;
     assert_eq!(resp.status, 201, "{}", resp.text());
+    // The form's bytes are counted as received, like any request body.
+    let metrics = reqwest::get(format!("{}/metrics", s.admin_endpoint()))
+        .await
+        .expect("scraping /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let received: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("coffer_s3_received_bytes_total{op=\"PostObject\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0);
+    assert!(received >= file.len() as f64, "received {received}");
     assert!(
         resp.text().contains("<Key>uploads/photo.png</Key>"),
         "{}",

@@ -352,7 +352,10 @@ pub async fn post_object(
     })?;
     let stream = BodyStream::new(body).filter_map(|frame| async move {
         match frame {
-            Ok(frame) => frame.into_data().ok().map(Ok::<Bytes, hyper::Error>),
+            Ok(frame) => frame.into_data().ok().map(|data| {
+                super::metrics::received(data.len());
+                Ok::<Bytes, hyper::Error>(data)
+            }),
             Err(e) => Some(Err(e)),
         }
     });
