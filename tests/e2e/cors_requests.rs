@@ -674,3 +674,46 @@ async fn one_allow_list_module_serves_many_buckets() {
     }
     s.admin_ok(&["policy", "delete", &name]).await;
 }
+
+/// A CORS configuration changed through one server reaches another sharing its database
+/// within the poll interval: the cached rules are dropped when the policy generation
+/// moves.
+#[tokio::test]
+async fn configuration_changes_reach_another_server_sharing_the_database() {
+    let first = server().await;
+    let bucket = configured_bucket(first, "shared-cors").await;
+    let second = coffer_tests::ServerBuilder::default()
+        .arg("--policy-poll-ms")
+        .arg("100")
+        .share_database_of(first)
+        .start()
+        .await;
+    let path = format!("/{bucket}/cat.jpg");
+    // The second server caches the rules at its first CORS request.
+    let r = preflight(&second, &path, "https://app.example.com", "PUT")
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Changed through the first: the second follows at its next poll.
+    let only_new = r#"<CORSConfiguration><CORSRule><AllowedOrigin>https://new.example.net</AllowedOrigin><AllowedMethod>PUT</AllowedMethod></CORSRule></CORSConfiguration>"#;
+    put_cors(first, &bucket, only_new).await.assert_success();
+    let began = std::time::Instant::now();
+    loop {
+        let old = preflight(&second, &path, "https://app.example.com", "PUT")
+            .send()
+            .await;
+        let new = preflight(&second, &path, "https://new.example.net", "PUT")
+            .send()
+            .await;
+        if old.status == 403 && new.status == 200 {
+            break;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "the second server still answers with the old rules: {} / {}",
+            old.status,
+            new.status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
