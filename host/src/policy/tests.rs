@@ -836,3 +836,22 @@ fn modules_of_contract_0_1_keep_working() {
     // 0.1.0 had no `config` hook: any configuration is accepted.
     assert_eq!(engine.check_config(&legacy, "{}").ok(), Some(Ok(())));
 }
+
+/// `cors` answers are reused like `authorize` answers: a browser-heavy workload does not
+/// run a module per request; another origin is another input.
+#[test]
+fn cors_answers_are_reused_for_identical_requests() {
+    let engine = cached();
+    let default = engine.default_module();
+    let req = cors_request();
+    for _ in 0..3 {
+        assert_eq!(engine.cors(default, &req).ok(), Some(Some(star_match())));
+    }
+    let m = default.metrics();
+    assert_eq!(m.decisions(Hook::Cors), 3);
+    assert_eq!(m.cached(Hook::Cors), 2);
+    let mut other = cors_request();
+    other.method = "PUT".into();
+    assert_eq!(engine.cors(default, &other).ok(), Some(None));
+    assert_eq!(m.cached(Hook::Cors), 2);
+}
