@@ -750,17 +750,9 @@ impl PolicyEngine {
         req: &types::Request,
         sink: LogSink,
     ) -> Ran<types::Decision> {
-        let stripped;
-        let req = match fallback_without_config(module, Hook::Authorize, &req.config) {
-            true => {
-                stripped = types::Request {
-                    config: None,
-                    ..req.clone()
-                };
-                &stripped
-            }
-            false => req,
-        };
+        let req = &*without_foreign_config(module, Hook::Authorize, req, &req.config, |r| {
+            r.config = None
+        });
         let size = input::request_size(req);
         let refused = |d: &types::Decision| matches!(d, types::Decision::Deny(_));
         let mut ran = self.run(
@@ -797,17 +789,8 @@ impl PolicyEngine {
         req: &types::CorsRequest,
         sink: LogSink,
     ) -> Ran<Option<types::CorsRuleMatch>> {
-        let stripped;
-        let req = match fallback_without_config(module, Hook::Cors, &req.config) {
-            true => {
-                stripped = types::CorsRequest {
-                    config: None,
-                    ..req.clone()
-                };
-                &stripped
-            }
-            false => req,
-        };
+        let req =
+            &*without_foreign_config(module, Hook::Cors, req, &req.config, |r| r.config = None);
         let size = input::cors_request_size(req);
         let refused = |m: &Option<types::CorsRuleMatch>| m.is_none();
         let mut ran = self.run(
@@ -844,17 +827,9 @@ impl PolicyEngine {
         headers: &[types::Header],
         sink: LogSink,
     ) -> Ran<Result<(), String>> {
-        let stripped;
-        let req = match fallback_without_config(module, Hook::Metadata, &req.config) {
-            true => {
-                stripped = types::Request {
-                    config: None,
-                    ..req.clone()
-                };
-                &stripped
-            }
-            false => req,
-        };
+        let req = &*without_foreign_config(module, Hook::Metadata, req, &req.config, |r| {
+            r.config = None
+        });
         let size = input::request_size(req) + input::headers_size(headers);
         let refused = |r: &Result<(), String>| r.is_err();
         let mut ran = self.run(
@@ -1069,11 +1044,23 @@ impl PolicyEngine {
     }
 }
 
-/// Whether `module` lacks `hook`, so the default module answers, and the
-/// input carries a configuration, which is `module`'s and not the default
-/// module's to interpret.
-fn fallback_without_config(module: &LoadedModule, hook: Hook, config: &Option<String>) -> bool {
-    config.is_some() && !module.implements(hook)
+/// `req` as the implementation of `hook` for `module` sees it: without its
+/// configuration (`clear` removes it) when `module` lacks the hook, since the
+/// configuration is `module`'s and not the default module's to interpret.
+fn without_foreign_config<'a, T: Clone>(
+    module: &LoadedModule,
+    hook: Hook,
+    req: &'a T,
+    config: &Option<String>,
+    clear: fn(&mut T),
+) -> std::borrow::Cow<'a, T> {
+    if config.is_some() && !module.implements(hook) {
+        let mut own = req.clone();
+        clear(&mut own);
+        std::borrow::Cow::Owned(own)
+    } else {
+        std::borrow::Cow::Borrowed(req)
+    }
 }
 
 /// A hook the chosen implementation lacks: cannot happen (the default module
