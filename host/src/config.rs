@@ -33,6 +33,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Address of the admin API and `/metrics`.
     pub admin_listen: SocketAddr,
+    /// Address of the web console, on an origin of its own; `None` disables it.
+    pub console_listen: Option<SocketAddr>,
     /// How often to check the database for policy module changes made elsewhere.
     pub policy_poll_interval: Duration,
     /// Smallest size of a multipart part other than the last (5 MiB in S3).
@@ -60,6 +62,7 @@ impl ServerConfig {
             body_idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(30),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9001)),
+            console_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9002))),
             policy_poll_interval: Duration::from_secs(2),
             multipart_min_part_size: 5 << 20,
             max_complete_xml_bytes: 4 << 20,

@@ -196,7 +196,14 @@ async fn admin_cli_lists_accounts_and_rejects_duplicates() {
 async fn a_second_server_on_the_same_data_dir_is_refused() {
     let s = TestServer::start().await;
     let out = std::process::Command::new(coffer_tests::coffer_binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console-listen",
+            "off",
+            "--data-dir",
+        ])
         .arg(s.data_dir())
         .args([
             "--database-url",

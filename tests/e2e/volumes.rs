@@ -260,7 +260,14 @@ async fn a_volume_not_registered_is_refused_and_lost_objects_are_listed() {
         .arg("serve")
         .arg("--data-dir")
         .arg(s.data_dir())
-        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--console-listen",
+            "off",
+        ])
         .args(
             s.database_url()
                 .map(|u| vec!["--database-url".to_string(), u.to_string()])

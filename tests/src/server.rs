@@ -27,6 +27,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// The line `coffer serve` prints on stdout once it accepts connections.
 const LISTENING_PREFIX: &str = "coffer listening on http://";
 const ADMIN_PREFIX: &str = "coffer admin API on http://";
+const CONSOLE_PREFIX: &str = "coffer console on http://";
 /// Name of the file (in the data directory) that receives the server's stderr.
 const STDERR_FILE: &str = "coffer.stderr.log";
 
@@ -195,6 +196,7 @@ impl ServerBuilder {
             admin,
             port: 0,
             admin_port: 0,
+            console_port: 0,
             data_dir,
         };
         server.launch().await;
@@ -213,6 +215,7 @@ pub struct TestServer {
     admin: AccountKeys,
     port: u16,
     admin_port: u16,
+    console_port: u16,
     // Declared last: removed after the process is stopped.
     data_dir: TempDir,
 }
@@ -241,6 +244,16 @@ impl TestServer {
     /// `http://127.0.0.1:PORT` of the admin API (`/metrics`, `/v1/...`).
     pub fn admin_endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.admin_port)
+    }
+
+    /// `http://127.0.0.1:PORT` of the web console (empty port 0 with `--console-listen off`).
+    pub fn console_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.console_port)
+    }
+
+    /// A request to the web console.
+    pub fn console_raw(&self, method: &str, path: &str) -> RawRequest {
+        RawRequest::new(&format!("127.0.0.1:{}", self.console_port), method, path)
     }
 
     /// A request to the admin API (sign it with [`RawRequest::sign_v4`] and
@@ -297,7 +310,8 @@ impl TestServer {
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(["--listen", "127.0.0.1:0"])
-            .args(["--admin-listen", "127.0.0.1:0"]);
+            .args(["--admin-listen", "127.0.0.1:0"])
+            .args(["--console-listen", "127.0.0.1:0"]);
         if let Some(url) = &self.database_url {
             cmd.arg("--database-url").arg(url);
         }
@@ -324,25 +338,39 @@ impl TestServer {
         let stdout = child.stdout.take().expect("piped stdout");
         *self.lock_child() = Some(child);
 
-        let (tx, rx) = mpsc::channel::<(bool, String)>();
+        /// Which listener a printed line announces.
+        #[derive(PartialEq)]
+        enum Door {
+            S3,
+            Admin,
+            Console,
+        }
+        let (tx, rx) = mpsc::channel::<(Door, String)>();
         std::thread::spawn(move || {
             // Keeps draining stdout after the listening line so the server never blocks.
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix(LISTENING_PREFIX) {
-                    let _ = tx.send((false, addr.trim().to_string()));
-                } else if let Some(addr) = line.strip_prefix(ADMIN_PREFIX) {
-                    let _ = tx.send((true, addr.trim().to_string()));
+                let door = [
+                    (LISTENING_PREFIX, Door::S3),
+                    (ADMIN_PREFIX, Door::Admin),
+                    (CONSOLE_PREFIX, Door::Console),
+                ]
+                .into_iter()
+                .find_map(|(prefix, door)| line.strip_prefix(prefix).map(|a| (door, a)));
+                if let Some((door, addr)) = door {
+                    let _ = tx.send((door, addr.trim().to_string()));
                 }
             }
         });
 
         let began = Instant::now();
         let mut admin_addr = None;
+        let mut console_addr = None;
         let addr = loop {
             match rx.try_recv() {
-                Ok((true, addr)) => admin_addr = Some(addr),
-                Ok((false, addr)) => break addr,
+                Ok((Door::Admin, addr)) => admin_addr = Some(addr),
+                Ok((Door::Console, addr)) => console_addr = Some(addr),
+                Ok((Door::S3, addr)) => break addr,
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
             }
             let exited = self
@@ -366,23 +394,14 @@ impl TestServer {
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
+        // The other doors' lines are printed before the S3 listener's.
+        assert!(
+            admin_addr.is_some(),
+            "coffer serve did not print its admin API line"
+        );
         self.port = parse_port(&addr);
-        // The admin line is printed first.
-        while admin_addr.is_none() {
-            admin_addr = rx
-                .try_recv()
-                .ok()
-                .filter(|(admin, _)| *admin)
-                .map(|(_, a)| a);
-            if admin_addr.is_none() {
-                assert!(
-                    began.elapsed() < START_TIMEOUT,
-                    "coffer serve did not print its admin API line"
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        }
         self.admin_port = admin_addr.as_deref().map(parse_port).unwrap_or_default();
+        self.console_port = console_addr.as_deref().map(parse_port).unwrap_or_default();
     }
 
     /// Sends SIGTERM and waits for the server to exit (SIGKILL after 30 s); returns its

@@ -118,6 +118,10 @@ pub struct ServeArgs {
     /// Address of the admin API and Prometheus `/metrics` (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:9001")]
     admin_listen: SocketAddr,
+    /// Address of the web console (port 0 picks a free port), or `off`. Never the S3
+    /// listener: an HTML object served there must not run as the console.
+    #[arg(long, default_value = "127.0.0.1:9002", value_parser = parse_optional_addr)]
+    console_listen: OptionalAddr,
     /// Milliseconds between checks for policy changes made by other coffer processes.
     #[arg(long, default_value_t = 2000)]
     policy_poll_ms: u64,
@@ -176,6 +180,7 @@ impl ServeArgs {
         c.max_header_bytes = self.max_header_bytes;
         c.shutdown_grace = Duration::from_secs(self.shutdown_grace);
         c.admin_listen = self.admin_listen;
+        c.console_listen = self.console_listen.0;
         c.policy_poll_interval = Duration::from_millis(self.policy_poll_ms.max(10));
         c.multipart_min_part_size = self.multipart_min_part_size;
         c.multipart_expiry = Duration::from_secs(self.multipart_expiry.max(1));
@@ -269,6 +274,14 @@ async fn serve(
         .await
         .with_context(|| format!("binding the admin API to {}", config.admin_listen))?;
     let admin_local = admin_listener.local_addr()?;
+    let console_listener = match config.console_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the console to {addr}"))?,
+        ),
+        None => None,
+    };
     let engine = PolicyEngine::new(args.policy_limits()).context("starting the policy engine")?;
     let policies = Arc::new(
         PolicyRegistry::open(Arc::new(engine), db.pool.clone())
@@ -311,6 +324,24 @@ async fn serve(
             let _ = admin_stop.wait_for(|stop| *stop).await;
         },
     ));
+    let console_task = match console_listener {
+        Some(listener) => {
+            // Tests and scripts read this line to learn the port.
+            println!("coffer console on http://{}", listener.local_addr()?);
+            let console = coffer::front::console::Console::new(state.clone());
+            let mut console_stop = stop_tx.subscribe();
+            let door = move |req, remote| console.clone().handle(req, remote);
+            Some(tokio::spawn(coffer::http::server::serve(
+                listener,
+                state.clone(),
+                door,
+                async move {
+                    let _ = console_stop.wait_for(|stop| *stop).await;
+                },
+            )))
+        }
+        None => None,
+    };
     if cfg!(feature = "bench-skip-policy") {
         tracing::warn!(
             "built with the bench-skip-policy feature: every request is allowed without a policy decision"
@@ -332,6 +363,9 @@ async fn serve(
     }
     let _ = poll_task.await;
     let _ = admin_task.await;
+    if let Some(task) = console_task {
+        let _ = task.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -387,6 +421,19 @@ async fn bootstrap_admin(
         println!("  secret key: {secret_key}");
     }
     Ok(())
+}
+
+/// `--console-listen`: an address, or `off`.
+#[derive(Debug, Clone, Copy)]
+struct OptionalAddr(Option<SocketAddr>);
+
+fn parse_optional_addr(s: &str) -> Result<OptionalAddr, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(OptionalAddr(None));
+    }
+    s.parse::<SocketAddr>()
+        .map(|a| OptionalAddr(Some(a)))
+        .map_err(|_| format!("expected ADDRESS:PORT or `off`, got {s:?}"))
 }
 
 /// `--scrub-period`: seconds, or `off`.
