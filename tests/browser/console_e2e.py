@@ -184,8 +184,10 @@ class Run:
     def row(self, key):
         return self.page.locator(f'tr[data-key="{css_attr(key)}"]')
 
-    def wait_listing(self):
-        self.page.wait_for_selector("main .listing:not(:has(.loading))", timeout=TIMEOUT_MS)
+    def wait_listing(self, prefix=None):
+        """Waits until the listing of `prefix` (any folder when None) has loaded."""
+        sel = "main .listing" + (f'[data-prefix="{css_attr(prefix)}"]' if prefix is not None else "")
+        self.page.wait_for_selector(sel + '[aria-busy="false"]', timeout=TIMEOUT_MS)
 
     def confirm_in_page(self, button_name):
         d = self.page.locator("dialog[open]")
@@ -195,7 +197,7 @@ class Run:
 
     def open_bucket_page(self):
         self.page.goto(f"{self.console}/#/b/{self.bucket}/")
-        self.wait_listing()
+        self.wait_listing("")
 
     # ---- the scenario -----------------------------------------------------------------
 
@@ -317,14 +319,14 @@ class Run:
 
         # 6. Open it; drop two files (one with a hostile name) and a folder.
         page.locator(f'tr[data-bucket="{self.bucket}"] a.bucket-name').click()
-        self.wait_listing()
+        self.wait_listing("")
         self.axe("objects-empty")
         zone = page.locator("section.dropzone")
         hello = b"hello from the console\n"
-        zone.drop(files=[
+        zone.drop({"files": [
             {"name": "hello.txt", "mimeType": "text/plain", "buffer": hello},
             {"name": HOSTILE, "mimeType": "text/html", "buffer": b"<b>not html</b>"},
-        ])
+        ]})
         for key in ["hello.txt", HOSTILE]:
             expect(page.locator(f'li.upload.ok[data-key="{css_attr(key)}"]')).to_have_count(1)
         tree = {"dir": True, "name": "folder", "children": [
@@ -336,7 +338,7 @@ class Run:
         self.check(prevented, "the listing accepts the folder drop")
         for key in ["folder/a.txt", "folder/" + BIDI, "folder/sub/b.txt"]:
             expect(page.locator(f'li.upload.ok[data-key="{css_attr(key)}"]')).to_have_count(1)
-        self.wait_listing()
+        self.wait_listing("")
         expect(self.row("hello.txt")).to_be_visible()
         hostile_text = self.row(HOSTILE).locator("td.name").inner_text()
         self.check(hostile_text == HOSTILE, f"the hostile key is shown as text: {hostile_text!r}")
@@ -370,10 +372,10 @@ class Run:
         self.checkpoint("big_uploaded", key="big.bin", sha256=big_sha, size=50 * 1024 * 1024)
 
         # 8. The listing: folders, breadcrumbs, the marker for the bidi override.
-        self.wait_listing()
+        self.wait_listing("")
         expect(page.locator('tr.folder[data-prefix="folder/"]')).to_be_visible()
         page.locator('tr.folder[data-prefix="folder/"] a').click()
-        self.wait_listing()
+        self.wait_listing("folder/")
         crumbs = page.get_by_role("navigation", name="Breadcrumb").inner_text()
         bidi_cell = self.row("folder/" + BIDI).locator("td.name")
         self.check(bidi_cell.locator(".ctl").count() == 1, "the U+202E in a key is shown as a marker")
@@ -399,7 +401,7 @@ class Run:
 
         # 10. Downloads (presigned, attachment): bytes equal.
         page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name=self.bucket).click()
-        self.wait_listing()
+        self.wait_listing("")
         got = self.download("hello.txt")
         self.check(got == hello, "the downloaded bytes are the uploaded ones")
         got_big = self.download("big.bin")
@@ -501,7 +503,7 @@ class Run:
         page.locator("dialog[open]").get_by_label("Folder name").fill("empty")
         page.locator("dialog[open]").get_by_role("button", name="Create folder").click()
         page.wait_for_url(lambda u: u.endswith(f"#/b/{self.bucket}/empty%2F"))
-        self.wait_listing()
+        self.wait_listing("empty/")
         self.step("new-folder")
         self.checkpoint("folder_created", key="empty/")
         page.goto(c + "/#/")
@@ -511,11 +513,11 @@ class Run:
         self.step("bucket-not-empty", error=err.inner_text())
         for prefix in ["folder/sub/", "folder/", "empty/", ""]:
             page.goto(f"{c}/#/b/{self.bucket}/{urlquote(prefix)}")
-            self.wait_listing()
+            self.wait_listing(prefix)
             page.get_by_label("Select all on this page").check()
             page.get_by_role("button", name="Delete selected").click()
             self.confirm_in_page("Delete")
-            self.wait_listing()
+            self.wait_listing(prefix)
             expect(page.locator("tr.object")).to_have_count(0)
         self.step("objects-deleted")
         self.checkpoint("objects_deleted")

@@ -9,7 +9,7 @@ import { el, shown, button, clear, errorBox, notify, copyable, copyButton, confi
 function snippet(title, text) {
   return el("section", { class: "snippet" },
     el("div", { class: "snippet-head" }, el("h3", { text: title }), copyButton(text, title)),
-    el("pre", { class: "code", attrs: { tabindex: "0", "aria-label": title } }, shown(text)));
+    el("pre", { class: "code", attrs: { tabindex: "0", role: "region", "aria-label": title } }, shown(text)));
 }
 
 /** The settings snippets for `keyId` (the secret is a placeholder unless given). */

@@ -6,6 +6,9 @@ import * as s3 from "/assets/s3.js";
 import { openBucket } from "/assets/drawer.js";
 import { el, shown, button, field, clear, errorBox, errorText, notify, confirmDialog, when, newId } from "/assets/ui.js";
 
+/** Buckets whose ACL is read for the Public badge. */
+const BADGES = 50;
+
 /** Words for the S3 errors creating or deleting a bucket may meet. */
 const EXPLAIN = {
   BucketAlreadyExists: "Bucket names are shared by every account of this server: pick another name.",
@@ -40,7 +43,8 @@ export async function bucketsPage(main) {
       return;
     }
     const body = el("tbody");
-    for (const b of buckets) body.append(bucketRow(b, load));
+    // The Public badge costs one GetBucketAcl per bucket: only for the first BADGES.
+    buckets.forEach((b, i) => body.append(bucketRow(b, load, i < BADGES)));
     clear(list).append(el("div", { class: "table-wrap" }, el("table", { class: "buckets" },
       el("caption", { class: "visually-hidden", text: "Buckets" }),
       el("thead", {}, el("tr", {}, ["Name", "Created", "Access", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
@@ -50,7 +54,7 @@ export async function bucketsPage(main) {
 }
 
 /** One bucket's row; its Public badge is filled in when its ACL arrives. */
-function bucketRow(b, reload) {
+function bucketRow(b, reload, badge) {
   const access = el("td", { class: "access" });
   const row = el("tr", { attrs: { "data-bucket": b.name } },
     el("td", {}, el("a", { href: `#/b/${encodeURIComponent(b.name)}/`, class: "bucket-name" }, shown(b.name))),
@@ -68,7 +72,7 @@ function bucketRow(b, reload) {
           notify(`Deleting ${b.name} failed: ${errorText(e)}${EXPLAIN[e.code] ? " " + EXPLAIN[e.code] : ""}`, "error");
         }
       }, { class: "small danger" })));
-  s3.getAcl(b.name, "").then((acl) => {
+  if (badge) s3.getAcl(b.name, "").then((acl) => {
     if (s3.isPublic(acl)) access.append(el("span", { class: "badge public", text: "Public" }));
     else access.append(el("span", { class: "badge", text: "Private" }));
   }).catch(() => access.append(el("span", { class: "badge", text: "unknown", title: "ACL not readable" })));

@@ -40,7 +40,7 @@ export async function objectsPage(main, bucket, prefix) {
 
   const picker = el("input", { type: "file", multiple: true, hidden: true, attrs: { "aria-label": "Files to upload" } });
   const uploads = el("ol", { class: "uploads", attrs: { "aria-label": "Uploads" } });
-  const listing = el("div", { class: "listing" });
+  const listing = el("div", { class: "listing", attrs: { "data-prefix": prefix, "aria-busy": "true" } });
   const pager = el("div", { class: "pager" });
   const selectAll = el("input", { type: "checkbox", attrs: { "aria-label": "Select all on this page" } });
   const deleteSelected = button("Delete selected", () => removeSelected(), { class: "danger", disabled: true });
@@ -145,12 +145,15 @@ export async function objectsPage(main, bucket, prefix) {
   }
 
   async function load() {
+    // `aria-busy` while a page loads; `data-prefix` names the folder shown (tests wait on both).
+    listing.setAttribute("aria-busy", "true");
     clear(listing).append(el("p", { class: "loading", text: "Loading…" }));
     try {
       current = await s3.listObjects(bucket, { prefix: prefix + filter, token: tokens[page], maxKeys: PAGE });
     } catch (e) {
       clear(listing).append(errorBox(e));
       clear(pager);
+      listing.setAttribute("aria-busy", "false");
       return;
     }
     tokens[page + 1] = current.next;
@@ -168,6 +171,7 @@ export async function objectsPage(main, bucket, prefix) {
         el("tbody", {}, rows))));
     }
     syncSelection();
+    listing.setAttribute("aria-busy", "false");
     clear(pager).append(
       page > 0 ? button("First page", () => { page = 0; load(); }, { class: "small" }) : null,
       page > 0 ? button("Previous page", () => { page -= 1; load(); }, { class: "small" }) : null,

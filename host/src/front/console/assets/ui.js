@@ -134,12 +134,15 @@ export function copyButton(text, what) {
   return b;
 }
 
-/** A read-only value with a copy button (an id, a URL...). */
+/**
+ * A read-only value with a copy button (an id, a URL...): an `<output>` (a labelable
+ * element) so the label names it.
+ */
 export function copyable(label, value) {
   const id = newId("v");
   return el("div", { class: "copyable" },
-    el("span", { class: "label", id, text: label }),
-    el("code", { class: "value", attrs: { "aria-labelledby": id } }, shown(value)),
+    el("label", { class: "label", htmlFor: id, text: label }),
+    el("output", { class: "value code", id }, shown(value)),
     copyButton(value, label));
 }
 
