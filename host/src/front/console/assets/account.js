@@ -9,7 +9,9 @@ import { el, shown, button, clear, errorBox, notify, copyable, copyButton, confi
 function snippet(title, text) {
   return el("section", { class: "snippet" },
     el("div", { class: "snippet-head" }, el("h3", { text: title }), copyButton(text, title)),
-    el("pre", { class: "code", attrs: { tabindex: "0", role: "region", "aria-label": title } }, shown(text)));
+    // Line breaks are the snippet's own; any other control character is marked.
+    el("pre", { class: "code", attrs: { tabindex: "0", role: "region", "aria-label": title } },
+      text.split("\n").flatMap((line, i) => (i ? ["\n", shown(line)] : [shown(line)]))));
 }
 
 /** The settings snippets for `keyId` (the secret is a placeholder unless given). */
