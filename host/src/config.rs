@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub admin_listen: SocketAddr,
     /// Address of the web console, on an origin of its own; `None` disables it.
     pub console_listen: Option<SocketAddr>,
+    /// The web console's sessions and addresses.
+    pub console: ConsoleConfig,
     /// How often to check the database for policy module changes made elsewhere.
     pub policy_poll_interval: Duration,
     /// Smallest size of a multipart part other than the last (5 MiB in S3).
@@ -63,10 +65,37 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9001)),
             console_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9002))),
+            console: ConsoleConfig::default(),
             policy_poll_interval: Duration::from_secs(2),
             multipart_min_part_size: 5 << 20,
             max_complete_xml_bytes: 4 << 20,
             multipart_expiry: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// The web console's sessions and the addresses it shows.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// A session unused this long ends.
+    pub idle_timeout: Duration,
+    /// A session ends this long after login, used or not.
+    pub session_lifetime: Duration,
+    /// The console's origin as browsers see it (`https://console.example.com` behind a
+    /// reverse proxy); `None`: the request's `Host` with the listener's scheme.
+    pub origin: Option<String>,
+    /// The S3 endpoint as the console's users reach it (presigned links, client
+    /// settings); `None`: the console's host name with the S3 listener's port.
+    pub s3_url: Option<String>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            idle_timeout: Duration::from_secs(30 * 60),
+            session_lifetime: Duration::from_secs(12 * 3600),
+            origin: None,
+            s3_url: None,
         }
     }
 }

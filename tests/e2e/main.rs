@@ -12,6 +12,7 @@ mod browser;
 mod buckets;
 mod clients_more;
 mod clients_s3cmd;
+mod console_api;
 mod console_browser;
 mod copy;
 mod cors;

@@ -41,6 +41,7 @@
 //! and must be created per test (their connection pools belong to one runtime).
 
 pub mod chunked;
+pub mod console;
 pub mod pg;
 pub mod pgproxy;
 pub mod policy;

@@ -122,6 +122,21 @@ pub struct ServeArgs {
     /// listener: an HTML object served there must not run as the console.
     #[arg(long, default_value = "127.0.0.1:9002", value_parser = parse_optional_addr)]
     console_listen: OptionalAddr,
+    /// Seconds a console session may stay unused before it ends.
+    #[arg(long, default_value_t = 1800)]
+    console_idle_timeout: u64,
+    /// Seconds a console session lasts after login, used or not.
+    #[arg(long, default_value_t = 43200)]
+    console_session_lifetime: u64,
+    /// The console's origin as browsers see it, e.g. `https://console.example.com` behind a
+    /// reverse proxy (state-changing requests must come from it). Default: the request's
+    /// Host header with the listener's scheme.
+    #[arg(long)]
+    console_origin: Option<String>,
+    /// The S3 endpoint as console users reach it, for presigned links and client settings.
+    /// Default: the console's host name with the S3 listener's port.
+    #[arg(long)]
+    s3_url: Option<String>,
     /// Milliseconds between checks for policy changes made by other coffer processes.
     #[arg(long, default_value_t = 2000)]
     policy_poll_ms: u64,
@@ -181,6 +196,16 @@ impl ServeArgs {
         c.shutdown_grace = Duration::from_secs(self.shutdown_grace);
         c.admin_listen = self.admin_listen;
         c.console_listen = self.console_listen.0;
+        c.console.idle_timeout = Duration::from_secs(self.console_idle_timeout.max(1));
+        c.console.session_lifetime = Duration::from_secs(self.console_session_lifetime.max(1));
+        c.console.origin = self
+            .console_origin
+            .as_ref()
+            .map(|o| o.trim_end_matches('/').to_string());
+        c.console.s3_url = self
+            .s3_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string());
         c.policy_poll_interval = Duration::from_millis(self.policy_poll_ms.max(10));
         c.multipart_min_part_size = self.multipart_min_part_size;
         c.multipart_expiry = Duration::from_secs(self.multipart_expiry.max(1));
@@ -328,7 +353,7 @@ async fn serve(
         Some(listener) => {
             // Tests and scripts read this line to learn the port.
             println!("coffer console on http://{}", listener.local_addr()?);
-            let console = coffer::front::console::Console::new(state.clone());
+            let console = coffer::front::console::Console::new(state.clone(), local, false);
             let mut console_stop = stop_tx.subscribe();
             let door = move |req, remote| console.clone().handle(req, remote);
             Some(tokio::spawn(coffer::http::server::serve(

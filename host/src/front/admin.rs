@@ -109,13 +109,13 @@ impl ApiError {
 
 impl From<catalog::Error> for ApiError {
     fn from(e: catalog::Error) -> Self {
-        use catalog::Error as E;
-        let message = e.to_string();
-        match e {
-            E::InvalidName(_) => Self::new(StatusCode::BAD_REQUEST, "InvalidName", message),
-            E::InvalidModule(_) => Self::new(StatusCode::BAD_REQUEST, "InvalidModule", message),
-            E::InvalidConfig(_) => Self::new(StatusCode::BAD_REQUEST, "InvalidConfig", message),
-            E::Store(s) => s.into(),
+        match (e.client_code(), e) {
+            (_, catalog::Error::Store(s)) => s.into(),
+            (code, e) => Self::new(
+                StatusCode::BAD_REQUEST,
+                code.unwrap_or("InvalidRequest"),
+                e.to_string(),
+            ),
         }
     }
 }

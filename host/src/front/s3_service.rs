@@ -13,11 +13,12 @@ use tracing::Instrument;
 use crate::auth::{self, RequestView};
 use crate::http::body::{ResponseBody, empty, full};
 use crate::s3::authn::authenticate;
-use crate::s3::context::RequestContext;
+use crate::s3::context::{Principal, RequestContext};
 use crate::s3::cors_request::{self, CorsProbe};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::{self, headers, router, xml};
 use crate::state::AppState;
+use crate::store::accounts::Account;
 
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -38,6 +39,17 @@ fn new_request_id() -> String {
     )
 }
 
+/// Who vouches for the caller of a request.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// The request itself: its signature, presigned query, or nothing (anonymous). Every
+    /// request to the S3 listener.
+    Signed,
+    /// A web console session, already checked by the console door: the request runs as
+    /// this account, unsigned (its body is taken as sent, as an anonymous one would be).
+    Session(Account),
+}
+
 /// Handles one request end to end, counted in the S3 request metrics; never fails
 /// (errors become S3 error responses).
 pub async fn handle(
@@ -45,9 +57,19 @@ pub async fn handle(
     req: Request<Incoming>,
     remote: SocketAddr,
 ) -> Response<ResponseBody> {
+    handle_as(state, req, remote, Caller::Signed).await
+}
+
+/// [`handle`] for a request whose caller is vouched for by `caller`.
+pub async fn handle_as(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+    remote: SocketAddr,
+    caller: Caller,
+) -> Response<ResponseBody> {
     // Boxed: the pipeline's future is about 7 KiB, and each async layer around it (the
     // metrics' task-local scope) would hold and copy it again (4 KiB GETs were 6% slower).
-    s3::metrics::track(Box::pin(pipeline(state, req, remote))).await
+    s3::metrics::track(Box::pin(pipeline(state, req, remote, caller))).await
 }
 
 /// The pipeline of one request: see the module docs.
@@ -55,6 +77,7 @@ async fn pipeline(
     state: Arc<AppState>,
     req: Request<Incoming>,
     remote: SocketAddr,
+    caller: Caller,
 ) -> Response<ResponseBody> {
     let request_id = new_request_id();
     let span = tracing::info_span!(
@@ -70,7 +93,8 @@ async fn pipeline(
         let is_head = req.method() == Method::HEAD;
         let cors = CorsProbe::of_request(req.method(), req.headers());
         let mut target = None;
-        let mut response = match process(&state, req, remote, &request_id, &mut target).await {
+        let processed = process(&state, req, remote, caller, &request_id, &mut target).await;
+        let mut response = match processed {
             Ok(resp) => resp,
             Err(err) => render_error(&err, &request_id, is_head),
         };
@@ -135,6 +159,7 @@ async fn process(
     state: &AppState,
     req: Request<Incoming>,
     remote: SocketAddr,
+    caller: Caller,
     request_id: &str,
     target: &mut Option<(String, Option<String>)>,
 ) -> S3Result<Response<ResponseBody>> {
@@ -178,9 +203,14 @@ async fn process(
         raw_query: &raw_query,
         headers: &parts.headers,
     };
-    let credentials = auth::parse_credentials(&view).map_err(S3Error::from)?;
-    let vhost_bucket = route.vhost.then_some(route.bucket.as_deref()).flatten();
-    let (principal, sigv4) = authenticate(state, &view, credentials, vhost_bucket).await?;
+    let (principal, sigv4) = match caller {
+        Caller::Signed => {
+            let credentials = auth::parse_credentials(&view).map_err(S3Error::from)?;
+            let vhost_bucket = route.vhost.then_some(route.bucket.as_deref()).flatten();
+            authenticate(state, &view, credentials, vhost_bucket).await?
+        }
+        Caller::Session(account) => (Principal::Account(account), None),
+    };
     span.record("principal", principal.log_name());
 
     let ctx = RequestContext {

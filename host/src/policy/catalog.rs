@@ -33,6 +33,19 @@ pub enum Error {
     Store(#[from] store::Error),
 }
 
+impl Error {
+    /// The stable code the admin API and the console report for a caller's mistake
+    /// (`None` for storage errors, which each door maps with its other storage errors).
+    pub fn client_code(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidName(_) => Some("InvalidName"),
+            Error::InvalidModule(_) => Some("InvalidModule"),
+            Error::InvalidConfig(_) => Some("InvalidConfig"),
+            Error::Store(_) => None,
+        }
+    }
+}
+
 /// What was stored.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StoredModule {

@@ -190,6 +190,51 @@ pub async fn preflight(
     Ok(response)
 }
 
+/// What the console's CORS test box asks: the preflight of `method` with
+/// `request_headers` from `origin` on `bucket` (and `key`), as the bucket's
+/// module decides it, with the rule that matched (`None`: none does, or the
+/// bucket has no configuration and its module matched nothing).
+pub async fn test_preflight(
+    state: &AppState,
+    bucket: &str,
+    key: Option<&str>,
+    origin: &str,
+    method: &str,
+    request_headers: Vec<String>,
+) -> S3Result<Option<(types::CorsRuleMatch, Option<String>)>> {
+    let Some(cors) = state.policies.bucket_cors(bucket).await? else {
+        return Err(S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", bucket));
+    };
+    let req = types::CorsRequest {
+        kind: types::CorsKind::Preflight,
+        origin: origin.to_owned(),
+        method: method.to_owned(),
+        request_headers: request_headers
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        bucket: bucket.to_owned(),
+        key: key.map(str::to_owned),
+        rules: cors.rules.clone(),
+        config: None,
+    };
+    Ok(evaluate(state, &cors, req).map(|answer| {
+        let id = answer
+            .rule_index
+            .and_then(|i| cors.rules.get(i as usize))
+            .and_then(|rule| rule.id.clone());
+        (answer, id)
+    }))
+}
+
+/// The headers a preflight answered by `answer` carries.
+pub fn preflight_headers(answer: &types::CorsRuleMatch) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    add_headers(&mut headers, answer, true);
+    headers
+}
+
 /// The bucket module's answer to `req` (`None`: no rule matches, or the
 /// module cannot be loaded or failed, which the engine has logged).
 fn evaluate(

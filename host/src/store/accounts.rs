@@ -25,7 +25,7 @@ pub struct Account {
     pub email: Option<String>,
 }
 
-fn account_from_row(row: &PgRow) -> Result<Account, sqlx::Error> {
+pub(super) fn account_from_row(row: &PgRow) -> Result<Account, sqlx::Error> {
     Ok(Account {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -35,7 +35,7 @@ fn account_from_row(row: &PgRow) -> Result<Account, sqlx::Error> {
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.canonical_id, a.display_name, a.email";
+pub(super) const ACCOUNT_COLUMNS: &str = "a.id, a.name, a.canonical_id, a.display_name, a.email";
 
 /// Creates an account.
 pub async fn create_account(

@@ -3,7 +3,8 @@
 //! [`volumes`], runtime [`settings`]), object bytes in replicated chunk files ([`blob`]),
 //! the background workers that keep them ([`repair`], [`scrub`], the garbage collector
 //! [`gc`], paced by [`throttle`]), secret keys sealed with the master key ([`secrets`]),
-//! and stored policy modules and their attachments to buckets ([`policies`]).
+//! stored policy modules and their attachments to buckets ([`policies`]), and web console
+//! sessions ([`console_sessions`]).
 //!
 //! Functions take `impl PgExecutor` where one statement suffices, and a pool where they need
 //! their own transaction. Constraint violations are matched by name (see `migrations/`) and
@@ -15,6 +16,7 @@ pub mod blob;
 pub mod blocks;
 pub mod buckets;
 pub mod chunks;
+pub mod console_sessions;
 pub mod cors;
 pub mod gc;
 pub mod multipart;
