@@ -394,7 +394,7 @@ class Run:
         expect(drawer).to_be_visible()
         drawer.get_by_label("Link expires after").select_option(label="7 days")
         drawer.get_by_role("button", name="Create share link").click()
-        share = drawer.get_by_label("Share link").input_value()
+        share = drawer.get_by_label("Share link", exact=True).input_value()
         anon_private = http_get(f"{self.s3}/{self.bucket}/folder/a.txt")
         self.check(anon_private[0] == 403, f"the private object is not public: {anon_private[0]}")
         curl = subprocess.run(["curl", "-sS", "-f", share], capture_output=True, timeout=30)

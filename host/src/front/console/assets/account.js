@@ -3,7 +3,7 @@
 // endpoint with ready-to-paste settings for s3cmd, the AWS CLI and rclone.
 
 import { api } from "/assets/api.js";
-import { el, shown, button, clear, errorBox, notify, copyable, copyButton, confirmDialog, when } from "/assets/ui.js";
+import { el, shown, button, clear, errorBox, notify, copyable, copyButton, confirmDialog, when, fill } from "/assets/ui.js";
 
 /** A titled, copyable configuration snippet. */
 function snippet(title, text) {
@@ -48,7 +48,7 @@ export async function accountPage(main, s) {
   const keysBox = el("div", { class: "keys-box" });
   const created = el("div", { class: "new-key", attrs: { "aria-live": "polite" } });
   const settings = el("div", { class: "settings" }, snippets(s, s.access_key));
-  clear(main).append(
+  fill(main, 
     el("h1", { text: "Account" }),
     el("section", { class: "card" },
       el("h2", { text: "Identity" }),
@@ -67,7 +67,7 @@ export async function accountPage(main, s) {
             el("p", { class: "warning", text: "Copy the secret key now: it is shown only once." }),
             copyable("New access key", k.access_key),
             copyable("New secret key", k.secret_key));
-          clear(settings).append(...snippets(s, k.access_key, k.secret_key));
+          fill(settings, ...snippets(s, k.access_key, k.secret_key));
           await loadKeys();
         } catch (e) { created.append(errorBox(e)); }
       }, { class: "primary" }),
@@ -79,12 +79,12 @@ export async function accountPage(main, s) {
       settings));
 
   async function loadKeys() {
-    clear(keysBox).append(el("p", { class: "loading", text: "Loading keys…" }));
+    fill(keysBox, el("p", { class: "loading", text: "Loading keys…" }));
     let keys;
     try {
       keys = (await api("GET", "/api/keys")).keys || [];
     } catch (e) {
-      clear(keysBox).append(errorBox(e));
+      fill(keysBox, errorBox(e));
       return;
     }
     const body = el("tbody");
@@ -105,7 +105,7 @@ export async function accountPage(main, s) {
           } catch (e) { notify(`Revoking failed: ${e.code}: ${e.message}`, "error"); }
         }, { class: "small danger", aria: `Revoke ${k.access_key}` }))));
     }
-    clear(keysBox).append(el("div", { class: "table-wrap" }, el("table", {},
+    fill(keysBox, el("div", { class: "table-wrap" }, el("table", {},
       el("caption", { class: "visually-hidden", text: "Access keys" }),
       el("thead", {}, el("tr", {}, ["Access key", "Created", "Status", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
       body)));

@@ -4,7 +4,7 @@
 // applying a preset replaces the grants, and saving grants replaces the preset.
 
 import * as s3 from "/assets/s3.js";
-import { el, shown, button, field, clear, errorBox, notify, copyable } from "/assets/ui.js";
+import { el, shown, button, field, clear, errorBox, notify, copyable, fill } from "/assets/ui.js";
 
 const BUCKET_PRESETS = ["private", "public-read", "public-read-write", "authenticated-read"];
 const OBJECT_PRESETS = [...BUCKET_PRESETS, "bucket-owner-read", "bucket-owner-full-control"];
@@ -51,12 +51,12 @@ function grantRow(g, onRemove) {
  * read; `onChange` is called after a successful save.
  */
 export async function aclTab(panel, { bucket, key = "", publicUrl, onChange }) {
-  clear(panel).append(el("p", { class: "loading", text: "Loading ACL…" }));
+  fill(panel, el("p", { class: "loading", text: "Loading ACL…" }));
   let acl;
   try {
     acl = await s3.getAcl(bucket, key);
   } catch (e) {
-    clear(panel).append(errorBox(e));
+    fill(panel, errorBox(e));
     return;
   }
   const out = el("div", { class: "tab-errors" });
@@ -98,7 +98,7 @@ export async function aclTab(panel, { bucket, key = "", publicUrl, onChange }) {
     } catch (e) { out.append(errorBox(e)); }
   }, { class: "primary" });
 
-  clear(panel).append(
+  fill(panel, 
     el("p", {}, "Owner: ", el("span", { class: "owner" }, shown(ownerText)), " (always has full control)"),
     s3.isPublic(acl)
       ? el("p", { class: "badge-line" }, el("span", { class: "badge public", text: "Public" }), " Everyone can read this " + (key ? "object." : "bucket's listing."))

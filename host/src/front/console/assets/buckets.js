@@ -4,7 +4,7 @@
 
 import * as s3 from "/assets/s3.js";
 import { openBucket } from "/assets/drawer.js";
-import { el, shown, button, field, clear, errorBox, errorText, notify, confirmDialog, when, newId } from "/assets/ui.js";
+import { el, shown, button, field, clear, errorBox, errorText, notify, confirmDialog, when, newId, fill } from "/assets/ui.js";
 
 /** Buckets whose ACL is read for the Public badge. */
 const BADGES = 50;
@@ -28,24 +28,24 @@ function explained(e) {
 /** Renders the Buckets page into `main`. */
 export async function bucketsPage(main) {
   const list = el("div", { class: "bucket-list" }, el("p", { class: "loading", text: "Loading buckets…" }));
-  clear(main).append(el("h1", { text: "Buckets" }), createForm(() => load()), list);
+  fill(main, el("h1", { text: "Buckets" }), createForm(() => load()), list);
 
   async function load() {
     let buckets;
     try {
       buckets = await s3.listBuckets();
     } catch (e) {
-      clear(list).append(errorBox(e));
+      fill(list, errorBox(e));
       return;
     }
     if (!buckets.length) {
-      clear(list).append(el("p", { class: "empty", text: "No buckets yet: create one above." }));
+      fill(list, el("p", { class: "empty", text: "No buckets yet: create one above." }));
       return;
     }
     const body = el("tbody");
     // The Public badge costs one GetBucketAcl per bucket: only for the first BADGES.
     buckets.forEach((b, i) => body.append(bucketRow(b, load, i < BADGES)));
-    clear(list).append(el("div", { class: "table-wrap" }, el("table", { class: "buckets" },
+    fill(list, el("div", { class: "table-wrap" }, el("table", { class: "buckets" },
       el("caption", { class: "visually-hidden", text: "Buckets" }),
       el("thead", {}, el("tr", {}, ["Name", "Created", "Access", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
       body)));

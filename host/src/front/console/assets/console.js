@@ -13,7 +13,7 @@ import { setSession, closeDrawer } from "/assets/drawer.js";
 import { bucketsPage } from "/assets/buckets.js";
 import { objectsPage } from "/assets/objects.js";
 import { accountPage } from "/assets/account.js";
-import { el, shown, clear, errorBox, notify } from "/assets/ui.js";
+import { el, shown, clear, errorBox, notify, fill } from "/assets/ui.js";
 
 let session = null;
 
@@ -42,7 +42,7 @@ async function route() {
       await bucketsPage(main);
     }
   } catch (e) {
-    clear(main).append(el("h1", { text: "Something went wrong" }), errorBox(e));
+    fill(main, el("h1", { text: "Something went wrong" }), errorBox(e));
   }
 }
 
@@ -67,7 +67,7 @@ async function start() {
   setCsrf(session.csrf_token);
   setSession(session);
   const who = document.getElementById("whoami");
-  clear(who).append(shown(session.account.display_name || session.account.name),
+  fill(who, shown(session.account.display_name || session.account.name),
     session.admin ? el("span", { class: "badge", text: "admin" }) : null);
   document.getElementById("logout").addEventListener("click", logout);
   window.addEventListener("hashchange", route);

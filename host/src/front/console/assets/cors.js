@@ -5,7 +5,7 @@
 
 import * as s3 from "/assets/s3.js";
 import { api } from "/assets/api.js";
-import { el, shown, button, field, clear, errorBox, notify, confirmDialog, newId } from "/assets/ui.js";
+import { el, shown, button, field, clear, errorBox, notify, confirmDialog, newId, fill } from "/assets/ui.js";
 
 const METHODS = ["GET", "PUT", "POST", "DELETE", "HEAD"];
 
@@ -71,12 +71,12 @@ function testBox(bucket) {
 
 /** Renders the CORS tab of `bucket` into `panel`. */
 export async function corsTab(panel, bucket) {
-  clear(panel).append(el("p", { class: "loading", text: "Loading CORS…" }));
+  fill(panel, el("p", { class: "loading", text: "Loading CORS…" }));
   let cors;
   try {
     cors = await s3.getCors(bucket);
   } catch (e) {
-    clear(panel).append(errorBox(e));
+    fill(panel, errorBox(e));
     return;
   }
   const out = el("div", { class: "tab-errors" });
@@ -96,7 +96,7 @@ export async function corsTab(panel, bucket) {
     } catch (e) { out.append(errorBox(e)); }
   };
   const raw = el("textarea", { rows: 10, value: cors ? cors.xml : "", spellcheck: false, class: "code" });
-  clear(panel).append(
+  fill(panel, 
     el("p", { class: "hint", text: "CORS rules apply to every object of the bucket; the first rule that matches a request decides." }),
     cors ? null : el("p", { class: "empty", text: "This bucket has no CORS configuration." }),
     rulesBox,

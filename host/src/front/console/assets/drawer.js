@@ -6,7 +6,7 @@ import * as s3 from "/assets/s3.js";
 import { api, presign } from "/assets/api.js";
 import { aclTab } from "/assets/acl.js";
 import { corsTab } from "/assets/cors.js";
-import { el, shown, button, field, clear, errorBox, notify, copyable, size, when, newId } from "/assets/ui.js";
+import { el, shown, button, field, clear, errorBox, notify, copyable, size, when, newId, fill } from "/assets/ui.js";
 
 /** The session (set by console.js): endpoint, vhost domains, admin flag. */
 let session = null;
@@ -118,7 +118,7 @@ export function openBucket(bucket, onChange, initial) {
 }
 
 async function bucketDetails(panel, bucket) {
-  clear(panel).append(el("h3", { text: "URLs" }), ...urlBlocks(bucket, ""));
+  fill(panel, el("h3", { text: "URLs" }), ...urlBlocks(bucket, ""));
   const policy = el("p", { class: "loading", text: "Loading policy module…" });
   panel.append(el("h3", { text: "Policy module" }), policy);
   try {
@@ -132,17 +132,17 @@ async function bucketDetails(panel, bucket) {
 
 /** The bucket's metadata rules: the configuration of the `default` module (JSON). */
 async function metadataRulesTab(panel, bucket) {
-  clear(panel).append(el("p", { class: "loading", text: "Loading metadata rules…" }));
+  fill(panel, el("p", { class: "loading", text: "Loading metadata rules…" }));
   let p;
   try {
     p = await api("GET", `/api/buckets/${encodeURIComponent(bucket)}/policy`);
   } catch (e) {
-    clear(panel).append(errorBox(e));
+    fill(panel, errorBox(e));
     return;
   }
   const out = el("div", { class: "tab-errors" });
   if (p.module && p.module !== "default") {
-    clear(panel).append(el("p", {}, "This bucket's policy module is ", el("code", {}, shown(p.module)),
+    fill(panel, el("p", {}, "This bucket's policy module is ", el("code", {}, shown(p.module)),
       ": its metadata rules, if any, are that module's own configuration (see the Policy tab)."));
     return;
   }
@@ -160,7 +160,7 @@ async function metadataRulesTab(panel, bucket) {
       notify(`Metadata rules of ${bucket} saved`);
     } catch (e) { out.append(errorBox(e)); }
   }, { class: "primary" }) : null;
-  clear(panel).append(
+  fill(panel, 
     el("p", { class: "hint", text: "Rules for the x-amz-meta-* metadata of new objects, as JSON: " +
       "{\"metadata\": [{\"prefix\", \"schema\" (required, properties with pattern/enum/maxLength…, additionalProperties), \"content_types\"}]}. " +
       "The rule with the longest matching prefix applies." }),
@@ -171,7 +171,7 @@ async function metadataRulesTab(panel, bucket) {
 
 /** Administrators: attach, configure or detach the bucket's policy module. */
 async function policyTab(panel, bucket) {
-  clear(panel).append(el("p", { class: "loading", text: "Loading…" }));
+  fill(panel, el("p", { class: "loading", text: "Loading…" }));
   let current, modules;
   try {
     [current, modules] = await Promise.all([
@@ -179,7 +179,7 @@ async function policyTab(panel, bucket) {
       api("GET", "/api/policies"),
     ]);
   } catch (e) {
-    clear(panel).append(errorBox(e));
+    fill(panel, errorBox(e));
     return;
   }
   const out = el("div", { class: "tab-errors" });
@@ -191,7 +191,7 @@ async function policyTab(panel, bucket) {
     value: current.config === undefined || current.config === null ? "" : JSON.stringify(current.config, null, 2),
   });
   const url = `/api/buckets/${encodeURIComponent(bucket)}/policy`;
-  clear(panel).append(
+  fill(panel, 
     el("p", {}, "Attached: ", current.module ? el("code", {}, shown(current.module)) : "none"),
     field("Policy module", module),
     field("Configuration (JSON, optional)", config),
@@ -242,15 +242,15 @@ export async function download(bucket, key) {
 }
 
 async function objectDetails(panel, bucket, key) {
-  clear(panel).append(el("p", { class: "loading", text: "Loading…" }));
+  fill(panel, el("p", { class: "loading", text: "Loading…" }));
   let head;
   try {
     head = await s3.headObject(bucket, key);
   } catch (e) {
-    clear(panel).append(errorBox(e));
+    fill(panel, errorBox(e));
     return;
   }
-  if (!head) { clear(panel).append(errorBox({ code: "NoSuchKey", message: "The object no longer exists." })); return; }
+  if (!head) { fill(panel, errorBox({ code: "NoSuchKey", message: "The object no longer exists." })); return; }
   const h = head.headers;
   const rows = [
     ["Key", key], ["Size", `${size(h.get("content-length"))} (${h.get("content-length")} bytes)`],
@@ -268,7 +268,7 @@ async function objectDetails(panel, bucket, key) {
       input.select();
     } catch (e) { shareOut.append(errorBox(e)); }
   }, { class: "primary" });
-  clear(panel).append(
+  fill(panel, 
     el("dl", { class: "details" }, rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, shown(v))])),
     button("Download", () => download(bucket, key), { aria: `Download ${key}` }),
     el("h3", { text: "URLs" }), ...urlBlocks(bucket, key),
@@ -298,22 +298,27 @@ function metaRow(name, value) {
 }
 
 async function objectMetadata(panel, bucket, key, onChange) {
-  clear(panel).append(el("p", { class: "loading", text: "Loading metadata…" }));
+  fill(panel, el("p", { class: "loading", text: "Loading metadata…" }));
   let head;
   try {
     head = await s3.headObject(bucket, key);
   } catch (e) {
-    clear(panel).append(errorBox(e));
+    fill(panel, errorBox(e));
     return;
   }
-  if (!head) { clear(panel).append(errorBox({ code: "NoSuchKey", message: "The object no longer exists." })); return; }
+  if (!head) { fill(panel, errorBox({ code: "NoSuchKey", message: "The object no longer exists." })); return; }
   const out = el("div", { class: "tab-errors" });
   const body = el("tbody");
   for (const [k, v] of head.headers) {
     if (k.startsWith("x-amz-meta-")) body.append(metaRow(k.slice("x-amz-meta-".length), v));
   }
+  // The console's S3 door answers every request with `Content-Disposition: attachment`
+  // (so that nothing it proxies renders on the console's origin): that value is the
+  // door's, not the object's, and is not shown (nor saved back) as the object's own.
+  const forced = (name, v) => name === "Content-Disposition" && v === "attachment";
   const inputs = HTTP_FIELDS.map((name) => {
-    const input = el("input", { value: head.headers.get(name) || "", spellcheck: false, name });
+    const v = head.headers.get(name) || "";
+    const input = el("input", { value: forced(name, v) ? "" : v, spellcheck: false, name });
     return [name, input];
   });
   const save = button("Save metadata", async () => {
@@ -333,7 +338,7 @@ async function objectMetadata(panel, bucket, key, onChange) {
       await objectMetadata(panel, bucket, key, onChange);
     } catch (e) { out.append(errorBox(e)); }
   }, { class: "primary" });
-  clear(panel).append(
+  fill(panel, 
     el("h3", { text: "User metadata" }),
     el("div", { class: "table-wrap" }, el("table", { class: "meta" },
       el("caption", { class: "visually-hidden", text: "User metadata" }),

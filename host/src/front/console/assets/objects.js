@@ -6,7 +6,7 @@
 import * as s3 from "/assets/s3.js";
 import { openBucket, openObject, download } from "/assets/drawer.js";
 import { collectDrop, uploadFiles } from "/assets/upload.js";
-import { el, shown, button, field, clear, errorBox, errorText, notify, dialog, confirmDialog, size, when } from "/assets/ui.js";
+import { el, shown, button, field, clear, errorBox, errorText, notify, dialog, confirmDialog, size, when, fill } from "/assets/ui.js";
 
 /** Keys per page. */
 const PAGE = 100;
@@ -140,18 +140,18 @@ export async function objectsPage(main, bucket, prefix) {
     const name = p.slice(prefix.length);
     return el("tr", { class: "folder", attrs: { "data-prefix": p } },
       el("td", { class: "pick-cell" }),
-      el("td", { class: "name" }, el("a", { href: folderHash(bucket, p) }, el("span", { class: "folder-icon", attrs: { "aria-hidden": "true" }, text: "\u{1F4C1} " }), shown(name))),
+      el("td", { class: "name" }, el("a", { href: folderHash(bucket, p) }, el("span", { class: "folder-icon", attrs: { "aria-hidden": "true" } }), shown(name))),
       el("td", { text: "folder" }), el("td"), el("td"));
   }
 
   async function load() {
     // `aria-busy` while a page loads; `data-prefix` names the folder shown (tests wait on both).
     listing.setAttribute("aria-busy", "true");
-    clear(listing).append(el("p", { class: "loading", text: "Loading…" }));
+    fill(listing, el("p", { class: "loading", text: "Loading…" }));
     try {
       current = await s3.listObjects(bucket, { prefix: prefix + filter, token: tokens[page], maxKeys: PAGE });
     } catch (e) {
-      clear(listing).append(errorBox(e));
+      fill(listing, errorBox(e));
       clear(pager);
       listing.setAttribute("aria-busy", "false");
       return;
@@ -160,9 +160,9 @@ export async function objectsPage(main, bucket, prefix) {
     const rows = [...current.folders.map(folderRow), ...current.objects.map(objectRow)];
     selectAll.checked = false;
     if (!rows.length) {
-      clear(listing).append(el("p", { class: "empty", text: filter ? "Nothing matches this filter." : "This folder is empty: drop files here or use Upload." }));
+      fill(listing, el("p", { class: "empty", text: filter ? "Nothing matches this filter." : "This folder is empty: drop files here or use Upload." }));
     } else {
-      clear(listing).append(el("div", { class: "table-wrap" }, el("table", { class: "objects" },
+      fill(listing, el("div", { class: "table-wrap" }, el("table", { class: "objects" },
         el("caption", { class: "visually-hidden", text: `Objects in ${bucket}/${prefix}` }),
         el("thead", {}, el("tr", {},
           el("th", { scope: "col", class: "pick-cell" }, selectAll),
@@ -172,7 +172,7 @@ export async function objectsPage(main, bucket, prefix) {
     }
     syncSelection();
     listing.setAttribute("aria-busy", "false");
-    clear(pager).append(
+    fill(pager, 
       page > 0 ? button("First page", () => { page = 0; load(); }, { class: "small" }) : null,
       page > 0 ? button("Previous page", () => { page -= 1; load(); }, { class: "small" }) : null,
       el("span", { class: "page-no", text: `Page ${page + 1}` }),
@@ -183,7 +183,7 @@ export async function objectsPage(main, bucket, prefix) {
     syncSelection();
   });
 
-  clear(main).append(
+  fill(main, 
     breadcrumbs(bucket, prefix),
     el("h1", {}, shown(prefix ? prefix.split("/").slice(-2)[0] : bucket)),
     el("div", { class: "toolbar" },

@@ -40,6 +40,11 @@ export function append(parent, ...children) {
   return parent;
 }
 
+/** Replaces the children of `node` with `children` (as [`append`] takes them). */
+export function fill(node, ...children) {
+  return append(clear(node), ...children);
+}
+
 /** Removes every child of `node` (and returns it). */
 export function clear(node) {
   while (node.firstChild) node.firstChild.remove();
