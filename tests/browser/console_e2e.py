@@ -247,6 +247,8 @@ class Run:
         csp = [m for m in self.report["console_errors"] if "Content Security Policy" in m]
         if csp:
             self.report["failures"].append(f"CSP violations: {csp}")
+        with open(os.path.join(self.artifacts, "report.json"), "w", encoding="utf-8") as f:
+            json.dump(self.report, f, indent=2)
         self.emit({"report": self.report})
 
     def on_dialog(self, dialog):
@@ -493,9 +495,9 @@ class Run:
         expect(page.get_by_role("heading", name="Account", level=1)).to_be_visible()
         expect(page.locator(".keys-box table")).to_be_visible()
         page.get_by_role("button", name="Create access key").click()
-        new_secret = page.get_by_label("New secret key")
+        new_secret = page.get_by_label("New secret key", exact=True)
         expect(new_secret).to_be_visible()
-        new_key = page.get_by_label("New access key").inner_text()
+        new_key = page.get_by_label("New access key", exact=True).inner_text()
         self.axe("account")
         self.step("account", created_key=new_key)
         self.checkpoint("key_created", access_key=new_key, secret_key=new_secret.inner_text())
