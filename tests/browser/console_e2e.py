@@ -346,6 +346,12 @@ class Run:
             expect(page.locator(f'li.upload.ok[data-key="{css_attr(key)}"]')).to_have_count(1)
         self.wait_listing("")
         expect(self.row("hello.txt")).to_be_visible()
+        # Dropping hello.txt again asks first (in the page); Cancel keeps the object.
+        zone.drop({"files": [{"name": "hello.txt", "mimeType": "text/plain", "buffer": b"replaced"}]})
+        warning = page.locator("dialog[open]")
+        expect(warning).to_contain_text("hello.txt")
+        self.shot("overwrite-warning")
+        self.confirm_in_page("Cancel")
         hostile_text = self.row(HOSTILE).locator("td.name").inner_text()
         self.check(hostile_text == HOSTILE, f"the hostile key is shown as text: {hostile_text!r}")
         self.check(page.locator("main img").count() == 0, "no element came from a key")
@@ -358,9 +364,7 @@ class Run:
             f.write(os.urandom(50 * 1024 * 1024))
         with open(big, "rb") as f:
             big_sha = hashlib.sha256(f.read()).hexdigest()
-        with page.expect_file_chooser() as chooser:
-            page.get_by_role("button", name="Upload", exact=True).click()
-        chooser.value.set_files(big)
+        self.upload_file(big)
         bar = page.locator('li.upload[data-key="big.bin"] progress')
         seen = set()
         deadline = time.time() + 60
@@ -374,8 +378,42 @@ class Run:
             time.sleep(0.05)
         expect(page.locator('li.upload.ok[data-key="big.bin"]')).to_have_count(1)
         self.check(bar.evaluate("(p) => p.value") == 100, "the progress bar reaches 100")
+        self.check(any(0 < v < 100 for v in seen), f"progress was shown on the way: {sorted(seen)}")
         self.step("uploaded-50mib", progress_values=sorted(seen))
         self.checkpoint("big_uploaded", key="big.bin", sha256=big_sha, size=50 * 1024 * 1024)
+
+        # 7b. Above the multipart threshold (64 MiB): a multipart upload of Blob slices.
+        multi = os.path.join(self.tmp, "multi.bin")
+        with open(multi, "wb") as f:
+            f.write(os.urandom(70 * 1024 * 1024))
+        with open(multi, "rb") as f:
+            multi_sha = hashlib.sha256(f.read()).hexdigest()
+        self.upload_file(multi)
+        expect(page.locator('li.upload.ok[data-key="multi.bin"]')).to_have_count(1, timeout=90_000)
+        self.step("uploaded-multipart")
+        self.checkpoint("multipart_uploaded", key="multi.bin", sha256=multi_sha, size=70 * 1024 * 1024)
+
+        # 7c. Cancel: the upload stops, and the multipart upload is aborted on the server.
+        # The browser's upload bandwidth is throttled so that there is time to cancel.
+        cancel = os.path.join(self.tmp, "cancel.bin")
+        os.link(multi, cancel)
+        cdp = ctx.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 4 * 1024 * 1024})
+        self.upload_file(cancel)
+        row = page.locator('li.upload[data-key="cancel.bin"]')
+        expect(row.locator("progress")).to_be_visible()
+        page.wait_for_function(
+            "() => { const p = document.querySelector('li.upload[data-key=\"cancel.bin\"] progress'); return p && p.value > 0; }",
+            timeout=30_000)
+        row.get_by_role("button", name="Cancel upload of cancel.bin").click()
+        expect(row).to_have_class("upload cancelled")
+        cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        cdp.detach()
+        self.step("upload-cancelled", state=row.locator(".upload-state").inner_text())
+        self.checkpoint("upload_cancelled", key="cancel.bin")
 
         # 8. The listing: folders, breadcrumbs, the marker for the bidi override.
         self.wait_listing("")
@@ -559,6 +597,12 @@ class Run:
         page.goto(c + "/")
         page.wait_for_url(c + "/login")
         self.step("logged-out")
+
+    def upload_file(self, path):
+        """Picks `path` with the Upload button's file chooser."""
+        with self.page.expect_file_chooser() as chooser:
+            self.page.get_by_role("button", name="Upload", exact=True).click()
+        chooser.value.set_files(path)
 
     def delete_bucket_row(self):
         row = self.page.locator(f'tr[data-bucket="{self.bucket}"]')

@@ -98,6 +98,41 @@ async fn verify(s: &TestServer, user: &AccountKeys, bucket: &str, cp: &Value) {
                 cp["sha256"].as_str()
             );
         }
+        "multipart_uploaded" => {
+            let head = c
+                .head_object()
+                .bucket(bucket)
+                .key("multi.bin")
+                .send()
+                .await
+                .expect("HeadObject");
+            // A multipart ETag: "<md5 of the parts' md5s>-<parts>".
+            assert!(
+                head.e_tag().is_some_and(|e| e.contains('-')),
+                "multipart: {:?}",
+                head.e_tag()
+            );
+            let data = get(&c, bucket, "multi.bin").await;
+            assert_eq!(Some(data.len() as u64), cp["size"].as_u64());
+            assert_eq!(
+                Some(hex::encode(Sha256::digest(&data)).as_str()),
+                cp["sha256"].as_str()
+            );
+        }
+        "upload_cancelled" => {
+            assert!(!exists(&c, bucket, "cancel.bin").await, "nothing stored");
+            let uploads = c
+                .list_multipart_uploads()
+                .bucket(bucket)
+                .send()
+                .await
+                .expect("ListMultipartUploads");
+            assert!(
+                uploads.uploads().is_empty(),
+                "the multipart upload was aborted: {:?}",
+                uploads.uploads()
+            );
+        }
         "public" => assert!(public(&c, bucket, "hello.txt").await, "made public"),
         "metadata" => {
             let head = c
@@ -185,6 +220,8 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
         .create_account_with_email("console-user", "console-user@example.com")
         .await;
     let bucket = unique_bucket("console");
+    // Only this run's screenshots.
+    let _ = std::fs::remove_dir_all(artifacts());
     let args = json!({
         "console": s.console_endpoint(),
         "s3": s.endpoint(),
@@ -241,7 +278,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
     );
     assert_eq!(
         checkpoints.len(),
-        11,
+        13,
         "every checkpoint was reached: {checkpoints:?}"
     );
     assert!(report["steps"].as_array().is_some_and(|s| s.len() > 20));

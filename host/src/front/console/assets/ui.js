@@ -151,15 +151,20 @@ export function copyable(label, value) {
     copyButton(value, label));
 }
 
+/** Notifications shown at once per region. */
+const MAX_NOTES = 3;
+
 /** Shows a message in the page's live region (`kind`: "info" or "error"). */
 export function notify(message, kind = "info") {
   const region = document.getElementById(kind === "error" ? "alerts" : "status");
   if (!region) return;
-  const item = el("div", { class: `note ${kind}` }, shown(message));
+  const item = el("div", { class: `note ${kind}` }, el("span", { class: "note-text" }, shown(message)));
   const close = button("\u00d7", () => item.remove(), { class: "small plain", aria: "Dismiss" });
   item.append(close);
   region.append(item);
-  if (kind !== "error") setTimeout(() => item.remove(), 6000);
+  // The newest few only: older ones would cover the page on a phone.
+  while (region.children.length > MAX_NOTES) region.firstElementChild.remove();
+  if (kind !== "error") setTimeout(() => item.remove(), 5000);
 }
 
 /** The error text of anything thrown by the API helpers: "Code: message". */
