@@ -427,6 +427,12 @@ class Run:
         expect(page.locator('tr.folder[data-prefix="folder/sub/"]')).to_be_visible()
         self.axe("objects-folder")
         self.step("folder", breadcrumbs=crumbs, bidi=bidi_cell.inner_text())
+        # The same folder on a phone: the table scrolls inside its box, the page does not.
+        page.set_viewport_size({"width": 360, "height": 740})
+        overflow = self.no_overflow(360)
+        self.axe("objects-phone")
+        self.step("phone-objects", scroll_width=overflow)
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         # 9. A share link (presigned GET, chosen expiry) of a private object, fetched with curl.
         self.row("folder/a.txt").locator("td.name button").click()
@@ -440,7 +446,21 @@ class Run:
         curl = subprocess.run(["curl", "-sS", "-f", share], capture_output=True, timeout=30)
         self.check(curl.returncode == 0 and curl.stdout == b"file a", f"curl of the share link: {curl.returncode} {curl.stdout[:200]!r} {curl.stderr[:300]!r}")
         self.axe("object-drawer")
-        self.step("share-link", share_expires="7 days")
+        vhost = drawer.get_by_label("Virtual-host URL", exact=True).inner_text()
+        self.check(f"{self.bucket}.{self.args['domain']}" in vhost, f"the virtual-host URL: {vhost}")
+        self.step("share-link", share_expires="7 days", vhost_url=vhost)
+
+        # 9b. A grant to another account by e-mail in the grant table.
+        drawer.get_by_role("tab", name="ACL").click()
+        drawer.get_by_role("button", name="Add grant").click()
+        drawer.get_by_label("Grantee type").last.select_option("email")
+        drawer.get_by_label("Grantee", exact=True).last.fill(self.args["friend_email"])
+        drawer.get_by_label("Permission").last.select_option("READ")
+        drawer.get_by_role("button", name="Save grants").click()
+        self.notified("Grants of folder/a.txt saved")
+        expect(drawer.locator("table.grants tbody tr")).to_have_count(2)
+        self.step("grant-by-email")
+        self.checkpoint("granted", key="folder/a.txt")
         drawer.get_by_role("button", name="Close drawer").click()
 
         # 10. Downloads (presigned, attachment): bytes equal.
@@ -526,7 +546,18 @@ class Run:
         drawer.get_by_role("tab", name="Metadata").click()
         expect(drawer.get_by_label("Metadata rules (JSON)")).to_be_visible()
         self.step("bucket-metadata-rules")
+        # The bucket's ACL: public-read, then its row in the list shows the Public badge.
+        drawer.get_by_role("tab", name="ACL").click()
+        drawer.get_by_label("Canned ACL").select_option("public-read")
+        drawer.get_by_role("button", name="Apply preset").click()
+        expect(drawer.locator(".badge.public")).to_be_visible()
+        self.step("bucket-public")
+        self.checkpoint("bucket_public")
         drawer.get_by_role("button", name="Close drawer").click()
+
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Buckets").click()
+        expect(page.locator(f'tr[data-bucket="{self.bucket}"] .badge.public')).to_have_text("Public")
+        self.step("bucket-list-public-badge")
 
         # 14. The account page: identity, keys (create: secret once; revoke), settings.
         page.get_by_role("link", name="Account").click()
@@ -580,14 +611,12 @@ class Run:
         page.set_viewport_size({"width": 360, "height": 740})
         page.goto(c + "/#/account")
         expect(page.get_by_role("heading", name="Account", level=1)).to_be_visible()
-        overflow = page.evaluate("() => document.documentElement.scrollWidth")
-        self.check(overflow <= 360, f"no horizontal scrolling at 360 px ({overflow})")
+        overflow = self.no_overflow(360)
         self.axe("account-phone")
         self.step("phone-account", scroll_width=overflow)
         page.goto(c + "/#/")
         expect(page.get_by_role("heading", name="Buckets", level=1)).to_be_visible()
-        overflow = page.evaluate("() => document.documentElement.scrollWidth")
-        self.check(overflow <= 360, f"no horizontal scrolling at 360 px ({overflow})")
+        overflow = self.no_overflow(360)
         self.step("phone-buckets", scroll_width=overflow)
         page.set_viewport_size({"width": 1280, "height": 900})
 
@@ -597,6 +626,16 @@ class Run:
         page.goto(c + "/")
         page.wait_for_url(c + "/login")
         self.step("logged-out")
+
+    def no_overflow(self, width):
+        """Checks that nothing makes the page scroll sideways at `width`; the page width."""
+        scroll = self.page.evaluate("() => document.documentElement.scrollWidth")
+        if scroll > width:
+            wide = self.page.evaluate("""(w) => Array.from(document.querySelectorAll('body *'))
+              .filter((e) => e.getBoundingClientRect().right > w)
+              .slice(0, 8).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))""", width)
+            raise Failed(f"no horizontal scrolling at {width} px ({scroll}): {wide}")
+        return scroll
 
     def upload_file(self, path):
         """Picks `path` with the Upload button's file chooser."""

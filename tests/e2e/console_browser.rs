@@ -26,6 +26,9 @@ use crate::support::{all_keys, exists, get};
 /// The whole scenario's time limit (it takes well under a minute on a laptop).
 const LIMIT: Duration = Duration::from_secs(240);
 
+/// The server's virtual-host domain (the console shows virtual-host URLs with it).
+const DOMAIN: &str = "s3.coffer.test";
+
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
 fn script() -> PathBuf {
@@ -66,7 +69,13 @@ async fn public(c: &Client, bucket: &str, key: &str) -> bool {
 }
 
 /// Checks the server's state at one checkpoint of the script.
-async fn verify(s: &TestServer, user: &AccountKeys, bucket: &str, cp: &Value) {
+async fn verify(
+    s: &TestServer,
+    user: &AccountKeys,
+    friend: &AccountKeys,
+    bucket: &str,
+    cp: &Value,
+) {
     let c = s.client_for(user);
     let name = cp["checkpoint"].as_str().unwrap_or_default();
     match name {
@@ -133,6 +142,21 @@ async fn verify(s: &TestServer, user: &AccountKeys, bucket: &str, cp: &Value) {
                 uploads.uploads()
             );
         }
+        "granted" => {
+            let friend = s.client_for(friend);
+            assert_eq!(get(&friend, bucket, "folder/a.txt").await, b"file a");
+            assert!(
+                friend
+                    .get_object()
+                    .bucket(bucket)
+                    .key("folder/sub/b.txt")
+                    .send()
+                    .await
+                    .is_err(),
+                "the grant is the object's only"
+            );
+        }
+        "bucket_public" => assert!(public(&c, bucket, "").await, "the bucket is public"),
         "public" => assert!(public(&c, bucket, "hello.txt").await, "made public"),
         "metadata" => {
             let head = c
@@ -215,9 +239,13 @@ async fn verify(s: &TestServer, user: &AccountKeys, bucket: &str, cp: &Value) {
 
 #[tokio::test]
 async fn a_user_manages_buckets_and_objects_in_the_console() {
-    let s = TestServer::builder().domain("s3.coffer.test").start().await;
+    let s = TestServer::builder().domain(DOMAIN).start().await;
     let user = s
         .create_account_with_email("console-user", "console-user@example.com")
+        .await;
+    // Another account, granted access by e-mail in the ACL tab.
+    let friend = s
+        .create_account_with_email("console-friend", "friend@example.com")
         .await;
     let bucket = unique_bucket("console");
     // Only this run's screenshots.
@@ -228,6 +256,8 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
         "access_key": user.access_key,
         "secret_key": user.secret_key,
         "bucket": bucket,
+        "domain": DOMAIN,
+        "friend_email": "friend@example.com",
         "artifacts": artifacts(),
         "interactive": true,
     });
@@ -250,7 +280,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
                 .unwrap_or_else(|e| panic!("the script printed a non-JSON line ({e}): {line}"));
             if msg.get("checkpoint").is_some() {
                 eprintln!("console e2e: checkpoint {}", msg["checkpoint"]);
-                verify(&s, &user, &bucket, &msg).await;
+                verify(&s, &user, &friend, &bucket, &msg).await;
                 checkpoints.push(msg["checkpoint"].clone());
                 stdin
                     .write_all(b"{\"ok\": true}\n")
@@ -278,7 +308,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
     );
     assert_eq!(
         checkpoints.len(),
-        13,
+        15,
         "every checkpoint was reached: {checkpoints:?}"
     );
     assert!(report["steps"].as_array().is_some_and(|s| s.len() > 20));

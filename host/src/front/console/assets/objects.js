@@ -131,7 +131,7 @@ export async function objectsPage(main, bucket, prefix) {
         on: { click: () => openObject(bucket, o.key, load) },
       }, shown(name || "(this folder's marker)"))),
       el("td", { class: "size", text: size(o.size) }),
-      el("td", { class: "modified", text: when(o.modified) }),
+      el("td", { class: "modified hide-narrow", text: when(o.modified) }),
       el("td", { class: "actions" },
         button("Download", () => download(bucket, o.key), { class: "small", aria: `Download ${o.key}` })));
   }
@@ -141,7 +141,7 @@ export async function objectsPage(main, bucket, prefix) {
     return el("tr", { class: "folder", attrs: { "data-prefix": p } },
       el("td", { class: "pick-cell" }),
       el("td", { class: "name" }, el("a", { href: folderHash(bucket, p) }, el("span", { class: "folder-icon", attrs: { "aria-hidden": "true" } }), shown(name))),
-      el("td", { text: "folder" }), el("td"), el("td"));
+      el("td", { text: "folder" }), el("td", { class: "hide-narrow" }), el("td"));
   }
 
   async function load() {
@@ -166,7 +166,8 @@ export async function objectsPage(main, bucket, prefix) {
         el("caption", { class: "visually-hidden", text: `Objects in ${bucket}/${prefix}` }),
         el("thead", {}, el("tr", {},
           el("th", { scope: "col", class: "pick-cell" }, selectAll),
-          ...["Name", "Size", "Last modified"].map((h) => el("th", { scope: "col", text: h })),
+          el("th", { scope: "col", text: "Name" }), el("th", { scope: "col", text: "Size" }),
+          el("th", { scope: "col", class: "hide-narrow", text: "Last modified" }),
           el("th", { scope: "col" }, el("span", { class: "visually-hidden", text: "Actions" })))),
         el("tbody", {}, rows))));
     }
