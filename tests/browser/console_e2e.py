@@ -43,6 +43,8 @@ AXE = os.path.join(HERE, "vendor", "axe-core", "axe.min.js")
 HOSTILE = "<img src=x onerror=alert(1)>"
 BIDI = "report\u202egnp.exe"
 TIMEOUT_MS = 15_000
+# Assertions wait as long as actions (a debug build compiles a policy module in seconds).
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 class Failed(Exception):
@@ -434,6 +436,24 @@ class Run:
         self.step("phone-objects", scroll_width=overflow)
         page.set_viewport_size({"width": 1280, "height": 900})
 
+        # 8b. A folder of more than a page (put there by the caller): one page at a time by
+        # continuation token, and the prefix filter.
+        page.goto(f"{c}/#/b/{self.bucket}/many%2F")
+        self.wait_listing("many/")
+        expect(page.locator("tr.object")).to_have_count(100)
+        page.get_by_role("button", name="Next page").click()
+        self.wait_listing("many/")
+        expect(page.locator("tr.object")).to_have_count(self.args["many"] - 100)
+        expect(page.get_by_role("button", name="Next page")).to_have_count(0)
+        page.get_by_role("button", name="Previous page").click()
+        self.wait_listing("many/")
+        expect(page.locator("tr.object")).to_have_count(100)
+        page.get_by_label("Filter by prefix").fill("01")
+        expect(page.locator("tr.object")).to_have_count(10)
+        self.step("pagination-and-filter")
+        page.goto(f"{c}/#/b/{self.bucket}/folder%2F")
+        self.wait_listing("folder/")
+
         # 9. A share link (presigned GET, chosen expiry) of a private object, fetched with curl.
         self.row("folder/a.txt").locator("td.name button").click()
         drawer = page.locator("#drawer")
@@ -591,14 +611,18 @@ class Run:
         err = page.locator("#alerts .note.error").last
         expect(err).to_contain_text("BucketNotEmpty")
         self.step("bucket-not-empty", error=err.inner_text())
-        for prefix in ["folder/sub/", "folder/", "empty/", ""]:
+        for prefix in ["folder/sub/", "folder/", "empty/", "many/", ""]:
             page.goto(f"{c}/#/b/{self.bucket}/{urlquote(prefix)}")
             self.wait_listing(prefix)
-            page.get_by_label("Select all on this page").check()
-            page.get_by_role("button", name="Delete selected").click()
-            self.confirm_in_page("Delete")
-            self.wait_listing(prefix)
-            expect(page.locator("tr.object")).to_have_count(0)
+            # One page at a time (many/ holds more than a page).
+            while page.locator("tr.object").count():
+                first = page.locator("tr.object").first.element_handle()
+                page.get_by_label("Select all on this page").check()
+                page.get_by_role("button", name="Delete selected").click()
+                self.confirm_in_page("Delete")
+                # The listing is rebuilt once the objects are gone.
+                first.wait_for_element_state("hidden")
+                self.wait_listing(prefix)
         self.step("objects-deleted")
         self.checkpoint("objects_deleted")
         page.goto(c + "/#/")
@@ -626,6 +650,52 @@ class Run:
         page.goto(c + "/")
         page.wait_for_url(c + "/login")
         self.step("logged-out")
+
+        # 18. An administrator: metadata rules for a bucket (the default module's
+        # configuration) in the Metadata tab; an upload breaking them is refused with the
+        # module's words, and so is a metadata edit.
+        rules_bucket = self.args["rules_bucket"]
+        page.fill('input[name="access_key"]', self.args["admin_access_key"])
+        page.fill('input[name="secret_key"]', self.args["admin_secret_key"])
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(c + "/")
+        page.goto(f"{c}/#/b/{rules_bucket}/")
+        self.wait_listing("")
+        page.get_by_role("button", name="Bucket settings").click()
+        drawer = page.locator("#drawer")
+        drawer.get_by_role("tab", name="Metadata").click()
+        rules = drawer.get_by_label("Metadata rules (JSON)")
+        rules.fill("{not json")
+        drawer.get_by_role("button", name="Save rules").click()
+        expect(drawer.locator(".tab-errors .error")).to_contain_text("Not JSON")
+        rules.fill(json.dumps({"metadata": [{"schema": {"required": ["owner"]}}]}))
+        drawer.get_by_role("button", name="Save rules").click()
+        self.notified(f"Metadata rules of {rules_bucket} saved")
+        self.axe("bucket-metadata-rules-admin")
+        self.step("metadata-rules-saved")
+        drawer.get_by_role("tab", name="Policy").click()
+        expect(drawer.get_by_label("Policy module")).to_have_value("default")
+        self.step("policy-tab")
+        drawer.get_by_role("button", name="Close drawer").click()
+        page.locator("section.dropzone").drop({"files": [{"name": "no-owner.txt", "mimeType": "text/plain", "buffer": b"x"}]})
+        failed = page.locator('li.upload.failed[data-key="no-owner.txt"]')
+        expect(failed).to_contain_text("owner")
+        refused = failed.locator(".upload-state").inner_text()
+        self.step("upload-refused-by-rules", error=refused)
+        # An object the rules accept (put by the caller), then a metadata edit dropping owner.
+        self.wait_listing("")
+        self.row("ok.txt").locator("td.name button").click()
+        drawer.get_by_role("tab", name="Metadata").click()
+        expect(drawer.locator("tr.meta-row")).to_have_count(1)
+        drawer.get_by_role("button", name="Remove metadata").click()
+        drawer.get_by_role("button", name="Save metadata").click()
+        edit_error = drawer.locator(".tab-errors .error")
+        expect(edit_error).to_contain_text("owner")
+        self.step("metadata-edit-refused", error=edit_error.inner_text())
+        self.checkpoint("rules_enforced", refused=refused, edit_error=edit_error.inner_text())
+        drawer.get_by_role("button", name="Close drawer").click()
+        page.get_by_role("button", name="Log out").click()
+        page.wait_for_url(c + "/login")
 
     def no_overflow(self, width):
         """Checks that nothing makes the page scroll sideways at `width`; the page width."""

@@ -3,7 +3,9 @@
 //! against a real server, as a user would: log in (a wrong secret first), create a bucket
 //! (an invalid name first), drop files and a folder, upload 50 MiB, browse, download, make
 //! an object public, edit its metadata, add a CORS rule, share a link, manage keys, delete
-//! everything and log out, with an axe-core accessibility check on each page.
+//! everything and log out, with an axe-core accessibility check on each page; then an
+//! administrator sets a bucket's metadata rules in the drawer and sees an upload and a
+//! metadata edit that break them refused with the module's words.
 //!
 //! The script stops at checkpoints (one JSON line on its stdout) and this test checks the
 //! server's state there with aws-sdk-s3 and anonymous HTTP, then answers on its stdin. Each
@@ -21,10 +23,13 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::support::{all_keys, exists, get};
+use crate::support::{all_keys, create_bucket, exists, get, put_many};
 
 /// The whole scenario's time limit (it takes well under a minute on a laptop).
 const LIMIT: Duration = Duration::from_secs(240);
+
+/// Keys in `many/`: more than the console's page of 100.
+const MANY: usize = 105;
 
 /// The server's virtual-host domain (the console shows virtual-host URLs with it).
 const DOMAIN: &str = "s3.coffer.test";
@@ -33,6 +38,11 @@ const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser/console_e2e.py")
+}
+
+/// The administrator's bucket for the metadata-rules step.
+fn rules_bucket(bucket: &str) -> String {
+    format!("{bucket}-rules")
 }
 
 /// Where screenshots go: `target/console-e2e/` of the build tree that runs the test.
@@ -86,6 +96,9 @@ async fn verify(
                 .await
                 .expect("the bucket exists");
             assert!(!public(&c, bucket, "").await, "a new bucket is private");
+            // More than a page of keys for the pagination step.
+            let many: Vec<String> = (0..MANY).map(|i| format!("many/{i:03}")).collect();
+            put_many(&c, bucket, &many).await;
         }
         "dropped" => {
             for key in cp["keys"].as_array().expect("keys") {
@@ -157,6 +170,24 @@ async fn verify(
             );
         }
         "bucket_public" => assert!(public(&c, bucket, "").await, "the bucket is public"),
+        "rules_enforced" => {
+            let admin = s.client();
+            assert!(!exists(&admin, &rules_bucket(bucket), "no-owner.txt").await);
+            let head = admin
+                .head_object()
+                .bucket(rules_bucket(bucket))
+                .key("ok.txt")
+                .send()
+                .await
+                .expect("HeadObject");
+            assert_eq!(
+                head.metadata()
+                    .and_then(|m| m.get("owner"))
+                    .map(String::as_str),
+                Some("alice"),
+                "the refused edit changed nothing"
+            );
+        }
         "public" => assert!(public(&c, bucket, "hello.txt").await, "made public"),
         "metadata" => {
             let head = c
@@ -250,6 +281,18 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
     let bucket = unique_bucket("console");
     // Only this run's screenshots.
     let _ = std::fs::remove_dir_all(artifacts());
+    // The administrator's bucket, with one object its future rules accept.
+    let admin = s.client();
+    create_bucket(&admin, &rules_bucket(&bucket)).await;
+    admin
+        .put_object()
+        .bucket(rules_bucket(&bucket))
+        .key("ok.txt")
+        .metadata("owner", "alice")
+        .body(b"ok".to_vec().into())
+        .send()
+        .await
+        .expect("PutObject");
     let args = json!({
         "console": s.console_endpoint(),
         "s3": s.endpoint(),
@@ -258,6 +301,10 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
         "bucket": bucket,
         "domain": DOMAIN,
         "friend_email": "friend@example.com",
+        "many": MANY,
+        "rules_bucket": rules_bucket(&bucket),
+        "admin_access_key": s.admin_keys().access_key,
+        "admin_secret_key": s.admin_keys().secret_key,
         "artifacts": artifacts(),
         "interactive": true,
     });
@@ -308,7 +355,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
     );
     assert_eq!(
         checkpoints.len(),
-        15,
+        16,
         "every checkpoint was reached: {checkpoints:?}"
     );
     assert!(report["steps"].as_array().is_some_and(|s| s.len() > 20));

@@ -79,8 +79,9 @@ export async function aclTab(panel, { bucket, key = "", publicUrl, onChange }) {
   // Grants.
   const body = el("tbody");
   const table = el("table", { class: "grants" },
-    el("caption", { text: "Grants" }),
-    el("thead", {}, el("tr", {}, ["Grantee type", "Grantee", "Permission", ""].map((h) => el("th", { scope: "col", text: h })))),
+    el("caption", { class: "visually-hidden", text: "Grants" }),
+    el("thead", {}, el("tr", {}, ["Grantee type", "Grantee", "Permission"].map((h) => el("th", { scope: "col", text: h })),
+      el("th", { scope: "col" }, el("span", { class: "visually-hidden", text: "Actions" })))),
     body);
   const none = () => {};
   for (const g of acl.grants) body.append(grantRow(g, none));

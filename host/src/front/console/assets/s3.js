@@ -232,9 +232,15 @@ export async function replaceMetadata(bucket, key, headers) {
       "x-amz-metadata-directive": "REPLACE",
     },
   });
-  await request("PUT", bucket, key, {
-    query: { acl: true }, body: aclText, headers: { "Content-Type": "application/xml" },
-  });
+  try {
+    await request("PUT", bucket, key, {
+      query: { acl: true }, body: aclText, headers: { "Content-Type": "application/xml" },
+    });
+  } catch (e) {
+    // The copy succeeded: say so, and that the object's ACL is now the copy's (private).
+    e.message = `the metadata was saved, but putting the object's ACL back failed, so the object is now private: ${e.message}`;
+    throw e;
+  }
 }
 
 // ---- ACLs --------------------------------------------------------------------------
