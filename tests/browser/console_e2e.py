@@ -191,9 +191,9 @@ class Run:
         sel = "main .listing" + (f'[data-prefix="{css_attr(prefix)}"]' if prefix is not None else "")
         self.page.wait_for_selector(sel + '[aria-busy="false"]', timeout=TIMEOUT_MS)
 
-    def notified(self, text):
+    def notified(self, text, timeout=TIMEOUT_MS):
         """Waits for a notification containing `text`."""
-        expect(self.page.locator("#status .note", has_text=text).first).to_be_visible()
+        expect(self.page.locator("#status .note", has_text=text).first).to_be_visible(timeout=timeout)
 
     def confirm_in_page(self, button_name):
         d = self.page.locator("dialog[open]")
@@ -670,7 +670,12 @@ class Run:
         expect(drawer.locator(".tab-errors .error")).to_contain_text("Not JSON")
         rules.fill(json.dumps({"metadata": [{"schema": {"required": ["owner"]}}]}))
         drawer.get_by_role("button", name="Save rules").click()
-        self.notified(f"Metadata rules of {rules_bucket} saved")
+        # Attaching compiles the module with its rules: seconds in a debug build on a busy
+        # machine.
+        saved = page.locator("#status .note", has_text=f"Metadata rules of {rules_bucket} saved")
+        expect(saved.or_(drawer.locator(".tab-errors .error")).first).to_be_visible(timeout=90_000)
+        self.check(not drawer.locator(".tab-errors .error").count(),
+                   f"saving the rules: {drawer.locator('.tab-errors').inner_text()}")
         self.axe("bucket-metadata-rules-admin")
         self.step("metadata-rules-saved")
         drawer.get_by_role("tab", name="Policy").click()

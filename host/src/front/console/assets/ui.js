@@ -112,15 +112,31 @@ export function field(label, input, hint) {
   return wrap;
 }
 
-/** A button; `label` is its text, `opts.aria` its accessible name when different. */
+/**
+ * A button; `label` is its text, `opts.aria` its accessible name when different. While
+ * the promise `onClick` returns is pending, the button is `aria-busy` and further clicks
+ * are ignored (no double submissions while the server works).
+ */
 export function button(label, onClick, opts = {}) {
+  const click = async (event) => {
+    const b = event.currentTarget;
+    if (b.getAttribute("aria-busy") === "true") return;
+    const result = onClick(event);
+    if (!result || typeof result.then !== "function") return;
+    b.setAttribute("aria-busy", "true");
+    try {
+      await result;
+    } finally {
+      b.removeAttribute("aria-busy");
+    }
+  };
   return el("button", {
     type: opts.type || "button",
     class: opts.class,
     text: label,
     disabled: opts.disabled,
     attrs: { "aria-label": opts.aria, title: opts.title },
-    on: onClick ? { click: onClick } : undefined,
+    on: onClick ? { click } : undefined,
   });
 }
 
