@@ -536,6 +536,11 @@ class Run:
         expect(drawer).to_be_visible()
         drawer.get_by_role("tab", name="CORS").click()
         drawer.get_by_role("button", name="Add rule").click()
+        # A rule without an origin: the server refuses it, and says why.
+        drawer.get_by_role("button", name="Save CORS").click()
+        cors_error = drawer.locator(".tab-errors .error")
+        expect(cors_error).to_be_visible()
+        self.step("cors-refused", error=cors_error.inner_text())
         drawer.get_by_label("Rule ID").fill("<b>console-rule</b>")
         drawer.get_by_label("Allowed origins").fill(self.other)
         drawer.get_by_label("Expose headers").fill("ETag")
