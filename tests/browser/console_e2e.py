@@ -563,7 +563,15 @@ class Run:
         allowed = cross.evaluate(FETCH, url)
         cross.goto(self.elsewhere + "/")
         blocked = cross.evaluate(FETCH, url)
+        # A page on another origin (same site: another port of 127.0.0.1, so the browser
+        # sends the session cookie) posts to the console: refused, the session lives on.
+        cross.evaluate("""async (u) => {
+          try { await fetch(u, {method: "POST", mode: "no-cors", credentials: "include", body: "{}"}); } catch (e) {}
+        }""", c + "/api/logout")
         cross.close()
+        alive = page.evaluate("async () => (await fetch('/api/session')).status")
+        self.report["session_after_cross_site_post"] = alive
+        self.check(alive == 200, f"a cross-origin POST did not end the session: {alive}")
         self.report["cors_fetch"] = {"allowed": allowed, "blocked": blocked}
         self.check(allowed.get("ok") and allowed.get("body") == hello.decode() and allowed.get("etag"),
                    f"the allowed origin reads the object and its ETag: {allowed}")

@@ -49,7 +49,10 @@ fn rules_bucket(bucket: &str) -> String {
 fn artifacts() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|| {
+            let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            tests.parent().unwrap_or(&tests).join("target")
+        });
     target.join("console-e2e")
 }
 
