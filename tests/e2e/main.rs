@@ -13,6 +13,7 @@ mod buckets;
 mod clients_more;
 mod clients_s3cmd;
 mod console_api;
+mod console_browser;
 mod console_firefox;
 mod copy;
 mod cors;

@@ -28,6 +28,56 @@ const FILES: &[Embedded] = &[
         bytes: include_bytes!("assets/login.js"),
     },
     Embedded {
+        name: "ui.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/ui.js"),
+    },
+    Embedded {
+        name: "api.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/api.js"),
+    },
+    Embedded {
+        name: "s3.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/s3.js"),
+    },
+    Embedded {
+        name: "upload.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/upload.js"),
+    },
+    Embedded {
+        name: "drawer.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/drawer.js"),
+    },
+    Embedded {
+        name: "acl.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/acl.js"),
+    },
+    Embedded {
+        name: "cors.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/cors.js"),
+    },
+    Embedded {
+        name: "account.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/account.js"),
+    },
+    Embedded {
+        name: "buckets.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/buckets.js"),
+    },
+    Embedded {
+        name: "objects.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/objects.js"),
+    },
+    Embedded {
         name: "console.css",
         content_type: "text/css; charset=utf-8",
         bytes: include_bytes!("assets/console.css"),

@@ -1,0 +1,391 @@
+// S3 through the console: `/api/s3/{bucket}/{key}?{query}` runs the request as the
+// session's account through the server's S3 pipeline. This module builds those URLs
+// (S3 path-style encoding), sends the requests, turns S3 error XML into [`S3Error`]s and
+// parses / renders the XML documents the console uses (ListBuckets, ListObjectsV2, ACLs,
+// CORS). XML is parsed with DOMParser as `application/xml`: an XML document never runs
+// scripts, and values are read with `textContent`.
+
+import { csrfHeaders, toLogin } from "/assets/api.js";
+
+/** The S3 namespace of the documents the console writes. */
+const NS = "http://s3.amazonaws.com/doc/2006-03-01/";
+const XSI = "http://www.w3.org/2001/XMLSchema-instance";
+
+/** An S3 error: `status`, `code` and `message` exactly as the server sent them. */
+export class S3Error extends Error {
+  constructor(status, code, message) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.s3message = message;
+  }
+}
+
+/**
+ * Percent-encodes a key as S3 path style does: every UTF-8 byte except the unreserved
+ * characters (A-Z a-z 0-9 - . _ ~) and `/`.
+ */
+export function encodeKey(key) {
+  return encodeURIComponent(key)
+    .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%2F/g, "/");
+}
+
+/** Encodes one query value (everything but unreserved characters). */
+function q(v) {
+  return encodeKey(String(v)).replace(/\//g, "%2F");
+}
+
+/**
+ * The console URL of an S3 request. `query` is an object; a value of `""` or `true`
+ * gives a bare subresource (`?acl`), undefined/null values are left out.
+ */
+export function url(bucket, key, query) {
+  let u = "/api/s3/";
+  if (bucket) u += encodeURIComponent(bucket);
+  if (key !== undefined && key !== null && key !== "") u += "/" + encodeKey(key);
+  const parts = [];
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    parts.push(v === true || v === "" ? q(k) : `${q(k)}=${q(v)}`);
+  }
+  return parts.length ? `${u}?${parts.join("&")}` : u;
+}
+
+/** Parses an XML text into a Document (null when it is not well-formed). */
+export function parseXml(text) {
+  if (!text) return null;
+  const doc = new DOMParser().parseFromString(text, "application/xml");
+  return doc.getElementsByTagName("parsererror").length ? null : doc;
+}
+
+/** The error of a failed response: S3 error XML's Code and Message, verbatim. */
+export async function errorOf(resp) {
+  const text = resp.status === 204 ? "" : await resp.text().catch(() => "");
+  const doc = parseXml(text);
+  if (doc && doc.documentElement.localName === "Error") {
+    return new S3Error(resp.status, child(doc.documentElement, "Code"), child(doc.documentElement, "Message"));
+  }
+  // JSON errors come from the console itself (NoSession, CsrfTokenMismatch...).
+  try {
+    const j = JSON.parse(text);
+    if (j && j.error) return new S3Error(resp.status, j.error, j.message || "");
+  } catch { /* not JSON */ }
+  const byStatus = { 403: "AccessDenied", 404: "NotFound", 409: "Conflict", 412: "PreconditionFailed" };
+  return new S3Error(resp.status, byStatus[resp.status] || `HTTP ${resp.status}`, text.slice(0, 300));
+}
+
+/**
+ * Sends an S3 request; resolves to the Response when it succeeded, throws [`S3Error`]
+ * otherwise. `opts`: `query`, `headers`, `body`.
+ */
+export async function request(method, bucket, key, opts = {}) {
+  const headers = { ...csrfHeaders(), ...(opts.headers || {}) };
+  const resp = await fetch(url(bucket, key, opts.query), {
+    method, headers, body: opts.body, credentials: "same-origin",
+  });
+  if (resp.ok) return resp;
+  const err = await errorOf(resp);
+  if (resp.status === 401 && err.code === "NoSession") toLogin();
+  throw err;
+}
+
+/** Sends a request and parses its XML answer. */
+async function requestXml(method, bucket, key, opts) {
+  const resp = await request(method, bucket, key, opts);
+  const doc = parseXml(await resp.text());
+  if (!doc) throw new S3Error(resp.status, "MalformedResponse", "the server's answer is not XML");
+  return doc.documentElement;
+}
+
+// ---- XML helpers -------------------------------------------------------------------
+
+/** Direct children of `node` named `name` (namespace-agnostic). */
+export function children(node, name) {
+  return Array.from(node ? node.children : []).filter((c) => c.localName === name);
+}
+
+/** The text of the first child named `name` ("" when absent). */
+export function child(node, name) {
+  const c = children(node, name)[0];
+  return c ? c.textContent : "";
+}
+
+/** Escapes text for an XML element or attribute. */
+export function escapeXml(s) {
+  return String(s).replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" }[c]));
+}
+
+/** `<Name>value</Name>` with the value escaped. */
+function tag(name, value) {
+  return `<${name}>${escapeXml(value)}</${name}>`;
+}
+
+// ---- Buckets -----------------------------------------------------------------------
+
+/** ListBuckets: [{name, created}] and the owner. */
+export async function listBuckets() {
+  const root = await requestXml("GET", "", "");
+  const buckets = children(children(root, "Buckets")[0], "Bucket").map((b) => ({
+    name: child(b, "Name"), created: child(b, "CreationDate"),
+  }));
+  return buckets;
+}
+
+/** CreateBucket. */
+export function createBucket(name) {
+  return request("PUT", name, "");
+}
+
+/** DeleteBucket. */
+export function deleteBucket(name) {
+  return request("DELETE", name, "");
+}
+
+/**
+ * S3's bucket naming rules; returns the first rule `name` breaks, or "" when valid.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+ */
+export function bucketNameProblem(name) {
+  if (name.length < 3) return "Bucket names are at least 3 characters long.";
+  if (name.length > 63) return "Bucket names are at most 63 characters long.";
+  if (!/^[a-z0-9.-]+$/.test(name)) return "Use only lower-case letters, digits, dots (.) and hyphens (-).";
+  if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) return "Begin and end with a letter or a digit.";
+  if (name.includes("..")) return "No two adjacent dots.";
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "A bucket name cannot look like an IP address.";
+  if (name.startsWith("xn--") || name.startsWith("sthree-")) return "Names beginning with xn-- or sthree- are reserved.";
+  if (name.endsWith("-s3alias") || name.endsWith("--ol-s3")) return "Names ending with -s3alias or --ol-s3 are reserved.";
+  return "";
+}
+
+// ---- Objects -----------------------------------------------------------------------
+
+/**
+ * One page of ListObjectsV2: {folders: [prefix], objects: [{key, size, modified, etag}],
+ * next (continuation token or "")}.
+ */
+export async function listObjects(bucket, { prefix = "", delimiter = "/", token, maxKeys = 100 } = {}) {
+  const root = await requestXml("GET", bucket, "", {
+    query: {
+      "list-type": 2, delimiter: delimiter || undefined, prefix: prefix || undefined,
+      "max-keys": maxKeys, "continuation-token": token || undefined,
+      "fetch-owner": undefined,
+    },
+  });
+  return {
+    folders: children(root, "CommonPrefixes").map((p) => child(p, "Prefix")),
+    objects: children(root, "Contents").map((o) => ({
+      key: child(o, "Key"), size: Number(child(o, "Size")), modified: child(o, "LastModified"),
+      etag: child(o, "ETag"),
+    })),
+    next: child(root, "IsTruncated") === "true" ? child(root, "NextContinuationToken") : "",
+  };
+}
+
+/** HeadObject: the Response (headers) or null when the object does not exist. */
+export async function headObject(bucket, key) {
+  try {
+    return await request("HEAD", bucket, key);
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
+  }
+}
+
+/** PutObject of a small body (new folders: a zero-byte `prefix/`). */
+export function putObject(bucket, key, body, headers = {}) {
+  return request("PUT", bucket, key, { body, headers });
+}
+
+/**
+ * DeleteObjects in batches of 1000; resolves to {deleted: [key], errors: [{key, code,
+ * message}]}.
+ */
+export async function deleteObjects(bucket, keys) {
+  const out = { deleted: [], errors: [] };
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000);
+    const body = `<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="${NS}"><Quiet>false</Quiet>` +
+      batch.map((k) => `<Object>${tag("Key", k)}</Object>`).join("") + "</Delete>";
+    const root = await requestXml("POST", bucket, "", {
+      query: { delete: true }, body, headers: { "Content-Type": "application/xml" },
+    });
+    for (const d of children(root, "Deleted")) out.deleted.push(child(d, "Key"));
+    for (const e of children(root, "Error")) {
+      out.errors.push({ key: child(e, "Key"), code: child(e, "Code"), message: child(e, "Message") });
+    }
+  }
+  return out;
+}
+
+/**
+ * Replaces an object's metadata: CopyObject onto itself with `x-amz-metadata-directive:
+ * REPLACE`. A copy gets a fresh ACL (private, or the canned ACL sent), so the object's
+ * current AccessControlPolicy is read first and put back afterwards, unchanged.
+ */
+export async function replaceMetadata(bucket, key, headers) {
+  const aclText = await (await request("GET", bucket, key, { query: { acl: true } })).text();
+  await request("PUT", bucket, key, {
+    headers: {
+      ...headers,
+      "x-amz-copy-source": "/" + encodeURIComponent(bucket) + "/" + encodeKey(key),
+      "x-amz-metadata-directive": "REPLACE",
+    },
+  });
+  try {
+    await request("PUT", bucket, key, {
+      query: { acl: true }, body: aclText, headers: { "Content-Type": "application/xml" },
+    });
+  } catch (e) {
+    // The copy succeeded: say so, and that the object's ACL is now the copy's (private).
+    e.message = `the metadata was saved, but putting the object's ACL back failed, so the object is now private: ${e.message}`;
+    throw e;
+  }
+}
+
+// ---- ACLs --------------------------------------------------------------------------
+
+/** The grantee group URIs S3 defines. */
+export const GROUPS = {
+  AllUsers: "http://acs.amazonaws.com/groups/global/AllUsers",
+  AuthenticatedUsers: "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+};
+
+/** The five ACL permissions. */
+export const PERMISSIONS = ["READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL"];
+
+/**
+ * GetBucketAcl / GetObjectAcl (key "" for the bucket): {owner: {id, name}, grants:
+ * [{type: "CanonicalUser"|"Group"|"AmazonCustomerByEmail", id, uri, email, name,
+ * permission}]}.
+ */
+export async function getAcl(bucket, key) {
+  const root = await requestXml("GET", bucket, key, { query: { acl: true } });
+  return parseAcl(root);
+}
+
+/** Parses an AccessControlPolicy element. */
+export function parseAcl(root) {
+  const owner = children(root, "Owner")[0];
+  const list = children(root, "AccessControlList")[0];
+  return {
+    owner: { id: child(owner, "ID"), name: child(owner, "DisplayName") },
+    grants: children(list, "Grant").map((g) => {
+      const ge = children(g, "Grantee")[0];
+      const type = ge ? (ge.getAttributeNS(XSI, "type") || ge.getAttribute("xsi:type") || "") : "";
+      return {
+        type, id: child(ge, "ID"), uri: child(ge, "URI"), email: child(ge, "EmailAddress"),
+        name: child(ge, "DisplayName"), permission: child(g, "Permission"),
+      };
+    }),
+  };
+}
+
+/** Renders an AccessControlPolicy document. */
+export function renderAcl(acl) {
+  const grants = acl.grants.map((g) => {
+    let who = "";
+    if (g.type === "Group") who = tag("URI", g.uri);
+    else if (g.type === "AmazonCustomerByEmail") who = tag("EmailAddress", g.email);
+    else who = tag("ID", g.id);
+    return `<Grant><Grantee xmlns:xsi="${XSI}" xsi:type="${escapeXml(g.type)}">${who}</Grantee>` +
+      `${tag("Permission", g.permission)}</Grant>`;
+  }).join("");
+  return `<?xml version="1.0" encoding="UTF-8"?><AccessControlPolicy xmlns="${NS}">` +
+    `<Owner>${tag("ID", acl.owner.id)}</Owner><AccessControlList>${grants}</AccessControlList>` +
+    "</AccessControlPolicy>";
+}
+
+/** PutBucketAcl / PutObjectAcl with a canned ACL. */
+export function putCannedAcl(bucket, key, canned) {
+  return request("PUT", bucket, key, { query: { acl: true }, headers: { "x-amz-acl": canned } });
+}
+
+/** PutBucketAcl / PutObjectAcl with a full policy. */
+export function putAcl(bucket, key, acl) {
+  return request("PUT", bucket, key, {
+    query: { acl: true }, body: renderAcl(acl), headers: { "Content-Type": "application/xml" },
+  });
+}
+
+/** Whether an ACL lets everyone read. */
+export function isPublic(acl) {
+  return acl.grants.some((g) => g.type === "Group" && g.uri === GROUPS.AllUsers &&
+    (g.permission === "READ" || g.permission === "FULL_CONTROL"));
+}
+
+// ---- CORS --------------------------------------------------------------------------
+
+/**
+ * GetBucketCors: {rules: [{id, origins, methods, allowedHeaders, exposeHeaders, maxAge}],
+ * xml} or null when the bucket has none (NoSuchCORSConfiguration).
+ */
+export async function getCors(bucket) {
+  let resp;
+  try {
+    resp = await request("GET", bucket, "", { query: { cors: true } });
+  } catch (e) {
+    if (e.code === "NoSuchCORSConfiguration") return null;
+    throw e;
+  }
+  const xml = await resp.text();
+  const doc = parseXml(xml);
+  if (!doc) throw new S3Error(resp.status, "MalformedResponse", "the CORS configuration is not XML");
+  const rules = children(doc.documentElement, "CORSRule").map((r) => ({
+    id: child(r, "ID"),
+    origins: children(r, "AllowedOrigin").map((n) => n.textContent),
+    methods: children(r, "AllowedMethod").map((n) => n.textContent),
+    allowedHeaders: children(r, "AllowedHeader").map((n) => n.textContent),
+    exposeHeaders: children(r, "ExposeHeader").map((n) => n.textContent),
+    maxAge: child(r, "MaxAgeSeconds"),
+  }));
+  return { rules, xml };
+}
+
+/** Renders a CORSConfiguration from rules. */
+export function renderCors(rules) {
+  const body = rules.map((r) => "<CORSRule>" +
+    (r.id ? tag("ID", r.id) : "") +
+    r.origins.map((o) => tag("AllowedOrigin", o)).join("") +
+    r.methods.map((m) => tag("AllowedMethod", m)).join("") +
+    r.allowedHeaders.map((h) => tag("AllowedHeader", h)).join("") +
+    r.exposeHeaders.map((h) => tag("ExposeHeader", h)).join("") +
+    (r.maxAge !== "" && r.maxAge !== undefined ? tag("MaxAgeSeconds", r.maxAge) : "") +
+    "</CORSRule>").join("");
+  return `<CORSConfiguration xmlns="${NS}">${body}</CORSConfiguration>`;
+}
+
+/** PutBucketCors with an XML document (sent as is: the server validates it). */
+export function putCors(bucket, xml) {
+  return request("PUT", bucket, "", {
+    query: { cors: true }, body: xml, headers: { "Content-Type": "application/xml" },
+  });
+}
+
+/** DeleteBucketCors. */
+export function deleteCors(bucket) {
+  return request("DELETE", bucket, "", { query: { cors: true } });
+}
+
+// ---- Multipart ---------------------------------------------------------------------
+
+/** CreateMultipartUpload; resolves to the UploadId. */
+export async function createMultipart(bucket, key, headers) {
+  const root = await requestXml("POST", bucket, key, { query: { uploads: true }, headers });
+  return child(root, "UploadId");
+}
+
+/** CompleteMultipartUpload with [{number, etag}]. */
+export function completeMultipart(bucket, key, uploadId, parts) {
+  const body = `<CompleteMultipartUpload xmlns="${NS}">` + parts
+    .map((p) => `<Part>${tag("PartNumber", p.number)}${tag("ETag", p.etag)}</Part>`).join("") +
+    "</CompleteMultipartUpload>";
+  return requestXml("POST", bucket, key, {
+    query: { uploadId }, body, headers: { "Content-Type": "application/xml" },
+  });
+}
+
+/** AbortMultipartUpload. */
+export function abortMultipart(bucket, key, uploadId) {
+  return request("DELETE", bucket, key, { query: { uploadId } });
+}
