@@ -4,7 +4,8 @@
 //! a fresh account's keys, creates a bucket through the UI and logs out, with no
 //! JavaScript error and no request leaving 127.0.0.1. The server side is then checked
 //! with aws-sdk-s3 (the bucket exists and is the account's) and over HTTP (the session
-//! the browser held is closed). Screenshots of every step: `target/console-firefox/`.
+//! the browser held is closed). Screenshots of every step, and Firefox's own output:
+//! `target/console-firefox/`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,11 +20,23 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser/console_firefox.py")
 }
 
+/// Where screenshots go: `target/console-firefox/` of the build tree that runs the test.
+fn screenshots() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            tests.parent().unwrap_or(&tests).join("target")
+        });
+    target.join("console-firefox")
+}
+
 /// Runs the scenario in Firefox; the script's report.
 async fn in_firefox(args: Value) -> Value {
     let out = tokio::process::Command::new("python3")
         .arg(script())
         .arg(args.to_string())
+        .env("COFFER_SCREENSHOTS", screenshots())
         .kill_on_drop(true)
         .output();
     let out = tokio::time::timeout(Duration::from_secs(180), out)
