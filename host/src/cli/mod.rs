@@ -25,7 +25,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(serve::ServeArgs),
+    // Boxed: the server's options (now with TLS and proxies) dwarf the other commands'.
+    Serve(Box<serve::ServeArgs>),
     /// Manage accounts and access keys.
     Admin(admin::AdminArgs),
     /// Drive an S3 endpoint with load and report throughput and latency.
@@ -67,7 +68,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Admin(args) => admin::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Policy(args) => policy::run(args),
