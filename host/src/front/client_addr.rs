@@ -20,8 +20,9 @@ use std::net::{IpAddr, SocketAddr};
 /// `$proxy_add_x_forwarded_for`, Caddy's `reverse_proxy` by default).
 pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
-/// The client's address for a connection from `peer`: the peer itself unless it is in
-/// `trusted`, else the rightmost `X-Forwarded-For` address that is not trusted. When every
+/// The client's address for a connection from `peer` (IPv4-mapped IPv6 addresses, as a
+/// dual-stack listener reports IPv4 peers, are given as IPv4): the peer itself unless it
+/// is in `trusted`, else the rightmost `X-Forwarded-For` address that is not trusted. When every
 /// listed address is trusted, the leftmost one; when an entry does not parse, the nearest
 /// trusted hop before it (the entries beyond it cannot be vouched for). The port of an
 /// address taken from the header is 0: proxies do not report the client's port.
@@ -176,6 +177,13 @@ mod tests {
         assert_eq!(got, peer("[2001:db8::1]:0"));
         let got = client_addr(peer("[fd00::1]:80"), &xff(&["203.0.113.9:5555"]), &trusted);
         assert_eq!(got, peer("203.0.113.9:0"));
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_are_reported_as_ipv4() {
+        // What a policy module sees for an IPv4 client of a dual-stack listener.
+        let got = client_addr(peer("[::ffff:192.0.2.1]:80"), &HeaderMap::new(), &[]);
+        assert_eq!(got, peer("192.0.2.1:80"));
     }
 
     #[test]
