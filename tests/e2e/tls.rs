@@ -463,17 +463,16 @@ async fn bad_certificates_at_start_fail_with_a_message_naming_the_file() {
     }
 
     // Both flags or neither.
-    let out = Command::new(coffer_tests::coffer_binary())
-        .args(["serve", "--tls-cert"])
-        .arg(&cert)
-        .output()
-        .expect("running coffer serve");
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--tls-key"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (given, missing) in [("--tls-cert", "--tls-key"), ("--tls-key", "--tls-cert")] {
+        let out = Command::new(coffer_tests::coffer_binary())
+            .args(["serve", given])
+            .arg(&cert)
+            .output()
+            .expect("running coffer serve");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{given} alone was accepted");
+        assert!(stderr.contains(missing), "{given} alone: {stderr}");
+    }
 }
 
 /// What `tests/browser/https_get.py` reports of one navigation.

@@ -121,7 +121,9 @@ impl ServerBuilder {
     }
 
     /// Serve HTTPS (`--tls-cert`, `--tls-key`) with a certificate issued by `ca_pem`, which
-    /// the SDK clients of this server then trust (and nothing else).
+    /// the SDK clients of this server then trust (and nothing else). [`RawRequest`]s (from
+    /// [`TestServer::raw`], [`TestServer::admin_raw`]) speak plain HTTP only: they get no
+    /// answer from such a server.
     pub fn tls(self, cert: &Path, key: &Path, ca_pem: &[u8]) -> Self {
         let mut b = self
             .arg("--tls-cert")
