@@ -246,7 +246,17 @@ async fn admin_api_and_console_serve_https() {
     let s = &t.server;
     assert!(s.admin_endpoint().starts_with("https://"));
     assert!(s.console_endpoint().starts_with("https://"));
-    let mut admin = HttpsConn::open(s.admin_port(), &t.ca.pem()).await;
+    // A client that connects and never starts its handshake holds up nobody else: the
+    // handshake is done in the connection's task, not in the accept loop.
+    let _silent = TcpStream::connect(("127.0.0.1", s.admin_port()))
+        .await
+        .expect("connecting");
+    let mut admin = tokio::time::timeout(
+        Duration::from_secs(10),
+        HttpsConn::open(s.admin_port(), &t.ca.pem()),
+    )
+    .await
+    .expect("a handshake beside a silent client within 10 s");
     assert_eq!(admin.served_cert(), t.leaf.der);
     assert_eq!(admin.get("/health").await, (200, "ok\n".to_string()));
     let mut console = HttpsConn::open(s.console_port(), &t.ca.pem()).await;
