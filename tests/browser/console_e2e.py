@@ -717,6 +717,20 @@ class Run:
         page.get_by_role("button", name="Log out").click()
         page.wait_for_url(c + "/login")
 
+        # 19. Guessing a key's secret: after a few failures the server makes the caller wait,
+        # and the page says for how long.
+        error = page.locator("#login-error")
+        for attempt in range(8):
+            page.fill('input[name="access_key"]', self.args["friend_access_key"])
+            page.fill('input[name="secret_key"]', f"guess-{attempt}")
+            page.get_by_role("button", name="Log in").click()
+            expect(error).not_to_be_empty()
+            expect(page.get_by_role("button", name="Log in")).to_be_enabled()
+            if "try again" in error.inner_text().lower():
+                break
+        self.check("try again" in error.inner_text().lower(), f"the rate limit is shown: {error.inner_text()}")
+        self.step("login-rate-limited", attempts=attempt + 1, error=error.inner_text())
+
     def no_overflow(self, width):
         """Checks that nothing makes the page scroll sideways at `width`; the page width."""
         scroll = self.page.evaluate("() => document.documentElement.scrollWidth")
