@@ -27,6 +27,7 @@ import hashlib
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -241,6 +242,7 @@ class Run:
                 browser.close()
                 other_server.shutdown()
                 elsewhere_server.shutdown()
+                shutil.rmtree(self.tmp, ignore_errors=True)
         if self.report["dialogs"]:
             self.report["failures"].append(f"native dialogs opened: {self.report['dialogs']}")
         if self.report["page_errors"]:
