@@ -304,6 +304,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
         "bucket": bucket,
         "domain": DOMAIN,
         "friend_email": "friend@example.com",
+        "friend_access_key": friend.access_key,
         "many": MANY,
         "rules_bucket": rules_bucket(&bucket),
         "admin_access_key": s.admin_keys().access_key,

@@ -346,7 +346,10 @@ async function objectMetadata(panel, bucket, key, onChange) {
       body)),
     button("Add metadata", () => body.append(metaRow("", ""))),
     el("h3", { text: "HTTP headers" }),
-    ...inputs.map(([name, input]) => field(name, input)),
+    ...inputs.map(([name, input]) => field(name, input,
+      forced(name, head.headers.get(name) || "")
+        ? "The console's answers always say \"attachment\", so the object's own value cannot be shown here: type it again to keep it."
+        : undefined)),
     el("div", { class: "row" }, save),
     el("p", { class: "hint", text: "Saving copies the object onto itself with the new metadata (S3 has no other way); its ACL is read first and put back unchanged." }),
     out);
