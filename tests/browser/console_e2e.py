@@ -518,6 +518,7 @@ class Run:
         drawer.get_by_label("Metadata name").last.fill("note")
         drawer.get_by_label("Metadata value").last.fill("<script>alert(2)</script>")
         drawer.get_by_label("Cache-Control").fill("max-age=60")
+        drawer.get_by_label("Content-Disposition").fill('inline; filename="hello.txt"')
         drawer.get_by_role("button", name="Save metadata").click()
         self.notified("Metadata of hello.txt saved")
         expect(drawer.locator("tr.meta-row")).to_have_count(2)
@@ -526,12 +527,14 @@ class Run:
         self.check(sorted(pairs) == [["note", "<script>alert(2)</script>"], ["owner", "alice"]],
                    f"the drawer shows the saved metadata: {pairs}")
         expect(drawer.get_by_label("Cache-Control")).to_have_value("max-age=60")
+        # The object's own disposition is shown (a HEAD through the console keeps it).
+        expect(drawer.get_by_label("Content-Disposition")).to_have_value('inline; filename="hello.txt"')
         status, _ = http_get(f"{self.s3}/{self.bucket}/hello.txt")
         self.check(status == 200, f"still public after the metadata change: {status}")
         self.axe("object-metadata")
         self.step("metadata", anonymous_status=status)
         self.checkpoint("metadata", key="hello.txt", metadata={"owner": "alice", "note": "<script>alert(2)</script>"},
-                        cache_control="max-age=60")
+                        cache_control="max-age=60", content_disposition='inline; filename="hello.txt"')
         drawer.get_by_role("button", name="Close drawer").click()
 
         # 13. A CORS rule in the bucket's drawer; a page on that origin reads the object, a

@@ -205,6 +205,10 @@ async fn verify(
                 assert_eq!(meta.get(k).map(String::as_str), v.as_str(), "{meta:?}");
             }
             assert_eq!(head.cache_control(), cp["cache_control"].as_str());
+            assert_eq!(
+                head.content_disposition(),
+                cp["content_disposition"].as_str()
+            );
             assert!(
                 public(&c, bucket, "hello.txt").await,
                 "editing metadata kept the ACL"

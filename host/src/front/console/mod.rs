@@ -364,7 +364,7 @@ impl Console {
             return ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such file")
                 .into_response();
         };
-        let mut resp = Response::new(full(Bytes::from_static(asset.bytes)));
+        let mut resp = Response::new(full(asset.bytes.clone()));
         set_header(&mut resp, header::CONTENT_TYPE, asset.content_type);
         let current = query == Some(format!("v={}", asset.version).as_str());
         let cache = if current {

@@ -312,13 +312,8 @@ async function objectMetadata(panel, bucket, key, onChange) {
   for (const [k, v] of head.headers) {
     if (k.startsWith("x-amz-meta-")) body.append(metaRow(k.slice("x-amz-meta-".length), v));
   }
-  // The console's S3 door answers every request with `Content-Disposition: attachment`
-  // (so that nothing it proxies renders on the console's origin): that value is the
-  // door's, not the object's, and is not shown (nor saved back) as the object's own.
-  const forced = (name, v) => name === "Content-Disposition" && v === "attachment";
   const inputs = HTTP_FIELDS.map((name) => {
-    const v = head.headers.get(name) || "";
-    const input = el("input", { value: forced(name, v) ? "" : v, spellcheck: false, name });
+    const input = el("input", { value: head.headers.get(name) || "", spellcheck: false, name });
     return [name, input];
   });
   const save = button("Save metadata", async () => {
@@ -346,10 +341,7 @@ async function objectMetadata(panel, bucket, key, onChange) {
       body)),
     button("Add metadata", () => body.append(metaRow("", ""))),
     el("h3", { text: "HTTP headers" }),
-    ...inputs.map(([name, input]) => field(name, input,
-      forced(name, head.headers.get(name) || "")
-        ? "The console's answers always say \"attachment\", so the object's own value cannot be shown here: type it again to keep it."
-        : undefined)),
+    ...inputs.map(([name, input]) => field(name, input)),
     el("div", { class: "row" }, save),
     el("p", { class: "hint", text: "Saving copies the object onto itself with the new metadata (S3 has no other way); its ACL is read first and put back unchanged." }),
     out);
