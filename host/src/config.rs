@@ -45,6 +45,22 @@ pub struct ServerConfig {
     pub max_complete_xml_bytes: usize,
     /// Uploads initiated longer ago than this are aborted by a background task.
     pub multipart_expiry: Duration,
+    /// The certificate and key every listener serves HTTPS with; `None`: plain HTTP. Doors
+    /// read it to know their scheme (the console sets `Secure` cookies and HSTS under TLS).
+    pub tls: Option<TlsFiles>,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies); empty: the header is
+    /// ignored. See `front::client_addr`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Where the TLS certificate chain and private key are read from (PEM), at start and again
+/// on SIGHUP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl ServerConfig {
@@ -70,6 +86,8 @@ impl ServerConfig {
             multipart_min_part_size: 5 << 20,
             max_complete_xml_bytes: 4 << 20,
             multipart_expiry: Duration::from_secs(7 * 24 * 3600),
+            tls: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -292,6 +292,7 @@ async fn objects_through_the_console_are_private_and_never_render() {
     console
         .s3("PUT", &format!("/{bucket}/page.html"))
         .header("content-type", "text/html")
+        .header("content-disposition", "inline")
         .body(page.clone())
         .send()
         .await
@@ -315,6 +316,15 @@ async fn objects_through_the_console_are_private_and_never_render() {
         got.header("content-security-policy")
             .unwrap_or_default()
             .starts_with("sandbox")
+    );
+    // A HEAD renders nothing: it shows the object's own disposition (the drawer edits it).
+    let head = console
+        .s3("HEAD", &format!("/{bucket}/page.html"))
+        .send()
+        .await;
+    assert_eq!(
+        head.header("content-disposition").as_deref(),
+        Some("inline")
     );
     // A presigned URL's parameters are not a way in.
     let presigned = console

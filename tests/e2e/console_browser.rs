@@ -205,6 +205,10 @@ async fn verify(
                 assert_eq!(meta.get(k).map(String::as_str), v.as_str(), "{meta:?}");
             }
             assert_eq!(head.cache_control(), cp["cache_control"].as_str());
+            assert_eq!(
+                head.content_disposition(),
+                cp["content_disposition"].as_str()
+            );
             assert!(
                 public(&c, bucket, "hello.txt").await,
                 "editing metadata kept the ACL"
@@ -304,6 +308,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
         "bucket": bucket,
         "domain": DOMAIN,
         "friend_email": "friend@example.com",
+        "friend_access_key": friend.access_key,
         "many": MANY,
         "rules_bucket": rules_bucket(&bucket),
         "admin_access_key": s.admin_keys().access_key,

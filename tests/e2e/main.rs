@@ -34,4 +34,5 @@ mod ranges_conditions;
 mod storage;
 mod storage_races;
 mod support;
+mod tls;
 mod volumes;

@@ -58,5 +58,5 @@ pub use policy::policy_module;
 pub use process::{coffer_binary, embedded_postmaster_pid, pid_alive};
 pub use raw::{RawRequest, RawResponse, StreamingUpload};
 pub use sdk::{ErrInfo, RecordedRequest, RequestRecorder, sdk_err};
-pub use server::{AccountKeys, ServerBuilder, TestServer, postmaster_pid_file};
+pub use server::{AccountKeys, ServerBuilder, TestServer, https_client, postmaster_pid_file};
 pub use util::{etag_of, md5_hex, random_bytes, sha256_hex, unique_bucket};

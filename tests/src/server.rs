@@ -24,10 +24,11 @@ const MASTER_KEY_FILE: &str = coffer::store::secrets::MASTER_KEY_FILE;
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a server may take to exit after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
-/// The line `coffer serve` prints on stdout once it accepts connections.
-const LISTENING_PREFIX: &str = "coffer listening on http://";
-const ADMIN_PREFIX: &str = "coffer admin API on http://";
-const CONSOLE_PREFIX: &str = "coffer console on http://";
+/// The line `coffer serve` prints on stdout once it accepts connections, followed by
+/// `http://ADDR` or, with `--tls-cert`, `https://ADDR`; the other doors' lines likewise.
+const LISTENING_PREFIX: &str = "coffer listening on ";
+const ADMIN_PREFIX: &str = "coffer admin API on ";
+const CONSOLE_PREFIX: &str = "coffer console on ";
 /// Name of the file (in the data directory) that receives the server's stderr.
 const STDERR_FILE: &str = "coffer.stderr.log";
 
@@ -80,6 +81,9 @@ pub struct ServerBuilder {
     shared_with: Option<(String, PathBuf, AccountKeys)>,
     /// A database of the test's own (see [`ServerBuilder::database_url`]).
     database_url: Option<String>,
+    /// PEM of the CA the SDK clients trust, for a server started with TLS (see
+    /// [`ServerBuilder::tls`]).
+    tls_ca: Option<Vec<u8>>,
 }
 
 impl ServerBuilder {
@@ -114,6 +118,20 @@ impl ServerBuilder {
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_string());
         self
+    }
+
+    /// Serve HTTPS (`--tls-cert`, `--tls-key`) with a certificate issued by `ca_pem`, which
+    /// the SDK clients of this server then trust (and nothing else). [`RawRequest`]s (from
+    /// [`TestServer::raw`], [`TestServer::admin_raw`]) speak plain HTTP only: they get no
+    /// answer from such a server.
+    pub fn tls(self, cert: &Path, key: &Path, ca_pem: &[u8]) -> Self {
+        let mut b = self
+            .arg("--tls-cert")
+            .arg(&cert.to_string_lossy())
+            .arg("--tls-key")
+            .arg(&key.to_string_lossy());
+        b.tls_ca = Some(ca_pem.to_vec());
+        b
     }
 
     /// Let the server run its own embedded PostgreSQL in its data directory (no
@@ -194,6 +212,7 @@ impl ServerBuilder {
             config: self,
             database_url,
             admin,
+            scheme: "http",
             port: 0,
             admin_port: 0,
             console_port: 0,
@@ -213,6 +232,8 @@ pub struct TestServer {
     config: ServerBuilder,
     database_url: Option<String>,
     admin: AccountKeys,
+    /// `http` or `https`, as the listening lines said.
+    scheme: &'static str,
     port: u16,
     admin_port: u16,
     console_port: u16,
@@ -231,9 +252,14 @@ impl TestServer {
         ServerBuilder::default()
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for a server started with TLS).
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
+    }
+
+    /// `http` or `https`: the scheme the server's listening lines announced.
+    pub fn scheme(&self) -> &str {
+        self.scheme
     }
 
     /// The port the server listens on (changes on [`TestServer::restart`]).
@@ -241,14 +267,26 @@ impl TestServer {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT` of the admin API (`/metrics`, `/v1/...`).
+    /// `http://127.0.0.1:PORT` of the admin API (`/metrics`, `/v1/...`; `https://` with
+    /// TLS).
     pub fn admin_endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.admin_port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.admin_port)
     }
 
-    /// `http://127.0.0.1:PORT` of the web console (empty port 0 with `--console-listen off`).
+    /// The admin API's port.
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
+    }
+
+    /// `http://127.0.0.1:PORT` of the web console (empty port 0 with `--console-listen off`;
+    /// `https://` with TLS).
     pub fn console_endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.console_port)
+        format!("{}://127.0.0.1:{}", self.scheme, self.console_port)
+    }
+
+    /// The web console's port (0 with `--console-listen off`).
+    pub fn console_port(&self) -> u16 {
+        self.console_port
     }
 
     /// A request to the web console.
@@ -357,8 +395,8 @@ impl TestServer {
                 ]
                 .into_iter()
                 .find_map(|(prefix, door)| line.strip_prefix(prefix).map(|a| (door, a)));
-                if let Some((door, addr)) = door {
-                    let _ = tx.send((door, addr.trim().to_string()));
+                if let Some((door, url)) = door {
+                    let _ = tx.send((door, url.trim().to_string()));
                 }
             }
         });
@@ -399,9 +437,22 @@ impl TestServer {
             admin_addr.is_some(),
             "coffer serve did not print its admin API line"
         );
-        self.port = parse_port(&addr);
-        self.admin_port = admin_addr.as_deref().map(parse_port).unwrap_or_default();
-        self.console_port = console_addr.as_deref().map(parse_port).unwrap_or_default();
+        let (scheme, addr) = split_url(&addr);
+        let expected = if self.config.tls_ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        assert_eq!(scheme, expected, "the listening line's scheme: {addr}");
+        self.scheme = expected;
+        for other in [&admin_addr, &console_addr].into_iter().flatten() {
+            assert_eq!(split_url(other).0, expected, "a door's scheme: {other}");
+        }
+        let admin_addr = admin_addr.as_deref().map(|u| split_url(u).1);
+        let console_addr = console_addr.as_deref().map(|u| split_url(u).1);
+        self.port = parse_port(addr);
+        self.admin_port = admin_addr.map(parse_port).unwrap_or_default();
+        self.console_port = console_addr.map(parse_port).unwrap_or_default();
     }
 
     /// Sends SIGTERM and waits for the server to exit (SIGKILL after 30 s); returns its
@@ -415,6 +466,12 @@ impl TestServer {
     pub fn signal_term(&self) {
         let pid = self.pid().expect("the server is not running");
         process::signal(pid, libc::SIGTERM);
+    }
+
+    /// Sends SIGHUP (a server with TLS reloads its certificate and key).
+    pub fn signal_hangup(&self) {
+        let pid = self.pid().expect("the server is not running");
+        process::signal(pid, libc::SIGHUP);
     }
 
     /// Waits for the server to exit (after [`TestServer::signal_term`]); SIGKILL and panic
@@ -573,10 +630,15 @@ impl TestServer {
 
     /// The configuration [`TestServer::client_for`] uses, to customise (interceptors,
     /// checksum settings, ...) before `aws_sdk_s3::Client::from_conf(builder.build())`.
+    /// For a server with TLS, its HTTP client trusts the test CA only.
     pub fn config_for(&self, keys: &AccountKeys) -> aws_sdk_s3::config::Builder {
-        base_config(keys)
+        let mut config = base_config(keys)
             .endpoint_url(self.endpoint())
-            .force_path_style(true)
+            .force_path_style(true);
+        if let Some(ca) = &self.config.tls_ca {
+            config = config.http_client(https_client(ca));
+        }
+        config
     }
 
     /// A virtual-host-style client for the root account (see
@@ -640,6 +702,32 @@ fn base_config(keys: &AccountKeys) -> aws_sdk_s3::config::Builder {
             "coffer-tests",
         ))
         .http_client(aws_smithy_http_client::Builder::new().build_http())
+}
+
+/// An SDK HTTP client (rustls on `ring`) whose only trusted root is `ca_pem`: no native
+/// roots, no process-wide setting, so tests running in parallel threads each keep their own.
+pub fn https_client(ca_pem: &[u8]) -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    let trust = tls::TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(ca_pem.to_vec());
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .tls_context(
+            tls::TlsContext::builder()
+                .with_trust_store(trust)
+                .build()
+                .expect("a TLS context with one CA"),
+        )
+        .build_https()
+}
+
+/// `("https", "127.0.0.1:PORT")` from `https://127.0.0.1:PORT`.
+fn split_url(url: &str) -> (&str, &str) {
+    url.split_once("://")
+        .unwrap_or_else(|| panic!("a listening line without a scheme: {url:?}"))
 }
 
 /// Sends a signed virtual-host-style request to 127.0.0.1 while keeping its `Host`.

@@ -2,7 +2,8 @@
 //! and shut everything down cleanly on SIGTERM/SIGINT.
 
 use anyhow::Context;
-use coffer::config::ServerConfig;
+use coffer::config::{ServerConfig, TlsFiles};
+use coffer::http::tls::Tls;
 use coffer::policy::registry::PolicyRegistry;
 use coffer::policy::{Limits, PolicyEngine};
 use coffer::state::{AppState, system_clock};
@@ -157,6 +158,18 @@ pub struct ServeArgs {
     /// Multipart uploads not completed within this many seconds are aborted.
     #[arg(long, default_value_t = 7 * 24 * 3600)]
     multipart_expiry: u64,
+    /// PEM certificate chain (leaf first): every listener (S3, admin API, console) serves
+    /// HTTPS. Needs --tls-key. Read again on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 RSA or SEC1 EC). Read again on SIGHUP.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Address or CIDR range of a reverse proxy whose `X-Forwarded-For` is believed
+    /// (repeatable; IPv4 or IPv6). Requests from it are attributed to the rightmost
+    /// forwarded address that is not itself trusted. Off by default: the header is ignored.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = coffer::front::client_addr::parse_trusted_proxy)]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServeArgs {
@@ -209,6 +222,15 @@ impl ServeArgs {
         c.policy_poll_interval = Duration::from_millis(self.policy_poll_ms.max(10));
         c.multipart_min_part_size = self.multipart_min_part_size;
         c.multipart_expiry = Duration::from_secs(self.multipart_expiry.max(1));
+        c.tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            // clap requires both or neither.
+            _ => None,
+        };
+        c.trusted_proxies = self.trusted_proxies.clone();
         c
     }
 
@@ -267,9 +289,15 @@ pub(super) fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::f
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     args.check()?;
     let config = args.config();
+    // Before anything else is started: a bad certificate is the operator's to fix, and the
+    // error names the file.
+    let tls = match &config.tls {
+        Some(files) => Some(Tls::load(files.clone()).context("loading the TLS certificate")?),
+        None => None,
+    };
     let _lock = lock_data_dir(&args.db.data_dir)?;
     let db = database::open_serving(&args.db, args.db_pool, &args.pg_standbys).await?;
-    let result = serve(&args, config, &db).await;
+    let result = serve(&args, config, tls, &db).await;
     db.close().await;
     result
 }
@@ -277,8 +305,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 async fn serve(
     args: &ServeArgs,
     config: ServerConfig,
+    tls: Option<Tls>,
     db: &database::Database,
 ) -> anyhow::Result<()> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let master_key = secrets::MasterKey::load_or_create(&args.db.data_dir)?;
     bootstrap_admin(&db.pool, &master_key).await?;
     // `coffer admin` repairs to the count servers keep.
@@ -341,10 +371,21 @@ async fn serve(
         )));
     }
     let poll_task = tokio::spawn(policies.run(config.policy_poll_interval, stop_rx.clone()));
+    // The SIGHUP handler is installed here, before the listening lines are printed: until
+    // then SIGHUP's default action (exit) applies.
+    let reload_task = match &tls {
+        Some(tls) => Some(tokio::spawn(reload_on_sighup(
+            tls.clone(),
+            hangup_signal()?,
+            stop_rx.clone(),
+        ))),
+        None => None,
+    };
     let mut admin_stop = stop_rx;
     let admin_task = tokio::spawn(coffer::front::admin::serve(
         admin_listener,
         state.clone(),
+        tls.clone(),
         async move {
             let _ = admin_stop.wait_for(|stop| *stop).await;
         },
@@ -352,13 +393,14 @@ async fn serve(
     let console_task = match console_listener {
         Some(listener) => {
             // Tests and scripts read this line to learn the port.
-            println!("coffer console on http://{}", listener.local_addr()?);
-            let console = coffer::front::console::Console::new(state.clone(), local, false);
+            println!("coffer console on {scheme}://{}", listener.local_addr()?);
+            let console = coffer::front::console::Console::new(state.clone(), local, tls.is_some());
             let mut console_stop = stop_tx.subscribe();
             let door = move |req, remote| console.clone().handle(req, remote);
             Some(tokio::spawn(coffer::http::server::serve(
                 listener,
                 state.clone(),
+                tls.clone(),
                 door,
                 async move {
                     let _ = console_stop.wait_for(|stop| *stop).await;
@@ -374,19 +416,22 @@ async fn serve(
     }
     tracing::info!(%local, %admin_local, "listening");
     // Tests and scripts read these lines to learn the ports.
-    println!("coffer admin API on http://{admin_local}");
-    println!("coffer listening on http://{local}");
+    println!("coffer admin API on {scheme}://{admin_local}");
+    println!("coffer listening on {scheme}://{local}");
     let _ = std::io::stdout().flush();
     let door = {
         let state = state.clone();
         move |req, remote| coffer::front::s3_service::handle(state.clone(), req, remote)
     };
-    coffer::http::server::serve(listener, state, door, shutdown_signal()).await?;
+    coffer::http::server::serve(listener, state, tls, door, shutdown_signal()).await?;
     let _ = stop_tx.send(true);
     for task in storage_tasks {
         let _ = task.await;
     }
     let _ = poll_task.await;
+    if let Some(task) = reload_task {
+        let _ = task.await;
+    }
     let _ = admin_task.await;
     if let Some(task) = console_task {
         let _ = task.await;
@@ -414,6 +459,61 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutdown requested");
+}
+
+/// SIGHUP, as a stream (`None` off Unix: no reload there).
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = ();
+
+fn hangup_signal() -> anyhow::Result<Option<Hangup>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let hup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+        Ok(Some(hup))
+    }
+    #[cfg(not(unix))]
+    Ok(None)
+}
+
+/// Reloads the TLS certificate and key on every SIGHUP until `stop`: new handshakes get
+/// the new certificate, established connections keep theirs. A failed reload keeps the
+/// certificate in use and logs why (naming the file).
+async fn reload_on_sighup(
+    tls: Tls,
+    hup: Option<Hangup>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    #[cfg(unix)]
+    if let Some(mut hup) = hup {
+        loop {
+            tokio::select! {
+                received = hup.recv() => {
+                    if received.is_none() {
+                        return;
+                    }
+                }
+                _ = stop.wait_for(|stop| *stop) => return,
+            }
+            let files = tls.certs().files();
+            match tls.reload() {
+                Ok(()) => tracing::info!(
+                    cert = %files.cert.display(),
+                    key = %files.key.display(),
+                    "SIGHUP: TLS certificate reloaded"
+                ),
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "SIGHUP: TLS certificate reload failed; still serving the previous certificate"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (tls, hup);
+    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// On a fresh install, creates the `admin` account and its first key. The secret is printed

@@ -22,10 +22,6 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -35,7 +31,9 @@ use tokio::net::TcpListener;
 use tracing::Instrument;
 
 use crate::auth::{self, RequestView};
+use crate::front::client_addr::client_addr;
 use crate::http::body::{ResponseBody, full};
+use crate::http::tls::Tls;
 use crate::policy::catalog;
 use crate::s3::authn::authenticate;
 use crate::s3::context::Principal;
@@ -45,44 +43,19 @@ use crate::store::{self, admins, policies};
 /// Largest request body: a policy module (the engine applies its own, smaller cap).
 const MAX_BODY: usize = 32 << 20;
 
-/// Serves the admin API on `listener` until `shutdown` resolves.
+/// Serves the admin API on `listener` until `shutdown` resolves, through the same accept
+/// loop as the other doors (connection cap, TLS, header timeout, graceful drain).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
+    tls: Option<Tls>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(state.config.header_read_timeout);
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "admin accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = &mut shutdown => break,
-        };
+    let door = {
         let state = state.clone();
-        let svc = service_fn(move |req| {
-            let state = state.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(state, req, remote).await) }
-        });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, %remote, "admin connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(state.config.shutdown_grace, graceful.shutdown()).await;
-    Ok(())
+        move |req, remote| handle(state.clone(), req, remote)
+    };
+    crate::http::server::serve(listener, state, tls, door, shutdown).await
 }
 
 /// An admin API failure: HTTP status, a stable code and a message.
@@ -164,7 +137,13 @@ async fn handle(
     req: Request<Incoming>,
     remote: SocketAddr,
 ) -> Response<ResponseBody> {
-    let span = tracing::info_span!("admin", method = %req.method(), path = %req.uri().path());
+    let client = client_addr(remote, req.headers(), &state.config.trusted_proxies);
+    let span = tracing::info_span!(
+        "admin",
+        method = %req.method(),
+        path = %req.uri().path(),
+        client = %client.ip()
+    );
     async move {
         let result = route(&state, req, remote).await;
         let resp = match result {

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::Instrument;
 
 use crate::auth::{self, RequestView};
+use crate::front::client_addr::client_addr;
 use crate::http::body::{ResponseBody, empty, full};
 use crate::s3::authn::authenticate;
 use crate::s3::context::{Principal, RequestContext};
@@ -51,7 +52,8 @@ pub enum Caller {
 }
 
 /// Handles one request end to end, counted in the S3 request metrics; never fails
-/// (errors become S3 error responses).
+/// (errors become S3 error responses). `remote` is the TCP peer; the client's address is
+/// derived from it (`front::client_addr`).
 pub async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
@@ -80,14 +82,23 @@ async fn pipeline(
     caller: Caller,
 ) -> Response<ResponseBody> {
     let request_id = new_request_id();
+    // Behind a trusted reverse proxy, the address it reports; policy modules and the log
+    // see this one, the log keeps the TCP peer beside it when they differ.
+    let peer = remote;
+    let remote = client_addr(peer, req.headers(), &state.config.trusted_proxies);
     let span = tracing::info_span!(
         "request",
         id = %request_id,
         method = %req.method(),
+        client = %remote.ip(),
+        peer = tracing::field::Empty,
         op = tracing::field::Empty,
         bucket = tracing::field::Empty,
         principal = tracing::field::Empty,
     );
+    if remote != peer {
+        span.record("peer", tracing::field::display(peer));
+    }
     async move {
         let started = std::time::Instant::now();
         let is_head = req.method() == Method::HEAD;

@@ -1,5 +1,6 @@
-//! HTTP transport: the accept loop ([`server`]) and response bodies ([`body`]). What a
-//! request means is decided above, by the doors in `front`.
+//! HTTP transport: the accept loop ([`server`]), TLS ([`tls`]) and response bodies
+//! ([`body`]). What a request means is decided above, by the doors in `front`.
 
 pub mod body;
 pub mod server;
+pub mod tls;

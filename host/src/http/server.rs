@@ -1,5 +1,8 @@
-//! The accept loop: a connection cap, HTTP/1.1 with a header-read timeout, and graceful
-//! shutdown that lets in-flight requests finish.
+//! The accept loop: a connection cap, optional TLS, HTTP/1.1 with a header-read timeout,
+//! and graceful shutdown that lets in-flight requests finish.
+//!
+//! The TLS handshake happens in each connection's own task, bounded by the header-read
+//! timeout: in the accept loop, one slow or silent client would stall every other one.
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -14,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::body::ResponseBody;
+use super::tls::Tls;
 use crate::state::AppState;
 
 /// Largest header section hyper buffers before answering 431 itself; the S3-level cap
@@ -26,10 +30,13 @@ const HYPER_MAX_HEADERS: usize = 1000;
 
 /// Serves `handle` (a door, such as `front::s3_service::handle`) on `listener` until
 /// `shutdown` resolves, then drains in-flight requests for up to the configured grace
-/// period. `state` gives the limits: connections, header timeout, grace.
+/// period. `state` gives the limits: connections, header timeout, grace. With `tls`, every
+/// connection is HTTPS (a client that does not complete its handshake within the
+/// header-read timeout is dropped).
 pub async fn serve<H, F>(
     listener: TcpListener,
     state: Arc<AppState>,
+    tls: Option<Tls>,
     handle: H,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
@@ -72,9 +79,40 @@ where
             let handled = handle(req, remote);
             async move { Ok::<_, std::convert::Infallible>(handled.await) }
         });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+        // Registered now, so shutdown waits for (and then ends) a connection still in its
+        // handshake as well as the others.
+        let watcher = graceful.watcher();
+        let http = http.clone();
+        let tls = tls.clone();
+        let handshake_timeout = state.config.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let served = match tls {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), svc))
+                        .await
+                }
+                Some(tls) => {
+                    match tokio::time::timeout(handshake_timeout, tls.acceptor().accept(stream))
+                        .await
+                    {
+                        Ok(Ok(stream)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(stream), svc))
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %remote, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%remote, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(error = %e, %remote, "connection ended with an error");
             }
             drop(permit);

@@ -2,9 +2,12 @@
 //! building needs no JavaScript toolchain: the files in `assets/` are written by hand).
 //!
 //! Scripts and styles are served under `/assets/NAME` and are immutable for a given build:
-//! the pages refer to them as `/assets/NAME?v=HASH` (the first 16 hex digits of their
-//! SHA-256), rewritten once at start, so a browser never runs an old script against a new
-//! server, and caches them for a year otherwise.
+//! the pages and the modules (which import each other) refer to them as
+//! `/assets/NAME?v=VERSION`, rewritten once at start, so a browser never runs an old script
+//! against a new server, and caches them for a year otherwise. VERSION is one for all
+//! files (the first 16 hex digits of the SHA-256 of all of them): a module's URL must
+//! change when any module it imports changes, and one version for all is the simplest
+//! way to get that.
 
 use sha2::{Digest, Sha256};
 
@@ -92,8 +95,8 @@ const APP_PAGE: &str = include_str!("assets/app.html");
 pub struct Asset {
     /// `Content-Type`.
     pub content_type: &'static str,
-    /// The bytes.
-    pub bytes: &'static [u8],
+    /// The bytes, references to other assets versioned.
+    pub bytes: bytes::Bytes,
     /// The version the pages ask for (`?v=`).
     pub version: String,
 }
@@ -108,31 +111,39 @@ pub struct Assets {
 }
 
 impl Assets {
-    /// Hashes the files and rewrites the pages' references.
+    /// Hashes the files and rewrites the references to them.
     pub fn load() -> Self {
-        let files: Vec<(&'static str, Asset)> = FILES
+        let mut digest = Sha256::new();
+        for f in FILES {
+            digest.update(f.name.as_bytes());
+            digest.update((f.bytes.len() as u64).to_le_bytes());
+            digest.update(f.bytes);
+        }
+        let version = hex::encode(&digest.finalize()[..8]);
+        let rewrite = |text: &str| {
+            let mut text = text.to_string();
+            for f in FILES {
+                let plain = format!("\"/assets/{}\"", f.name);
+                let versioned = format!("\"/assets/{}?v={version}\"", f.name);
+                text = text.replace(&plain, &versioned);
+            }
+            text
+        };
+        let files = FILES
             .iter()
             .map(|f| {
-                let digest = Sha256::digest(f.bytes);
-                (
-                    f.name,
-                    Asset {
-                        content_type: f.content_type,
-                        bytes: f.bytes,
-                        version: hex::encode(&digest[..8]),
-                    },
-                )
+                let bytes = match std::str::from_utf8(f.bytes) {
+                    Ok(text) => bytes::Bytes::from(rewrite(text)),
+                    Err(_) => bytes::Bytes::from_static(f.bytes),
+                };
+                let asset = Asset {
+                    content_type: f.content_type,
+                    bytes,
+                    version: version.clone(),
+                };
+                (f.name, asset)
             })
             .collect();
-        let rewrite = |page: &str| {
-            let mut page = page.to_string();
-            for (name, asset) in &files {
-                let plain = format!("\"/assets/{name}\"");
-                let versioned = format!("\"/assets/{name}?v={}\"", asset.version);
-                page = page.replace(&plain, &versioned);
-            }
-            page
-        };
         Assets {
             login_page: rewrite(LOGIN_PAGE),
             app_page: rewrite(APP_PAGE),
@@ -168,5 +179,14 @@ mod tests {
                 .login_page
                 .contains(&format!("/assets/login.js?v={}", login.version))
         );
+    }
+
+    #[test]
+    fn modules_import_each_other_by_version() {
+        let assets = Assets::load();
+        let entry = assets.file("console.js").expect("embedded");
+        let text = std::str::from_utf8(&entry.bytes).expect("UTF-8");
+        assert!(text.contains(&format!("\"/assets/api.js?v={}\"", entry.version)));
+        assert!(!text.contains("\"/assets/api.js\""));
     }
 }

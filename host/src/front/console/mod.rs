@@ -43,6 +43,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tracing::Instrument;
 
+use crate::front::client_addr::client_addr;
 use crate::http::body::{ResponseBody, empty, full};
 use crate::state::AppState;
 use api::{ApiError, Endpoint, json_response};
@@ -125,7 +126,11 @@ impl Console {
             (&Method::GET, p) if p.starts_with("/assets/") => {
                 return Ok(self.asset(&p["/assets/".len()..], req.uri().query()));
             }
-            (&Method::POST, "/api/login") => return self.login(req, remote).await,
+            (&Method::POST, "/api/login") => {
+                // Behind a trusted reverse proxy, the rate limit counts the client's address.
+                let client = client_addr(remote, req.headers(), &state.config.trusted_proxies);
+                return self.login(req, client).await;
+            }
             _ if !path.starts_with("/api/") => {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -156,6 +161,8 @@ impl Console {
             ));
         }
         if path == s3_proxy::PREFIX || path.starts_with(&format!("{}/", s3_proxy::PREFIX)) {
+            // `remote` is the peer: the S3 pipeline derives the client from it and the
+            // forwarded headers, as for its own requests.
             let s3_host = self.endpoint(req.headers()).host;
             return s3_proxy::run(state.clone(), req, remote, session.account, &s3_host)
                 .await
@@ -232,11 +239,11 @@ impl Console {
         }
     }
 
-    /// `POST /api/login`.
+    /// `POST /api/login` from `client`.
     async fn login(
         &self,
         req: Request<Incoming>,
-        remote: SocketAddr,
+        client: SocketAddr,
     ) -> Result<Response<ResponseBody>, ApiError> {
         #[derive(serde::Deserialize)]
         struct Credentials {
@@ -254,7 +261,7 @@ impl Console {
         let verified = login::verify(
             state,
             &self.inner.limiter,
-            remote.ip(),
+            client.ip(),
             &creds.access_key,
             &creds.secret_key,
         )
@@ -357,7 +364,7 @@ impl Console {
             return ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such file")
                 .into_response();
         };
-        let mut resp = Response::new(full(Bytes::from_static(asset.bytes)));
+        let mut resp = Response::new(full(asset.bytes.clone()));
         set_header(&mut resp, header::CONTENT_TYPE, asset.content_type);
         let current = query == Some(format!("v={}", asset.version).as_str());
         let cache = if current {

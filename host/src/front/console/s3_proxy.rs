@@ -87,6 +87,7 @@ pub async fn run(
     if let Ok(host) = HeaderValue::from_str(s3_host) {
         parts.headers.insert(header::HOST, host);
     }
+    let is_head = parts.method == http::Method::HEAD;
     let req = Request::from_parts(parts, body);
     let mut response = s3_service::handle_as(state, req, remote, Caller::Session(account)).await;
     let h = response.headers_mut();
@@ -94,10 +95,14 @@ pub async fn run(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(guard::SANDBOX_CSP),
     );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment"),
-    );
+    // A HEAD has no bytes to render: it keeps the object's own disposition, which is how
+    // the console reads it to edit the object's metadata.
+    if !is_head {
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment"),
+        );
+    }
     h.insert(
         HeaderName::from_static("x-content-type-options"),
         HeaderValue::from_static("nosniff"),

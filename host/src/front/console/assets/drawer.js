@@ -312,13 +312,8 @@ async function objectMetadata(panel, bucket, key, onChange) {
   for (const [k, v] of head.headers) {
     if (k.startsWith("x-amz-meta-")) body.append(metaRow(k.slice("x-amz-meta-".length), v));
   }
-  // The console's S3 door answers every request with `Content-Disposition: attachment`
-  // (so that nothing it proxies renders on the console's origin): that value is the
-  // door's, not the object's, and is not shown (nor saved back) as the object's own.
-  const forced = (name, v) => name === "Content-Disposition" && v === "attachment";
   const inputs = HTTP_FIELDS.map((name) => {
-    const v = head.headers.get(name) || "";
-    const input = el("input", { value: forced(name, v) ? "" : v, spellcheck: false, name });
+    const input = el("input", { value: head.headers.get(name) || "", spellcheck: false, name });
     return [name, input];
   });
   const save = button("Save metadata", async () => {

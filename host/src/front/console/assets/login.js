@@ -26,8 +26,9 @@ form.addEventListener("submit", async (event) => {
     let body = {};
     try { body = await resp.json(); } catch { /* not JSON */ }
     if (resp.status === 429) {
+      // The server's message says how long to wait; `retry_after_seconds` if it has none.
       const wait = body.retry_after_seconds ? ` Try again in ${body.retry_after_seconds} s.` : "";
-      error.textContent = (body.message || "Too many attempts.") + wait;
+      error.textContent = body.message || `Too many attempts.${wait}`;
     } else if (resp.status === 401) {
       error.textContent = body.message || "Wrong access key or secret key.";
     } else {

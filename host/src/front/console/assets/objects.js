@@ -39,7 +39,15 @@ export async function objectsPage(main, bucket, prefix) {
   let current = { folders: [], objects: [], next: "" };
 
   const picker = el("input", { type: "file", multiple: true, hidden: true, attrs: { "aria-label": "Files to upload" } });
-  const uploads = el("ol", { class: "uploads", attrs: { "aria-label": "Uploads" } });
+  const uploads = el("ol", { class: "uploads", attrs: { "aria-label": "Uploads", tabindex: "0" } });
+  const uploadsBox = el("section", { class: "uploads-box", hidden: true, attrs: { "aria-label": "Uploads" } },
+    el("div", { class: "uploads-head" },
+      el("h2", { text: "Uploads" }),
+      button("Clear finished", () => {
+        for (const li of uploads.querySelectorAll("li.ok, li.failed, li.cancelled")) li.remove();
+        uploadsBox.hidden = !uploads.children.length;
+      }, { class: "small" })),
+    uploads);
   const listing = el("div", { class: "listing", attrs: { "data-prefix": prefix, "aria-busy": "true" } });
   const pager = el("div", { class: "pager" });
   const selectAll = el("input", { type: "checkbox", attrs: { "aria-label": "Select all on this page" } });
@@ -52,6 +60,7 @@ export async function objectsPage(main, bucket, prefix) {
   });
 
   const drop = el("section", { class: "dropzone", attrs: { "aria-label": "Objects (drop files or folders here to upload)" } },
+    el("p", { class: "hint drop-hint", text: "Drop files or folders here to upload them to this folder." }),
     listing, pager);
   drop.addEventListener("dragover", (e) => {
     if (!e.dataTransfer || !Array.from(e.dataTransfer.types || []).includes("Files")) return;
@@ -76,7 +85,9 @@ export async function objectsPage(main, bucket, prefix) {
 
   async function upload(files) {
     if (!files.length) return;
+    uploadsBox.hidden = false;
     const n = await uploadFiles(bucket, prefix, files, uploads);
+    uploadsBox.hidden = !uploads.children.length;
     if (n) notify(`${n} object${n > 1 ? "s" : ""} uploaded to ${bucket}`);
     await load();
   }
@@ -193,7 +204,7 @@ export async function objectsPage(main, bucket, prefix) {
       deleteSelected,
       button("Bucket settings", () => openBucket(bucket, load)),
       field("Filter by prefix", filterInput)),
-    uploads,
+    uploadsBox,
     drop);
   await load();
 }
