@@ -13,6 +13,9 @@ use crate::support::{create_bucket, put, shared};
 
 static SERVER: OnceCell<TestServer> = OnceCell::const_new();
 
+/// How long a request that may compile the default module with metadata rules may take.
+const COMPILE_TIMEOUT: Duration = Duration::from_secs(300);
+
 async fn server() -> &'static TestServer {
     shared(&SERVER, TestServer::builder).await
 }
@@ -599,9 +602,14 @@ async fn only_administrators_change_a_buckets_policy_module() {
 
     let admin = ConsoleSession::login(s, s.admin_keys()).await;
     assert_eq!(admin.info["admin"], true);
-    let (status, body) = admin
-        .json("PUT", &format!("/api/buckets/{bucket}/policy"), Some(rules))
+    let attach = admin
+        .request("PUT", &format!("/api/buckets/{bucket}/policy"))
+        .header("content-type", "application/json")
+        .body(rules.to_string().into_bytes())
+        .timeout(COMPILE_TIMEOUT)
+        .send()
         .await;
+    let (status, body) = (attach.status, attach.text());
     assert_eq!(status, 200, "{body}");
     let (_, seen) = owner
         .json("GET", &format!("/api/buckets/{bucket}/policy"), None)
@@ -611,9 +619,12 @@ async fn only_administrators_change_a_buckets_policy_module() {
         "owner"
     );
     // The rules now decide uploads through the console, with the module's message.
+    // The first decision with rules may compile the module with them (slow in a debug
+    // build on a busy machine).
     let refused = owner
         .s3("PUT", &format!("/{bucket}/a.txt"))
         .body(b"x".to_vec())
+        .timeout(COMPILE_TIMEOUT)
         .send()
         .await;
     refused.assert_error(400, "InvalidArgument");

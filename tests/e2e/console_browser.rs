@@ -1,6 +1,6 @@
 //! The web console in a real browser: headless Chromium (Debian's, driven by Playwright
 //! from PyPI; `scripts/setup --test` installs both) runs `tests/browser/console_e2e.py`
-//! against a real server, as a user would: log in (a wrong secret first), create a bucket
+//! against the release build of the server (as users run it), as a user would: log in (a wrong secret first), create a bucket
 //! (an invalid name first), drop files and a folder, upload 50 MiB, browse, download, make
 //! an object public, edit its metadata, add a CORS rule, share a link, manage keys, delete
 //! everything and log out, with an axe-core accessibility check on each page; then an
@@ -277,7 +277,11 @@ async fn verify(
 
 #[tokio::test]
 async fn a_user_manages_buckets_and_objects_in_the_console() {
-    let s = TestServer::builder().domain(DOMAIN).start().await;
+    let s = TestServer::builder()
+        .domain(DOMAIN)
+        .release_build()
+        .start()
+        .await;
     let user = s
         .create_account_with_email("console-user", "console-user@example.com")
         .await;

@@ -46,6 +46,26 @@ pub fn coffer_binary() -> PathBuf {
     bin
 }
 
+/// The release build of `coffer`: `$COFFER_RELEASE_BIN`, else `release/coffer` beside the
+/// profile directory of the tests (or under `$CARGO_TARGET_DIR`).
+pub fn coffer_release_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("COFFER_RELEASE_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("locating the test executable");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .expect("the target directory");
+    let bin = target.join("release").join("coffer");
+    assert!(
+        bin.is_file(),
+        "{} was not found: run `cargo build --release --bin coffer` first",
+        bin.display()
+    );
+    bin
+}
+
 /// Warns (once) when a server source file is newer than the binary under test.
 fn warn_if_stale(bin: &Path) {
     static CHECKED: Once = Once::new();

@@ -56,6 +56,8 @@ pub struct RawRequest {
     pub headers: HeaderMap,
     /// Body.
     pub body: Vec<u8>,
+    /// How long [`RawRequest::send`] waits for the response headers.
+    pub timeout: Duration,
 }
 
 impl RawRequest {
@@ -73,7 +75,15 @@ impl RawRequest {
             query: String::new(),
             headers,
             body: Vec::new(),
+            timeout: RESPONSE_TIMEOUT,
         }
+    }
+
+    /// Waits up to `timeout` for the response (default 20 s): for a request that may
+    /// compile a policy module in a debug build.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// Sets the raw query string (without `?`).
@@ -240,7 +250,7 @@ impl RawRequest {
             reqwest::Method::from_bytes(self.method.as_bytes()).expect("valid HTTP method");
         let url = self.url();
         let resp = tokio::time::timeout(
-            RESPONSE_TIMEOUT,
+            self.timeout,
             client
                 .request(method, &url)
                 .headers(self.headers)

@@ -84,9 +84,19 @@ pub struct ServerBuilder {
     /// PEM of the CA the SDK clients trust, for a server started with TLS (see
     /// [`ServerBuilder::tls`]).
     tls_ca: Option<Vec<u8>>,
+    /// Run the release build (see [`ServerBuilder::release_build`]).
+    release: bool,
 }
 
 impl ServerBuilder {
+    /// Runs the release build of `coffer` (`target/release/coffer`, which `scripts/test`
+    /// builds) instead of the build the tests were compiled with: for tests that time what
+    /// users see, such as the console in a browser.
+    pub fn release_build(mut self) -> Self {
+        self.release = true;
+        self
+    }
+
     /// Adds `--domain D` (virtual-host-style base domain; [`TestServer::vhost_client`]
     /// uses the first one).
     pub fn domain(mut self, domain: &str) -> Self {
@@ -343,7 +353,12 @@ impl TestServer {
             .append(true)
             .open(self.data_dir().join(STDERR_FILE))
             .expect("opening the server's stderr log");
-        let mut cmd = Command::new(process::coffer_binary());
+        let binary = if self.config.release {
+            process::coffer_release_binary()
+        } else {
+            process::coffer_binary()
+        };
+        let mut cmd = Command::new(binary);
         cmd.arg("serve")
             .arg("--data-dir")
             .arg(self.data_dir())
