@@ -652,3 +652,58 @@ async fn only_administrators_change_a_buckets_policy_module() {
         .await;
     assert_eq!(status, 204);
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_configured_origin_is_required_and_its_https_makes_the_cookie_secure() {
+    let origin = "https://console.example";
+    let s = TestServer::builder()
+        .arg("--console-origin")
+        .arg(origin)
+        .start()
+        .await;
+    let keys = s.admin_keys();
+    let body = json!({"access_key": keys.access_key, "secret_key": keys.secret_key}).to_string();
+    let login = |from: String| {
+        s.console_raw("POST", "/api/login")
+            .header("origin", &from)
+            .header("content-type", "application/json")
+            .body(body.clone().into_bytes())
+            .send()
+    };
+    // The listener's own origin is not the one browsers use any more.
+    assert_eq!(login(s.console_endpoint()).await.status, 403);
+    let resp = login(origin.to_string()).await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let cookie = resp.header("set-cookie").unwrap_or_default();
+    assert!(cookie.starts_with("__Host-coffer_console="), "{cookie}");
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(resp.header("strict-transport-security").is_some());
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_failed_logins_count_against_the_forwarded_client() {
+    let s = TestServer::builder()
+        .arg("--trusted-proxy")
+        .arg("127.0.0.1/32")
+        .start()
+        .await;
+    let attempt = |client: &'static str, key: String| {
+        let body = json!({"access_key": key, "secret_key": "wrong"}).to_string();
+        s.console_raw("POST", "/api/login")
+            .header("origin", &s.console_endpoint())
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", client)
+            .body(body.into_bytes())
+            .send()
+    };
+    // Ten failures from one client, each with another key: its allowance is used up.
+    for i in 0..10 {
+        assert_eq!(
+            attempt("10.0.0.1", format!("AKGUESS{i:013}")).await.status,
+            401
+        );
+    }
+    assert_eq!(attempt("10.0.0.1", "AKGUESSOTHER".into()).await.status, 429);
+    // Another client behind the same proxy is not limited.
+    assert_eq!(attempt("10.0.0.2", "AKGUESSOTHER".into()).await.status, 401);
+}

@@ -64,13 +64,23 @@ struct Inner {
     limiter: login::RateLimiter,
     /// The S3 listener's address (its port, for the endpoint the console shows).
     s3_local: SocketAddr,
-    /// Whether the console and S3 listeners have TLS.
+    /// Whether browsers reach the console over HTTPS (TLS here or at a proxy).
     secure: bool,
 }
 
 impl Console {
     /// A console serving `state`, pointing its users at the S3 listener on `s3_local`.
-    pub fn new(state: Arc<AppState>, s3_local: SocketAddr, secure: bool) -> Self {
+    /// `tls`: the listeners have TLS. Behind a reverse proxy that terminates TLS
+    /// (`--console-origin https://...`) browsers see HTTPS too: the cookie is `Secure`
+    /// then as well.
+    pub fn new(state: Arc<AppState>, s3_local: SocketAddr, tls: bool) -> Self {
+        let secure = tls
+            || state
+                .config
+                .console
+                .origin
+                .as_deref()
+                .is_some_and(|o| o.starts_with("https://"));
         Console {
             inner: Arc::new(Inner {
                 state,

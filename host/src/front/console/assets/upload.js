@@ -12,9 +12,9 @@ import { el, shown, button, size, dialog, errorText } from "/assets/ui.js";
 /** Files larger than this are multipart uploads. */
 export const MULTIPART_THRESHOLD = 64 * 1024 * 1024;
 /** Smallest part (S3's minimum is 5 MiB for every part but the last). */
-const MIN_PART = 8 * 1024 * 1024;
+const MIN_PART = 16 * 1024 * 1024;
 /** Parts in flight per multipart upload. */
-const PARTS_IN_FLIGHT = 3;
+const PARTS_IN_FLIGHT = 4;
 /** Files uploading at once. */
 const FILES_IN_FLIGHT = 2;
 
