@@ -4,7 +4,6 @@
 //! matching rule the page reads both answers; without one, and after DeleteBucketCors, the
 //! browser blocks them (and, the PUT needing a preflight, never sends it).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -27,28 +26,15 @@ const ALLOW_ELSEWHERE: &str = r#"<CORSConfiguration>
     <AllowedHeader>*</AllowedHeader></CORSRule>
 </CORSConfiguration>"#;
 
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser/cors_fetch.py")
-}
-
 /// Runs `steps` in the browser; the page's view of each.
 async fn in_browser(steps: Value) -> Vec<Value> {
-    let out = tokio::process::Command::new("python3")
-        .arg(script())
-        .arg(steps.to_string())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), out)
-        .await
-        .expect("the browser finished within 2 minutes")
-        .expect("running python3 (scripts/setup --test installs playwright and chromium)");
-    assert!(
-        out.status.success(),
-        "the browser script failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
+    let report = coffer_tests::browser::run_script(
+        "cors_fetch.py",
+        &[steps.to_string()],
+        &[],
+        Duration::from_secs(120),
+    )
+    .await;
     report["results"].as_array().cloned().expect("results")
 }
 

@@ -16,10 +16,6 @@ use serde_json::{Value, json};
 /// The scenario's steps, in order (see the script).
 const STEPS: [&str; 5] = ["open", "login", "app", "create-bucket", "logout"];
 
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser/console_firefox.py")
-}
-
 /// Where screenshots go: `target/console-firefox/` of the build tree that runs the test.
 fn screenshots() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -33,28 +29,13 @@ fn screenshots() -> PathBuf {
 
 /// Runs the scenario in Firefox; the script's report.
 async fn in_firefox(args: Value) -> Value {
-    let out = tokio::process::Command::new("python3")
-        .arg(script())
-        .arg(args.to_string())
-        .env("COFFER_SCREENSHOTS", screenshots())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(180), out)
-        .await
-        .expect("the Firefox scenario finished within 3 minutes")
-        .expect("running python3 (scripts/setup --test installs websockets and firefox-esr)");
-    assert!(
-        out.status.success(),
-        "the Firefox script failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "the script prints JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    coffer_tests::browser::run_script(
+        "console_firefox.py",
+        &[args.to_string()],
+        &[("COFFER_SCREENSHOTS", screenshots().display().to_string())],
+        Duration::from_secs(180),
+    )
+    .await
 }
 
 #[tokio::test]

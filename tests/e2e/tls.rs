@@ -530,23 +530,9 @@ async fn bad_certificates_at_start_fail_with_a_message_naming_the_file() {
 
 /// What `tests/browser/https_get.py` reports of one navigation.
 async fn browser_get(url: &str, spki: Option<&str>) -> serde_json::Value {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser/https_get.py");
-    let mut cmd = tokio::process::Command::new("python3");
-    cmd.arg(script).arg(url).kill_on_drop(true);
-    if let Some(spki) = spki {
-        cmd.arg(spki);
-    }
-    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
-        .await
-        .expect("the browser finished within 2 minutes")
-        .expect("running python3 (scripts/setup --test installs playwright and chromium)");
-    assert!(
-        out.status.success(),
-        "the browser script failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+    let mut args = vec![url.to_string()];
+    args.extend(spki.map(str::to_string));
+    coffer_tests::browser::run_script("https_get.py", &args, &[], Duration::from_secs(120)).await
 }
 
 #[tokio::test]

@@ -40,6 +40,7 @@
 //! shared between tests (hold them in a `tokio::sync::OnceCell` static); clients are cheap
 //! and must be created per test (their connection pools belong to one runtime).
 
+pub mod browser;
 pub mod chunked;
 pub mod console;
 pub mod pg;

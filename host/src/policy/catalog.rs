@@ -34,15 +34,17 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable code the admin API and the console report for a caller's mistake
-    /// (`None` for storage errors, which each door maps with its other storage errors).
-    pub fn client_code(&self) -> Option<&'static str> {
-        match self {
-            Error::InvalidName(_) => Some("InvalidName"),
-            Error::InvalidModule(_) => Some("InvalidModule"),
-            Error::InvalidConfig(_) => Some("InvalidConfig"),
-            Error::Store(_) => None,
-        }
+    /// A caller's mistake as the admin API and the console report it (a stable code and
+    /// the message), or the storage error behind the failure, which each door maps with
+    /// its other storage errors.
+    pub fn into_client(self) -> Result<(&'static str, String), store::Error> {
+        let code = match self {
+            Error::Store(storage) => return Err(storage),
+            Error::InvalidName(_) => "InvalidName",
+            Error::InvalidModule(_) => "InvalidModule",
+            Error::InvalidConfig(_) => "InvalidConfig",
+        };
+        Ok((code, self.to_string()))
     }
 }
 

@@ -83,13 +83,9 @@ impl From<store::Error> for ApiError {
 
 impl From<catalog::Error> for ApiError {
     fn from(e: catalog::Error) -> Self {
-        match (e.client_code(), e) {
-            (_, catalog::Error::Store(s)) => s.into(),
-            (code, e) => Self::new(
-                StatusCode::BAD_REQUEST,
-                code.unwrap_or("InvalidRequest"),
-                e.to_string(),
-            ),
+        match e.into_client() {
+            Ok((code, message)) => Self::new(StatusCode::BAD_REQUEST, code, message),
+            Err(storage) => storage.into(),
         }
     }
 }

@@ -241,16 +241,23 @@ export async function download(bucket, key) {
   }
 }
 
-async function objectDetails(panel, bucket, key) {
-  fill(panel, el("p", { class: "loading", text: "Loading…" }));
-  let head;
+/** HEADs the object for a tab, showing `loading` meanwhile; null (the reason shown in
+ *  `panel`) when it fails or the object is gone. */
+async function loadHead(panel, bucket, key, loading) {
+  fill(panel, el("p", { class: "loading", text: loading }));
   try {
-    head = await s3.headObject(bucket, key);
+    const head = await s3.headObject(bucket, key);
+    if (!head) fill(panel, errorBox({ code: "NoSuchKey", message: "The object no longer exists." }));
+    return head;
   } catch (e) {
     fill(panel, errorBox(e));
-    return;
+    return null;
   }
-  if (!head) { fill(panel, errorBox({ code: "NoSuchKey", message: "The object no longer exists." })); return; }
+}
+
+async function objectDetails(panel, bucket, key) {
+  const head = await loadHead(panel, bucket, key, "Loading…");
+  if (!head) return;
   const h = head.headers;
   const rows = [
     ["Key", key], ["Size", `${size(h.get("content-length"))} (${h.get("content-length")} bytes)`],
@@ -298,15 +305,8 @@ function metaRow(name, value) {
 }
 
 async function objectMetadata(panel, bucket, key, onChange) {
-  fill(panel, el("p", { class: "loading", text: "Loading metadata…" }));
-  let head;
-  try {
-    head = await s3.headObject(bucket, key);
-  } catch (e) {
-    fill(panel, errorBox(e));
-    return;
-  }
-  if (!head) { fill(panel, errorBox({ code: "NoSuchKey", message: "The object no longer exists." })); return; }
+  const head = await loadHead(panel, bucket, key, "Loading metadata…");
+  if (!head) return;
   const out = el("div", { class: "tab-errors" });
   const body = el("tbody");
   for (const [k, v] of head.headers) {
