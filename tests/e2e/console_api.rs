@@ -103,6 +103,12 @@ async fn login_sets_a_strict_http_only_cookie_and_a_wrong_secret_is_refused() {
     assert_eq!(info["csrf_token"], session.csrf.as_str());
     let root = session.request("GET", "/").send().await;
     assert_eq!(root.status, 200);
+    let login_page = session.request("GET", "/login").send().await;
+    assert_eq!(
+        login_page.status, 303,
+        "a logged-in user goes on to the console"
+    );
+    assert_eq!(login_page.header("location").as_deref(), Some("/"));
 }
 
 #[tokio::test]

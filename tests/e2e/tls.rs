@@ -535,12 +535,12 @@ async fn browser_get(url: &str, spki: Option<&str>) -> serde_json::Value {
     coffer_tests::browser::run_script("https_get.py", &args, &[], Duration::from_secs(120)).await
 }
 
-#[tokio::test]
-async fn a_browser_opens_a_presigned_url_over_https_with_certificate_checks_on() {
+/// A TLS server for a browser: it sends the full chain, so the browser sees the CA's key
+/// (its trust anchor in these tests, through `--ignore-certificate-errors-spki-list`).
+async fn browser_tls_server() -> (TestServer, Ca, tempfile::TempDir) {
     let ca = Ca::new("coffer browser test CA");
     let leaf = ca.issue("coffer browser test server");
     let dir = tempfile::tempdir().expect("temporary directory");
-    // The full chain, so the browser sees the CA's key (its trust anchor in this test).
     let chain = Leaf {
         cert_pem: format!("{}{}", leaf.cert_pem, ca.pem()),
         key_pem: leaf.key_pem.clone(),
@@ -551,6 +551,12 @@ async fn a_browser_opens_a_presigned_url_over_https_with_certificate_checks_on()
         .tls(&cert, &key, ca.pem().as_bytes())
         .start()
         .await;
+    (s, ca, dir)
+}
+
+#[tokio::test]
+async fn a_browser_opens_a_presigned_url_over_https_with_certificate_checks_on() {
+    let (s, ca, _dir) = browser_tls_server().await;
     let client = s.client();
     let bucket = unique_bucket("tls-browser");
     create_bucket(&client, &bucket).await;
@@ -593,6 +599,33 @@ async fn a_browser_opens_a_presigned_url_over_https_with_certificate_checks_on()
             .is_some_and(|e| e.contains("ERR_CERT_AUTHORITY_INVALID")),
         "{refused}"
     );
+}
+
+#[tokio::test]
+async fn a_browser_logs_into_the_console_over_https_and_keeps_a_secure_cookie() {
+    let (s, ca, _dir) = browser_tls_server().await;
+    let keys = s.admin_keys();
+    let got = coffer_tests::browser::run_script(
+        "console_https.py",
+        &[
+            s.console_endpoint(),
+            keys.access_key.clone(),
+            keys.secret_key.clone(),
+            ca.spki_sha256_base64(),
+        ],
+        &[],
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(got["ok"], true, "{got}");
+    assert_eq!(got["errors"], serde_json::json!([]), "{got}");
+    let cookies = got["cookies"].as_array().expect("cookies");
+    assert_eq!(cookies.len(), 1, "{got}");
+    let cookie = &cookies[0];
+    assert_eq!(cookie["name"], "__Host-coffer_console", "{got}");
+    assert_eq!(cookie["secure"], true, "{got}");
+    assert_eq!(cookie["httpOnly"], true, "{got}");
+    assert_eq!(cookie["sameSite"], "Strict", "{got}");
 }
 
 /// A server whose bucket lets anonymous clients read an object only from 203.0.113.0/24

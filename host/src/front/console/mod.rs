@@ -12,7 +12,7 @@
 //! | Method and path                      | What                                                    |
 //! |--------------------------------------|---------------------------------------------------------|
 //! | `GET /`                              | the console page (303 to `/login` without a session)    |
-//! | `GET /login`                         | the login page                                          |
+//! | `GET /login`                         | the login page (303 to `/` with a session)              |
 //! | `GET /assets/{name}`                 | embedded scripts and styles                             |
 //! | `POST /api/login`                    | `{"access_key", "secret_key"}` → session cookie          |
 //! | `POST /api/logout`                   | ends the session                                        |
@@ -126,7 +126,13 @@ impl Console {
         let method = req.method().clone();
         let state = &self.inner.state;
         match (&method, path.as_str()) {
-            (&Method::GET, "/login") => return Ok(html(&self.inner.assets.login_page)),
+            (&Method::GET, "/login") => {
+                // Someone already logged in goes on to the console.
+                return Ok(match self.session(req.headers()).await? {
+                    Some(_) => redirect("/"),
+                    None => html(&self.inner.assets.login_page),
+                });
+            }
             (&Method::GET, "/") => {
                 return Ok(match self.session(req.headers()).await? {
                     Some(_) => html(&self.inner.assets.app_page),
