@@ -719,10 +719,30 @@ class Run:
         self.step("metadata-edit-refused", error=edit_error.inner_text())
         self.checkpoint("rules_enforced", refused=refused, edit_error=edit_error.inner_text())
         drawer.get_by_role("button", name="Close drawer").click()
+
+        # 19. An administrator attaches a stored module in the Policy tab, with its
+        # configuration (checked through the admin API), then detaches it.
+        module = self.args["stored_module"]
+        page.get_by_role("button", name="Bucket settings").click()
+        drawer.get_by_role("tab", name="Policy").click()
+        drawer.get_by_label("Policy module").select_option(module)
+        drawer.get_by_label("Configuration (JSON, optional)").fill(json.dumps({"prefixes": ["locked/"]}))
+        drawer.get_by_role("button", name="Attach").click()
+        self.notified(f"{module} attached to {rules_bucket}", timeout=90_000)
+        expect(drawer.get_by_label("Policy module")).to_have_value(module)
+        self.axe("bucket-policy-admin")
+        self.step("module-attached")
+        self.checkpoint("module_attached", module=module)
+        drawer.get_by_role("button", name="Detach").click()
+        self.notified(f"Policy module detached from {rules_bucket}")
+        expect(drawer.get_by_label("Policy module")).to_have_value("default")
+        self.step("module-detached")
+        self.checkpoint("module_detached")
+        drawer.get_by_role("button", name="Close drawer").click()
         page.get_by_role("button", name="Log out").click()
         page.wait_for_url(c + "/login")
 
-        # 19. Guessing a key's secret: after a few failures the server makes the caller wait,
+        # 20. Guessing a key's secret: after a few failures the server makes the caller wait,
         # and the page says for how long.
         error = page.locator("#login-error")
         for attempt in range(8):

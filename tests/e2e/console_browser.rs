@@ -40,6 +40,9 @@ fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser/console_e2e.py")
 }
 
+/// The stored module the administrator attaches in the Policy tab.
+const STORED_MODULE: &str = "console-read-only";
+
 /// The administrator's bucket for the metadata-rules step.
 fn rules_bucket(bucket: &str) -> String {
     format!("{bucket}-rules")
@@ -191,6 +194,23 @@ async fn verify(
                 "the refused edit changed nothing"
             );
         }
+        "module_attached" | "module_detached" => {
+            let want = cp["module"].as_str().unwrap_or("default");
+            let policy = s
+                .admin_raw(
+                    "GET",
+                    &format!("/v1/buckets/{}/policy", rules_bucket(bucket)),
+                )
+                .sign_v4(s.admin_keys())
+                .send()
+                .await;
+            assert_eq!(policy.status, 200, "{}", policy.text());
+            let policy: Value = serde_json::from_slice(&policy.body).expect("JSON");
+            assert_eq!(policy["module"], want, "{policy}");
+            if want != "default" {
+                assert_eq!(policy["config"]["prefixes"][0], "locked/", "{policy}");
+            }
+        }
         "public" => assert!(public(&c, bucket, "hello.txt").await, "made public"),
         "metadata" => {
             let head = c
@@ -304,7 +324,18 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
         .send()
         .await
         .expect("PutObject");
+    // A stored module the administrator attaches in the Policy tab.
+    let module_file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(
+        module_file.path(),
+        coffer_tests::policy_module("read-only-prefix"),
+    )
+    .expect("writing the module");
+    let module_path = module_file.path().to_str().expect("UTF-8 path");
+    s.admin_ok(&["policy", "put", STORED_MODULE, module_path])
+        .await;
     let args = json!({
+        "stored_module": STORED_MODULE,
         "console": s.console_endpoint(),
         "s3": s.endpoint(),
         "access_key": user.access_key,
