@@ -713,3 +713,19 @@ async fn behind_a_trusted_proxy_failed_logins_count_against_the_forwarded_client
     // Another client behind the same proxy is not limited.
     assert_eq!(attempt("10.0.0.2", "AKGUESSOTHER".into()).await.status, 401);
 }
+
+#[tokio::test]
+async fn the_console_can_be_turned_off() {
+    let s = TestServer::builder()
+        .arg("--console-listen")
+        .arg("off")
+        .start()
+        .await;
+    assert_eq!(s.console_port(), 0, "a console line was printed");
+    // The S3 listener serves S3 as ever.
+    s.raw("GET", "/")
+        .sign_v4(s.admin_keys())
+        .send()
+        .await
+        .assert_success();
+}

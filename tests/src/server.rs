@@ -363,8 +363,10 @@ impl TestServer {
             .arg("--data-dir")
             .arg(self.data_dir())
             .args(["--listen", "127.0.0.1:0"])
-            .args(["--admin-listen", "127.0.0.1:0"])
-            .args(["--console-listen", "127.0.0.1:0"]);
+            .args(["--admin-listen", "127.0.0.1:0"]);
+        if !self.config.args.iter().any(|a| a == "--console-listen") {
+            cmd.args(["--console-listen", "127.0.0.1:0"]);
+        }
         if let Some(url) = &self.database_url {
             cmd.arg("--database-url").arg(url);
         }
