@@ -313,3 +313,181 @@ async fn create_bucket_checks_its_body_against_the_signed_hash() {
     let head = s.client().head_bucket().bucket(&bucket).send().await;
     assert!(head.is_err(), "no bucket was created");
 }
+
+#[tokio::test]
+async fn a_request_expecting_another_owner_is_denied() {
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("expected-owner");
+    create_bucket(&c, &bucket).await;
+    put(&c, &bucket, "a.txt", b"a").await;
+    let owner = s.canonical_id_of("admin").await;
+    let stranger = other_account().await.canonical_id.clone();
+    assert_ne!(owner, stranger);
+
+    // The right owner: everything as usual.
+    c.put_object()
+        .bucket(&bucket)
+        .key("b.txt")
+        .expected_bucket_owner(&owner)
+        .body(b"b".to_vec().into())
+        .send()
+        .await
+        .expect("PutObject expecting the owner");
+    c.list_objects_v2()
+        .bucket(&bucket)
+        .expected_bucket_owner(&owner)
+        .send()
+        .await
+        .expect("ListObjectsV2 expecting the owner");
+
+    // Another owner: 403 on every kind of operation, and nothing changes.
+    let put = c
+        .put_object()
+        .bucket(&bucket)
+        .key("c.txt")
+        .expected_bucket_owner(&stranger)
+        .body(b"c".to_vec().into())
+        .send()
+        .await;
+    let e = sdk_err(put);
+    assert_eq!(
+        (e.status, e.code.as_deref()),
+        (Some(403), Some("AccessDenied")),
+        "{}",
+        e.debug
+    );
+    let get = c
+        .get_object()
+        .bucket(&bucket)
+        .key("a.txt")
+        .expected_bucket_owner(&stranger)
+        .send()
+        .await;
+    assert_eq!(sdk_err(get).status, Some(403));
+    let list = c
+        .list_objects_v2()
+        .bucket(&bucket)
+        .expected_bucket_owner(&stranger)
+        .send()
+        .await;
+    assert_eq!(sdk_err(list).status, Some(403));
+    let acl = c
+        .get_bucket_acl()
+        .bucket(&bucket)
+        .expected_bucket_owner(&stranger)
+        .send()
+        .await;
+    assert_eq!(sdk_err(acl).status, Some(403));
+    let delete = c
+        .delete_object()
+        .bucket(&bucket)
+        .key("a.txt")
+        .expected_bucket_owner(&stranger)
+        .send()
+        .await;
+    assert_eq!(sdk_err(delete).status, Some(403));
+    assert!(crate::support::exists(&c, &bucket, "a.txt").await);
+    assert!(!crate::support::exists(&c, &bucket, "c.txt").await);
+    // A copy whose source bucket has another owner than expected.
+    let copy = c
+        .copy_object()
+        .bucket(&bucket)
+        .key("copy.txt")
+        .copy_source(format!("{bucket}/a.txt"))
+        .expected_source_bucket_owner(&stranger)
+        .send()
+        .await;
+    assert_eq!(sdk_err(copy).status, Some(403));
+    c.copy_object()
+        .bucket(&bucket)
+        .key("copy.txt")
+        .copy_source(format!("{bucket}/a.txt"))
+        .expected_source_bucket_owner(&owner)
+        .expected_bucket_owner(&owner)
+        .send()
+        .await
+        .expect("CopyObject expecting the owners");
+}
+
+#[tokio::test]
+async fn list_buckets_pages_by_max_buckets_and_filters_by_prefix_and_region() {
+    let s = server().await;
+    let keys = s.create_account(&unique_bucket("pager")).await;
+    let c = s.client_for(&keys);
+    let prefix = unique_bucket("pg");
+    let mut names: Vec<String> = (0..5).map(|i| format!("{prefix}-{i}")).collect();
+    for name in &names {
+        create_bucket(&c, name).await;
+    }
+    c.create_bucket()
+        .bucket(format!("{prefix}-eu"))
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("a bucket in eu-west-1");
+    names.push(format!("{prefix}-eu"));
+    names.sort();
+
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let out = c
+            .list_buckets()
+            .max_buckets(4)
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .expect("ListBuckets page");
+        pages += 1;
+        let page: Vec<String> = out
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(str::to_string))
+            .collect();
+        assert!(page.len() <= 4);
+        seen.extend(page);
+        match out.continuation_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+        assert!(pages < 10, "pagination does not end");
+    }
+    assert_eq!(seen, names);
+    assert_eq!(pages, 2);
+
+    let filtered = c
+        .list_buckets()
+        .prefix(format!("{prefix}-eu"))
+        .send()
+        .await
+        .expect("ListBuckets with a prefix");
+    assert_eq!(filtered.prefix(), Some(format!("{prefix}-eu").as_str()));
+    assert_eq!(filtered.buckets().len(), 1);
+    let eu = c
+        .list_buckets()
+        .bucket_region("eu-west-1")
+        .send()
+        .await
+        .expect("ListBuckets of a region");
+    let eu: Vec<_> = eu
+        .buckets()
+        .iter()
+        .filter_map(|b| b.bucket_region())
+        .collect();
+    assert_eq!(eu, ["eu-west-1"]);
+
+    let bad = c.list_buckets().max_buckets(0).send().await;
+    let e = sdk_err(bad);
+    assert_eq!(
+        (e.status, e.code.as_deref()),
+        (Some(400), Some("InvalidArgument")),
+        "{}",
+        e.debug
+    );
+}

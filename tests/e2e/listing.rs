@@ -768,3 +768,41 @@ async fn delete_objects_rejects_more_than_1000_keys() {
     resp.assert_success();
     assert!(all_keys(&c, &bucket).await.is_empty());
 }
+
+#[tokio::test]
+async fn max_keys_zero_lists_nothing_and_is_not_truncated() {
+    let s = server().await;
+    let c = s.client();
+    let (bucket, _) = tree_bucket(s, "maxkeys0").await;
+    let v2 = c
+        .list_objects_v2()
+        .bucket(&bucket)
+        .max_keys(0)
+        .send()
+        .await
+        .expect("ListObjectsV2");
+    assert_eq!(v2.key_count(), Some(0));
+    assert!(v2.contents().is_empty() && v2.common_prefixes().is_empty());
+    assert_eq!(v2.is_truncated(), Some(false));
+    assert!(v2.next_continuation_token().is_none());
+    let v1 = c
+        .list_objects()
+        .bucket(&bucket)
+        .max_keys(0)
+        .delimiter("/")
+        .send()
+        .await
+        .expect("ListObjects");
+    assert!(v1.contents().is_empty() && v1.common_prefixes().is_empty());
+    assert_eq!(v1.is_truncated(), Some(false));
+    assert!(v1.next_marker().is_none());
+    let versions = c
+        .list_object_versions()
+        .bucket(&bucket)
+        .max_keys(0)
+        .send()
+        .await
+        .expect("ListObjectVersions");
+    assert!(versions.versions().is_empty());
+    assert_eq!(versions.is_truncated(), Some(false));
+}

@@ -540,7 +540,12 @@ async fn upload_part_copy_with_ranges() {
         .and_then(|r| r.e_tag())
         .expect("etag")
         .to_string();
-    for bad in ["bytes=5-2", "bytes=0-99999999", "10-20"] {
+    // Malformed ranges are InvalidArgument; one past the source's end is InvalidRange.
+    for (bad, status, code) in [
+        ("bytes=0-99999999", 416, "InvalidRange"),
+        ("bytes=5-2", 400, "InvalidArgument"),
+        ("10-20", 400, "InvalidArgument"),
+    ] {
         let err = sdk_err(
             c.upload_part_copy()
                 .bucket(&bucket)
@@ -552,7 +557,12 @@ async fn upload_part_copy_with_ranges() {
                 .send()
                 .await,
         );
-        assert_eq!(err.code.as_deref(), Some("InvalidArgument"), "{bad}");
+        assert_eq!(
+            (err.status, err.code.as_deref()),
+            (Some(status), Some(code)),
+            "{bad}: {}",
+            err.debug
+        );
     }
     c.complete_multipart_upload()
         .bucket(&bucket)

@@ -613,3 +613,88 @@ async fn virtual_host_style_requests() {
         .await
         .expect("vhost DeleteBucket");
 }
+
+#[tokio::test]
+async fn encryption_redirects_and_other_storage_classes_are_refused_not_ignored() {
+    use aws_sdk_s3::types::{ServerSideEncryption, StorageClass};
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("unsupported");
+    create_bucket(&c, &bucket).await;
+    put(&c, &bucket, "src", b"source").await;
+
+    let sse = c
+        .put_object()
+        .bucket(&bucket)
+        .key("sse")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(b"secret".to_vec().into())
+        .send()
+        .await;
+    let e = sdk_err(sse);
+    assert_eq!(
+        (e.status, e.code.as_deref()),
+        (Some(501), Some("NotImplemented")),
+        "{}",
+        e.debug
+    );
+    // SSE-C: the client believes its key protects the bytes; nothing may be stored.
+    let key = [7u8; 32];
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let md5 = md5_base64(&key);
+    let ssec = c
+        .put_object()
+        .bucket(&bucket)
+        .key("ssec")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&key))
+        .sse_customer_key_md5(md5)
+        .body(b"secret".to_vec().into())
+        .send()
+        .await;
+    assert_eq!(sdk_err(ssec).status, Some(501));
+    let copy = c
+        .copy_object()
+        .bucket(&bucket)
+        .key("copy")
+        .copy_source(format!("{bucket}/src"))
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .send()
+        .await;
+    assert_eq!(sdk_err(copy).status, Some(501));
+    let mpu = c
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("mpu")
+        .website_redirect_location("/elsewhere")
+        .send()
+        .await;
+    assert_eq!(sdk_err(mpu).status, Some(501));
+    let glacier = c
+        .put_object()
+        .bucket(&bucket)
+        .key("cold")
+        .storage_class(StorageClass::Glacier)
+        .body(b"cold".to_vec().into())
+        .send()
+        .await;
+    let e = sdk_err(glacier);
+    assert_eq!(
+        (e.status, e.code.as_deref()),
+        (Some(400), Some("InvalidStorageClass")),
+        "{}",
+        e.debug
+    );
+    for key in ["sse", "ssec", "copy", "cold"] {
+        assert!(!exists(&c, &bucket, key).await, "{key} was stored");
+    }
+    // The class Coffer has is accepted.
+    c.put_object()
+        .bucket(&bucket)
+        .key("standard")
+        .storage_class(StorageClass::Standard)
+        .body(b"ok".to_vec().into())
+        .send()
+        .await
+        .expect("STANDARD is accepted");
+}

@@ -1,5 +1,6 @@
 //! Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation.
 
+use base64::Engine;
 use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 use hyper::body::Incoming;
@@ -38,19 +39,104 @@ pub async fn list_buckets(
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
     let account = caller(state, ctx)?;
+    let page = ListBucketsPage::of(ctx)?;
+    let default_region = state.config.region.as_deref().unwrap_or("us-east-1");
     let buckets = buckets::list_buckets(&state.pool, account.id).await?;
     let owner = xml::Owner {
         id: account.canonical_id.clone(),
         display_name: account.display_name.clone(),
     };
-    let entries: Vec<xml::BucketEntry> = buckets
+    let mut entries: Vec<xml::BucketEntry> = buckets
         .into_iter()
+        .filter(|b| b.name.starts_with(page.prefix.unwrap_or("")))
+        .filter(|b| {
+            page.after
+                .as_deref()
+                .is_none_or(|after| b.name.as_str() > after)
+        })
         .map(|b| xml::BucketEntry {
+            region: b.region.unwrap_or_else(|| default_region.to_string()),
             name: b.name,
             creation_date: b.created_at,
         })
+        .filter(|b| page.region.is_none_or(|r| b.region == r))
         .collect();
-    Ok(xml_response(xml::render_list_buckets(&owner, &entries)))
+    // Listed by name, as S3 does; a page has at most `max-buckets`.
+    let next = match page.max {
+        Some(max) if entries.len() > max => {
+            entries.truncate(max);
+            entries.last().map(|b| encode_bucket_token(&b.name))
+        }
+        _ => None,
+    };
+    let listing = xml::BucketListing {
+        owner,
+        buckets: entries,
+        continuation_token: next,
+        prefix: page.prefix.map(str::to_string),
+    };
+    Ok(xml_response(xml::render_list_buckets(&listing)))
+}
+
+/// The paging parameters of ListBuckets.
+/// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html>
+struct ListBucketsPage<'a> {
+    /// `max-buckets` (1 to 10,000); without it, every bucket in one answer.
+    max: Option<usize>,
+    /// The last name of the previous page (from `continuation-token`).
+    after: Option<String>,
+    prefix: Option<&'a str>,
+    /// `bucket-region`: only buckets of that region.
+    region: Option<&'a str>,
+}
+
+impl<'a> ListBucketsPage<'a> {
+    fn of(ctx: &'a RequestContext) -> S3Result<Self> {
+        let max = match ctx.query_param("max-buckets") {
+            None => None,
+            Some(v) => Some(
+                v.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=10_000).contains(n))
+                    .ok_or_else(|| {
+                        S3Error::with_message(
+                            S3ErrorCode::InvalidArgument,
+                            "Argument max-buckets must be an integer between 1 and 10000",
+                        )
+                        .extra("ArgumentName", "max-buckets")
+                        .extra("ArgumentValue", v)
+                    })?,
+            ),
+        };
+        let after = match ctx.query_param("continuation-token") {
+            None => None,
+            Some(t) => Some(decode_bucket_token(t).ok_or_else(|| {
+                S3Error::with_message(
+                    S3ErrorCode::InvalidArgument,
+                    "The continuation token provided is incorrect",
+                )
+                .extra("ArgumentName", "continuation-token")
+            })?),
+        };
+        Ok(ListBucketsPage {
+            max,
+            after,
+            prefix: ctx.query_param("prefix"),
+            region: ctx.query_param("bucket-region"),
+        })
+    }
+}
+
+/// The opaque token of the next ListBuckets page: the last name listed.
+fn encode_bucket_token(name: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(name.as_bytes())
+}
+
+fn decode_bucket_token(token: &str) -> Option<String> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// CreateBucket. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html>

@@ -76,6 +76,15 @@ impl RequestContext {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The first value of request header `name` (lower case) as policy modules see it
+    /// (credentials are not among them).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.policy_headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// `/bucket/key` for error resources.
     pub fn resource(&self) -> String {
         match (&self.bucket, &self.key) {

@@ -39,6 +39,7 @@ pub enum S3ErrorCode {
     InvalidPolicyDocument,
     InvalidRange,
     InvalidRequest,
+    InvalidStorageClass,
     InvalidURI,
     KeyTooLongError,
     MalformedACLError,
@@ -97,6 +98,7 @@ impl S3ErrorCode {
             InvalidPartOrder => "InvalidPartOrder",
             InvalidPolicyDocument => "InvalidPolicyDocument",
             InvalidRange => "InvalidRange",
+            InvalidStorageClass => "InvalidStorageClass",
             InvalidRequest => "InvalidRequest",
             InvalidURI => "InvalidURI",
             KeyTooLongError => "KeyTooLongError",
@@ -157,6 +159,7 @@ impl S3ErrorCode {
             | MalformedPOSTRequest
             | MaxPostPreDataLengthExceeded
             | InvalidPolicyDocument
+            | InvalidStorageClass
             | MalformedXML
             | MetadataTooLarge
             | MissingSecurityHeader
@@ -222,6 +225,7 @@ impl S3ErrorCode {
             InvalidPart => "One or more of the specified parts could not be found.",
             InvalidPartOrder => "The list of parts was not in ascending order.",
             InvalidRange => "The requested range is not satisfiable",
+            InvalidStorageClass => "The storage class you specified is not valid",
             InvalidRequest => "Invalid Request",
             InvalidURI => "Couldn't parse the specified URI.",
             KeyTooLongError => "Your key is too long",

@@ -34,3 +34,7 @@ pub const MP_PARTS_COUNT: &str = "x-amz-mp-parts-count";
 
 /// `COMPOSITE` (multipart objects) or `FULL_OBJECT`: what a stored checksum covers.
 pub const CHECKSUM_TYPE: &str = "x-amz-checksum-type";
+/// The owner (canonical id) the client expects the bucket to have.
+pub const EXPECTED_BUCKET_OWNER: &str = "x-amz-expected-bucket-owner";
+/// The owner the client expects a copy's source bucket to have.
+pub const SOURCE_EXPECTED_BUCKET_OWNER: &str = "x-amz-source-expected-bucket-owner";

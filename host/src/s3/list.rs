@@ -42,6 +42,11 @@ pub async fn list_page(
     max_keys: usize,
 ) -> S3Result<ListPage> {
     let mut page = ListPage::default();
+    // S3 answers `max-keys=0` with an empty page that is not truncated (no token: a
+    // client paging by tokens would otherwise loop on empty pages).
+    if max_keys == 0 {
+        return Ok(page);
+    }
     let mut cursor = start_after.to_string();
     // A marker inside a common prefix means that prefix was already returned.
     if let Some(cp) = delimiter.and_then(|d| common_prefix(start_after, prefix, d)) {

@@ -31,6 +31,7 @@ pub mod payload;
 pub mod post_object;
 pub mod range;
 pub mod router;
+pub mod write_headers;
 pub mod xml;
 
 use http::Response;
@@ -53,6 +54,12 @@ pub async fn dispatch(
     body: Incoming,
 ) -> S3Result<Response<ResponseBody>> {
     use Operation::*;
+    if matches!(
+        ctx.op,
+        PutObject | CopyObject | CreateMultipartUpload | UploadPart | UploadPartCopy
+    ) {
+        write_headers::check(&parts.headers)?;
+    }
     match &ctx.op {
         ListBuckets => bucket::list_buckets(state, ctx).await,
         CreateBucket => bucket::create_bucket(state, ctx, parts, body).await,
@@ -97,16 +104,33 @@ pub async fn dispatch(
     }
 }
 
-/// Loads the request's bucket, failing with `NoSuchBucket`.
+/// Loads the request's bucket, failing with `NoSuchBucket`, and with `AccessDenied` when
+/// the request expects another owner (`x-amz-expected-bucket-owner`).
 async fn load_bucket(state: &AppState, ctx: &RequestContext) -> S3Result<Bucket> {
     let name = ctx
         .bucket
         .as_deref()
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidRequest))?;
-    buckets::get_bucket(&state.pool, name)
+    let bucket = buckets::get_bucket(&state.pool, name)
         .await
         .map_err(S3Error::from)?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", name))
+        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", name))?;
+    check_expected_owner(ctx, &bucket, headers::EXPECTED_BUCKET_OWNER)?;
+    Ok(bucket)
+}
+
+/// S3's guard against writing to a bucket that changed hands: header `name`
+/// (`x-amz-expected-bucket-owner`, or `x-amz-source-expected-bucket-owner` for a copy's
+/// source) names the owner the client expects, here by canonical id; another owner is
+/// `403 AccessDenied`.
+fn check_expected_owner(ctx: &RequestContext, bucket: &Bucket, name: &str) -> S3Result<()> {
+    match ctx.header(name) {
+        Some(expected) if expected.trim() != bucket.owner_canonical_id => Err(
+            S3Error::with_message(S3ErrorCode::AccessDenied, "Access Denied")
+                .resource(format!("/{}", bucket.name)),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Loads the request's bucket and has its policy module decide the routed operation
@@ -149,6 +173,7 @@ pub async fn authorized_object_at(
     let bucket = buckets::get_bucket(&state.pool, bucket_name)
         .await?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", bucket_name))?;
+    check_expected_owner(ctx, &bucket, headers::SOURCE_EXPECTED_BUCKET_OWNER)?;
     authorized_object_in(state, ctx, bucket, key, operation).await
 }
 

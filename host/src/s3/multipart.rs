@@ -283,10 +283,14 @@ fn copy_source_range(value: Option<&str>, size: u64) -> S3Result<Selected> {
                 .into(),
         ));
     };
+    // Well formed but past the source's end: S3's `InvalidRange` (416), as for a GET.
     if last >= size {
-        return Err(invalid(format!(
-            "Range specified is not valid for source object of size: {size}"
-        )));
+        return Err(S3Error::with_message(
+            S3ErrorCode::InvalidRange,
+            format!("The requested range is not satisfiable: the source object has {size} bytes"),
+        )
+        .extra("RangeRequested", value.to_string())
+        .extra("ActualObjectSize", size.to_string()));
     }
     Ok(Selected {
         start: first,

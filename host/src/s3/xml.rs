@@ -78,6 +78,21 @@ pub struct BucketEntry {
     pub name: String,
     /// When the bucket was created.
     pub creation_date: OffsetDateTime,
+    /// Its region (`BucketRegion`).
+    pub region: String,
+}
+
+/// One page of `ListAllMyBucketsResult`.
+#[derive(Debug, Clone)]
+pub struct BucketListing {
+    /// The caller, who owns them.
+    pub owner: Owner,
+    /// The buckets, by name.
+    pub buckets: Vec<BucketEntry>,
+    /// The token of the next page, when there is one.
+    pub continuation_token: Option<String>,
+    /// The `prefix` asked for, echoed.
+    pub prefix: Option<String>,
 }
 
 /// One object in a listing (`<Contents>` or `<Version>`).
@@ -434,18 +449,21 @@ impl Doc {
 
 /// `ListAllMyBucketsResult`
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html>).
-pub fn render_list_buckets(owner: &Owner, buckets: &[BucketEntry]) -> String {
+pub fn render_list_buckets(l: &BucketListing) -> String {
     let mut d = Doc::new();
     d.root("ListAllMyBucketsResult");
-    d.owner(owner);
+    d.owner(&l.owner);
     d.start("Buckets");
-    for b in buckets {
+    for b in &l.buckets {
         d.start("Bucket");
         d.text("Name", &b.name);
         d.text("CreationDate", &format_timestamp(b.creation_date));
+        d.text("BucketRegion", &b.region);
         d.end("Bucket");
     }
     d.end("Buckets");
+    d.text_opt("ContinuationToken", l.continuation_token.as_deref());
+    d.text_opt("Prefix", l.prefix.as_deref());
     d.end("ListAllMyBucketsResult");
     d.finish()
 }
@@ -1069,26 +1087,34 @@ mod tests {
 
     #[test]
     fn list_buckets_golden() {
-        let xml = render_list_buckets(
-            &owner(),
-            &[
+        let listing = |buckets: Vec<BucketEntry>, token: Option<&str>| BucketListing {
+            owner: owner(),
+            buckets,
+            continuation_token: token.map(str::to_owned),
+            prefix: None,
+        };
+        let xml = render_list_buckets(&listing(
+            vec![
                 BucketEntry {
                     name: "quotes".to_owned(),
                     creation_date: datetime!(2006-02-03 16:45:09 UTC),
+                    region: "us-east-1".to_owned(),
                 },
                 BucketEntry {
                     name: "samples".to_owned(),
                     creation_date: datetime!(2006-02-03 16:41:58.25 UTC),
+                    region: "eu-west-1".to_owned(),
                 },
             ],
-        );
+            Some("c2FtcGxlcw"),
+        ));
         assert_eq!(
             xml,
             format!(
-                "{PROLOG}<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">{OWNER_XML}<Buckets><Bucket><Name>quotes</Name><CreationDate>2006-02-03T16:45:09.000Z</CreationDate></Bucket><Bucket><Name>samples</Name><CreationDate>2006-02-03T16:41:58.250Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>"
+                "{PROLOG}<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">{OWNER_XML}<Buckets><Bucket><Name>quotes</Name><CreationDate>2006-02-03T16:45:09.000Z</CreationDate><BucketRegion>us-east-1</BucketRegion></Bucket><Bucket><Name>samples</Name><CreationDate>2006-02-03T16:41:58.250Z</CreationDate><BucketRegion>eu-west-1</BucketRegion></Bucket></Buckets><ContinuationToken>c2FtcGxlcw</ContinuationToken></ListAllMyBucketsResult>"
             )
         );
-        let empty = render_list_buckets(&owner(), &[]);
+        let empty = render_list_buckets(&listing(vec![], None));
         assert!(empty.ends_with(&format!(
             "{OWNER_XML}<Buckets></Buckets></ListAllMyBucketsResult>"
         )));
