@@ -841,9 +841,12 @@ mod tests {
             copy_source_range(Some("bytes=2-5"), 10).ok(),
             Some(Selected { start: 2, len: 4 })
         );
-        for bad in ["bytes=5-2", "bytes=-5", "bytes=2-", "2-5", "bytes=0-10"] {
+        for bad in ["bytes=5-2", "bytes=-5", "bytes=2-", "2-5"] {
             let err = copy_source_range(Some(bad), 10).expect_err(bad);
             assert_eq!(err.code(), S3ErrorCode::InvalidArgument, "{bad}");
         }
+        // Well formed, but past the end of a 10-byte source.
+        let err = copy_source_range(Some("bytes=0-10"), 10).expect_err("past the end");
+        assert_eq!(err.code(), S3ErrorCode::InvalidRange);
     }
 }
