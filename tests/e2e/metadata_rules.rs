@@ -496,7 +496,7 @@ async fn default_is_attached_with_a_configuration_by_the_api_and_the_cli() {
         .await;
     assert!(out.contains("attached default"), "{out}");
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        eventually(crate::support::PROPAGATION, || async {
             put_with(s, &bucket, "d", &[]).await.status == 400
         })
         .await,
@@ -519,7 +519,7 @@ async fn default_is_attached_with_a_configuration_by_the_api_and_the_cli() {
     assert!(stderr.contains("not a media type"), "{stderr}");
     s.admin_ok(&["policy", "detach", &bucket]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        eventually(crate::support::PROPAGATION, || async {
             put_with(s, &bucket, "d", &[]).await.status == 200
         })
         .await,

@@ -240,7 +240,7 @@ async fn admin_cli_manages_modules_and_the_server_picks_changes_up() {
     server.admin_ok(&["policy", "attach", &bucket, &name]).await;
     // The CLI changed the database; the server notices at its next poll, no restart.
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        eventually(crate::support::PROPAGATION, || async {
             get_status(server, &bucket, "k").await.status == 403
         })
         .await,
@@ -250,7 +250,7 @@ async fn admin_cli_manages_modules_and_the_server_picks_changes_up() {
     assert!(listed.contains(&bucket), "{listed}");
     server.admin_ok(&["policy", "detach", &bucket]).await;
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        eventually(crate::support::PROPAGATION, || async {
             get_status(server, &bucket, "k").await.status == 200
         })
         .await,
@@ -421,7 +421,7 @@ async fn changes_reach_another_process_sharing_the_database() {
     );
     assert_status(&api_attach(first, &bucket, &deny, "null").await, 200);
     assert!(
-        eventually(Duration::from_secs(5), || async {
+        eventually(crate::support::PROPAGATION, || async {
             get_status(&second, &bucket, "k").await.status == 403
         })
         .await,
@@ -429,7 +429,7 @@ async fn changes_reach_another_process_sharing_the_database() {
     );
     assert_status(&api_detach(first, &bucket).await, 204);
     assert!(
-        eventually(Duration::from_secs(5), || async {
+        eventually(crate::support::PROPAGATION, || async {
             get_status(&second, &bucket, "k").await.status == 200
         })
         .await,

@@ -5,6 +5,11 @@ use aws_sdk_s3::primitives::ByteStream;
 use coffer_tests::{ServerBuilder, TestServer};
 use tokio::sync::OnceCell;
 
+/// How long a change made elsewhere (another process, the admin CLI) may take to reach a
+/// server, which polls for it: generous, because CI runs many servers and browsers on two
+/// cores at once. The tests check that changes arrive, not how fast (benchmarks do that).
+pub const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The server held in `cell`, started with `build()` on first use. Shared servers live
 /// until the test process exits (the harness stops them then).
 pub async fn shared(
