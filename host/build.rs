@@ -30,11 +30,13 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// Fixture crates and the file name each is installed under.
-const FIXTURES: [(&str, &str); 8] = [
+const FIXTURES: [(&str, &str); 10] = [
     ("coffer_fixture_allow_all", "allow-all.wasm"),
     ("coffer_fixture_deny_all", "deny-all.wasm"),
+    ("coffer_fixture_echo_tags", "echo-tags.wasm"),
     ("coffer_fixture_infinite_loop", "infinite-loop.wasm"),
     ("coffer_fixture_legacy_v0_1", "legacy-v0-1.wasm"),
+    ("coffer_fixture_legacy_v0_2", "legacy-v0-2.wasm"),
     ("coffer_fixture_memory_bomb", "memory-bomb.wasm"),
     ("coffer_fixture_metadata_panic", "metadata-panic.wasm"),
     ("coffer_fixture_panic", "panic.wasm"),
@@ -135,8 +137,10 @@ fn build_fixtures(root: &Path, wasm_dir: &Path, fixtures_dir: &Path) -> Result<(
         "Cargo.lock",
         "allow-all",
         "deny-all",
+        "echo-tags",
         "infinite-loop",
         "legacy-v0-1",
+        "legacy-v0-2",
         "memory-bomb",
         "metadata-panic",
         "panic",

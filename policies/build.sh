@@ -4,7 +4,7 @@
 # the default module and the fixtures when it builds coffer:
 #   target/wasm/wasm32-wasip2/release/coffer_policy_acl.wasm (and _rules.wasm: with
 #   its metadata rules)
-#   target/wasm/wasm32-wasip2/release/coffer_policy_{read_only_prefix,anonymous_ip_allowlist,cors_allowlist}.wasm
+#   target/wasm/wasm32-wasip2/release/coffer_policy_{read_only_prefix,anonymous_ip_allowlist,cors_allowlist,public_if_tagged}.wasm
 #   target/wasm/fixtures/*.wasm   (see host/src/policy/fixtures.rs)
 # The end-to-end tests load the examples and fixtures from there.
 set -euo pipefail
@@ -23,11 +23,11 @@ cargo build -p coffer-policy-acl --features metadata-rules --target wasm32-wasip
 cp "$target/wasm32-wasip2/release/coffer_policy_acl.wasm" "$target/wasm32-wasip2/release/coffer_policy_acl_rules.wasm"
 cargo build -p coffer-policy-acl --target wasm32-wasip2 --release --target-dir "$target"
 cargo build -p coffer-policy-read-only-prefix -p coffer-policy-anonymous-ip-allowlist -p coffer-policy-cors-allowlist \
-  --target wasm32-wasip2 --release --target-dir "$target"
+  -p coffer-policy-public-if-tagged --target wasm32-wasip2 --release --target-dir "$target"
 cargo build --manifest-path policies/fixtures/Cargo.toml --workspace \
   --target wasm32-wasip2 --release --target-dir "$target"
 mkdir -p "$target/fixtures"
-for f in allow-all deny-all infinite-loop legacy-v0-1 memory-bomb metadata-panic panic wrong-world; do
+for f in allow-all deny-all echo-tags infinite-loop legacy-v0-1 legacy-v0-2 memory-bomb metadata-panic panic wrong-world; do
   cp "$target/wasm32-wasip2/release/coffer_fixture_${f//-/_}.wasm" "$target/fixtures/$f.wasm"
 done
 printf '\0asm\r\0\1\0this is not a component' >"$target/fixtures/malformed.wasm"

@@ -18,7 +18,9 @@
 //!   still list such objects (bucket `READ`) and delete or overwrite them
 //!   (bucket `WRITE`), because those are bucket permissions.
 //! - Creating, overwriting and deleting objects needs `WRITE` on the
-//!   **bucket**; `WRITE` on an object means nothing.
+//!   **bucket**; `WRITE` on an object means nothing. Deleting a *version*
+//!   (`DeleteObject` with a [`version_id`](Request::version_id), S3's
+//!   `s3:DeleteObjectVersion`) is the **bucket owner**'s alone.
 //! - Anything unknown or missing fails closed: unknown operations, absent
 //!   ACLs, and owners that disagree with their ACL are denied.
 //!
@@ -118,6 +120,11 @@ const OWNER_ONLY: &[&str] = &[
     "PutBucketAccelerateConfiguration",
     "GetObjectLockConfiguration",
     "PutObjectLockConfiguration",
+    "GetObjectRetention",
+    "PutObjectRetention",
+    "GetObjectLegalHold",
+    "PutObjectLegalHold",
+    "BypassGovernanceRetention",
 ];
 
 /// What `operation` (AWS's name, case-sensitive, e.g. `"GetObject"`)
@@ -128,14 +135,23 @@ const OWNER_ONLY: &[&str] = &[
 ///   `ListMultipartUploads`, `HeadBucket`.
 /// - Bucket `WRITE`: `PutObject`, `PostObject`, `CopyObject` and
 ///   `UploadPartCopy` (for the *target*; the host authorizes the source
-///   separately as a `GetObject`), `DeleteObject`, `DeleteObjects`,
+///   separately as a `GetObject`), `DeleteObject` (naming a version: the
+///   bucket owner, which [`standard_decision`] checks, since the version is
+///   not part of the operation name), `DeleteObjects`,
 ///   `CreateMultipartUpload`, `UploadPart`, `CompleteMultipartUpload`,
 ///   `AbortMultipartUpload`, and `ListParts`.
-/// - Object `READ`: `GetObject`, `HeadObject`, `GetObjectAttributes`.
+/// - Object `READ`: `GetObject`, `HeadObject`, `GetObjectAttributes`,
+///   `GetObjectTagging`.
+/// - Object `WRITE_ACP`: `PutObjectTagging`, `DeleteObjectTagging`. S3 grants tagging
+///   through policies only (`s3:PutObjectTagging`), which the object owner has; of the
+///   ACL permissions, the right to change who may do what with the object is the
+///   closest, and it includes the owner.
 /// - `READ_ACP` / `WRITE_ACP` on the bucket: `GetBucketAcl` / `PutBucketAcl`;
 ///   on the object: `GetObjectAcl` / `PutObjectAcl`.
 /// - Bucket owner only: `DeleteBucket`, `GetBucketLocation`, CORS, policy and
-///   other bucket configuration operations.
+///   other bucket configuration operations, Object Lock (`Get/PutObjectRetention`,
+///   `Get/PutObjectLegalHold`) and `BypassGovernanceRetention` (asked by the host when a
+///   request carries `x-amz-bypass-governance-retention: true`).
 /// - Any authenticated account: `ListBuckets`, `CreateBucket`.
 ///
 /// `ListParts` needs `s3:ListMultipartUploadParts`, which no ACL permission
@@ -166,7 +182,10 @@ pub fn required_permission(operation: &str) -> Option<Required> {
         | "CompleteMultipartUpload"
         | "AbortMultipartUpload"
         | "ListParts" => Required::Bucket(Write),
-        "GetObject" | "HeadObject" | "GetObjectAttributes" => Required::Object(Read),
+        "GetObject" | "HeadObject" | "GetObjectAttributes" | "GetObjectTagging" => {
+            Required::Object(Read)
+        }
+        "PutObjectTagging" | "DeleteObjectTagging" => Required::Object(WriteAcp),
         "GetBucketAcl" => Required::Bucket(ReadAcp),
         "PutBucketAcl" => Required::Bucket(WriteAcp),
         "GetObjectAcl" => Required::Object(ReadAcp),
@@ -203,11 +222,22 @@ pub fn grants_permission(acl: &Acl, principal: &Principal, wanted: Permission) -
 
 /// S3's standard authorization decision for `req` (the default module's
 /// whole `authorize` logic); see the [module documentation](self) for the
-/// rules. Deny reasons are short, human-readable and contain no secrets.
+/// rules. It follows [`required_permission`], except that a `DeleteObject`
+/// naming a version needs the bucket owner. Object tags play no part (ACLs
+/// know nothing of them). Deny reasons are short, human-readable and contain
+/// no secrets.
 pub fn standard_decision(req: &Request) -> Decision {
     let op = req.operation.as_str();
     let Some(required) = required_permission(op) else {
         return Decision::deny(format!("unknown operation {op}"));
+    };
+    // A delete that names a version is S3's `s3:DeleteObjectVersion`, which of the ACL
+    // grantees only the bucket owner has: "when the grantee is the bucket owner, granting
+    // WRITE permission in a bucket ACL allows the s3:DeleteObjectVersion action"
+    // (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html#permissions>).
+    let (op, required) = match (op, &req.version_id) {
+        ("DeleteObject", Some(_)) => ("DeleteObjectVersion", Required::BucketOwner),
+        _ => (op, required),
     };
     let principal = &req.principal;
     match required {
@@ -478,6 +508,58 @@ mod tests {
     }
 
     #[test]
+    fn deleting_a_version_is_the_bucket_owners_alone() {
+        // OTHER holds WRITE (even FULL_CONTROL) on the bucket, and everyone WRITE.
+        let bucket_acl = canned_acl("public-read-write", OWNER, None)
+            .unwrap()
+            .with_grant(
+                Grantee::CanonicalUser(OTHER.into()),
+                Permission::FullControl,
+            );
+        let delete = |principal: Principal, version: Option<&str>| {
+            let mut req = Request::new("DeleteObject", principal);
+            req.bucket = Some("b".into());
+            req.key = Some("k".into());
+            req.bucket_owner = Some(OWNER.into());
+            req.bucket_acl = Some(bucket_acl.clone());
+            req.version_id = version.map(Into::into);
+            standard_decision(&req)
+        };
+        for principal in [Principal::account(OTHER), Principal::Anonymous] {
+            assert!(delete(principal.clone(), None).is_allowed());
+            for version in ["null", "00000000000000010123456789abcdef"] {
+                assert_eq!(
+                    delete(principal.clone(), Some(version)),
+                    Decision::deny("only the bucket owner may DeleteObjectVersion")
+                );
+            }
+        }
+        assert!(delete(Principal::account(OWNER), Some("null")).is_allowed());
+        // Other operations ignore the version id.
+        let mut req = object_req(
+            "GetObject",
+            Principal::Anonymous,
+            bucket_acl.clone(),
+            canned_acl("public-read", OWNER, Some(OWNER)).unwrap(),
+        );
+        req.version_id = Some("null".into());
+        assert!(standard_decision(&req).is_allowed());
+    }
+
+    #[test]
+    fn object_tags_change_nothing() {
+        let object_acl = canned_acl("private", OWNER, Some(OWNER)).unwrap();
+        let bucket_acl = canned_acl("private", OWNER, None).unwrap();
+        let mut req = object_req("GetObject", Principal::Anonymous, bucket_acl, object_acl);
+        req.object_tags = Some(vec![crate::Tag::new("public", "true")]);
+        req.request_tags = vec![crate::Tag::new("public", "true")];
+        assert!(!standard_decision(&req).is_allowed());
+        assert_eq!(req.object_tag("public"), Some("true"));
+        assert_eq!(req.object_tag("Public"), None);
+        assert_eq!(req.request_tag("public"), Some("true"));
+    }
+
+    #[test]
     fn full_control_implies_everything() {
         for wanted in Permission::ALL {
             let acl = Acl::owned_by(OWNER).with_grant(
@@ -679,7 +761,7 @@ mod tests {
     #[test]
     fn wit_mentions_every_hook() {
         for item in [
-            "package coffer:policy@0.2.0;",
+            "package coffer:policy@0.3.0;",
             "check-config: func(config: string) -> result<_, string>;",
             "authorize: func(req: request) -> decision;",
             "cors: func(req: cors-request) -> option<cors-rule-match>;",

@@ -49,8 +49,8 @@ pub mod cors_provider {
         world: "cors-provider",
         path: "wit",
         with: {
-            "coffer:policy/types@0.2.0": crate::bindings::authorizer::coffer::policy::types,
-            "coffer:policy/host@0.2.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/types@0.3.0": crate::bindings::authorizer::coffer::policy::types,
+            "coffer:policy/host@0.3.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -65,8 +65,8 @@ pub mod metadata_validator {
         world: "metadata-validator",
         path: "wit",
         with: {
-            "coffer:policy/types@0.2.0": crate::bindings::authorizer::coffer::policy::types,
-            "coffer:policy/host@0.2.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/types@0.3.0": crate::bindings::authorizer::coffer::policy::types,
+            "coffer:policy/host@0.3.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -81,7 +81,7 @@ pub mod config_checker {
         world: "config-checker",
         path: "wit",
         with: {
-            "coffer:policy/host@0.2.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/host@0.3.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -232,6 +232,29 @@ impl From<native::Header> for wit::Header {
     }
 }
 
+impl From<wit::Tag> for native::Tag {
+    fn from(t: wit::Tag) -> Self {
+        Self {
+            key: t.key,
+            value: t.value,
+        }
+    }
+}
+
+impl From<native::Tag> for wit::Tag {
+    fn from(t: native::Tag) -> Self {
+        Self {
+            key: t.key,
+            value: t.value,
+        }
+    }
+}
+
+/// Converts every element of a list.
+fn each<A: Into<B>, B>(list: Vec<A>) -> Vec<B> {
+    list.into_iter().map(Into::into).collect()
+}
+
 impl From<wit::Request> for native::Request {
     fn from(r: wit::Request) -> Self {
         Self {
@@ -246,6 +269,9 @@ impl From<wit::Request> for native::Request {
             bucket_acl: r.bucket_acl.map(Into::into),
             object_acl: r.object_acl.map(Into::into),
             config: r.config,
+            version_id: r.version_id,
+            object_tags: r.object_tags.map(each),
+            request_tags: each(r.request_tags),
         }
     }
 }
@@ -264,6 +290,9 @@ impl From<native::Request> for wit::Request {
             bucket_acl: r.bucket_acl.map(Into::into),
             object_acl: r.object_acl.map(Into::into),
             config: r.config,
+            version_id: r.version_id,
+            object_tags: r.object_tags.map(each),
+            request_tags: each(r.request_tags),
         }
     }
 }
@@ -394,6 +423,9 @@ mod tests {
         );
         req.object_acl = canned_acl("public-read", "alice", Some("alice")).ok();
         req.config = Some("{}".into());
+        req.version_id = Some("null".into());
+        req.object_tags = Some(vec![crate::Tag::new("public", "true")]);
+        req.request_tags = vec![crate::Tag::new("team", ""), crate::Tag::new("a", "b")];
         let generated: wit::Request = req.clone().into();
         assert_eq!(native::Request::from(generated), req);
 

@@ -1,7 +1,7 @@
 //! Guest SDK for Coffer policy modules.
 //!
 //! Coffer makes per-bucket access decisions in sandboxed WebAssembly
-//! components. The contract is the WIT package `coffer:policy@0.2.0` in
+//! components. The contract is the WIT package `coffer:policy@0.3.0` in
 //! `wit/policy.wit` (available as [`WIT`]), and the limits the host enforces
 //! on every decision are in `wit/LIMITS.md`. This crate provides:
 //!
@@ -132,7 +132,7 @@ pub use canned::{CannedAclError, canned_acl};
 pub use cors::standard_cors;
 pub use types::{
     Account, Acl, CorsKind, CorsRequest, CorsRule, CorsRuleMatch, Decision, Grant, Grantee, Group,
-    Header, Permission, Principal, Request,
+    Header, Permission, Principal, Request, Tag,
 };
 
 /// The WIT contract (`wit/policy.wit`), for hosts and tools that want the text.

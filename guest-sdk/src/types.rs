@@ -201,6 +201,30 @@ impl Header {
     }
 }
 
+/// An object tag (WIT `tag`); key and value are case-sensitive.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag {
+    /// The tag's key.
+    pub key: String,
+    /// The tag's value (possibly empty).
+    pub value: String,
+}
+
+impl Tag {
+    /// A tag from its key and value.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// The value of the tag keyed `key` in `tags`, if there is one.
+fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+}
+
 /// Everything a module may use to authorize one S3 request (WIT `request`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -226,6 +250,18 @@ pub struct Request {
     pub object_acl: Option<Acl>,
     /// The per-bucket JSON configuration attached to the module, if any.
     pub config: Option<String>,
+    /// The `versionId` the request addresses (`"null"` for the null version;
+    /// a copy's source's when the host decides reading the source); `None`
+    /// when it names no version.
+    pub version_id: Option<String>,
+    /// The tags of the existing object version the decision is about;
+    /// `None` when it is about no existing object (bucket operations, and
+    /// object writes and deletes, which S3 decides on the bucket).
+    pub object_tags: Option<Vec<Tag>>,
+    /// The tags the request asks to set (`x-amz-tagging` of PutObject,
+    /// CreateMultipartUpload and CopyObject with `REPLACE`, POST Object's
+    /// `tagging` field, the PutObjectTagging body); empty otherwise.
+    pub request_tags: Vec<Tag>,
 }
 
 impl Request {
@@ -244,7 +280,22 @@ impl Request {
             bucket_acl: None,
             object_acl: None,
             config: None,
+            version_id: None,
+            object_tags: None,
+            request_tags: Vec::new(),
         }
+    }
+
+    /// The value of the existing object's tag `key` (case-sensitive); `None`
+    /// when the object has no such tag or the decision is about no object.
+    pub fn object_tag(&self, key: &str) -> Option<&str> {
+        tag_value(self.object_tags.as_deref()?, key)
+    }
+
+    /// The value of the requested tag `key` (case-sensitive), if the request
+    /// asks to set it.
+    pub fn request_tag(&self, key: &str) -> Option<&str> {
+        tag_value(&self.request_tags, key)
     }
 
     /// The value of the first header named `name` (compared

@@ -51,6 +51,42 @@ pub struct ServerConfig {
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies); empty: the header is
     /// ignored. See `front::client_addr`.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The bucket lifecycle worker's pace and clock.
+    pub lifecycle: LifecycleSettings,
+}
+
+/// How the lifecycle worker (`s3::lifecycle_worker`) runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifecycleSettings {
+    /// How often a pass over the buckets with a lifecycle configuration starts.
+    pub interval: Duration,
+    /// The length of a lifecycle "day". 24 hours in production, where `Days` expiries
+    /// round up to the next midnight UTC as on S3; tests shrink it to seconds so rules
+    /// can be seen to act (expiries are then exactly `days × day` after the start time).
+    pub day: Duration,
+    /// Most lifecycle actions (expirations, removals, aborts) this process performs per
+    /// second, so a rule that matches millions of objects does not flood PostgreSQL;
+    /// 0 is unlimited.
+    pub rate: u64,
+}
+
+impl LifecycleSettings {
+    /// The lifecycle day as `time` counts it (what `s3::lifecycle::expiration_for` takes);
+    /// a length beyond `time`'s range (never given by the command line, which counts
+    /// seconds) is taken as 24 hours.
+    pub fn day_length(&self) -> time::Duration {
+        time::Duration::try_from(self.day).unwrap_or(time::Duration::DAY)
+    }
+}
+
+impl Default for LifecycleSettings {
+    fn default() -> Self {
+        LifecycleSettings {
+            interval: Duration::from_secs(3600),
+            day: Duration::from_secs(86_400),
+            rate: 1000,
+        }
+    }
 }
 
 /// Where the TLS certificate chain and private key are read from (PEM), at start and again
@@ -88,6 +124,7 @@ impl ServerConfig {
             multipart_expiry: Duration::from_secs(7 * 24 * 3600),
             tls: None,
             trusted_proxies: Vec::new(),
+            lifecycle: LifecycleSettings::default(),
         }
     }
 }

@@ -12,6 +12,8 @@
 //!   scrub and garbage collection, secrets.
 //! - [`pg`]: the embedded PostgreSQL that `coffer serve` runs when given no database URL.
 //! - [`metrics`]: S3 request and PostgreSQL metrics (lock-free counters) for `/metrics`.
+//! - [`acl`], [`tags`], [`retention`]: the ACL, tag and retention models shared by the
+//!   wire, the store and policies.
 //!
 //! The request path from socket to disk is described in `docs/ARCHITECTURE.md`.
 
@@ -23,6 +25,8 @@ pub mod http;
 pub mod metrics;
 pub mod pg;
 pub mod policy;
+pub mod retention;
 pub mod s3;
 pub mod state;
 pub mod store;
+pub mod tags;

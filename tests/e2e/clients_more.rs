@@ -20,7 +20,7 @@ async fn server() -> &'static TestServer {
 }
 
 /// Runs a client; panics with its output unless it succeeded.
-fn run(mut cmd: Command, what: &str) -> String {
+pub(crate) fn run(mut cmd: Command, what: &str) -> String {
     let out: Output = cmd
         .output()
         .unwrap_or_else(|e| panic!("{what}: cannot run ({e}); run scripts/setup --test"));
@@ -35,7 +35,7 @@ fn run(mut cmd: Command, what: &str) -> String {
 }
 
 /// aws-cli with the root account's keys against the server, in a scratch home.
-fn aws(s: &TestServer, home: &Path, args: &[&str]) -> String {
+pub(crate) fn aws(s: &TestServer, home: &Path, args: &[&str]) -> String {
     let keys = s.admin_keys();
     let mut cmd = Command::new("aws");
     cmd.args(["--endpoint-url", &s.endpoint(), "--region", "us-east-1"])
@@ -49,7 +49,7 @@ fn aws(s: &TestServer, home: &Path, args: &[&str]) -> String {
     run(cmd, &format!("aws {args:?}"))
 }
 
-fn write_file(path: &Path, data: &[u8]) {
+pub(crate) fn write_file(path: &Path, data: &[u8]) {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).expect("mkdir");
     }
@@ -215,7 +215,7 @@ async fn minio_py_fput_stat_list_fget_remove() {
 }
 
 /// rclone against the server through a remote called `coffer` defined in the environment.
-fn rclone(s: &TestServer, args: &[&str]) -> String {
+pub(crate) fn rclone(s: &TestServer, args: &[&str]) -> String {
     let keys = s.admin_keys();
     let mut cmd = Command::new("rclone");
     // rclone 1.60 (aws-sdk-go v1) refuses to start when AWS_CA_BUNDLE is set.

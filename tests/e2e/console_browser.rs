@@ -48,6 +48,11 @@ fn rules_bucket(bucket: &str) -> String {
     format!("{bucket}-rules")
 }
 
+/// The administrator's bucket with Object Lock for the versions step.
+fn versions_bucket(bucket: &str) -> String {
+    format!("{bucket}-versions")
+}
+
 /// Where screenshots go: `target/console-e2e/` of the build tree that runs the test.
 fn artifacts() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -211,6 +216,57 @@ async fn verify(
                 assert_eq!(policy["config"]["prefixes"][0], "locked/", "{policy}");
             }
         }
+        "versions" => {
+            let admin = s.client();
+            let vb = versions_bucket(bucket);
+            let listed = admin
+                .list_object_versions()
+                .bucket(&vb)
+                .send()
+                .await
+                .expect("ListObjectVersions");
+            let versions = listed.versions();
+            assert_eq!(
+                versions.len(),
+                3,
+                "restored as a third version: {versions:?}"
+            );
+            let current = admin
+                .get_object()
+                .bucket(&vb)
+                .key("doc.txt")
+                .send()
+                .await
+                .expect("GetObject");
+            assert_eq!(
+                current.object_lock_legal_hold_status().map(|s| s.as_str()),
+                Some("ON")
+            );
+            let body = current.body.collect().await.expect("body").into_bytes();
+            assert_eq!(&body[..], b"first", "the older version is current again");
+            let tags = admin
+                .get_object_tagging()
+                .bucket(&vb)
+                .key("doc.txt")
+                .send()
+                .await
+                .expect("GetObjectTagging");
+            assert_eq!(tags.tag_set()[0].key(), "state");
+            let bucket_tags = admin
+                .get_bucket_tagging()
+                .bucket(&vb)
+                .send()
+                .await
+                .expect("GetBucketTagging");
+            assert_eq!(bucket_tags.tag_set()[0].value(), "storage");
+            let rules = admin
+                .get_bucket_lifecycle_configuration()
+                .bucket(&vb)
+                .send()
+                .await
+                .expect("GetBucketLifecycleConfiguration");
+            assert_eq!(rules.rules()[0].id(), Some("tmp"));
+        }
         "public" => assert!(public(&c, bucket, "hello.txt").await, "made public"),
         "metadata" => {
             let head = c
@@ -324,6 +380,24 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
         .send()
         .await
         .expect("PutObject");
+    // The administrator's bucket with Object Lock, and two versions of one object.
+    admin
+        .create_bucket()
+        .bucket(versions_bucket(&bucket))
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .expect("CreateBucket with Object Lock");
+    for body in [b"first".as_slice(), b"second"] {
+        admin
+            .put_object()
+            .bucket(versions_bucket(&bucket))
+            .key("doc.txt")
+            .body(body.to_vec().into())
+            .send()
+            .await
+            .expect("PutObject");
+    }
     // A stored module the administrator attaches in the Policy tab.
     let module_file = tempfile::NamedTempFile::new().expect("a temporary file");
     std::fs::write(
@@ -346,6 +420,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
         "friend_access_key": friend.access_key,
         "many": MANY,
         "rules_bucket": rules_bucket(&bucket),
+        "versions_bucket": versions_bucket(&bucket),
         "admin_access_key": s.admin_keys().access_key,
         "admin_secret_key": s.admin_keys().secret_key,
         "artifacts": artifacts(),
@@ -398,7 +473,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
     );
     assert_eq!(
         checkpoints.len(),
-        18,
+        19,
         "every checkpoint was reached: {checkpoints:?}"
     );
     assert!(report["steps"].as_array().is_some_and(|s| s.len() > 20));

@@ -231,9 +231,15 @@ async fn malformed_missing_and_forbidden_sources() {
     ] {
         raw_copy(bad).await.assert_error(400, "InvalidArgument");
     }
+    // Not a version id Coffer issues; one it could have, naming nothing.
     raw_copy(&format!("{bucket}/src?versionId=abc"))
         .await
-        .assert_error(404, "NoSuchVersion");
+        .assert_error(400, "InvalidArgument");
+    raw_copy(&format!(
+        "{bucket}/src?versionId=7fffffffffffffff0123456789abcdef"
+    ))
+    .await
+    .assert_error(404, "NoSuchVersion");
     raw_copy(&format!("{bucket}/src?versionId=null"))
         .await
         .assert_success();

@@ -483,7 +483,7 @@ async fn configuration_changes_apply_at_once_and_deleted_buckets_forget_theirs()
 }
 
 /// A module built against `coffer:policy@0.1.0` answers CORS through the server after
-/// the upgrade to 0.2.0, its answer translated (credentials derived as S3 does).
+/// the upgrades to 0.2.0 and 0.3.0, its answer translated (credentials derived as S3 does).
 #[tokio::test]
 async fn a_module_of_the_first_contract_answers_cors() {
     let s = server().await;

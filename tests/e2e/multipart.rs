@@ -797,6 +797,11 @@ async fn composite_checksums_and_object_attributes() {
     }
     let composite = format!("{}-2", coffer_tests::util::crc32_base64(&joined));
     assert_eq!(out.checksum_crc32(), Some(composite.as_str()));
+    assert_eq!(
+        out.checksum_type().map(|t| t.as_str()),
+        Some("COMPOSITE"),
+        "CompleteMultipartUpload reports the checksum's type"
+    );
     let head = c
         .head_object()
         .bucket(&bucket)
@@ -839,7 +844,18 @@ async fn composite_checksums_and_object_attributes() {
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[1].size(), Some(500));
     assert_eq!(listed[0].checksum_crc32(), Some(crcs[0].as_str()));
-    assert!(attrs.checksum().and_then(|c| c.checksum_crc32()).is_some());
+    // GetObjectAttributes: the composite value without its "-2" (the count is in
+    // ObjectParts), and its type.
+    let checksum = attrs.checksum().expect("checksum");
+    assert_eq!(
+        checksum.checksum_crc32(),
+        composite.strip_suffix("-2"),
+        "{checksum:?}"
+    );
+    assert_eq!(
+        checksum.checksum_type().map(|t| t.as_str()),
+        Some("COMPOSITE")
+    );
 
     // A single-part object with a SHA-256 checksum.
     c.put_object()
@@ -860,6 +876,13 @@ async fn composite_checksums_and_object_attributes() {
         .await
         .expect("attributes");
     assert!(attrs.checksum().and_then(|c| c.checksum_sha256()).is_some());
+    assert_eq!(
+        attrs
+            .checksum()
+            .and_then(|c| c.checksum_type())
+            .map(|t| t.as_str()),
+        Some("FULL_OBJECT")
+    );
     assert!(attrs.object_parts().is_none());
     assert!(attrs.e_tag().is_none(), "only what was asked");
     let err = sdk_err(
@@ -958,4 +981,148 @@ async fn full_object_crc_checksums_are_combined_from_the_parts() {
         .expect("get");
     let body = got.body.collect().await.expect("body").into_bytes();
     assert!(body.as_ref() == whole.as_slice());
+}
+
+/// A client that lost CompleteMultipartUpload's answer and retries gets the same answer
+/// (ETag, checksum, version), not `NoSuchUpload`; an upload id never completed still is.
+#[tokio::test]
+async fn a_retried_complete_gets_the_first_answer() {
+    use aws_sdk_s3::types::BucketVersioningStatus;
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("mpretry");
+    create_bucket(&c, &bucket).await;
+    crate::support::set_versioning(&c, &bucket, BucketVersioningStatus::Enabled).await;
+    let id = create(&c, &bucket, "k").await;
+    let part = c
+        .upload_part()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .part_number(1)
+        .body(ByteStream::from(random_bytes(1000)))
+        .send()
+        .await
+        .expect("part");
+    let manifest = CompletedMultipartUpload::builder()
+        .parts(
+            CompletedPart::builder()
+                .part_number(1)
+                .e_tag(part.e_tag().expect("etag"))
+                .build(),
+        )
+        .build();
+    let complete = || {
+        c.complete_multipart_upload()
+            .bucket(&bucket)
+            .key("k")
+            .upload_id(&id)
+            .multipart_upload(manifest.clone())
+            .send()
+    };
+    let first = complete().await.expect("complete");
+    let again = complete().await.expect("the retry succeeds too");
+    assert_eq!(again.e_tag(), first.e_tag());
+    assert_eq!(again.location(), first.location());
+    assert!(first.version_id().is_some());
+    assert_eq!(again.version_id(), first.version_id());
+    // Only one version was made.
+    let versions = c
+        .list_object_versions()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("versions");
+    assert_eq!(versions.versions().len(), 1);
+    // Under another key, or an id never completed: NoSuchUpload.
+    let e = sdk_err(
+        c.complete_multipart_upload()
+            .bucket(&bucket)
+            .key("other")
+            .upload_id(&id)
+            .multipart_upload(manifest.clone())
+            .send()
+            .await,
+    );
+    assert_eq!(e.code.as_deref(), Some("NoSuchUpload"));
+    let e = sdk_err(
+        c.complete_multipart_upload()
+            .bucket(&bucket)
+            .key("k")
+            .upload_id("no-such-upload")
+            .multipart_upload(manifest)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code.as_deref(), Some("NoSuchUpload"));
+}
+
+/// Two uploads of one part number: the one that finished last is the part, whatever
+/// order they started in.
+#[tokio::test]
+async fn a_part_uploaded_twice_keeps_the_upload_that_finished_last() {
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("mptwice");
+    create_bucket(&c, &bucket).await;
+    let id = create(&c, &bucket, "k").await;
+    let slow_body = random_bytes(4 * CHUNK);
+    let fast_body = random_bytes(3 * CHUNK);
+    // The slow upload starts first and sends most of its body.
+    let mut slow =
+        coffer_tests::raw::RawRequest::new(&s.host_header(), "PUT", &object_path(&bucket, "k"))
+            .query(&format!("partNumber=1&uploadId={id}"))
+            .sign_v4_with(
+                s.admin_keys(),
+                "UNSIGNED-PAYLOAD",
+                time::OffsetDateTime::now_utc(),
+                "us-east-1",
+            )
+            .start_upload(slow_body.len())
+            .await;
+    slow.send(&slow_body[..3 * CHUNK]).await;
+    // The fast one starts later and finishes first.
+    let fast = c
+        .upload_part()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .part_number(1)
+        .body(ByteStream::from(fast_body.clone()))
+        .send()
+        .await
+        .expect("fast part");
+    slow.send(&slow_body[3 * CHUNK..]).await;
+    let resp = slow.finish().await.expect("slow part answered");
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let slow_etag = resp.header("etag").expect("etag");
+    assert_ne!(Some(slow_etag.as_str()), fast.e_tag());
+    let listed = c
+        .list_parts()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .send()
+        .await
+        .expect("list parts");
+    assert_eq!(listed.parts().len(), 1);
+    assert_eq!(listed.parts()[0].e_tag(), Some(slow_etag.as_str()));
+    c.complete_multipart_upload()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(&id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(&slow_etag)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete with the last part");
+    assert_eq!(get(&c, &bucket, "k").await, slow_body);
 }

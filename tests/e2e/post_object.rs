@@ -293,6 +293,38 @@ async fn policy_violations_are_refused_and_store_nothing() {
             400,
             "EntityTooSmall",
         ),
+        (
+            "server-side encryption asked",
+            600,
+            [
+                base.to_vec(),
+                vec![serde_json::json!({"x-amz-server-side-encryption": "AES256"})],
+            ]
+            .concat(),
+            vec![
+                ("key", "ok/x".into()),
+                ("x-amz-server-side-encryption", "AES256".into()),
+            ],
+            100,
+            501,
+            "NotImplemented",
+        ),
+        (
+            "another storage class",
+            600,
+            [
+                base.to_vec(),
+                vec![serde_json::json!({"x-amz-storage-class": "GLACIER"})],
+            ]
+            .concat(),
+            vec![
+                ("key", "ok/x".into()),
+                ("x-amz-storage-class", "GLACIER".into()),
+            ],
+            100,
+            400,
+            "InvalidStorageClass",
+        ),
     ];
     for (what, expiry, conditions, fields, size, status, code) in cases {
         let signed = sigv4_fields(s, expiry, &conditions, &fields);

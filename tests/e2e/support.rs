@@ -108,3 +108,22 @@ pub async fn put_many(client: &Client, bucket: &str, keys: &[String]) {
         r.expect("put task");
     }
 }
+
+/// Sets a bucket's versioning state (panics on failure).
+pub async fn set_versioning(
+    client: &Client,
+    bucket: &str,
+    status: aws_sdk_s3::types::BucketVersioningStatus,
+) {
+    client
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(status)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("setting the versioning of {bucket}: {e:?}"));
+}

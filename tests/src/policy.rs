@@ -9,14 +9,17 @@ fn wasm_dir() -> PathBuf {
 }
 
 /// The bytes of policy module `name`: an example (`read-only-prefix`,
-/// `anonymous-ip-allowlist`, `cors-allowlist`) or a fixture (`allow-all`, `deny-all`, `infinite-loop`, `legacy-v0-1`,
+/// `anonymous-ip-allowlist`, `cors-allowlist`, `public-if-tagged`) or a fixture
+/// (`allow-all`, `deny-all`, `echo-tags`, `infinite-loop`, `legacy-v0-1`, `legacy-v0-2`,
 /// `memory-bomb`, `panic`, `wrong-world`, `malformed`).
 pub fn policy_module(name: &str) -> Vec<u8> {
     let path = match name {
         "malformed" => return b"\0asm\x0d\0\x01\0 this is not a component".to_vec(),
-        "read-only-prefix" | "anonymous-ip-allowlist" | "cors-allowlist" => wasm_dir()
-            .join("wasm32-wasip2/release")
-            .join(format!("coffer_policy_{}.wasm", name.replace('-', "_"))),
+        "read-only-prefix" | "anonymous-ip-allowlist" | "cors-allowlist" | "public-if-tagged" => {
+            wasm_dir()
+                .join("wasm32-wasip2/release")
+                .join(format!("coffer_policy_{}.wasm", name.replace('-', "_")))
+        }
         other => wasm_dir().join("fixtures").join(format!("{other}.wasm")),
     };
     std::fs::read(&path).unwrap_or_else(|e| {

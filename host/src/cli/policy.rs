@@ -417,6 +417,12 @@ struct RequestJson {
     #[serde(default)]
     config: Option<serde_json::Value>,
     #[serde(default)]
+    version_id: Option<String>,
+    #[serde(default)]
+    object_tags: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    request_tags: BTreeMap<String, String>,
+    #[serde(default)]
     metadata: Option<HeadersJson>,
 }
 
@@ -606,6 +612,13 @@ fn config_text(value: Option<serde_json::Value>) -> Option<String> {
     }
 }
 
+/// Tags given as `{"key": "value", ...}`, in key order.
+fn tags(map: BTreeMap<String, String>) -> Vec<types::Tag> {
+    map.into_iter()
+        .map(|(key, value)| types::Tag { key, value })
+        .collect()
+}
+
 /// The `request` record and the `metadata` hook's headers.
 fn parse_request(
     json: &str,
@@ -640,6 +653,9 @@ fn parse_request(
         bucket_acl: r.bucket_acl.map(AclJson::into_acl),
         object_acl: r.object_acl.map(AclJson::into_acl),
         config: config.or_else(|| config_text(r.config)),
+        version_id: r.version_id,
+        object_tags: r.object_tags.map(tags),
+        request_tags: tags(r.request_tags),
     };
     Ok((request, metadata))
 }
@@ -698,7 +714,10 @@ mod tests {
             {"grantee": {"email": "carol@example.com"}, "permission": "write_acp"}
         ]},
         "object_acl": {"owner": "alice-id"},
-        "config": {"prefixes": ["public/"]}
+        "config": {"prefixes": ["public/"]},
+        "version_id": "null",
+        "object_tags": {"team": "docs", "public": "true"},
+        "request_tags": {"stage": ""}
     }"#;
 
     #[test]
@@ -740,6 +759,16 @@ mod tests {
         );
         assert_eq!(req.object_acl.map(|a| a.grants.len()), Some(0));
         assert_eq!(req.config.as_deref(), Some(r#"{"prefixes":["public/"]}"#));
+        assert_eq!(req.version_id.as_deref(), Some("null"));
+        let tag = |key: &str, value: &str| types::Tag {
+            key: key.into(),
+            value: value.into(),
+        };
+        assert_eq!(
+            req.object_tags,
+            Some(vec![tag("public", "true"), tag("team", "docs")])
+        );
+        assert_eq!(req.request_tags, [tag("stage", "")]);
     }
 
     #[test]
@@ -750,6 +779,9 @@ mod tests {
         assert!(req.headers.is_empty() && metadata.is_empty());
         assert_eq!(req.bucket, None);
         assert_eq!(req.config, None);
+        assert_eq!(req.version_id, None);
+        assert_eq!(req.object_tags, None);
+        assert!(req.request_tags.is_empty());
     }
 
     #[test]

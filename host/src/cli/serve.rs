@@ -2,7 +2,7 @@
 //! and shut everything down cleanly on SIGTERM/SIGINT.
 
 use anyhow::Context;
-use coffer::config::{ServerConfig, TlsFiles};
+use coffer::config::{LifecycleSettings, ServerConfig, TlsFiles};
 use coffer::http::tls::Tls;
 use coffer::policy::registry::PolicyRegistry;
 use coffer::policy::{Limits, PolicyEngine};
@@ -170,6 +170,19 @@ pub struct ServeArgs {
     /// forwarded address that is not itself trusted. Off by default: the header is ignored.
     #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = coffer::front::client_addr::parse_trusted_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds between the starts of two lifecycle passes (each applies every bucket's
+    /// lifecycle rules; servers sharing a database take turns per bucket).
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    lifecycle_interval: u64,
+    /// Length of a lifecycle day in seconds. With the default (86400) a rule's `Days` end
+    /// at the next midnight UTC, as on S3; any other value is a time scale for tests
+    /// (a rule of 1 day then acts `SECONDS` seconds after the object was written).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+    lifecycle_day: u64,
+    /// Most lifecycle actions (objects expired, versions and delete markers removed,
+    /// uploads aborted) this process performs per second (0: unlimited).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    lifecycle_rate: u64,
 }
 
 impl ServeArgs {
@@ -231,6 +244,11 @@ impl ServeArgs {
             _ => None,
         };
         c.trusted_proxies = self.trusted_proxies.clone();
+        c.lifecycle = LifecycleSettings {
+            interval: Duration::from_secs(self.lifecycle_interval.max(1)),
+            day: Duration::from_secs(self.lifecycle_day.max(1)),
+            rate: self.lifecycle_rate,
+        };
         c
     }
 
@@ -363,6 +381,12 @@ async fn serve(
             stop_rx.clone(),
         )),
     ];
+    storage_tasks.push(tokio::spawn(coffer::s3::lifecycle_worker::run(
+        db.pool.clone(),
+        config.lifecycle,
+        state.clock.clone(),
+        stop_rx.clone(),
+    )));
     if let Some(period) = config.storage.scrub_period {
         storage_tasks.push(tokio::spawn(scrub::run(
             chunks.clone(),

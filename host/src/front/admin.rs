@@ -166,6 +166,7 @@ async fn route(
             state.policies.engine().render_metrics(&mut out);
             state.chunks.render_metrics(&mut out);
             crate::s3::metrics::render(&mut out);
+            crate::s3::lifecycle_worker::render_metrics(&mut out);
             crate::metrics::db::render(&state.pool, &mut out);
             match crate::store::chunks::repair_backlog(&state.pool).await {
                 Ok((queued, lost)) => out.push_str(&format!(

@@ -155,6 +155,12 @@ pub fn render_error(err: &S3Error, request_id: &str, is_head: bool) -> Response<
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = code.status();
+    for (name, value) in err.headers() {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            resp.headers_mut()
+                .insert(http::HeaderName::from_static(name), value);
+        }
+    }
     if !is_head {
         resp.headers_mut().insert(
             http::header::CONTENT_TYPE,

@@ -59,7 +59,7 @@ pub struct StoredModule {
     pub size: usize,
     /// The hooks the module implements itself (the others fall back to the default module).
     pub hooks: Vec<String>,
-    /// The contract version it was built against (`0.2.0`, `0.1.0`).
+    /// The contract version it was built against (`0.3.0`, `0.2.0`, `0.1.0`).
     pub contract: String,
 }
 

@@ -182,6 +182,9 @@ impl Key {
             bucket_acl,
             object_acl,
             config,
+            version_id,
+            object_tags,
+            request_tags,
         } = req;
         self.str(operation);
         self.opt(bucket.as_ref(), |k, s| k.str(s));
@@ -208,6 +211,17 @@ impl Key {
         self.opt(bucket_acl.as_ref(), Self::acl);
         self.opt(object_acl.as_ref(), Self::acl);
         self.opt(config.as_ref(), |k, s| k.str(s));
+        self.opt(version_id.as_ref(), |k, s| k.str(s));
+        self.opt(object_tags.as_ref(), |k, tags| k.tags(tags));
+        self.tags(request_tags);
+    }
+
+    fn tags(&mut self, tags: &[types::Tag]) {
+        self.len(tags.len());
+        for types::Tag { key, value } in tags {
+            self.str(key);
+            self.str(value);
+        }
     }
 
     fn strs(&mut self, list: &[String]) {
@@ -341,6 +355,20 @@ mod tests {
             }
         });
         vary(&|r| r.config = Some("{}".into()));
+        vary(&|r| r.version_id = Some("null".into()));
+        vary(&|r| r.object_tags = None);
+        vary(&|r| {
+            r.object_tags = Some(vec![types::Tag {
+                key: "public".into(),
+                value: "true".into(),
+            }])
+        });
+        vary(&|r| {
+            r.request_tags = vec![types::Tag {
+                key: "public".into(),
+                value: "true".into(),
+            }]
+        });
         for changed in &variants {
             assert_ne!(key(changed), original, "{changed:?}");
         }
@@ -363,6 +391,20 @@ mod tests {
         let mut absent = typical_get_request();
         absent.key = None;
         assert_ne!(key(&empty), key(&absent));
+        // A tag moved from the object to the request changes the key, and so
+        // does a key/value boundary.
+        let tag = |k: &str, v: &str| types::Tag {
+            key: k.into(),
+            value: v.into(),
+        };
+        let mut on_object = typical_get_request();
+        on_object.object_tags = Some(vec![tag("a", "b")]);
+        let mut requested = typical_get_request();
+        requested.request_tags = vec![tag("a", "b")];
+        assert_ne!(key(&on_object), key(&requested));
+        let mut split = typical_get_request();
+        split.object_tags = Some(vec![tag("ab", "")]);
+        assert_ne!(key(&on_object), key(&split));
     }
 
     #[test]

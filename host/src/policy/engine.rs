@@ -30,8 +30,8 @@
 //!
 //! # Contract versions
 //!
-//! A component built against an older contract (`coffer:policy@0.1.0`) is
-//! recognised by its export names and called through that version's
+//! A component built against an older contract (`coffer:policy@0.1.0`,
+//! `@0.2.0`) is recognised by its export names and called through that version's
 //! bindings, its inputs and answers translated (`legacy`), so modules keep
 //! working across upgrades.
 
@@ -44,7 +44,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, Trap, UpdateDeadline};
 
-use super::bindings::{self, Policy, authorize, config, cors, metadata, types, v0_1};
+use super::bindings::{self, Policy, authorize, config, cors, metadata, types, v0_1, v0_2};
 use super::deadline::DeadlineWatch;
 use super::decision_cache::{self, Answer, DecisionCache};
 use super::error::Error;
@@ -108,6 +108,16 @@ impl Hook {
         }
     }
 
+    /// The export implementing the hook in contract 0.2.0.
+    fn interface_v0_2(self) -> &'static str {
+        match self {
+            Hook::Authorize => v0_2::AUTHORIZE,
+            Hook::Cors => v0_2::CORS,
+            Hook::Metadata => v0_2::METADATA,
+            Hook::Config => v0_2::CONFIG,
+        }
+    }
+
     /// The export implementing the hook in contract 0.1.0, if it had one.
     fn interface_v0_1(self) -> Option<&'static str> {
         match self {
@@ -141,14 +151,21 @@ struct Compiled {
 /// The hooks a component exports, by the contract version it was built
 /// against.
 enum Exports {
-    /// `coffer:policy@0.2.0`.
+    /// `coffer:policy@0.3.0`.
     Current {
         authorize: Option<authorize::GuestIndices>,
         cors: Option<cors::GuestIndices>,
         metadata: Option<metadata::GuestIndices>,
         config: Option<config::GuestIndices>,
     },
-    /// `coffer:policy@0.1.0`, translated by `legacy`.
+    /// `coffer:policy@0.2.0`, translated by `legacy::v0_2`.
+    V0_2 {
+        authorize: Option<v0_2::authorize::GuestIndices>,
+        cors: Option<v0_2::cors::GuestIndices>,
+        metadata: Option<v0_2::metadata::GuestIndices>,
+        config: Option<v0_2::config::GuestIndices>,
+    },
+    /// `coffer:policy@0.1.0`, translated by `legacy::v0_1`.
     V0_1 {
         authorize: Option<v0_1::authorize::GuestIndices>,
         cors: Option<v0_1::cors::GuestIndices>,
@@ -157,10 +174,11 @@ enum Exports {
 }
 
 impl Exports {
-    /// The contract version, as in the WIT package (`0.2.0`).
+    /// The contract version, as in the WIT package (`0.3.0`).
     fn version(&self) -> &'static str {
         match self {
-            Exports::Current { .. } => "0.2.0",
+            Exports::Current { .. } => bindings::VERSION,
+            Exports::V0_2 { .. } => "0.2.0",
             Exports::V0_1 { .. } => "0.1.0",
         }
     }
@@ -168,6 +186,17 @@ impl Exports {
     fn has(&self, hook: Hook) -> bool {
         match self {
             Exports::Current {
+                authorize,
+                cors,
+                metadata,
+                config,
+            } => match hook {
+                Hook::Authorize => authorize.is_some(),
+                Hook::Cors => cors.is_some(),
+                Hook::Metadata => metadata.is_some(),
+                Hook::Config => config.is_some(),
+            },
+            Exports::V0_2 {
                 authorize,
                 cors,
                 metadata,
@@ -233,7 +262,8 @@ impl LoadedModule {
         self.compiled.exports(hook)
     }
 
-    /// The contract version the module was built against (`0.2.0`, `0.1.0`).
+    /// The contract version the module was built against (`0.3.0`, `0.2.0`,
+    /// `0.1.0`).
     pub fn contract(&self) -> &'static str {
         self.compiled.exports.version()
     }
@@ -338,6 +368,8 @@ impl PolicyEngine {
         let mut linker = Linker::new(&engine);
         Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
+        v0_2::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
         v0_1::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
         let ticker = Ticker::start(engine.clone(), limits.tick)
@@ -351,7 +383,7 @@ impl PolicyEngine {
             ticker,
         };
         let default = core.load(DEFAULT_MODULE_NAME, DEFAULT_MODULE_WASM)?;
-        if default.hooks().len() != Hook::ALL.len() || default.contract() != "0.2.0" {
+        if default.hooks().len() != Hook::ALL.len() || default.contract() != bindings::VERSION {
             return Err(Error::Abi(format!(
                 "the embedded default module must export every hook of the current contract, \
                  it exports {:?} of {}",
@@ -450,19 +482,23 @@ impl Core {
     /// The hooks `component` exports, of the one contract version it was
     /// built against.
     fn exports(component: &Component, pre: &InstancePre<HostState>) -> Result<Exports, Error> {
-        let current = |hook: Hook| component.get_export_index(None, hook.interface()).is_some();
-        let old = |hook: Hook| {
-            hook.interface_v0_1()
-                .is_some_and(|name| component.get_export_index(None, name).is_some())
-        };
-        let any_current = Hook::ALL.into_iter().any(current);
-        let any_old = Hook::ALL.into_iter().any(old);
+        let exported = |name: &str| component.get_export_index(None, name).is_some();
+        let current = |hook: Hook| exported(hook.interface());
+        let v0_2 = |hook: Hook| exported(hook.interface_v0_2());
+        let v0_1 = |hook: Hook| hook.interface_v0_1().is_some_and(exported);
+        let any = |exports: &dyn Fn(Hook) -> bool| Hook::ALL.into_iter().any(exports);
+        let found = (any(&current), any(&v0_2), any(&v0_1));
         let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
-        match (any_current, any_old) {
-            (true, true) => Err(Error::Abi(
-                "the component exports hooks of two contract versions (0.1.0 and 0.2.0)".into(),
-            )),
-            (true, false) => Ok(Exports::Current {
+        match found {
+            (false, false, false) => Err(Error::Abi(format!(
+                "the component exports none of {}, {}, {}, {} (nor a hook of contract 0.2.0 \
+                 or 0.1.0)",
+                bindings::AUTHORIZE,
+                bindings::CORS,
+                bindings::METADATA,
+                bindings::CONFIG,
+            ))),
+            (true, false, false) => Ok(Exports::Current {
                 authorize: current(Hook::Authorize)
                     .then(|| authorize::GuestIndices::new(pre))
                     .transpose()
@@ -480,27 +516,52 @@ impl Core {
                     .transpose()
                     .map_err(abi)?,
             }),
-            (false, true) => Ok(Exports::V0_1 {
-                authorize: old(Hook::Authorize)
+            (false, true, false) => Ok(Exports::V0_2 {
+                authorize: v0_2(Hook::Authorize)
+                    .then(|| v0_2::authorize::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                cors: v0_2(Hook::Cors)
+                    .then(|| v0_2::cors::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                metadata: v0_2(Hook::Metadata)
+                    .then(|| v0_2::metadata::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                config: v0_2(Hook::Config)
+                    .then(|| v0_2::config::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+            }),
+            (false, false, true) => Ok(Exports::V0_1 {
+                authorize: v0_1(Hook::Authorize)
                     .then(|| v0_1::authorize::GuestIndices::new(pre))
                     .transpose()
                     .map_err(abi)?,
-                cors: old(Hook::Cors)
+                cors: v0_1(Hook::Cors)
                     .then(|| v0_1::cors::GuestIndices::new(pre))
                     .transpose()
                     .map_err(abi)?,
-                metadata: old(Hook::Metadata)
+                metadata: v0_1(Hook::Metadata)
                     .then(|| v0_1::metadata::GuestIndices::new(pre))
                     .transpose()
                     .map_err(abi)?,
             }),
-            (false, false) => Err(Error::Abi(format!(
-                "the component exports none of {}, {}, {}, {} (nor a hook of contract 0.1.0)",
-                bindings::AUTHORIZE,
-                bindings::CORS,
-                bindings::METADATA,
-                bindings::CONFIG,
-            ))),
+            (current, v0_2, v0_1) => {
+                let versions: Vec<&str> = [
+                    (current, bindings::VERSION),
+                    (v0_2, "0.2.0"),
+                    (v0_1, "0.1.0"),
+                ]
+                .into_iter()
+                .filter_map(|(found, version)| found.then_some(version))
+                .collect();
+                Err(Error::Abi(format!(
+                    "the component exports hooks of several contract versions ({})",
+                    versions.join(" and ")
+                )))
+            }
         }
     }
 
@@ -564,6 +625,25 @@ impl Core {
         let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
         match &compiled.exports {
             Exports::Current {
+                authorize,
+                cors,
+                metadata,
+                config,
+            } => {
+                if let Some(i) = authorize {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = cors {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = metadata {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = config {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+            }
+            Exports::V0_2 {
                 authorize,
                 cors,
                 metadata,
@@ -765,12 +845,18 @@ impl PolicyEngine {
                 Exports::Current {
                     authorize: Some(i), ..
                 } => i.load(&mut *store, instance)?.call_authorize(store, req),
+                Exports::V0_2 {
+                    authorize: Some(i), ..
+                } => i
+                    .load(&mut *store, instance)?
+                    .call_authorize(store, &legacy::v0_2::request(req))
+                    .map(legacy::v0_2::decision),
                 Exports::V0_1 {
                     authorize: Some(i), ..
                 } => i
                     .load(&mut *store, instance)?
-                    .call_authorize(store, &legacy::request(req))
-                    .map(legacy::decision),
+                    .call_authorize(store, &legacy::v0_1::request(req))
+                    .map(legacy::v0_1::decision),
                 _ => Err(missing(Hook::Authorize)),
             },
         );
@@ -803,10 +889,14 @@ impl PolicyEngine {
                 Exports::Current { cors: Some(i), .. } => {
                     i.load(&mut *store, instance)?.call_cors(store, req)
                 }
+                Exports::V0_2 { cors: Some(i), .. } => i
+                    .load(&mut *store, instance)?
+                    .call_cors(store, &legacy::v0_2::cors_request(req))
+                    .map(|m| m.map(legacy::v0_2::cors_rule_match)),
                 Exports::V0_1 { cors: Some(i), .. } => i
                     .load(&mut *store, instance)?
-                    .call_cors(store, &legacy::cors_request(req))
-                    .map(|m| m.map(legacy::cors_rule_match)),
+                    .call_cors(store, &legacy::v0_1::cors_request(req))
+                    .map(|m| m.map(legacy::v0_1::cors_rule_match)),
                 _ => Err(missing(Hook::Cors)),
             },
         );
@@ -844,12 +934,19 @@ impl PolicyEngine {
                 } => i
                     .load(&mut *store, instance)?
                     .call_validate_metadata(store, req, headers),
+                Exports::V0_2 {
+                    metadata: Some(i), ..
+                } => i.load(&mut *store, instance)?.call_validate_metadata(
+                    store,
+                    &legacy::v0_2::request(req),
+                    &legacy::v0_2::headers(headers),
+                ),
                 Exports::V0_1 {
                     metadata: Some(i), ..
                 } => i.load(&mut *store, instance)?.call_validate_metadata(
                     store,
-                    &legacy::request(req),
-                    &legacy::headers(headers),
+                    &legacy::v0_1::request(req),
+                    &legacy::v0_1::headers(headers),
                 ),
                 _ => Err(missing(Hook::Metadata)),
             },
@@ -882,6 +979,11 @@ impl PolicyEngine {
             refused,
             |c, store, instance| match &c.exports {
                 Exports::Current {
+                    config: Some(i), ..
+                } => i
+                    .load(&mut *store, instance)?
+                    .call_check_config(store, config),
+                Exports::V0_2 {
                     config: Some(i), ..
                 } => i
                     .load(&mut *store, instance)?

@@ -6,8 +6,10 @@
 //! |---|---|---|
 //! | `allow-all.wasm` | `authorize` allows everything; exports only `authorize` | allow |
 //! | `deny-all.wasm` | `authorize` denies everything; exports only `authorize` | deny |
+//! | `echo-tags.wasm` | built against the current contract: `authorize` denies everything, naming (and logging at `info`) the request's operation, key, version id, object tags and requested tags; exports only `authorize` | deny, with those in the reason |
 //! | `infinite-loop.wasm` | every hook loops forever | [`Error::Deadline`](super::Error::Deadline) |
 //! | `legacy-v0-1.wasm` | built against `coffer:policy@0.1.0`: denies only `DeleteObject`, CORS for `https://legacy.example`, rejects `x-amz-meta-legacy-forbidden` | loaded and called through the 0.1.0 bindings |
+//! | `legacy-v0-2.wasm` | built against `coffer:policy@0.2.0`: denies `DeleteObject` and keys under `private/`, CORS for `https://legacy-v0-2.example`, rejects `x-amz-meta-legacy-forbidden` and configurations containing `"refuse"` | loaded and called through the 0.2.0 bindings |
 //! | `memory-bomb.wasm` | every hook allocates until growth is refused | [`Error::MemoryLimit`](super::Error::MemoryLimit) |
 //! | `metadata-panic.wasm` | S3's standard `authorize`; `validate-metadata` panics; exports those two | allow, then [`Error::Trap`](super::Error::Trap) for metadata |
 //! | `panic.wasm` | `authorize` logs and panics (config `"flood"`: logs 1 000 lines first); exports only `authorize` | [`Error::Trap`](super::Error::Trap); CORS and metadata answered by the default module |
@@ -29,10 +31,14 @@ pub enum Fixture {
     AllowAll,
     /// Denies every request (`authorize` only).
     DenyAll,
+    /// Denies everything, naming the version id and tags it saw.
+    EchoTags,
     /// Loops forever in every hook.
     InfiniteLoop,
     /// Built against contract 0.1.0 (every hook of that version).
     LegacyV0_1,
+    /// Built against contract 0.2.0 (every hook of that version).
+    LegacyV0_2,
     /// Exhausts memory in every hook.
     MemoryBomb,
     /// Standard `authorize`, panics in `validate-metadata`.
@@ -47,11 +53,13 @@ pub enum Fixture {
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 9] = [
+    pub const ALL: [Fixture; 11] = [
         Fixture::AllowAll,
         Fixture::DenyAll,
+        Fixture::EchoTags,
         Fixture::InfiniteLoop,
         Fixture::LegacyV0_1,
+        Fixture::LegacyV0_2,
         Fixture::MemoryBomb,
         Fixture::MetadataPanic,
         Fixture::Panic,
@@ -64,8 +72,10 @@ impl Fixture {
         match self {
             Fixture::AllowAll => "allow-all.wasm",
             Fixture::DenyAll => "deny-all.wasm",
+            Fixture::EchoTags => "echo-tags.wasm",
             Fixture::InfiniteLoop => "infinite-loop.wasm",
             Fixture::LegacyV0_1 => "legacy-v0-1.wasm",
+            Fixture::LegacyV0_2 => "legacy-v0-2.wasm",
             Fixture::MemoryBomb => "memory-bomb.wasm",
             Fixture::MetadataPanic => "metadata-panic.wasm",
             Fixture::Panic => "panic.wasm",

@@ -39,6 +39,15 @@ fn acl(acl: &Option<types::Acl>) -> usize {
         })
 }
 
+/// Estimated size of `tags`.
+fn tags(tags: &[types::Tag]) -> usize {
+    OVERHEAD
+        + tags
+            .iter()
+            .map(|t| 2 * OVERHEAD + t.key.len() + t.value.len())
+            .sum::<usize>()
+}
+
 /// Estimated size of `headers`.
 pub(crate) fn headers_size(headers: &[types::Header]) -> usize {
     OVERHEAD
@@ -65,7 +74,11 @@ pub(crate) fn request_size(req: &types::Request) -> usize {
         + acl(&req.bucket_acl)
         + acl(&req.object_acl)
         + opt_str(&req.config)
-        + 12 * OVERHEAD
+        + opt_str(&req.version_id)
+        + OVERHEAD
+        + req.object_tags.as_deref().map_or(0, tags)
+        + tags(&req.request_tags)
+        + 15 * OVERHEAD
 }
 
 /// Estimated size of `req`, without its `rules`: those come from the bucket's
@@ -121,5 +134,22 @@ mod tests {
             3
         ];
         assert!(headers_size(&headers) > 3000);
+    }
+
+    #[test]
+    fn requests_count_version_and_tags() {
+        let mut req = crate::policy::sample::typical_get_request();
+        let base = request_size(&req);
+        let tag = types::Tag {
+            key: "k".repeat(128),
+            value: "v".repeat(256),
+        };
+        req.object_tags = Some(vec![tag.clone(); 10]);
+        let with_object_tags = request_size(&req);
+        assert!(with_object_tags > base + 3840);
+        req.request_tags = vec![tag; 10];
+        assert!(request_size(&req) > with_object_tags + 3840);
+        req.version_id = Some("v".repeat(1000));
+        assert!(request_size(&req) > with_object_tags + 4840);
     }
 }

@@ -1,7 +1,7 @@
 //! Per-bucket policy modules: sandboxed WebAssembly components implementing
-//! the `coffer:policy@0.2.0` contract (`guest-sdk/wit/policy.wit`) under the
-//! limits in `guest-sdk/wit/LIMITS.md`; modules built against 0.1.0 keep
-//! loading.
+//! the `coffer:policy@0.3.0` contract (`guest-sdk/wit/policy.wit`) under the
+//! limits in `guest-sdk/wit/LIMITS.md`; modules built against 0.1.0 and
+//! 0.2.0 keep loading.
 //!
 //! # Layout
 //! - [`PolicyEngine`] (`engine`): loads components (validated, compiled once
@@ -10,7 +10,7 @@
 //!   default module.
 //! - `bindings`: the host side of the WIT contract (`bindgen!`), current and
 //!   older versions; [`types`] are the current data types, `legacy`
-//!   translates them for modules built against 0.1.0.
+//!   translates them for modules built against 0.1.0 and 0.2.0.
 //! - [`Limits`] (`limits`): deadline, memory, input and log budgets, and the
 //!   instance pool sized from them.
 //! - `decision_cache`: `authorize` and `cors` answers reused for identical

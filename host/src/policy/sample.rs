@@ -47,5 +47,8 @@ pub fn typical_get_request() -> types::Request {
         bucket_acl: Some(acl("alice-canonical-id")),
         object_acl: Some(acl("alice-canonical-id")),
         config: None,
+        version_id: None,
+        object_tags: Some(Vec::new()),
+        request_tags: Vec::new(),
     }
 }

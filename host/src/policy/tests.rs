@@ -73,6 +73,9 @@ fn private_get(principal: Principal) -> types::Request {
         bucket_acl: Some(acl.clone()),
         object_acl: Some(acl),
         config: None,
+        version_id: None,
+        object_tags: Some(Vec::new()),
+        request_tags: Vec::new(),
     }
 }
 
@@ -162,7 +165,7 @@ fn default_module_exports_every_hook_and_answers() {
     assert_eq!(default.hooks(), Hook::ALL);
     assert_eq!(default.digest_hex().len(), 64);
     assert_default_answers(&engine);
-    assert_eq!(default.contract(), "0.2.0");
+    assert_eq!(default.contract(), "0.3.0");
     assert_eq!(
         engine.cors(default, &cors_request()).ok(),
         Some(Some(star_match()))
@@ -368,11 +371,13 @@ fn infinite_loop_hits_the_deadline_on_every_hook_and_returns_promptly() {
         assert!(matches!(err, Some(Error::Deadline(_))), "{hook}: {err:?}");
         println!("{hook}: interrupted after {elapsed:?} ({used:?} of CPU)");
         // The deadline is CPU time: interrupted between deadline - tick and deadline
-        // (+ a tick for the ticker's own scheduling). In wall time, however busy the
+        // (+ a tick for the ticker's own scheduling, and the trap's unwinding and the
+        // store's teardown, which this thread's CPU time counts too: a few ticks on a
+        // loaded machine, never the wall-clock cap). In wall time, however busy the
         // machine (parallel tests), never later than the wall-clock cap.
         assert!(elapsed >= deadline - tick, "{hook}: {elapsed:?}");
         if let Some(used) = used {
-            assert!(used < deadline + 2 * tick, "{hook}: {used:?} of CPU");
+            assert!(used < deadline + 5 * tick, "{hook}: {used:?} of CPU");
         }
         assert!(
             elapsed < deadline * super::deadline::WALL_CLOCK_FACTOR + 2 * tick,
@@ -594,7 +599,7 @@ fn wrong_world_and_malformed_bytes_are_refused_at_load() {
 #[test]
 fn mismatched_hook_types_and_foreign_imports_are_refused_at_load() {
     let engine = engine();
-    for version in ["0.1.0", "0.2.0"] {
+    for version in ["0.1.0", "0.2.0", "0.3.0"] {
         // Exports the authorize interface, but `authorize` has the wrong type.
         let mismatched = format!(
             r#"(component
@@ -775,7 +780,7 @@ fn default_module_imports_no_function() {
         .imports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    assert_eq!(imports, ["coffer:policy/types@0.2.0"]);
+    assert_eq!(imports, ["coffer:policy/types@0.3.0"]);
 }
 
 /// A module built against contract 0.1.0 (before the CORS kind, key and rule index
@@ -835,6 +840,109 @@ fn modules_of_contract_0_1_keep_working() {
     );
     // 0.1.0 had no `config` hook: any configuration is accepted.
     assert_eq!(engine.check_config(&legacy, "{}").ok(), Some(Ok(())));
+}
+
+/// A module built against contract 0.2.0 (before the request's version id and tags)
+/// keeps loading and answering every hook, its request translated whole.
+#[test]
+fn modules_of_contract_0_2_keep_working() {
+    let engine = engine();
+    let legacy = fixture(&engine, Fixture::LegacyV0_2);
+    assert_eq!(legacy.contract(), "0.2.0");
+    assert_eq!(legacy.hooks(), Hook::ALL);
+    let mut get = private_get(alice());
+    get.version_id = Some("null".into());
+    get.object_tags = Some(vec![tag("public", "true")]);
+    assert_eq!(engine.authorize(&legacy, &get).ok(), Some(Decision::Allow));
+    let mut private = private_get(alice());
+    private.key = Some("private/cat.jpg".into());
+    assert_eq!(
+        engine.authorize(&legacy, &private).ok(),
+        Some(Decision::Deny(
+            "the 0.2.0 module refuses GetObject of \"private/cat.jpg\"".into()
+        ))
+    );
+    let mut delete = private_get(alice());
+    delete.operation = "DeleteObject".into();
+    delete.request_tags = vec![tag("a", "b")];
+    assert!(matches!(
+        engine.authorize(&legacy, &delete),
+        Ok(Decision::Deny(_))
+    ));
+    let mut cors = cors_request();
+    assert_eq!(engine.cors(&legacy, &cors).ok(), Some(None));
+    cors.origin = "https://legacy-v0-2.example".into();
+    assert_eq!(
+        engine.cors(&legacy, &cors).ok(),
+        Some(Some(types::CorsRuleMatch {
+            rule_index: Some(0),
+            allowed_origin: "https://legacy-v0-2.example".into(),
+            allow_credentials: true,
+            allowed_methods: vec!["GET".into()],
+            allowed_headers: cors.request_headers.clone(),
+            expose_headers: vec![],
+            max_age_seconds: None,
+        }))
+    );
+    let forbidden = vec![types::Header {
+        name: "x-amz-meta-legacy-forbidden".into(),
+        value: "1".into(),
+    }];
+    assert_eq!(
+        engine.validate_metadata(&legacy, &get, &forbidden).ok(),
+        Some(Err(
+            "the 0.2.0 module refuses x-amz-meta-legacy-forbidden".into()
+        ))
+    );
+    assert_eq!(
+        engine.validate_metadata(&legacy, &get, &meta()).ok(),
+        Some(Ok(()))
+    );
+    assert_eq!(engine.check_config(&legacy, "{}").ok(), Some(Ok(())));
+    assert_eq!(
+        engine.check_config(&legacy, r#"{"refuse": 1}"#).ok(),
+        Some(Err("the 0.2.0 module refuses this configuration".into()))
+    );
+}
+
+fn tag(key: &str, value: &str) -> types::Tag {
+    types::Tag {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+/// A module of the current contract sees the version id the request addresses, the
+/// object's tags and the requested tags, as the host passed them.
+#[test]
+fn modules_see_the_version_id_and_tags() {
+    let engine = engine();
+    let echo = fixture(&engine, Fixture::EchoTags);
+    assert_eq!(echo.contract(), "0.3.0");
+    let reason = |req: &types::Request| match engine.authorize(&echo, req) {
+        Ok(Decision::Deny(reason)) => reason,
+        other => panic!("{other:?}"),
+    };
+    let mut req = private_get(alice());
+    assert_eq!(
+        reason(&req),
+        "GetObject cat.jpg: version -; object tags ; request tags "
+    );
+    req.version_id = Some("00000000000000010123456789abcdef".into());
+    req.object_tags = Some(vec![tag("public", "true"), tag("team", "")]);
+    req.request_tags = vec![tag("stage", "final")];
+    assert_eq!(
+        reason(&req),
+        "GetObject cat.jpg: version 00000000000000010123456789abcdef; \
+         object tags public=true,team=; request tags stage=final"
+    );
+    req.operation = "PutObject".into();
+    req.version_id = Some("null".into());
+    req.object_tags = None;
+    assert_eq!(
+        reason(&req),
+        "PutObject cat.jpg: version null; object tags -; request tags stage=final"
+    );
 }
 
 /// `cors` answers are reused like `authorize` answers: a browser-heavy workload does not

@@ -15,6 +15,7 @@ use hyper::body::Incoming;
 
 use super::acl_headers::{self, AclTarget, GranteeRef, RequestedGrant};
 use super::payload::{open_payload, verify_content_md5};
+use super::versioning::add_version_header;
 use super::{authorized_bucket, authorized_object, object_key, xml};
 use crate::acl::{Grantee, Grants, Group, Permission};
 use crate::http::body::ResponseBody;
@@ -80,12 +81,18 @@ pub async fn get_object_acl(
     state: &AppState,
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
-    let (_bucket, obj) = authorized_object(state, ctx).await?;
+    let (bucket, obj) = authorized_object(state, ctx).await?;
     let owner = xml::Owner {
-        id: obj.owner_canonical_id,
-        display_name: obj.owner_display_name,
+        id: obj.owner_canonical_id.clone(),
+        display_name: obj.owner_display_name.clone(),
     };
-    render_acl(state, owner, &obj.acl).await
+    let mut resp = render_acl(state, owner, &obj.acl).await?;
+    add_version_header(
+        resp.headers_mut(),
+        bucket.versioning,
+        obj.version_id.as_deref(),
+    );
+    Ok(resp)
 }
 
 /// PutBucketAcl. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketAcl.html>
@@ -127,7 +134,13 @@ pub async fn put_object_acl(
     if !objects::set_object_acl(&state.pool, obj.id, &grants).await? {
         return Err(S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key));
     }
-    Ok(ok_empty())
+    let mut resp = ok_empty();
+    add_version_header(
+        resp.headers_mut(),
+        bucket.versioning,
+        obj.version_id.as_deref(),
+    );
+    Ok(resp)
 }
 
 /// The grants a PutBucketAcl / PutObjectAcl asks for, on a resource owned by `owner`: from

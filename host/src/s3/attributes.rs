@@ -92,7 +92,7 @@ pub async fn get_object_attributes(
     let max_parts = header_number(h, "x-amz-max-parts", 1000)?.min(1000);
     let marker = i32::try_from(header_number(h, "x-amz-part-number-marker", 0)?)
         .map_err(|_| invalid("Invalid number", "x-amz-part-number-marker", ""))?;
-    let (_bucket, obj) = authorized_object(state, ctx).await?;
+    let (bucket, obj) = authorized_object(state, ctx).await?;
     let algorithm = obj.checksum.as_ref().map(|(alg, _)| alg.clone());
     let parts = if wants("ObjectParts") {
         let all = mp::object_parts(&state.pool, obj.id).await?;
@@ -122,15 +122,7 @@ pub async fn get_object_attributes(
     };
     let attributes = ObjectAttributes {
         etag: wants("ETag").then(|| obj.etag.trim_matches('"').to_string()),
-        // A composite checksum of a multipart object is reported without its "-N".
-        checksum: if wants("Checksum") {
-            obj.checksum.clone().map(|(alg, value)| {
-                let whole = value.split('-').next().unwrap_or(&value).to_string();
-                (alg, whole)
-            })
-        } else {
-            None
-        },
+        checksum: wants("Checksum").then(|| obj.checksum.clone()).flatten(),
         parts,
         storage_class: wants("StorageClass"),
         object_size: wants("ObjectSize").then_some(obj.size),
@@ -139,5 +131,10 @@ pub async fn get_object_attributes(
     if let Ok(v) = HeaderValue::from_str(&http_date(obj.last_modified)) {
         resp.headers_mut().insert(http::header::LAST_MODIFIED, v);
     }
+    super::versioning::add_version_header(
+        resp.headers_mut(),
+        bucket.versioning,
+        obj.version_id.as_deref(),
+    );
     Ok(resp)
 }

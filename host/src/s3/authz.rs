@@ -16,6 +16,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::buckets::Bucket;
 use crate::store::objects::ObjectMeta;
+use crate::tags::Tag;
 
 /// What one decision is about. The operation is AWS's name; it is usually the routed
 /// operation, but a request can need several decisions (DeleteObjects decides
@@ -27,8 +28,15 @@ pub struct AccessRequest<'a> {
     pub bucket: Option<&'a Bucket>,
     /// The object key the decision is about.
     pub key: Option<&'a str>,
-    /// The existing object, for operations on one.
+    /// The `versionId` the request addresses (`null` for the null version; a copy's
+    /// source's when deciding the source), as the client wrote it.
+    pub version_id: Option<&'a str>,
+    /// The existing object, for operations on one (its tags are the module's
+    /// `object-tags`).
     pub object: Option<&'a ObjectMeta>,
+    /// The tags the request asks to set (`x-amz-tagging`, POST Object's `tagging`
+    /// field, the PutObjectTagging body); empty for every other request.
+    pub request_tags: &'a [Tag],
 }
 
 /// Allows the request or returns `AccessDenied`.
@@ -116,7 +124,20 @@ pub(crate) fn policy_request(
             .object
             .map(|o| wit_acl(&o.owner_canonical_id, &o.acl)),
         config,
+        version_id: access.version_id.map(str::to_owned),
+        object_tags: access.object.map(|o| wit_tags(&o.tags)),
+        request_tags: wit_tags(access.request_tags),
     }
+}
+
+/// Tags as the WIT `tag` records, in stored order.
+fn wit_tags(tags: &[Tag]) -> Vec<types::Tag> {
+    tags.iter()
+        .map(|t| types::Tag {
+            key: t.key.clone(),
+            value: t.value.clone(),
+        })
+        .collect()
 }
 
 /// The stored ACL as the WIT `acl` record. LogDelivery grants are left out: the contract

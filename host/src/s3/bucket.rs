@@ -24,7 +24,9 @@ fn caller<'a>(state: &AppState, ctx: &'a RequestContext) -> S3Result<&'a account
             operation: ctx.op.as_str(),
             bucket: None,
             key: None,
+            version_id: None,
             object: None,
+            request_tags: &[],
         },
     )?;
     ctx.principal
@@ -175,12 +177,18 @@ pub async fn create_bucket(
     {
         return Err(S3Error::new(S3ErrorCode::InvalidLocationConstraint));
     }
+    // `x-amz-bucket-object-lock-enabled: true` creates the bucket with Object Lock (and so
+    // with versioning enabled, which Object Lock needs).
+    let object_lock = ctx
+        .header("x-amz-bucket-object-lock-enabled")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     buckets::create_bucket(
         &state.pool,
         name.as_str(),
         account.id,
         location.as_deref(),
         &acl,
+        object_lock,
     )
     .await
     .map_err(|e| S3Error::from(e).extra("BucketName", name.as_str()))?;

@@ -15,7 +15,8 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
-use crate::store::objects::{WriteCondition, etag_list_matches};
+use crate::store::object_write::etag_list_matches;
+use crate::store::objects::WriteCondition;
 
 /// The four preconditions of a read, by header names.
 struct Names {

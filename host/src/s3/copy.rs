@@ -14,24 +14,33 @@
 //! (`s3::metadata_check`). Copying an object onto itself is only allowed with `REPLACE`.
 
 use http::request::Parts;
-use http::{HeaderMap, Response};
+use http::{HeaderMap, HeaderValue, Response};
 use percent_encoding::percent_decode_str;
+use time::OffsetDateTime;
 
 use super::conditional::{ReadConditions, write_condition};
 use super::ingest::{commit, new_object_owner_and_acl};
 use super::metadata::{parse_object_headers, parse_user_metadata};
-use super::{authorized_bucket, authorized_object_at, metadata_check, object_key};
+use super::new_version;
+use super::versioning::add_version_header;
+use super::{
+    authorized_bucket_with_tags, authorized_object_at, headers, metadata_check, object_key,
+};
 use crate::http::body::ResponseBody;
 use crate::s3::context::{RequestContext, xml_response};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::s3::xml;
 use crate::state::AppState;
-use crate::store::objects::{NewBody, NewObject};
+use crate::store::buckets::Bucket;
+use crate::store::objects::{NewBody, NewObject, ObjectMeta, VersionSelector};
+use crate::tags::TagSet;
 
 /// The header naming the source.
 pub const COPY_SOURCE: &str = "x-amz-copy-source";
 /// COPY or REPLACE.
 const METADATA_DIRECTIVE: &str = "x-amz-metadata-directive";
+/// COPY or REPLACE, for the tags.
+const TAGGING_DIRECTIVE: &str = "x-amz-tagging-directive";
 
 /// S3's limit on the source of a single CopyObject (larger objects are copied part by
 /// part with UploadPartCopy).
@@ -44,11 +53,13 @@ pub struct CopySource {
     pub bucket: String,
     /// Source key.
     pub key: String,
+    /// Source version (`?versionId=`; the current version without it).
+    pub version: VersionSelector,
 }
 
 impl CopySource {
-    /// Parses `[/]bucket/key[?versionId=V]`, URL-encoded. Every object is version `null`,
-    /// so that is the only version id that names anything.
+    /// Parses `[/]bucket/key[?versionId=V]`, URL-encoded. A version id Coffer could not
+    /// have issued is `400 InvalidArgument`, as for `versionId` on a GET.
     pub fn parse(value: &str) -> S3Result<CopySource> {
         let malformed = || {
             S3Error::with_message(
@@ -80,17 +91,39 @@ impl CopySource {
         if bucket.is_empty() || key.is_empty() {
             return Err(malformed());
         }
-        if let Some(version) = version
-            && version != "null"
-        {
-            return Err(S3Error::with_message(
-                S3ErrorCode::NoSuchVersion,
-                "The specified version does not exist.",
-            )
-            .extra("Key", key)
-            .extra("VersionId", version));
-        }
-        Ok(CopySource { bucket, key })
+        let version = super::version_selector(version.as_deref())?;
+        Ok(CopySource {
+            bucket,
+            key,
+            version,
+        })
+    }
+
+    /// Loads the source (bucket and version) and has its bucket's module decide reading it
+    /// (`GetObject`). A delete marker named by version id cannot be copied (S3's
+    /// `InvalidRequest`).
+    pub async fn authorized(
+        &self,
+        state: &AppState,
+        ctx: &RequestContext,
+    ) -> S3Result<(Bucket, ObjectMeta)> {
+        authorized_object_at(
+            state,
+            ctx,
+            &self.bucket,
+            &self.key,
+            &self.version,
+            "GetObject",
+        )
+        .await
+        .map_err(|e| match e.code() {
+            S3ErrorCode::MethodNotAllowed => S3Error::with_message(
+                S3ErrorCode::InvalidRequest,
+                "The source of a copy request may not specifically refer to a delete marker \
+                 by version id.",
+            ),
+            _ => e,
+        })
     }
 
     /// The source named by a request's headers.
@@ -106,7 +139,7 @@ impl CopySource {
     }
 }
 
-/// Where a copy's metadata comes from.
+/// Where a copy's metadata (or tags) come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Directive {
     Copy,
@@ -114,16 +147,23 @@ enum Directive {
 }
 
 fn metadata_directive(h: &HeaderMap) -> S3Result<Directive> {
-    match h.get(METADATA_DIRECTIVE).map(|v| v.as_bytes()) {
+    directive(h, METADATA_DIRECTIVE, "Unknown metadata directive.")
+}
+
+/// `x-amz-tagging-directive`: the source's tags (`COPY`, the default) or the request's
+/// `x-amz-tagging` (`REPLACE`).
+fn tagging_directive(h: &HeaderMap) -> S3Result<Directive> {
+    directive(h, TAGGING_DIRECTIVE, "Unknown tagging directive.")
+}
+
+fn directive(h: &HeaderMap, name: &'static str, unknown: &str) -> S3Result<Directive> {
+    match h.get(name).map(|v| v.as_bytes()) {
         None => Ok(Directive::Copy),
         Some(v) if v.eq_ignore_ascii_case(b"COPY") => Ok(Directive::Copy),
         Some(v) if v.eq_ignore_ascii_case(b"REPLACE") => Ok(Directive::Replace),
-        Some(v) => Err(S3Error::with_message(
-            S3ErrorCode::InvalidArgument,
-            "Unknown metadata directive.",
-        )
-        .extra("ArgumentName", METADATA_DIRECTIVE)
-        .extra("ArgumentValue", String::from_utf8_lossy(v).into_owned())),
+        Some(v) => Err(S3Error::with_message(S3ErrorCode::InvalidArgument, unknown)
+            .extra("ArgumentName", name)
+            .extra("ArgumentValue", String::from_utf8_lossy(v).into_owned())),
     }
 }
 
@@ -136,12 +176,22 @@ pub async fn copy_object(
     let h = &parts.headers;
     let source = CopySource::of_request(h)?;
     let directive = metadata_directive(h)?;
-    let target = authorized_bucket(state, ctx).await?;
+    let tags_from = tagging_directive(h)?;
+    // With `REPLACE`, the target's module decides on the tags the copy is to get.
+    let requested_tags = match tags_from {
+        Directive::Copy => TagSet::new(),
+        Directive::Replace => new_version::requested_tags(h)?,
+    };
+    let target = authorized_bucket_with_tags(state, ctx, &requested_tags).await?;
     let key = object_key(ctx)?;
-    let (source_bucket, src) =
-        authorized_object_at(state, ctx, &source.bucket, &source.key, "GetObject").await?;
+    let (source_bucket, src) = source.authorized(state, ctx).await?;
     ReadConditions::of_copy_source(h).check_copy_source(&src.etag, src.last_modified)?;
-    if source_bucket.id == target.id && source.key == key && directive == Directive::Copy {
+    // Copying a named version onto its own key is how S3 restores an older version.
+    if source_bucket.id == target.id
+        && source.key == key
+        && directive == Directive::Copy
+        && source.version == VersionSelector::Latest
+    {
         return Err(S3Error::with_message(
             S3ErrorCode::InvalidRequest,
             "This copy request is illegal because it is trying to copy an object to itself \
@@ -162,8 +212,15 @@ pub async fn copy_object(
         Directive::Copy => (src.headers.clone(), src.user_metadata.clone()),
         Directive::Replace => (parse_object_headers(h), parse_user_metadata(h)?),
     };
-    metadata_check::check(state, ctx, &target, key, &headers, &user_metadata)?;
+    let tags = match tags_from {
+        Directive::Copy => src.tags.clone(),
+        Directive::Replace => requested_tags,
+    };
+    metadata_check::check(state, ctx, &target, key, &headers, &user_metadata, &tags)?;
     let (owner_id, acl) = new_object_owner_and_acl(state, ctx, &target, h).await?;
+    // The lock is never copied: the request's, else the target bucket's default.
+    let (retention, legal_hold) =
+        new_version::requested_lock(&target, h, OffsetDateTime::now_utc(), false)?;
     let condition = write_condition(h)?;
     let checksum = src
         .checksum
@@ -187,6 +244,10 @@ pub async fn copy_object(
             acl: &acl,
             body,
             condition,
+            versioning: target.versioning,
+            tags: &tags,
+            retention,
+            legal_hold,
         },
     )
     .await
@@ -197,12 +258,29 @@ pub async fn copy_object(
         }
         _ => e,
     })?;
-    Ok(xml_response(xml::render_copy_result(
+    let mut resp = xml_response(xml::render_copy_result(
         "CopyObjectResult",
         &src.etag,
         committed.last_modified,
         checksum,
-    )))
+    ));
+    add_version_header(
+        resp.headers_mut(),
+        target.versioning,
+        committed.version_id.as_deref(),
+    );
+    add_copy_source_version_header(resp.headers_mut(), &source_bucket, &src);
+    Ok(resp)
+}
+
+/// Adds `x-amz-copy-source-version-id`: the version copied, when the source bucket has
+/// versions (CopyObject, UploadPartCopy).
+pub fn add_copy_source_version_header(h: &mut HeaderMap, bucket: &Bucket, source: &ObjectMeta) {
+    if (bucket.versioning.ever_enabled() || source.version_id.is_some())
+        && let Ok(v) = HeaderValue::from_str(source.version_label())
+    {
+        h.insert(headers::COPY_SOURCE_VERSION_ID, v);
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +315,14 @@ mod tests {
             assert_eq!(err.code(), S3ErrorCode::InvalidArgument, "{bad:?}");
         }
         let err = CopySource::parse("bucket/key?versionId=3HL4kqtJlcpXroDTDmJ").expect_err("v");
-        assert_eq!(err.code(), S3ErrorCode::NoSuchVersion);
+        assert_eq!(err.code(), S3ErrorCode::InvalidArgument);
+        let named = CopySource::parse("b/k?versionId=00000000000000a1ffffffffffffffff");
+        assert_eq!(
+            named.ok().map(|s| s.version),
+            Some(VersionSelector::Id {
+                id: "00000000000000a1ffffffffffffffff".into(),
+                row: 0xa1
+            })
+        );
     }
 }

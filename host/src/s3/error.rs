@@ -30,6 +30,8 @@ pub enum S3ErrorCode {
     InternalError,
     InvalidAccessKeyId,
     InvalidArgument,
+    /// An operation the bucket's state does not allow (object lock, versioning).
+    InvalidBucketState,
     InvalidBucketName,
     InvalidDigest,
     InvalidLocationConstraint,
@@ -40,6 +42,8 @@ pub enum S3ErrorCode {
     InvalidRange,
     InvalidRequest,
     InvalidStorageClass,
+    /// A tag S3 does not accept.
+    InvalidTag,
     InvalidURI,
     KeyTooLongError,
     MalformedACLError,
@@ -55,7 +59,15 @@ pub enum S3ErrorCode {
     NoSuchUpload,
     /// The bucket has no CORS configuration.
     NoSuchCORSConfiguration,
+    /// The bucket has no lifecycle configuration.
+    NoSuchLifecycleConfiguration,
+    /// The object has no retention (GetObjectRetention) or legal hold.
+    NoSuchObjectLockConfiguration,
+    /// The bucket has no tags.
+    NoSuchTagSet,
     NoSuchVersion,
+    /// The bucket has no object lock configuration.
+    ObjectLockConfigurationNotFoundError,
     NotImplemented,
     PreconditionFailed,
     RequestHeaderSectionTooLarge,
@@ -90,6 +102,7 @@ impl S3ErrorCode {
             InternalError => "InternalError",
             InvalidAccessKeyId => "InvalidAccessKeyId",
             InvalidArgument => "InvalidArgument",
+            InvalidBucketState => "InvalidBucketState",
             InvalidBucketName => "InvalidBucketName",
             InvalidDigest => "InvalidDigest",
             InvalidLocationConstraint => "InvalidLocationConstraint",
@@ -99,6 +112,7 @@ impl S3ErrorCode {
             InvalidPolicyDocument => "InvalidPolicyDocument",
             InvalidRange => "InvalidRange",
             InvalidStorageClass => "InvalidStorageClass",
+            InvalidTag => "InvalidTag",
             InvalidRequest => "InvalidRequest",
             InvalidURI => "InvalidURI",
             KeyTooLongError => "KeyTooLongError",
@@ -115,6 +129,10 @@ impl S3ErrorCode {
             NoSuchUpload => "NoSuchUpload",
             NoSuchCORSConfiguration => "NoSuchCORSConfiguration",
             NoSuchVersion => "NoSuchVersion",
+            NoSuchLifecycleConfiguration => "NoSuchLifecycleConfiguration",
+            NoSuchObjectLockConfiguration => "NoSuchObjectLockConfiguration",
+            NoSuchTagSet => "NoSuchTagSet",
+            ObjectLockConfigurationNotFoundError => "ObjectLockConfigurationNotFoundError",
             NotImplemented => "NotImplemented",
             PreconditionFailed => "PreconditionFailed",
             RequestHeaderSectionTooLarge => "RequestHeaderSectionTooLarge",
@@ -160,6 +178,7 @@ impl S3ErrorCode {
             | MaxPostPreDataLengthExceeded
             | InvalidPolicyDocument
             | InvalidStorageClass
+            | InvalidTag
             | MalformedXML
             | MetadataTooLarge
             | MissingSecurityHeader
@@ -168,10 +187,18 @@ impl S3ErrorCode {
             | UnexpectedContent
             | UnresolvableGrantByEmailAddress
             | XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST,
-            NoSuchBucket | NoSuchKey | NoSuchUpload | NoSuchVersion | NoSuchCORSConfiguration => {
-                StatusCode::NOT_FOUND
+            NoSuchBucket
+            | NoSuchKey
+            | NoSuchUpload
+            | NoSuchVersion
+            | NoSuchCORSConfiguration
+            | NoSuchLifecycleConfiguration
+            | NoSuchObjectLockConfiguration
+            | NoSuchTagSet
+            | ObjectLockConfigurationNotFoundError => StatusCode::NOT_FOUND,
+            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty | InvalidBucketState => {
+                StatusCode::CONFLICT
             }
-            BucketAlreadyExists | BucketAlreadyOwnedByYou | BucketNotEmpty => StatusCode::CONFLICT,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             MissingContentLength => StatusCode::LENGTH_REQUIRED,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -218,6 +245,7 @@ impl S3ErrorCode {
                 "The AWS Access Key Id you provided does not exist in our records."
             }
             InvalidArgument => "Invalid Argument",
+            InvalidBucketState => "The request is not valid with the current state of the bucket.",
             InvalidBucketName => "The specified bucket is not valid.",
             InvalidDigest => "The Content-MD5 you specified is not valid.",
             InvalidLocationConstraint => "The specified location constraint is not valid.",
@@ -226,6 +254,7 @@ impl S3ErrorCode {
             InvalidPartOrder => "The list of parts was not in ascending order.",
             InvalidRange => "The requested range is not satisfiable",
             InvalidStorageClass => "The storage class you specified is not valid",
+            InvalidTag => "The TagKey you have provided is invalid",
             InvalidRequest => "Invalid Request",
             InvalidURI => "Couldn't parse the specified URI.",
             KeyTooLongError => "Your key is too long",
@@ -253,6 +282,14 @@ impl S3ErrorCode {
             NoSuchVersion => "The specified version does not exist.",
             NoSuchUpload => "The specified upload does not exist.",
             NoSuchCORSConfiguration => "The CORS configuration does not exist",
+            NoSuchLifecycleConfiguration => "The lifecycle configuration does not exist",
+            NoSuchObjectLockConfiguration => {
+                "The specified object does not have a ObjectLock configuration"
+            }
+            NoSuchTagSet => "The TagSet does not exist",
+            ObjectLockConfigurationNotFoundError => {
+                "Object Lock configuration does not exist for this bucket"
+            }
             NotImplemented => "A header you provided implies functionality that is not implemented",
             PreconditionFailed => "At least one of the pre-conditions you specified did not hold",
             RequestHeaderSectionTooLarge => {
@@ -297,6 +334,9 @@ struct Inner {
     resource: Option<String>,
     /// Extra elements AWS adds for some codes (e.g. `<BucketName>`, `<ExpectedDigest>`).
     extra: Vec<(&'static str, String)>,
+    /// Response headers S3 sends with some errors (a delete marker's `x-amz-delete-marker`
+    /// and `x-amz-version-id` on a 404 or 405).
+    headers: Vec<(&'static str, String)>,
     /// The internal cause, logged but never sent to the client.
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -314,6 +354,7 @@ impl S3Error {
             message: message.into(),
             resource: None,
             extra: Vec::new(),
+            headers: Vec::new(),
             source: None,
         }))
     }
@@ -364,6 +405,17 @@ impl S3Error {
     /// Extra XML elements.
     pub fn extras(&self) -> &[(&'static str, String)] {
         &self.0.extra
+    }
+
+    /// Adds a response header (lower-case name).
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.0.headers.push((name, value.into()));
+        self
+    }
+
+    /// The response headers added with [`S3Error::header`].
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.0.headers
     }
 
     /// The internal cause, for logging.
@@ -492,6 +544,41 @@ impl From<crate::s3::router::RouteError> for S3Error {
     }
 }
 
+impl S3ErrorCode {
+    /// The code spelled `code` (as the document modules name the errors they find), if
+    /// it is one this enum has.
+    pub fn from_name(code: &str) -> Option<Self> {
+        use S3ErrorCode::*;
+        // Only the codes the document modules (tagging, lifecycle, object lock,
+        // versioning) produce.
+        Some(match code {
+            "BadRequest" => BadRequest,
+            "InvalidArgument" => InvalidArgument,
+            "InvalidRequest" => InvalidRequest,
+            "InvalidStorageClass" => InvalidStorageClass,
+            "InvalidTag" => InvalidTag,
+            "MalformedXML" => MalformedXML,
+            "NotImplemented" => NotImplemented,
+            _ => return None,
+        })
+    }
+}
+
+impl S3Error {
+    /// An error found by a document module: its S3 code (unknown ones fail safe as
+    /// `InvalidRequest`), its message, and the extra elements S3 adds.
+    pub fn from_document(
+        code: &str,
+        message: impl Into<String>,
+        extra: Vec<(&'static str, String)>,
+    ) -> Self {
+        let code = S3ErrorCode::from_name(code).unwrap_or(S3ErrorCode::InvalidRequest);
+        let mut e = S3Error::with_message(code, message);
+        e.0.extra = extra;
+        e
+    }
+}
+
 impl From<crate::s3::xml::XmlError> for S3Error {
     fn from(e: crate::s3::xml::XmlError) -> Self {
         S3Error::new(S3ErrorCode::MalformedXML).source(e)
@@ -521,6 +608,8 @@ impl From<crate::store::Error> for S3Error {
             E::BucketNotEmpty => S3Error::new(S3ErrorCode::BucketNotEmpty),
             E::NoSuchBucket => S3Error::new(S3ErrorCode::NoSuchBucket),
             E::NoSuchObject => S3Error::new(S3ErrorCode::NoSuchKey),
+            // What S3 answers a delete of a locked version, whoever asks.
+            E::ObjectLocked => S3Error::new(S3ErrorCode::AccessDenied).source(E::ObjectLocked),
             E::NoSuchUpload => S3Error::new(S3ErrorCode::NoSuchUpload),
             E::PreconditionFailed(condition) => {
                 S3Error::new(S3ErrorCode::PreconditionFailed).extra("Condition", condition)
@@ -529,6 +618,45 @@ impl From<crate::store::Error> for S3Error {
             // passes (space freed, a volume repaired), so clients retry.
             e @ E::InsufficientVolumes { .. } => S3Error::new(S3ErrorCode::SlowDown).source(e),
             other => S3Error::internal(other),
+        }
+    }
+}
+
+// The document modules' errors: a malformed document as any XML error, the rest with the
+// code, message and extra elements the module chose (S3's).
+
+impl From<crate::s3::tagging::TaggingError> for S3Error {
+    fn from(e: crate::s3::tagging::TaggingError) -> Self {
+        match e {
+            crate::s3::tagging::TaggingError::Malformed(xml) => S3Error::from(xml),
+            other => S3Error::from_document(other.code(), other.to_string(), other.extra()),
+        }
+    }
+}
+
+impl From<crate::s3::object_lock::ObjectLockError> for S3Error {
+    fn from(e: crate::s3::object_lock::ObjectLockError) -> Self {
+        match e {
+            crate::s3::object_lock::ObjectLockError::Malformed(xml) => S3Error::from(xml),
+            other => S3Error::from_document(other.code(), other.to_string(), other.extra()),
+        }
+    }
+}
+
+impl From<crate::s3::lifecycle::LifecycleError> for S3Error {
+    fn from(e: crate::s3::lifecycle::LifecycleError) -> Self {
+        match e {
+            crate::s3::lifecycle::LifecycleError::Malformed(xml) => S3Error::from(xml),
+            other => S3Error::from_document(other.code(), other.to_string(), Vec::new()),
+        }
+    }
+}
+
+impl From<crate::s3::versioning_xml::VersioningError> for S3Error {
+    fn from(e: crate::s3::versioning_xml::VersioningError) -> Self {
+        match e {
+            crate::s3::versioning_xml::VersioningError::Malformed(xml) => S3Error::from(xml),
+            other => S3Error::from_document(other.code(), other.to_string(), Vec::new()),
         }
     }
 }

@@ -38,3 +38,16 @@ pub const CHECKSUM_TYPE: &str = "x-amz-checksum-type";
 pub const EXPECTED_BUCKET_OWNER: &str = "x-amz-expected-bucket-owner";
 /// The owner the client expects a copy's source bucket to have.
 pub const SOURCE_EXPECTED_BUCKET_OWNER: &str = "x-amz-source-expected-bucket-owner";
+/// The version a request created, read or deleted (`null` for the null version).
+pub const VERSION_ID: &str = "x-amz-version-id";
+/// `true` on responses about a delete marker.
+pub const DELETE_MARKER: &str = "x-amz-delete-marker";
+/// The version of a copy's source that was copied.
+pub const COPY_SOURCE_VERSION_ID: &str = "x-amz-copy-source-version-id";
+/// `true`: remove or shorten `GOVERNANCE` retention (with the permission).
+pub const BYPASS_GOVERNANCE_RETENTION: &str = "x-amz-bypass-governance-retention";
+/// How many tags the version read has (GET, HEAD), when it has any.
+pub const TAGGING_COUNT: &str = "x-amz-tagging-count";
+/// When a lifecycle rule will expire the object, and which rule
+/// (`expiry-date="...", rule-id="..."`), on GET, HEAD and PUT.
+pub const EXPIRATION: &str = "x-amz-expiration";

@@ -11,13 +11,15 @@ use std::sync::Arc;
 use super::acl_headers::{AclTarget, acl_from_headers};
 use super::context::RequestContext;
 use super::error::{S3Error, S3ErrorCode, S3Result};
+use super::new_version::VersionAttributes;
 use super::payload::{BodySource, parse_content_md5, requested_checksum};
 use crate::acl::Grants;
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::state::AppState;
 use crate::store::blob::{ChunkStore, ChunkWriter};
-use crate::store::buckets::Bucket;
-use crate::store::objects::{self, NewBody, NewObject, ObjectHeaders, WriteCondition};
+use crate::store::buckets::{Bucket, Versioning};
+use crate::store::object_write::{self, Committed};
+use crate::store::objects::{NewBody, NewObject, ObjectHeaders, WriteCondition};
 
 /// Collects small bodies in memory and spills larger ones to chunk files.
 enum Sink {
@@ -178,6 +180,10 @@ pub struct Upload<'a> {
     pub acl: &'a Grants,
     /// Condition checked again when committing.
     pub condition: WriteCondition,
+    /// The bucket's versioning state.
+    pub versioning: Versioning,
+    /// The new version's tags and lock.
+    pub attributes: &'a VersionAttributes,
 }
 
 /// What a stored upload answers with.
@@ -186,6 +192,12 @@ pub struct Stored {
     pub etag: String,
     /// The verified additional checksum, if the client sent one.
     pub checksum: Option<(ChecksumAlgorithm, String)>,
+    /// The new version's id (`None`: the `null` version).
+    pub version_id: Option<String>,
+    /// The object's size in bytes.
+    pub size: u64,
+    /// The new version's Last-Modified.
+    pub last_modified: time::OffsetDateTime,
 }
 
 /// Receives `source` (see [`receive`]) and commits it as `upload`: the one path of
@@ -202,7 +214,7 @@ pub async fn store_upload(
         .checksum
         .as_ref()
         .map(|(alg, v)| (alg.as_str(), v.as_str()));
-    commit(
+    let committed = commit(
         state,
         NewObject {
             bucket_id: upload.bucket_id,
@@ -216,20 +228,27 @@ pub async fn store_upload(
             acl: upload.acl,
             body: received.body,
             condition: upload.condition,
+            versioning: upload.versioning,
+            tags: &upload.attributes.tags,
+            retention: upload.attributes.retention,
+            legal_hold: upload.attributes.legal_hold,
         },
     )
     .await?;
     Ok(Stored {
         etag,
         checksum: received.checksum,
+        version_id: committed.version_id,
+        size: received.size,
+        last_modified: committed.last_modified,
     })
 }
 
 /// Commits an object whose bytes were received. On failure, the chunk files the upload
 /// still owns are removed: if the commit happened after all (a lost `COMMIT` answer),
 /// it took their intents and nothing is removed (see `store::blob::writer`).
-pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<objects::Committed> {
-    let result = objects::put_object(&state.pool, &obj).await;
+pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<Committed> {
+    let result = object_write::put_object(&state.pool, &obj).await;
     if let NewBody::Chunks(written) = obj.body {
         match &result {
             Ok(_) => written.committed(),

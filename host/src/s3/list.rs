@@ -11,7 +11,8 @@ use crate::http::body::ResponseBody;
 use crate::s3::context::{RequestContext, xml_response};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
-use crate::store::objects::{self, ObjectSummary};
+use crate::store::objects::{self, NULL_VERSION, ObjectSummary, VersionSelector};
+use crate::store::versions::{self, VersionCursor, VersionSummary};
 
 /// S3's ceiling (and default) for max-keys.
 pub const MAX_KEYS: usize = 1000;
@@ -241,7 +242,83 @@ pub async fn list_objects_v2(
     Ok(xml_response(xml::render_list_objects_v2(&result)))
 }
 
-/// ListObjectVersions for unversioned buckets: every object is version `null`.
+/// One page of a version listing.
+#[derive(Debug, Default)]
+pub struct VersionPage {
+    /// Versions and delete markers on the page, in order.
+    pub versions: Vec<VersionSummary>,
+    /// Common prefixes on the page.
+    pub common_prefixes: Vec<String>,
+    /// More results follow.
+    pub is_truncated: bool,
+    /// Where the next page starts: the last version listed (key, version id), or the last
+    /// common prefix (no version id).
+    pub next: Option<(String, Option<String>)>,
+}
+
+/// Lists up to `max_keys` entries (versions, delete markers and common prefixes) after
+/// `start`, the engine of [`list_page`] over every version.
+pub async fn list_version_page(
+    state: &AppState,
+    bucket_id: i64,
+    prefix: &str,
+    delimiter: Option<&str>,
+    start: VersionCursor,
+    max_keys: usize,
+) -> S3Result<VersionPage> {
+    let mut page = VersionPage::default();
+    if max_keys == 0 {
+        return Ok(page);
+    }
+    let mut cursor = start;
+    if cursor.row.is_none()
+        && let Some(cp) = delimiter.and_then(|d| common_prefix(&cursor.key, prefix, d))
+    {
+        cursor.key = format!("{cp}{AFTER_PREFIX}");
+    }
+    let batch = (max_keys + 1).clamp(2, MAX_KEYS + 1) as i64;
+    'pages: loop {
+        let rows =
+            versions::list_versions_after(&state.pool, bucket_id, prefix, &cursor, batch).await?;
+        let exhausted = (rows.len() as i64) < batch;
+        for row in rows {
+            if !row.key.starts_with(prefix) {
+                break 'pages;
+            }
+            if page.versions.len() + page.common_prefixes.len() == max_keys {
+                page.is_truncated = true;
+                break 'pages;
+            }
+            if let Some(cp) = delimiter.and_then(|d| common_prefix(&row.key, prefix, d)) {
+                cursor = VersionCursor {
+                    key: format!("{cp}{AFTER_PREFIX}"),
+                    row: None,
+                };
+                page.next = Some((cp.to_string(), None));
+                page.common_prefixes.push(cp.to_string());
+                continue 'pages;
+            }
+            cursor = VersionCursor {
+                key: row.key.clone(),
+                row: Some(row.id),
+            };
+            let label = row
+                .version_id
+                .as_deref()
+                .unwrap_or(NULL_VERSION)
+                .to_string();
+            page.next = Some((row.key.clone(), Some(label)));
+            page.versions.push(row);
+        }
+        if exhausted {
+            break;
+        }
+    }
+    Ok(page)
+}
+
+/// ListObjectVersions: every version and delete marker, keys in byte order, each key's
+/// newest first; an unversioned bucket's objects are their keys' `null` versions.
 /// <https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html>
 pub async fn list_object_versions(
     state: &AppState,
@@ -250,34 +327,70 @@ pub async fn list_object_versions(
     let bucket = authorized_bucket(state, ctx).await?;
     let p = common_params(ctx)?;
     let key_marker = ctx.query_param("key-marker").unwrap_or("");
-    let page = list_page(
-        state,
-        bucket.id,
-        p.prefix,
-        p.delimiter,
-        key_marker,
-        p.max_keys,
-    )
-    .await?;
-    let truncated = page.is_truncated;
+    let version_id_marker = ctx
+        .query_param("version-id-marker")
+        .filter(|v| !v.is_empty());
+    let row = match version_id_marker {
+        None => None,
+        Some(_) if key_marker.is_empty() => {
+            return Err(S3Error::with_message(
+                S3ErrorCode::InvalidArgument,
+                "A version-id marker cannot be specified without a key marker.",
+            )
+            .extra("ArgumentName", "version-id-marker")
+            .extra("ArgumentValue", version_id_marker.unwrap_or_default()));
+        }
+        Some(marker) => match super::version_selector(Some(marker))? {
+            VersionSelector::Id { row, .. } => Some(row),
+            // A `null` marker resumes after the null version; a key without one has
+            // nothing left to list of it.
+            _ => versions::null_version_row(&state.pool, bucket.id, key_marker).await?,
+        },
+    };
+    let start = VersionCursor {
+        key: key_marker.to_string(),
+        row,
+    };
+    let page =
+        list_version_page(state, bucket.id, p.prefix, p.delimiter, start, p.max_keys).await?;
+    let (next_key_marker, next_version_id_marker) = match page.next.filter(|_| page.is_truncated) {
+        Some((key, version)) => (Some(key), version),
+        None => (None, None),
+    };
     let result = xml::ListObjectVersions {
         bucket: bucket.name,
         prefix: p.prefix.to_string(),
         key_marker: key_marker.to_string(),
-        version_id_marker: ctx
-            .query_param("version-id-marker")
-            .unwrap_or("")
-            .to_string(),
-        next_key_marker: truncated.then(|| page.last.clone()).flatten(),
-        next_version_id_marker: truncated.then(|| "null".to_string()),
+        version_id_marker: version_id_marker.unwrap_or("").to_string(),
+        next_key_marker,
+        next_version_id_marker,
         max_keys: p.max_keys,
         delimiter: p.delimiter.map(str::to_string),
-        is_truncated: truncated,
+        is_truncated: page.is_truncated,
         encoding_type_url: p.encoding_type_url,
-        versions: page.contents.into_iter().map(|o| entry(o, true)).collect(),
+        versions: page.versions.into_iter().map(version_entry).collect(),
         common_prefixes: page.common_prefixes,
     };
     Ok(xml_response(xml::render_list_object_versions(&result)))
+}
+
+fn version_entry(v: VersionSummary) -> xml::VersionEntry {
+    xml::VersionEntry {
+        version_id: v.version_id.unwrap_or_else(|| NULL_VERSION.to_string()),
+        is_latest: v.is_latest,
+        delete_marker: v.delete_marker,
+        object: entry(
+            ObjectSummary {
+                key: v.key,
+                size: v.size,
+                etag: v.etag,
+                last_modified: v.last_modified,
+                owner_canonical_id: v.owner_canonical_id,
+                owner_display_name: v.owner_display_name,
+            },
+            true,
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 //! `Expires`: a POST form's fields, a copy's source's stored headers unless `REPLACE`), and
 //! the user metadata as stored (`x-amz-meta-*` names, decoded values) as its second
 //! argument; the request's own `x-amz-meta-*` headers are left out of the first, which
-//! could otherwise contradict it (a copy that keeps the source's metadata).
+//! could otherwise contradict it (a copy that keeps the source's metadata). Its
+//! `request-tags` are likewise the tags the object will have (a copy's source's unless
+//! `x-amz-tagging-directive: REPLACE`).
 //!
 //! A rejection is the client's error (`400 InvalidArgument` with the module's message); a
 //! module that cannot answer fails closed (`403 AccessDenied`), see [`Error`].
@@ -23,6 +25,7 @@ use crate::s3::headers::META_PREFIX;
 use crate::state::AppState;
 use crate::store::buckets::Bucket;
 use crate::store::objects::ObjectHeaders;
+use crate::tags::Tag;
 
 /// Why a write's metadata was not accepted. Converted once into the S3 error
 /// (`s3::error`): a rejection is the client's to fix, anything else fails closed.
@@ -47,9 +50,9 @@ pub enum Error {
 }
 
 /// Has the bucket's module judge the object the routed operation of `ctx` is about to
-/// create in `bucket` under `key`, with standard headers `headers` and user metadata
-/// `user_metadata` (both as they will be stored; short metadata names), as `ctx`'s
-/// principal (a POST form's signer). Call it before reading the body.
+/// create in `bucket` under `key`, with standard headers `headers`, user metadata
+/// `user_metadata` and tags `tags` (all as they will be stored; short metadata names), as
+/// `ctx`'s principal (a POST form's signer). Call it before reading the body.
 pub fn check(
     state: &AppState,
     ctx: &RequestContext,
@@ -57,6 +60,7 @@ pub fn check(
     key: &str,
     headers: &ObjectHeaders,
     user_metadata: &[(String, String)],
+    tags: &[Tag],
 ) -> S3Result<()> {
     if cfg!(feature = "bench-skip-policy") {
         return Ok(());
@@ -77,7 +81,9 @@ pub fn check(
         operation: ctx.op.as_str(),
         bucket: Some(bucket),
         key: Some(key),
+        version_id: None,
         object: None,
+        request_tags: tags,
     };
     let mut request = authz::policy_request(ctx, &access, config);
     request.headers = object_view(&request.headers, headers);

@@ -1,6 +1,7 @@
 //! The S3 API: routing ([`router`]), names ([`names`]), wire XML ([`xml`]), the access
 //! decision ([`authz`]), the metadata decision of object-creating writes
-//! ([`metadata_check`]) and one module of handlers per area.
+//! ([`metadata_check`]), one module of handlers per area, and the background task that
+//! carries out lifecycle rules ([`lifecycle_worker`]).
 
 pub mod acl;
 pub mod acl_headers;
@@ -18,6 +19,9 @@ pub mod delete;
 pub mod error;
 pub mod headers;
 pub mod ingest;
+pub mod lifecycle;
+pub mod lifecycle_api;
+pub mod lifecycle_worker;
 pub mod list;
 pub mod metadata;
 pub mod metadata_check;
@@ -25,12 +29,19 @@ pub mod metrics;
 pub mod multipart;
 pub mod multipart_xml;
 pub mod names;
+pub mod new_version;
 pub mod object_get;
+pub mod object_lock;
+pub mod object_lock_api;
 pub mod object_put;
 pub mod payload;
 pub mod post_object;
 pub mod range;
 pub mod router;
+pub mod tagging;
+pub mod tagging_api;
+pub mod versioning;
+pub mod versioning_xml;
 pub mod write_headers;
 pub mod xml;
 
@@ -44,6 +55,7 @@ use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
 use crate::store::buckets::{self, Bucket};
 use crate::store::objects;
+use crate::tags::Tag;
 use router::Operation;
 
 /// Runs the handler for the routed operation.
@@ -97,6 +109,31 @@ pub async fn dispatch(
         PutBucketCors => cors::put_bucket_cors(state, ctx, parts, body).await,
         GetBucketCors => cors::get_bucket_cors(state, ctx).await,
         DeleteBucketCors => cors::delete_bucket_cors(state, ctx).await,
+        GetBucketVersioning => versioning::get_bucket_versioning(state, ctx).await,
+        PutBucketVersioning => versioning::put_bucket_versioning(state, ctx, parts, body).await,
+        GetBucketTagging => tagging_api::get_bucket_tagging(state, ctx).await,
+        PutBucketTagging => tagging_api::put_bucket_tagging(state, ctx, parts, body).await,
+        DeleteBucketTagging => tagging_api::delete_bucket_tagging(state, ctx).await,
+        GetObjectTagging => tagging_api::get_object_tagging(state, ctx).await,
+        PutObjectTagging => tagging_api::put_object_tagging(state, ctx, parts, body).await,
+        DeleteObjectTagging => tagging_api::delete_object_tagging(state, ctx).await,
+        GetObjectLockConfiguration => {
+            object_lock_api::get_object_lock_configuration(state, ctx).await
+        }
+        PutObjectLockConfiguration => {
+            object_lock_api::put_object_lock_configuration(state, ctx, parts, body).await
+        }
+        GetObjectRetention => object_lock_api::get_object_retention(state, ctx).await,
+        PutObjectRetention => object_lock_api::put_object_retention(state, ctx, parts, body).await,
+        GetObjectLegalHold => object_lock_api::get_object_legal_hold(state, ctx).await,
+        PutObjectLegalHold => object_lock_api::put_object_legal_hold(state, ctx, parts, body).await,
+        GetBucketLifecycleConfiguration => {
+            lifecycle_api::get_bucket_lifecycle_configuration(state, ctx).await
+        }
+        PutBucketLifecycleConfiguration => {
+            lifecycle_api::put_bucket_lifecycle_configuration(state, ctx, parts, body).await
+        }
+        DeleteBucketLifecycle => lifecycle_api::delete_bucket_lifecycle(state, ctx).await,
         other => Err(S3Error::with_message(
             S3ErrorCode::NotImplemented,
             format!("{} is not implemented yet", other.as_str()),
@@ -136,31 +173,67 @@ fn check_expected_owner(ctx: &RequestContext, bucket: &Bucket, name: &str) -> S3
 /// Loads the request's bucket and has its policy module decide the routed operation
 /// (bucket-level operations, and object writes and deletes, which S3 decides on the bucket).
 pub async fn authorized_bucket(state: &AppState, ctx: &RequestContext) -> S3Result<Bucket> {
+    authorized_bucket_with_tags(state, ctx, &[]).await
+}
+
+/// [`authorized_bucket`] for a write that asks to set `tags` on the object it creates
+/// (PutObject, POST Object, CopyObject with `REPLACE`, CreateMultipartUpload): the module
+/// sees them as its `request-tags`.
+pub async fn authorized_bucket_with_tags(
+    state: &AppState,
+    ctx: &RequestContext,
+    tags: &[Tag],
+) -> S3Result<Bucket> {
     let bucket = load_bucket(state, ctx).await?;
     let access = authz::AccessRequest {
         operation: ctx.op.as_str(),
         bucket: Some(&bucket),
         key: ctx.key.as_deref(),
+        version_id: ctx.query_param("versionId"),
         object: None,
+        request_tags: tags,
     };
     authz::authorize(state, ctx, &access)?;
     Ok(bucket)
 }
 
 /// Loads the request's bucket and existing object and has the policy module decide the
-/// routed operation with the object's ACL (see [`authorized_object_at`]).
+/// routed operation with the object's ACL and tags (see [`authorized_object_at`]).
 pub async fn authorized_object(
     state: &AppState,
     ctx: &RequestContext,
 ) -> S3Result<(Bucket, objects::ObjectMeta)> {
+    authorized_object_with_tags(state, ctx, &[]).await
+}
+
+/// [`authorized_object`] for a request that asks to set `tags` on the object
+/// (PutObjectTagging): the module sees them as its `request-tags`.
+pub async fn authorized_object_with_tags(
+    state: &AppState,
+    ctx: &RequestContext,
+    tags: &[Tag],
+) -> S3Result<(Bucket, objects::ObjectMeta)> {
     let bucket = load_bucket(state, ctx).await?;
     let key = object_key(ctx)?;
-    authorized_object_in(state, ctx, bucket, key, ctx.op.as_str()).await
+    let version = version_selector(ctx.query_param("versionId"))?;
+    let operation = ctx.op.as_str();
+    authorized_object_in(state, ctx, bucket, key, &version, operation, tags).await
+}
+
+/// The version a `versionId` parameter selects; text Coffer could not have issued as a
+/// version id is `400 InvalidArgument`, as on S3.
+pub fn version_selector(version_id: Option<&str>) -> S3Result<objects::VersionSelector> {
+    objects::VersionSelector::parse(version_id).ok_or_else(|| {
+        S3Error::with_message(S3ErrorCode::InvalidArgument, "Invalid version id specified")
+            .extra("ArgumentName", "versionId")
+            .extra("ArgumentValue", version_id.unwrap_or_default())
+    })
 }
 
 /// Loads bucket `bucket_name` and its object `key` and has that bucket's policy module
-/// decide `operation` on it with the object's ACL (the source of a copy is decided as
-/// `GetObject`). For a missing object the answer depends, as on S3, on whether the
+/// decide `operation` on it with the object's ACL and tags, and `version` as the version
+/// id the request addresses (the source of a copy is decided as `GetObject`, with the
+/// source's version). For a missing object the answer depends, as on S3, on whether the
 /// caller may list the bucket: `NoSuchKey` if so (decided as `ListObjects`),
 /// `AccessDenied` otherwise.
 pub async fn authorized_object_at(
@@ -168,37 +241,67 @@ pub async fn authorized_object_at(
     ctx: &RequestContext,
     bucket_name: &str,
     key: &str,
+    version: &objects::VersionSelector,
     operation: &str,
 ) -> S3Result<(Bucket, objects::ObjectMeta)> {
     let bucket = buckets::get_bucket(&state.pool, bucket_name)
         .await?
         .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", bucket_name))?;
     check_expected_owner(ctx, &bucket, headers::SOURCE_EXPECTED_BUCKET_OWNER)?;
-    authorized_object_in(state, ctx, bucket, key, operation).await
+    authorized_object_in(state, ctx, bucket, key, version, operation, &[]).await
 }
 
+/// See [`authorized_object_at`]. A delete marker is no object: as the current version it
+/// answers like a missing key (`404 NoSuchKey`), addressed by version id `405
+/// MethodNotAllowed`, both with the marker's `x-amz-delete-marker` and
+/// `x-amz-version-id`; a version id that names nothing is `404 NoSuchVersion`.
 async fn authorized_object_in(
     state: &AppState,
     ctx: &RequestContext,
     bucket: Bucket,
     key: &str,
+    version: &objects::VersionSelector,
     operation: &str,
+    tags: &[Tag],
 ) -> S3Result<(Bucket, objects::ObjectMeta)> {
-    let Some(obj) = objects::get_object(&state.pool, bucket.id, key).await? else {
+    let found = objects::get_object(&state.pool, bucket.id, key, version).await?;
+    let Some(obj) = found.filter(|o| !o.delete_marker) else {
         let listing = authz::AccessRequest {
             operation: "ListObjects",
             bucket: Some(&bucket),
             key: None,
+            version_id: None,
             object: None,
+            request_tags: &[],
         };
         authz::authorize(state, ctx, &listing)?;
-        return Err(S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key));
+        let marker = objects::get_object(&state.pool, bucket.id, key, version)
+            .await?
+            .filter(|o| o.delete_marker);
+        return Err(match (marker, version) {
+            (Some(m), objects::VersionSelector::Latest) => S3Error::new(S3ErrorCode::NoSuchKey)
+                .extra("Key", key)
+                .header(headers::DELETE_MARKER, "true")
+                .header(headers::VERSION_ID, m.version_label()),
+            (Some(m), _) => S3Error::new(S3ErrorCode::MethodNotAllowed)
+                .header(headers::DELETE_MARKER, "true")
+                .header(headers::VERSION_ID, m.version_label())
+                .header("last-modified", object_get::http_date(m.last_modified)),
+            (None, objects::VersionSelector::Latest) => {
+                S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key)
+            }
+            (None, _) => S3Error::new(S3ErrorCode::NoSuchVersion)
+                .extra("Key", key)
+                .extra("VersionId", version.label()),
+        });
     };
     let access = authz::AccessRequest {
         operation,
         bucket: Some(&bucket),
         key: Some(key),
+        version_id: version.requested(),
         object: Some(&obj),
+        request_tags: tags,
     };
     authz::authorize(state, ctx, &access)?;
     Ok((bucket, obj))

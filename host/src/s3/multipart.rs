@@ -26,7 +26,9 @@ use super::object_get::chunk_stream;
 use super::payload::{open_payload, require_length};
 use super::range::Selected;
 use super::xml::{self, Owner};
-use super::{authorized_bucket, authorized_object_at, headers, list, metadata_check, object_key};
+use super::{
+    authorized_bucket, authorized_bucket_with_tags, headers, list, metadata_check, object_key,
+};
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::http::body::{ResponseBody, empty};
 use crate::s3::context::{RequestContext, ok_empty, xml_response};
@@ -35,6 +37,7 @@ use crate::state::AppState;
 use crate::store::blob::WrittenChunks;
 use crate::store::buckets::Bucket;
 use crate::store::multipart::{self as mp, ChosenPart, CompleteError, NewUpload, Upload};
+use crate::store::object_write;
 use crate::store::objects::NewBody;
 use base64::Engine as _;
 
@@ -99,13 +102,23 @@ pub async fn create_multipart_upload(
     ctx: &RequestContext,
     parts: &Parts,
 ) -> S3Result<Response<ResponseBody>> {
-    let bucket = authorized_bucket(state, ctx).await?;
-    let key = object_key(ctx)?;
     let h = &parts.headers;
+    // The bucket's module decides on the tags the completed object is to get.
+    let tags = super::new_version::requested_tags(h)?;
+    let bucket = authorized_bucket_with_tags(state, ctx, &tags).await?;
+    let key = object_key(ctx)?;
     let user_metadata = parse_user_metadata(h)?;
     let object_headers = parse_object_headers(h);
     // The completed object gets this metadata: judged now, once.
-    metadata_check::check(state, ctx, &bucket, key, &object_headers, &user_metadata)?;
+    metadata_check::check(
+        state,
+        ctx,
+        &bucket,
+        key,
+        &object_headers,
+        &user_metadata,
+        &tags,
+    )?;
     let (owner_id, acl) = new_object_owner_and_acl(state, ctx, &bucket, h).await?;
     let checksum_algorithm = match h.get(headers::CHECKSUM_ALGORITHM) {
         None => None,
@@ -150,6 +163,7 @@ pub async fn create_multipart_upload(
             "The FULL_OBJECT checksum type cannot be used with the SHA1 or SHA256 algorithm.",
         ));
     }
+    let attributes = super::new_version::from_headers(&bucket, h, tags, false)?;
     let upload_id = mp::create_upload(
         &state.pool,
         NewUpload {
@@ -162,6 +176,9 @@ pub async fn create_multipart_upload(
             acl: &acl,
             checksum_algorithm: checksum_algorithm.map(|a| a.as_str()),
             checksum_type,
+            tags: &attributes.tags,
+            retention: attributes.retention,
+            legal_hold: attributes.legal_hold,
         },
     )
     .await?;
@@ -310,8 +327,7 @@ pub async fn upload_part_copy(
     let bucket = authorized_bucket(state, ctx).await?;
     let number = part_number(ctx)?;
     let upload = load_upload(state, ctx, &bucket).await?;
-    let (_, src) =
-        authorized_object_at(state, ctx, &source.bucket, &source.key, "GetObject").await?;
+    let (source_bucket, src) = source.authorized(state, ctx).await?;
     ReadConditions::of_copy_source(h).check_copy_source(&src.etag, src.last_modified)?;
     let range_header = h
         .get("x-amz-copy-source-range")
@@ -360,12 +376,14 @@ pub async fn upload_part_copy(
     let chunks = writer.finish().await?;
     let etag = format!("\"{}\"", hex::encode(md5.finalize()));
     store_part(state, &upload, number, sel.len, &etag, None, chunks).await?;
-    Ok(xml_response(xml::render_copy_result(
+    let mut resp = xml_response(xml::render_copy_result(
         "CopyPartResult",
         &etag,
         time::OffsetDateTime::now_utc(),
         None,
-    )))
+    ));
+    super::copy::add_copy_source_version_header(resp.headers_mut(), &source_bucket, &src);
+    Ok(resp)
 }
 
 /// `"<md5 of the parts' binary MD5s>-<count>"`, S3's multipart ETag; `None` if a part's
@@ -488,7 +506,15 @@ pub async fn complete_multipart_upload(
     body: Incoming,
 ) -> S3Result<Response<ResponseBody>> {
     let bucket = authorized_bucket(state, ctx).await?;
-    let upload = load_upload(state, ctx, &bucket).await?;
+    let upload = match load_upload(state, ctx, &bucket).await {
+        Ok(upload) => upload,
+        Err(e) if e.code() == S3ErrorCode::NoSuchUpload => {
+            return completed_again(state, ctx, parts, &bucket)
+                .await
+                .unwrap_or(Err(e));
+        }
+        Err(e) => return Err(e),
+    };
     let h = &parts.headers;
     let condition = write_condition(h)?;
     let cap = state.config.max_complete_xml_bytes;
@@ -529,6 +555,7 @@ pub async fn complete_multipart_upload(
             &chosen,
             state.config.multipart_min_part_size,
             condition.clone(),
+            bucket.versioning,
             etag_of,
             |parts: &[mp::Part]| object_checksum(&upload, parts),
             stated_checksum.as_deref(),
@@ -536,10 +563,7 @@ pub async fn complete_multipart_upload(
         .await;
         match result {
             // Two first writers of the key: retried, the loser then replaces the winner.
-            Err(crate::store::Error::Db(e))
-                if attempt < ATTEMPTS
-                    && matches!(&e, sqlx::Error::Database(db)
-                        if db.constraint() == Some("objects_bucket_key_key")) => {}
+            Err(e) if attempt < ATTEMPTS && object_write::lost_current_version_race(&e) => {}
             Err(e) => return Err(upload_error(e, &upload.upload_id)),
             Ok(Err(CompleteError::InvalidPart(n))) => {
                 return Err(S3Error::new(S3ErrorCode::InvalidPart)
@@ -564,18 +588,61 @@ pub async fn complete_multipart_upload(
             Ok(Ok(completed)) => break completed,
         }
     };
-    let location = super::object_location(&parts.headers, &bucket.name, &upload.key);
-    let checksum = completed
-        .checksum
-        .as_ref()
-        .map(|(alg, value)| (alg.as_str(), value.as_str()));
-    Ok(xml_response(mxml::render_complete(
-        &location,
-        &bucket.name,
+    Ok(complete_response(
+        parts,
+        &bucket,
         &upload.key,
         &completed.etag,
+        completed.checksum.as_ref(),
+        completed.committed.version_id.as_deref(),
+    ))
+}
+
+/// The answer to a CompleteMultipartUpload of an upload that is gone because it was
+/// completed: the first completion's answer again, for a client that lost it and retries
+/// (`None` when there is no record of it: the caller answers `NoSuchUpload`).
+async fn completed_again(
+    state: &AppState,
+    ctx: &RequestContext,
+    parts: &Parts,
+    bucket: &Bucket,
+) -> Option<S3Result<Response<ResponseBody>>> {
+    let key = ctx.key.as_deref()?;
+    let upload_id = ctx.query_param("uploadId")?;
+    match mp::completed_upload(&state.pool, bucket.id, key, upload_id).await {
+        Ok(Some(done)) => Some(Ok(complete_response(
+            parts,
+            bucket,
+            key,
+            &done.etag,
+            done.checksum.as_ref(),
+            done.version_id.as_deref(),
+        ))),
+        Ok(None) => None,
+        Err(e) => Some(Err(e.into())),
+    }
+}
+
+/// `CompleteMultipartUploadResult` with the new version's id.
+fn complete_response(
+    parts: &Parts,
+    bucket: &Bucket,
+    key: &str,
+    etag: &str,
+    checksum: Option<&(String, String)>,
+    version_id: Option<&str>,
+) -> Response<ResponseBody> {
+    let location = super::object_location(&parts.headers, &bucket.name, key);
+    let checksum = checksum.map(|(alg, value)| (alg.as_str(), value.as_str()));
+    let mut resp = xml_response(mxml::render_complete(
+        &location,
+        &bucket.name,
+        key,
+        etag,
         checksum,
-    )))
+    ));
+    super::versioning::add_version_header(resp.headers_mut(), bucket.versioning, version_id);
+    resp
 }
 
 /// AbortMultipartUpload: 204, the parts' chunk files removed.

@@ -89,6 +89,7 @@ pub fn render_complete(
             &format!("Checksum{}", algorithm.to_ascii_uppercase()),
             value,
         );
+        d.text("ChecksumType", checksum_type(value));
     }
     d.end("CompleteMultipartUploadResult");
     d.finish()
@@ -106,11 +107,22 @@ pub fn render_post_response(location: &str, bucket: &str, key: &str, etag: &str)
     d.finish()
 }
 
+/// S3's `ChecksumType` of a stored checksum value: a multipart object's checksum of its
+/// parts' checksums is written `<value>-<parts>` (`COMPOSITE`); anything else is a
+/// checksum of the whole object (`FULL_OBJECT`).
+pub fn checksum_type(value: &str) -> &'static str {
+    if value.contains('-') {
+        "COMPOSITE"
+    } else {
+        "FULL_OBJECT"
+    }
+}
+
 /// What `GetObjectAttributes` was asked for and found.
 pub struct ObjectAttributes {
     /// `ETag` (unquoted, as S3 returns it here), if asked.
     pub etag: Option<String>,
-    /// (algorithm, value), if asked and stored.
+    /// (algorithm, value as stored: a composite one ends in `-N`), if asked and stored.
     pub checksum: Option<(String, String)>,
     /// The parts section, if asked and the object was uploaded in parts.
     pub parts: Option<AttributeParts>,
@@ -147,11 +159,14 @@ pub fn render_object_attributes(a: &ObjectAttributes) -> String {
         d.text("ETag", etag);
     }
     if let Some((algorithm, value)) = &a.checksum {
+        // The part count is in `ObjectParts`; the value is reported without its "-N".
+        let whole = value.split('-').next().unwrap_or(value);
         d.start("Checksum");
         d.text(
             &format!("Checksum{}", algorithm.to_ascii_uppercase()),
-            value,
+            whole,
         );
+        d.text("ChecksumType", checksum_type(value));
         d.end("Checksum");
     }
     if let Some(p) = &a.parts {

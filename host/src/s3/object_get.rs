@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::conditional::ReadConditions;
 use super::range::{ByteRange, Selected};
-use super::{authorized_object, headers, multipart};
+use super::{authorized_object, headers, lifecycle_api, multipart};
 use crate::http::body::{ResponseBody, empty, full};
 use crate::s3::context::RequestContext;
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -101,13 +101,11 @@ fn object_headers(obj: &ObjectMeta, ctx: &RequestContext, checksum_mode: bool) -
         )
     {
         put(&mut h, n, value);
-        // A multipart object's checksum is of its parts' checksums ("<value>-<parts>").
-        let kind = if value.contains('-') {
-            "COMPOSITE"
-        } else {
-            "FULL_OBJECT"
-        };
-        put(&mut h, headers::CHECKSUM_TYPE, kind);
+        put(
+            &mut h,
+            headers::CHECKSUM_TYPE,
+            super::multipart_xml::checksum_type(value),
+        );
     }
     for (param, header) in &RESPONSE_OVERRIDES {
         if let Some(v) = ctx.query_param(param) {
@@ -170,6 +168,30 @@ pub async fn get_object(
             .get(headers::CHECKSUM_MODE)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"ENABLED"));
     let mut headers = object_headers(&obj, ctx, checksum_mode);
+    if bucket.versioning.ever_enabled() || obj.version_id.is_some() {
+        put(&mut headers, headers::VERSION_ID, obj.version_label());
+    }
+    if !obj.tags.is_empty() {
+        put(
+            &mut headers,
+            headers::TAGGING_COUNT,
+            &obj.tags.len().to_string(),
+        );
+    }
+    super::object_lock_api::add_lock_headers(&mut headers, &obj);
+    // Only a current version has an expiry (noncurrent ones follow other rules).
+    if obj.is_latest
+        && let Some(e) = lifecycle_api::expiration_header(
+            &state.config,
+            &bucket,
+            &obj.key,
+            obj.size,
+            &obj.tags,
+            obj.last_modified,
+        )
+    {
+        put(&mut headers, headers::EXPIRATION, &e);
+    }
     let whole = Selected {
         start: 0,
         len: obj.size,

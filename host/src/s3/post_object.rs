@@ -27,14 +27,19 @@ use time::OffsetDateTime;
 use super::ingest::{Upload, new_object_owner_and_acl, store_upload};
 use super::metadata::{parse_object_headers, parse_user_metadata};
 use super::names::ObjectKey;
+use super::new_version::{self, VersionAttributes};
 use super::payload::BodySource;
-use super::{authorized_bucket, metadata_check, multipart_xml, xml};
+use super::{
+    authorized_bucket_with_tags, metadata_check, multipart_xml, object_lock, tagging, xml,
+};
 use crate::auth::{self, sigv2, sigv4};
 use crate::http::body::{ResponseBody, empty};
 use crate::s3::context::{Principal, RequestContext, xml_response};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
+use crate::store::buckets::Bucket;
 use crate::store::objects::WriteCondition;
+use crate::tags::TagSet;
 
 /// Most bytes of form fields (other than the file) a POST may carry.
 pub const MAX_FIELDS_BYTES: usize = 64 << 10;
@@ -290,6 +295,58 @@ impl BodySource for FormFile<'_> {
     }
 }
 
+/// The new version's tags: field `tagging`, a `Tagging` document, as AWS's form
+/// documents it.
+fn form_tags(form: &Form) -> S3Result<TagSet> {
+    Ok(match form.get("tagging") {
+        Some(doc) => tagging::parse_tagging(doc.as_bytes(), tagging::TagLimit::Object)?,
+        None => Vec::new(),
+    })
+}
+
+/// The new version's attributes: its `tags` ([`form_tags`]) and lock (fields named like
+/// the `x-amz-object-lock-*` headers).
+fn form_version_attributes(
+    form: &Form,
+    bucket: &Bucket,
+    tags: TagSet,
+) -> S3Result<VersionAttributes> {
+    let mut lock = HeaderMap::new();
+    for name in [
+        object_lock::MODE_HEADER,
+        object_lock::RETAIN_UNTIL_HEADER,
+        object_lock::LEGAL_HOLD_HEADER,
+    ] {
+        if let Some(value) = form.get(name)
+            && let Ok(value) = HeaderValue::from_str(value)
+        {
+            lock.insert(name, value);
+        }
+    }
+    let (retention, legal_hold) =
+        new_version::requested_lock(bucket, &lock, OffsetDateTime::now_utc(), false)?;
+    Ok(VersionAttributes {
+        tags,
+        retention,
+        legal_hold,
+    })
+}
+
+/// Every field whose name and value can be a header, by its lower-cased name (form field
+/// names are case-insensitive).
+fn every_field_as_header(form: &Form) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (name, value) in &form.fields {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            h.insert(name, value);
+        }
+    }
+    h
+}
+
 /// The form fields as the request headers they stand for (for the shared parsers of
 /// standard headers, metadata, ACL and checksums).
 fn fields_as_headers(form: &Form) -> HeaderMap {
@@ -428,8 +485,13 @@ pub async fn post_object(
         policy_headers: ctx.policy_headers.clone(),
         policy: std::sync::OnceLock::new(),
     };
-    let bucket = authorized_bucket(state, &form_ctx).await?;
+    // The module decides on the tags the object is to get (field `tagging`).
+    let tags = form_tags(&form)?;
+    let bucket = authorized_bucket_with_tags(state, &form_ctx, &tags).await?;
     let h = fields_as_headers(&form);
+    // What the form asks for and Coffer cannot honour (encryption, a storage class other
+    // than STANDARD, a website redirect) is refused, as on a PUT.
+    super::write_headers::check(&every_field_as_header(&form))?;
     let user_metadata = parse_user_metadata(&h)?;
     let object_headers = parse_object_headers(&h);
     // Judged as the form's signer, with the form's fields as the object's headers, before
@@ -441,8 +503,10 @@ pub async fn post_object(
         &key,
         &object_headers,
         &user_metadata,
+        &tags,
     )?;
     let (owner_id, acl) = new_object_owner_and_acl(state, &form_ctx, &bucket, &h).await?;
+    let attributes = form_version_attributes(&form, &bucket, tags)?;
     let source = FormFile {
         field: file,
         length: checked.length,
@@ -456,9 +520,17 @@ pub async fn post_object(
         user_metadata: &user_metadata,
         acl: &acl,
         condition: WriteCondition::None,
+        versioning: bucket.versioning,
+        attributes: &attributes,
     };
     let stored = store_upload(state, &h, source, upload).await?;
-    success_response(&form, &parts.headers, &bucket.name, &key, &stored.etag)
+    let mut resp = success_response(&form, &parts.headers, &bucket.name, &key, &stored.etag)?;
+    super::versioning::add_version_header(
+        resp.headers_mut(),
+        bucket.versioning,
+        stored.version_id.as_deref(),
+    );
+    Ok(resp)
 }
 
 /// What S3 answers a successful POST: a redirect (`success_action_redirect`), the

@@ -60,6 +60,40 @@ pub enum Operation {
     PutBucketCors,
     /// `DELETE /bucket?cors`.
     DeleteBucketCors,
+    /// `GET /bucket?versioning`.
+    GetBucketVersioning,
+    /// `PUT /bucket?versioning`.
+    PutBucketVersioning,
+    /// `GET /bucket?tagging`.
+    GetBucketTagging,
+    /// `PUT /bucket?tagging`.
+    PutBucketTagging,
+    /// `DELETE /bucket?tagging`.
+    DeleteBucketTagging,
+    /// `GET /bucket?object-lock`.
+    GetObjectLockConfiguration,
+    /// `PUT /bucket?object-lock`.
+    PutObjectLockConfiguration,
+    /// `GET /bucket/key?tagging`.
+    GetObjectTagging,
+    /// `PUT /bucket/key?tagging`.
+    PutObjectTagging,
+    /// `DELETE /bucket/key?tagging`.
+    DeleteObjectTagging,
+    /// `GET /bucket/key?retention`.
+    GetObjectRetention,
+    /// `PUT /bucket/key?retention`.
+    PutObjectRetention,
+    /// `GET /bucket/key?legal-hold`.
+    GetObjectLegalHold,
+    /// `PUT /bucket/key?legal-hold`.
+    PutObjectLegalHold,
+    /// `GET /bucket?lifecycle`.
+    GetBucketLifecycleConfiguration,
+    /// `PUT /bucket?lifecycle`.
+    PutBucketLifecycleConfiguration,
+    /// `DELETE /bucket?lifecycle`.
+    DeleteBucketLifecycle,
     /// `POST /bucket/key?uploads`.
     CreateMultipartUpload,
     /// `PUT /bucket/key?partNumber=N&uploadId=U`.
@@ -85,8 +119,8 @@ pub enum Operation {
     /// the bucket's CORS configuration and module answer it.
     Preflight,
     /// A real S3 operation that Coffer recognises but does not implement
-    /// (bucket policy, lifecycle, versioning, tagging, ...). The string is
-    /// AWS's operation name, e.g. `"GetBucketVersioning"`; hosts answer
+    /// (bucket policy, tagging, website, ...). The string is
+    /// AWS's operation name, e.g. `"GetBucketPolicy"`; hosts answer
     /// `NotImplemented` (501).
     Unsupported(&'static str),
 }
@@ -136,6 +170,23 @@ impl Operation {
             Self::GetBucketCors => "GetBucketCors",
             Self::PutBucketCors => "PutBucketCors",
             Self::DeleteBucketCors => "DeleteBucketCors",
+            Self::GetBucketVersioning => "GetBucketVersioning",
+            Self::PutBucketVersioning => "PutBucketVersioning",
+            Self::GetBucketTagging => "GetBucketTagging",
+            Self::PutBucketTagging => "PutBucketTagging",
+            Self::DeleteBucketTagging => "DeleteBucketTagging",
+            Self::GetObjectLockConfiguration => "GetObjectLockConfiguration",
+            Self::PutObjectLockConfiguration => "PutObjectLockConfiguration",
+            Self::GetObjectTagging => "GetObjectTagging",
+            Self::PutObjectTagging => "PutObjectTagging",
+            Self::DeleteObjectTagging => "DeleteObjectTagging",
+            Self::GetObjectRetention => "GetObjectRetention",
+            Self::PutObjectRetention => "PutObjectRetention",
+            Self::GetObjectLegalHold => "GetObjectLegalHold",
+            Self::PutObjectLegalHold => "PutObjectLegalHold",
+            Self::GetBucketLifecycleConfiguration => "GetBucketLifecycleConfiguration",
+            Self::PutBucketLifecycleConfiguration => "PutBucketLifecycleConfiguration",
+            Self::DeleteBucketLifecycle => "DeleteBucketLifecycle",
             Self::CreateMultipartUpload => "CreateMultipartUpload",
             Self::UploadPart => "UploadPart",
             Self::UploadPartCopy => "UploadPartCopy",
@@ -172,6 +223,7 @@ impl Operation {
             | Self::GetObject
             | Self::HeadObject
             | Self::GetObjectAttributes
+            | Self::GetObjectTagging
             | Self::ListParts => Read,
             Self::PutObject
             | Self::DeleteObject
@@ -184,13 +236,30 @@ impl Operation {
             | Self::CompleteMultipartUpload
             | Self::AbortMultipartUpload => Write,
             Self::GetBucketAcl | Self::GetObjectAcl => ReadAcp,
-            Self::PutBucketAcl | Self::PutObjectAcl => WriteAcp,
+            Self::PutBucketAcl
+            | Self::PutObjectAcl
+            | Self::PutObjectTagging
+            | Self::DeleteObjectTagging => WriteAcp,
             Self::CreateBucket
             | Self::DeleteBucket
             | Self::GetBucketLocation
             | Self::GetBucketCors
             | Self::PutBucketCors
             | Self::DeleteBucketCors
+            | Self::GetBucketVersioning
+            | Self::PutBucketVersioning
+            | Self::GetBucketTagging
+            | Self::PutBucketTagging
+            | Self::DeleteBucketTagging
+            | Self::GetObjectLockConfiguration
+            | Self::PutObjectLockConfiguration
+            | Self::GetObjectRetention
+            | Self::PutObjectRetention
+            | Self::GetObjectLegalHold
+            | Self::PutObjectLegalHold
+            | Self::GetBucketLifecycleConfiguration
+            | Self::PutBucketLifecycleConfiguration
+            | Self::DeleteBucketLifecycle
             | Self::Unsupported(_) => Owner,
         }
     }
@@ -417,6 +486,18 @@ fn dispatch(
             Err(RouteError::MethodNotAllowed)
         };
     }
+    // A subresource with another method is not the bare resource: `DELETE
+    // /bucket?versioning` must never delete the bucket.
+    let table = if has_key {
+        IMPLEMENTED_OBJECT_SUBRESOURCES
+    } else {
+        IMPLEMENTED_BUCKET_SUBRESOURCES
+    };
+    if let Some((_, methods)) = table.iter().find(|(name, _)| q.has(name))
+        && !methods.contains(method)
+    {
+        return Err(RouteError::MethodNotAllowed);
+    }
     if !has_key {
         return match *method {
             Method::GET => Ok(if q.has("location") {
@@ -429,6 +510,14 @@ fn dispatch(
                 ListMultipartUploads
             } else if q.has("versions") {
                 ListObjectVersions
+            } else if q.has("versioning") {
+                GetBucketVersioning
+            } else if q.has("tagging") {
+                GetBucketTagging
+            } else if q.has("object-lock") {
+                GetObjectLockConfiguration
+            } else if q.has("lifecycle") {
+                GetBucketLifecycleConfiguration
             } else if let Some(op) = unsupported(BUCKET_SUBRESOURCES, method, q)? {
                 op
             } else if q.get("list-type") == Some("2") {
@@ -440,6 +529,14 @@ fn dispatch(
                 PutBucketAcl
             } else if q.has("cors") {
                 PutBucketCors
+            } else if q.has("versioning") {
+                PutBucketVersioning
+            } else if q.has("tagging") {
+                PutBucketTagging
+            } else if q.has("object-lock") {
+                PutObjectLockConfiguration
+            } else if q.has("lifecycle") {
+                PutBucketLifecycleConfiguration
             } else if let Some(op) = unsupported(BUCKET_SUBRESOURCES, method, q)? {
                 op
             } else {
@@ -448,6 +545,10 @@ fn dispatch(
             Method::HEAD => Ok(HeadBucket),
             Method::DELETE => Ok(if q.has("cors") {
                 DeleteBucketCors
+            } else if q.has("tagging") {
+                DeleteBucketTagging
+            } else if q.has("lifecycle") {
+                DeleteBucketLifecycle
             } else if let Some(op) = unsupported(BUCKET_SUBRESOURCES, method, q)? {
                 op
             } else {
@@ -474,6 +575,12 @@ fn dispatch(
             ListParts
         } else if q.has("attributes") {
             GetObjectAttributes
+        } else if q.has("tagging") {
+            GetObjectTagging
+        } else if q.has("retention") {
+            GetObjectRetention
+        } else if q.has("legal-hold") {
+            GetObjectLegalHold
         } else if let Some(op) = unsupported(OBJECT_SUBRESOURCES, method, q)? {
             op
         } else {
@@ -482,6 +589,12 @@ fn dispatch(
         Method::HEAD => Ok(HeadObject),
         Method::PUT => Ok(if q.has("acl") {
             PutObjectAcl
+        } else if q.has("tagging") {
+            PutObjectTagging
+        } else if q.has("retention") {
+            PutObjectRetention
+        } else if q.has("legal-hold") {
+            PutObjectLegalHold
         } else if q.has("partNumber") || q.has("uploadId") {
             // Either parameter alone is still an (invalid) part upload: the
             // handler rejects it rather than silently writing an object.
@@ -499,6 +612,8 @@ fn dispatch(
         }),
         Method::DELETE => Ok(if q.has("uploadId") {
             AbortMultipartUpload
+        } else if q.has("tagging") {
+            DeleteObjectTagging
         } else if let Some(op) = unsupported(OBJECT_SUBRESOURCES, method, q)? {
             op
         } else {
@@ -516,6 +631,23 @@ fn dispatch(
         _ => Err(RouteError::MethodNotAllowed),
     }
 }
+
+/// Bucket subresources Coffer implements and the methods each takes; any other method is
+/// `405 MethodNotAllowed`, never the operation on the bucket itself.
+const IMPLEMENTED_BUCKET_SUBRESOURCES: &[(&str, &[Method])] = &[
+    ("versioning", &[Method::GET, Method::PUT]),
+    ("tagging", &[Method::GET, Method::PUT, Method::DELETE]),
+    ("object-lock", &[Method::GET, Method::PUT]),
+    ("lifecycle", &[Method::GET, Method::PUT, Method::DELETE]),
+];
+
+/// Object subresources Coffer implements and the methods each takes (see
+/// [`IMPLEMENTED_BUCKET_SUBRESOURCES`]).
+const IMPLEMENTED_OBJECT_SUBRESOURCES: &[(&str, &[Method])] = &[
+    ("tagging", &[Method::GET, Method::PUT, Method::DELETE]),
+    ("retention", &[Method::GET, Method::PUT]),
+    ("legal-hold", &[Method::GET, Method::PUT]),
+];
 
 /// A recognised-but-unimplemented subresource and AWS's operation name for
 /// each method it accepts.
@@ -556,24 +688,6 @@ const BUCKET_SUBRESOURCES: &[Subresource] = &[
     ),
     sub("policyStatus", Some("GetBucketPolicyStatus"), None, None),
     sub(
-        "lifecycle",
-        Some("GetBucketLifecycleConfiguration"),
-        Some("PutBucketLifecycleConfiguration"),
-        Some("DeleteBucketLifecycle"),
-    ),
-    sub(
-        "versioning",
-        Some("GetBucketVersioning"),
-        Some("PutBucketVersioning"),
-        None,
-    ),
-    sub(
-        "tagging",
-        Some("GetBucketTagging"),
-        Some("PutBucketTagging"),
-        Some("DeleteBucketTagging"),
-    ),
-    sub(
         "website",
         Some("GetBucketWebsite"),
         Some("PutBucketWebsite"),
@@ -602,12 +716,6 @@ const BUCKET_SUBRESOURCES: &[Subresource] = &[
         Some("GetBucketEncryption"),
         Some("PutBucketEncryption"),
         Some("DeleteBucketEncryption"),
-    ),
-    sub(
-        "object-lock",
-        Some("GetObjectLockConfiguration"),
-        Some("PutObjectLockConfiguration"),
-        None,
     ),
     sub(
         "requestPayment",
@@ -673,24 +781,6 @@ const BUCKET_SUBRESOURCES: &[Subresource] = &[
 
 /// Object subresources (`/bucket/key?name`).
 const OBJECT_SUBRESOURCES: &[Subresource] = &[
-    sub(
-        "tagging",
-        Some("GetObjectTagging"),
-        Some("PutObjectTagging"),
-        Some("DeleteObjectTagging"),
-    ),
-    sub(
-        "retention",
-        Some("GetObjectRetention"),
-        Some("PutObjectRetention"),
-        None,
-    ),
-    sub(
-        "legal-hold",
-        Some("GetObjectLegalHold"),
-        Some("PutObjectLegalHold"),
-        None,
-    ),
     sub("torrent", Some("GetObjectTorrent"), None, None),
     Subresource {
         post: Some("RestoreObject"),
@@ -807,16 +897,13 @@ mod tests {
             case(M::GET, "", "policy", Unsupported("GetBucketPolicy")),
             case(M::PUT, "", "policy", Unsupported("PutBucketPolicy")),
             case(M::DELETE, "", "policy", Unsupported("DeleteBucketPolicy")),
-            case(M::GET, "", "versioning", Unsupported("GetBucketVersioning")),
-            case(M::PUT, "", "versioning", Unsupported("PutBucketVersioning")),
-            case(
-                M::GET,
-                "",
-                "lifecycle",
-                Unsupported("GetBucketLifecycleConfiguration"),
-            ),
-            case(M::GET, "", "tagging", Unsupported("GetBucketTagging")),
-            case(M::DELETE, "", "tagging", Unsupported("DeleteBucketTagging")),
+            case(M::GET, "", "versioning", GetBucketVersioning),
+            case(M::PUT, "", "versioning", PutBucketVersioning),
+            case(M::GET, "", "tagging", GetBucketTagging),
+            case(M::DELETE, "", "tagging", DeleteBucketTagging),
+            case(M::GET, "", "lifecycle", GetBucketLifecycleConfiguration),
+            case(M::PUT, "", "lifecycle", PutBucketLifecycleConfiguration),
+            case(M::DELETE, "", "lifecycle", DeleteBucketLifecycle),
             case(M::GET, "", "website", Unsupported("GetBucketWebsite")),
             case(M::GET, "", "logging", Unsupported("GetBucketLogging")),
             case(
@@ -832,12 +919,7 @@ mod tests {
                 Unsupported("PutBucketReplication"),
             ),
             case(M::GET, "", "encryption", Unsupported("GetBucketEncryption")),
-            case(
-                M::GET,
-                "",
-                "object-lock",
-                Unsupported("GetObjectLockConfiguration"),
-            ),
+            case(M::GET, "", "object-lock", GetObjectLockConfiguration),
             case(
                 M::GET,
                 "",
@@ -916,26 +998,11 @@ mod tests {
             case(M::POST, "key", "uploads", CreateMultipartUpload),
             case(M::POST, "key", "uploadId=u1", CompleteMultipartUpload),
             // Object-level unsupported.
-            case(M::GET, "key", "tagging", Unsupported("GetObjectTagging")),
-            case(M::PUT, "key", "tagging", Unsupported("PutObjectTagging")),
-            case(
-                M::DELETE,
-                "key",
-                "tagging",
-                Unsupported("DeleteObjectTagging"),
-            ),
-            case(
-                M::GET,
-                "key",
-                "retention",
-                Unsupported("GetObjectRetention"),
-            ),
-            case(
-                M::PUT,
-                "key",
-                "legal-hold",
-                Unsupported("PutObjectLegalHold"),
-            ),
+            case(M::GET, "key", "tagging", GetObjectTagging),
+            case(M::PUT, "key", "tagging", PutObjectTagging),
+            case(M::DELETE, "key", "tagging", DeleteObjectTagging),
+            case(M::GET, "key", "retention", GetObjectRetention),
+            case(M::PUT, "key", "legal-hold", PutObjectLegalHold),
             case(M::GET, "key", "torrent", Unsupported("GetObjectTorrent")),
             case(M::POST, "key", "restore", Unsupported("RestoreObject")),
             case(
@@ -1037,6 +1104,10 @@ mod tests {
             Err(RouteError::MethodNotAllowed)
         );
         assert_eq!(
+            run(&Method::POST, Some(DOMAIN), "/bucket", "lifecycle", false),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
             run(&Method::GET, Some(DOMAIN), "/bucket/key", "restore", false),
             Err(RouteError::MethodNotAllowed)
         );
@@ -1044,6 +1115,24 @@ mod tests {
             run(&Method::POST, Some(DOMAIN), "/bucket/key", "", false),
             Err(RouteError::MethodNotAllowed)
         );
+        // Never the bare resource's operation: `DELETE /bucket?versioning` is no
+        // DeleteBucket, `DELETE /bucket/key?retention` no DeleteObject.
+        for (m, path, query) in [
+            (Method::DELETE, "/bucket", "versioning"),
+            (Method::DELETE, "/bucket", "object-lock"),
+            (Method::POST, "/bucket", "tagging"),
+            (Method::HEAD, "/bucket", "lifecycle"),
+            (Method::DELETE, "/bucket/key", "retention"),
+            (Method::DELETE, "/bucket/key", "legal-hold"),
+            (Method::POST, "/bucket/key", "tagging"),
+            (Method::HEAD, "/bucket/key", "tagging"),
+        ] {
+            assert_eq!(
+                run(&m, Some(DOMAIN), path, query, false),
+                Err(RouteError::MethodNotAllowed),
+                "{m} {path}?{query}"
+            );
+        }
     }
 
     #[test]
@@ -1236,6 +1325,39 @@ mod tests {
             (GetBucketCors, "GetBucketCors", Owner),
             (PutBucketCors, "PutBucketCors", Owner),
             (DeleteBucketCors, "DeleteBucketCors", Owner),
+            (GetBucketVersioning, "GetBucketVersioning", Owner),
+            (PutBucketVersioning, "PutBucketVersioning", Owner),
+            (GetBucketTagging, "GetBucketTagging", Owner),
+            (PutBucketTagging, "PutBucketTagging", Owner),
+            (DeleteBucketTagging, "DeleteBucketTagging", Owner),
+            (
+                GetObjectLockConfiguration,
+                "GetObjectLockConfiguration",
+                Owner,
+            ),
+            (
+                PutObjectLockConfiguration,
+                "PutObjectLockConfiguration",
+                Owner,
+            ),
+            (GetObjectTagging, "GetObjectTagging", Read),
+            (PutObjectTagging, "PutObjectTagging", WriteAcp),
+            (DeleteObjectTagging, "DeleteObjectTagging", WriteAcp),
+            (GetObjectRetention, "GetObjectRetention", Owner),
+            (PutObjectRetention, "PutObjectRetention", Owner),
+            (GetObjectLegalHold, "GetObjectLegalHold", Owner),
+            (PutObjectLegalHold, "PutObjectLegalHold", Owner),
+            (
+                GetBucketLifecycleConfiguration,
+                "GetBucketLifecycleConfiguration",
+                Owner,
+            ),
+            (
+                PutBucketLifecycleConfiguration,
+                "PutBucketLifecycleConfiguration",
+                Owner,
+            ),
+            (DeleteBucketLifecycle, "DeleteBucketLifecycle", Owner),
             (CreateMultipartUpload, "CreateMultipartUpload", Write),
             (UploadPart, "UploadPart", Write),
             (UploadPartCopy, "UploadPartCopy", Write),

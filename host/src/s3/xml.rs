@@ -20,6 +20,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use quick_xml::Reader;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesRef, BytesStart, BytesText, Event};
+use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 /// The S3 XML namespace, set as `xmlns` on every response root but `<Error>`.
@@ -171,8 +172,22 @@ pub struct ListObjectsV2 {
     pub common_prefixes: Vec<String>,
 }
 
-/// A `ListObjectVersions` result for an unversioned bucket: every object is
-/// its own latest version with version ID `null`
+/// One entry of a `ListObjectVersions` result: a `<Version>` or a `<DeleteMarker>`
+/// (which renders only the key, version id, `IsLatest`, time and owner).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionEntry {
+    /// The version's key, time, ETag, size and owner.
+    pub object: ObjectEntry,
+    /// Version id (`null` for the null version).
+    pub version_id: String,
+    /// Whether it is the key's current version.
+    pub is_latest: bool,
+    /// Whether it is a delete marker.
+    pub delete_marker: bool,
+}
+
+/// A `ListObjectVersions` result: versions and delete markers in key order, each key's
+/// newest first
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html>).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListObjectVersions {
@@ -196,9 +211,8 @@ pub struct ListObjectVersions {
     pub is_truncated: bool,
     /// The request had `encoding-type=url` (see [`url_encode`]).
     pub encoding_type_url: bool,
-    /// Objects, rendered as `<Version>` with `<VersionId>null</VersionId>`
-    /// and `<IsLatest>true</IsLatest>`.
-    pub versions: Vec<ObjectEntry>,
+    /// Versions and delete markers, in order.
+    pub versions: Vec<VersionEntry>,
     /// Common prefixes, in order.
     pub common_prefixes: Vec<String>,
 }
@@ -208,10 +222,24 @@ pub struct ListObjectVersions {
 pub struct DeleteErrorEntry {
     /// The key that could not be deleted.
     pub key: String,
+    /// The version asked for, if any.
+    pub version_id: Option<String>,
     /// S3 error code, e.g. `AccessDenied`.
     pub code: String,
     /// Human-readable message.
     pub message: String,
+}
+
+/// A key a `DeleteObjects` request deleted (a `<Deleted>` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedEntry {
+    /// The key.
+    pub key: String,
+    /// The version asked for, if any.
+    pub version_id: Option<String>,
+    /// The delete marker created, or the version removed when it was one:
+    /// `<DeleteMarker>true</DeleteMarker>` with its version id (`null` included).
+    pub delete_marker_version_id: Option<String>,
 }
 
 /// A parsed `DeleteObjects` request body.
@@ -281,6 +309,35 @@ pub fn format_timestamp(t: OffsetDateTime) -> String {
         t.second(),
         t.millisecond()
     )
+}
+
+/// Parses an ISO 8601 timestamp as S3 request documents and headers carry it:
+/// RFC 3339, with or without fractional seconds, e.g. `2027-01-01T00:00:00Z` or
+/// `2027-01-01T00:00:00.000Z` (what botocore sends), any offset; returned in UTC.
+pub(super) fn parse_timestamp(text: &str) -> Option<OffsetDateTime> {
+    let t = OffsetDateTime::parse(text.trim(), &Rfc3339).ok()?;
+    t.checked_to_offset(UtcOffset::UTC)
+}
+
+/// Serde for timestamps kept in stored documents (JSONB): an RFC 3339 string in UTC,
+/// readable in the database, rather than `time`'s default tuple form. Use with
+/// `#[serde(with = "crate::s3::xml::rfc3339")]`.
+pub(crate) mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _, ser::Error as _};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    /// Writes `t` as RFC 3339 (fails for years RFC 3339 cannot carry).
+    pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        let text = t.format(&Rfc3339).map_err(S::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    /// Reads an RFC 3339 string.
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        OffsetDateTime::parse(&text, &Rfc3339).map_err(D::Error::custom)
+    }
 }
 
 /// Bytes left unescaped by [`url_encode`]: RFC 3986 unreserved characters
@@ -367,6 +424,18 @@ impl Doc {
         ));
     }
 
+    /// Opens and closes the root element at once: `<name xmlns="..."/>`.
+    pub(super) fn empty_root(&mut self, name: &str) {
+        self.emit(Event::Empty(
+            BytesStart::new(name).with_attributes([("xmlns", S3_XMLNS)]),
+        ));
+    }
+
+    /// `<name/>`.
+    pub(super) fn empty(&mut self, name: &str) {
+        self.emit(Event::Empty(BytesStart::new(name)));
+    }
+
     pub(super) fn start(&mut self, name: &str) {
         self.emit(Event::Start(BytesStart::new(name)));
     }
@@ -412,12 +481,19 @@ impl Doc {
     }
 
     /// One listed object as `<elem>`; `version` adds the null version fields.
-    pub(super) fn object(&mut self, elem: &str, o: &ObjectEntry, url: bool, version: bool) {
+    /// One `<Contents>`, or a `<Version>` with its version id and whether it is current.
+    pub(super) fn object(
+        &mut self,
+        elem: &str,
+        o: &ObjectEntry,
+        url: bool,
+        version: Option<(&str, bool)>,
+    ) {
         self.start(elem);
         self.text("Key", &maybe_encode(url, &o.key));
-        if version {
-            self.text("VersionId", "null");
-            self.bool("IsLatest", true);
+        if let Some((version_id, is_latest)) = version {
+            self.text("VersionId", version_id);
+            self.bool("IsLatest", is_latest);
         }
         self.text("LastModified", &format_timestamp(o.last_modified));
         self.text("ETag", &o.etag);
@@ -494,7 +570,7 @@ pub fn render_list_objects_v1(l: &ListObjectsV1) -> String {
     d.delimiter_and_encoding(l.delimiter.as_deref(), url);
     d.bool("IsTruncated", l.is_truncated);
     for o in &l.contents {
-        d.object("Contents", o, url, false);
+        d.object("Contents", o, url, None);
     }
     d.common_prefixes(&l.common_prefixes, url);
     d.end("ListBucketResult");
@@ -530,7 +606,7 @@ pub fn render_list_objects_v2(l: &ListObjectsV2) -> String {
     d.delimiter_and_encoding(l.delimiter.as_deref(), url);
     d.bool("IsTruncated", l.is_truncated);
     for o in &l.contents {
-        d.object("Contents", o, url, false);
+        d.object("Contents", o, url, None);
     }
     d.common_prefixes(&l.common_prefixes, url);
     d.end("ListBucketResult");
@@ -561,8 +637,25 @@ pub fn render_list_object_versions(l: &ListObjectVersions) -> String {
     d.text("MaxKeys", &l.max_keys.to_string());
     d.delimiter_and_encoding(l.delimiter.as_deref(), url);
     d.bool("IsTruncated", l.is_truncated);
-    for o in &l.versions {
-        d.object("Version", o, url, true);
+    for v in &l.versions {
+        if v.delete_marker {
+            d.start("DeleteMarker");
+            d.text("Key", &maybe_encode(url, &v.object.key));
+            d.text("VersionId", &v.version_id);
+            d.bool("IsLatest", v.is_latest);
+            d.text("LastModified", &format_timestamp(v.object.last_modified));
+            if let Some(owner) = &v.object.owner {
+                d.owner(owner);
+            }
+            d.end("DeleteMarker");
+        } else {
+            d.object(
+                "Version",
+                &v.object,
+                url,
+                Some((&v.version_id, v.is_latest)),
+            );
+        }
     }
     d.common_prefixes(&l.common_prefixes, url);
     d.end("ListVersionsResult");
@@ -618,17 +711,27 @@ pub fn render_error(
 /// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html>):
 /// a `<Deleted>` per deleted key, then an `<Error>` per failure. For quiet
 /// mode, pass no deleted keys.
-pub fn render_delete_result(deleted: &[String], errors: &[DeleteErrorEntry]) -> String {
+pub fn render_delete_result(deleted: &[DeletedEntry], errors: &[DeleteErrorEntry]) -> String {
     let mut d = Doc::new();
     d.root("DeleteResult");
-    for key in deleted {
+    for entry in deleted {
         d.start("Deleted");
-        d.text("Key", key);
+        d.text("Key", &entry.key);
+        if let Some(v) = &entry.version_id {
+            d.text("VersionId", v);
+        }
+        if let Some(marker) = &entry.delete_marker_version_id {
+            d.text("DeleteMarker", "true");
+            d.text("DeleteMarkerVersionId", marker);
+        }
         d.end("Deleted");
     }
     for e in errors {
         d.start("Error");
         d.text("Key", &e.key);
+        if let Some(v) = &e.version_id {
+            d.text("VersionId", v);
+        }
         d.text("Code", &e.code);
         d.text("Message", &e.message);
         d.end("Error");
@@ -833,7 +936,7 @@ fn resolve_reference(r: &BytesRef<'_>) -> Result<char, XmlError> {
 }
 
 /// `xsd:boolean`.
-fn parse_bool(text: &str) -> Result<bool, XmlError> {
+pub(super) fn parse_bool(text: &str) -> Result<bool, XmlError> {
     match text.trim() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
@@ -1261,7 +1364,12 @@ mod tests {
             delimiter: None,
             is_truncated: false,
             encoding_type_url: false,
-            versions: vec![object("my-image.jpg", Some(owner()))],
+            versions: vec![VersionEntry {
+                object: object("my-image.jpg", Some(owner())),
+                version_id: "null".to_owned(),
+                is_latest: true,
+                delete_marker: false,
+            }],
             common_prefixes: vec![],
         };
         assert_eq!(
@@ -1278,7 +1386,12 @@ mod tests {
         l.delimiter = Some("/".to_owned());
         l.is_truncated = true;
         l.encoding_type_url = true;
-        l.versions = vec![object("my b", None)];
+        l.versions = vec![VersionEntry {
+            object: object("my b", None),
+            version_id: "null".to_owned(),
+            is_latest: true,
+            delete_marker: false,
+        }];
         l.common_prefixes = vec!["my dir/".to_owned()];
         assert_eq!(
             render_list_object_versions(&l),
@@ -1340,15 +1453,32 @@ mod tests {
     fn delete_result_golden() {
         assert_eq!(
             render_delete_result(
-                &["sample1.txt".to_owned(), "a&b".to_owned()],
+                &[
+                    DeletedEntry {
+                        key: "sample1.txt".to_owned(),
+                        version_id: None,
+                        delete_marker_version_id: None,
+                    },
+                    DeletedEntry {
+                        key: "a&b".to_owned(),
+                        version_id: None,
+                        delete_marker_version_id: Some("m1".to_owned()),
+                    },
+                    DeletedEntry {
+                        key: "c".to_owned(),
+                        version_id: Some("v1".to_owned()),
+                        delete_marker_version_id: None,
+                    },
+                ],
                 &[DeleteErrorEntry {
                     key: "sample2.txt".to_owned(),
+                    version_id: None,
                     code: "AccessDenied".to_owned(),
                     message: "Access Denied".to_owned(),
                 }],
             ),
             format!(
-                "{PROLOG}<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Deleted><Key>sample1.txt</Key></Deleted><Deleted><Key>a&amp;b</Key></Deleted><Error><Key>sample2.txt</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>"
+                "{PROLOG}<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Deleted><Key>sample1.txt</Key></Deleted><Deleted><Key>a&amp;b</Key><DeleteMarker>true</DeleteMarker><DeleteMarkerVersionId>m1</DeleteMarkerVersionId></Deleted><Deleted><Key>c</Key><VersionId>v1</VersionId></Deleted><Error><Key>sample2.txt</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>"
             )
         );
         assert_eq!(

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::{Error, constraint_of};
 use crate::acl::Grants;
+use crate::tags::{Tag, TagSet};
 
 /// A bucket and its owner.
 #[derive(Debug, Clone)]
@@ -26,6 +27,56 @@ pub struct Bucket {
     pub created_at: OffsetDateTime,
     /// Explicit ACL grants.
     pub acl: Grants,
+    /// Whether writes keep older versions.
+    pub versioning: Versioning,
+    /// Whether object lock is enabled (for good).
+    pub object_lock_enabled: bool,
+    /// The object lock configuration (JSON of `s3::object_lock::ObjectLockConfig`), if
+    /// one was put.
+    pub object_lock: Option<serde_json::Value>,
+    /// The lifecycle configuration (JSON of `s3::lifecycle::LifecycleConfiguration`), if
+    /// one was put.
+    pub lifecycle: Option<serde_json::Value>,
+}
+
+/// A bucket's versioning state
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Versioning {
+    /// Never enabled: a write replaces the key's only version, the `null` one.
+    #[default]
+    Unversioned,
+    /// Every write and delete adds a version with a new id.
+    Enabled,
+    /// Writes and deletes replace the `null` version and keep the others.
+    Suspended,
+}
+
+impl Versioning {
+    /// The stored (and S3's) name; `None` for [`Versioning::Unversioned`].
+    pub fn as_str(self) -> Option<&'static str> {
+        match self {
+            Self::Unversioned => None,
+            Self::Enabled => Some("Enabled"),
+            Self::Suspended => Some("Suspended"),
+        }
+    }
+
+    fn from_column(value: Option<&str>) -> Result<Self, sqlx::Error> {
+        match value {
+            None => Ok(Self::Unversioned),
+            Some("Enabled") => Ok(Self::Enabled),
+            Some("Suspended") => Ok(Self::Suspended),
+            Some(other) => Err(sqlx::Error::Decode(
+                format!("unknown versioning state {other:?}").into(),
+            )),
+        }
+    }
+
+    /// Whether versions other than `null` may exist (responses then carry version ids).
+    pub fn ever_enabled(self) -> bool {
+        self != Self::Unversioned
+    }
 }
 
 fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
@@ -38,29 +89,39 @@ fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
         region: row.try_get("region")?,
         created_at: row.try_get("created_at")?,
         acl: row.try_get::<sqlx::types::Json<Grants>, _>("acl")?.0,
+        versioning: Versioning::from_column(row.try_get("versioning")?)?,
+        object_lock_enabled: row.try_get("object_lock_enabled")?,
+        object_lock: row.try_get("object_lock")?,
+        lifecycle: row.try_get("lifecycle")?,
     })
 }
 
 const BUCKET_SELECT: &str =
-    "SELECT b.id, b.name, b.owner_id, a.canonical_id, a.display_name, b.region, b.created_at, b.acl
+    "SELECT b.id, b.name, b.owner_id, a.canonical_id, a.display_name, b.region, b.created_at, b.acl,
+        b.versioning, b.object_lock_enabled, b.object_lock, b.lifecycle
      FROM buckets b JOIN accounts a ON a.id = b.owner_id";
 
-/// Creates a bucket; names are unique across all accounts.
+/// Creates a bucket; names are unique across all accounts. With `object_lock`, Object
+/// Lock is on from the start (without a default retention) and versioning enabled.
 pub async fn create_bucket(
     pool: &PgPool,
     name: &str,
     owner_id: i64,
     region: Option<&str>,
     acl: &Grants,
+    object_lock: bool,
 ) -> Result<(), Error> {
-    let res =
-        sqlx::query("INSERT INTO buckets (name, owner_id, region, acl) VALUES ($1, $2, $3, $4)")
-            .bind(name)
-            .bind(owner_id)
-            .bind(region)
-            .bind(sqlx::types::Json(acl))
-            .execute(pool)
-            .await;
+    let res = sqlx::query(
+        "INSERT INTO buckets (name, owner_id, region, acl, object_lock_enabled, versioning)
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 THEN 'Enabled' END)",
+    )
+    .bind(name)
+    .bind(owner_id)
+    .bind(region)
+    .bind(sqlx::types::Json(acl))
+    .bind(object_lock)
+    .execute(pool)
+    .await;
     match res {
         Ok(_) => Ok(()),
         Err(e) if constraint_of(&e) == Some("buckets_name_key") => {
@@ -138,4 +199,111 @@ pub async fn set_bucket_acl(
         return Err(Error::NoSuchBucket);
     }
     Ok(())
+}
+
+/// Sets a bucket's versioning to `Enabled` or `Suspended` (S3 has no way back to
+/// unversioned); `NoSuchBucket` when it was deleted meanwhile.
+pub async fn set_versioning(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    state: Versioning,
+) -> Result<(), Error> {
+    let Some(name) = state.as_str() else {
+        return Err(Error::Corrupt("a bucket cannot become unversioned".into()));
+    };
+    let done = sqlx::query("UPDATE buckets SET versioning = $2 WHERE id = $1")
+        .bind(bucket_id)
+        .bind(name)
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NoSuchBucket);
+    }
+    Ok(())
+}
+
+/// A bucket's tags; `None` when it has no tag set.
+pub async fn bucket_tags(db: impl PgExecutor<'_>, bucket_id: i64) -> Result<Option<TagSet>, Error> {
+    let tags: Option<Option<sqlx::types::Json<TagSet>>> =
+        sqlx::query_scalar("SELECT tags FROM buckets WHERE id = $1")
+            .bind(bucket_id)
+            .fetch_optional(db)
+            .await?;
+    match tags {
+        None => Err(Error::NoSuchBucket),
+        Some(tags) => Ok(tags.map(|t| t.0)),
+    }
+}
+
+/// Replaces a bucket's tag set (`None` removes it).
+pub async fn set_bucket_tags(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    tags: Option<&[Tag]>,
+) -> Result<(), Error> {
+    let done = sqlx::query("UPDATE buckets SET tags = $2 WHERE id = $1")
+        .bind(bucket_id)
+        .bind(tags.map(sqlx::types::Json))
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NoSuchBucket);
+    }
+    Ok(())
+}
+
+/// Turns Object Lock on for good and stores its configuration (JSON of
+/// `s3::object_lock::ObjectLockConfig`). Only a bucket with versioning enabled may get
+/// it (the caller checked; the update repeats the condition so a concurrent suspension
+/// cannot slip between): `false` when it does not hold.
+pub async fn set_object_lock(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    config: &serde_json::Value,
+) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "UPDATE buckets SET object_lock_enabled = true, object_lock = $2
+         WHERE id = $1 AND versioning = 'Enabled'",
+    )
+    .bind(bucket_id)
+    .bind(config)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Replaces a bucket's lifecycle configuration (the JSON of
+/// `s3::lifecycle::LifecycleConfiguration`); `None` removes it. `NoSuchBucket` when the
+/// bucket was deleted meanwhile.
+pub async fn set_lifecycle(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    lifecycle: Option<&serde_json::Value>,
+) -> Result<(), Error> {
+    let done = sqlx::query("UPDATE buckets SET lifecycle = $2 WHERE id = $1")
+        .bind(bucket_id)
+        .bind(lifecycle)
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NoSuchBucket);
+    }
+    Ok(())
+}
+
+/// The buckets that have a lifecycle configuration, by id, after `after_id`, at most
+/// `limit` (the lifecycle worker's walk, one page at a time).
+pub async fn with_lifecycle_after(
+    db: impl PgExecutor<'_>,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Bucket>, Error> {
+    let rows = sqlx::query(&format!(
+        "{BUCKET_SELECT} WHERE b.lifecycle IS NOT NULL AND b.id > $1 ORDER BY b.id LIMIT $2"
+    ))
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.iter().map(bucket_from_row).collect::<Result<_, _>>()?)
 }

@@ -3,8 +3,8 @@
 //! [`volumes`], runtime [`settings`]), object bytes in replicated chunk files ([`blob`]),
 //! the background workers that keep them ([`repair`], [`scrub`], the garbage collector
 //! [`gc`], paced by [`throttle`]), secret keys sealed with the master key ([`secrets`]),
-//! stored policy modules and their attachments to buckets ([`policies`]), and web console
-//! sessions ([`console_sessions`]).
+//! stored policy modules and their attachments to buckets ([`policies`]), web console
+//! sessions ([`console_sessions`]), and what the lifecycle worker reads ([`lifecycle`]).
 //!
 //! Functions take `impl PgExecutor` where one statement suffices, and a pool where they need
 //! their own transaction. Constraint violations are matched by name (see `migrations/`) and
@@ -19,7 +19,9 @@ pub mod chunks;
 pub mod console_sessions;
 pub mod cors;
 pub mod gc;
+pub mod lifecycle;
 pub mod multipart;
+pub mod object_write;
 pub mod objects;
 pub mod policies;
 pub mod repair;
@@ -27,6 +29,7 @@ pub mod scrub;
 pub mod secrets;
 pub mod settings;
 pub mod throttle;
+pub mod versions;
 pub mod volumes;
 
 use sqlx::PgPool;
@@ -131,6 +134,9 @@ pub enum Error {
     /// The object a write or read requires does not exist.
     #[error("no such object")]
     NoSuchObject,
+    /// The version is under a legal hold or retained (object lock): nobody may delete it.
+    #[error("the version is protected by object lock")]
+    ObjectLocked,
     /// No such multipart upload (in this bucket, for this key).
     #[error("no such upload")]
     NoSuchUpload,

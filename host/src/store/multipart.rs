@@ -12,9 +12,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Error;
+use super::buckets::Versioning;
 use super::chunks::{self, StoredChunk, release_chunks};
+use super::object_write;
 use super::objects::{self, NewBody, NewObject, ObjectHeaders, WriteCondition};
 use crate::acl::Grants;
+use crate::retention::ObjectRetention;
+use crate::tags::{Tag, TagSet};
 
 /// An upload in progress.
 #[derive(Debug, Clone)]
@@ -47,6 +51,12 @@ pub struct Upload {
     pub checksum_type: Option<String>,
     /// Initiation time.
     pub created_at: OffsetDateTime,
+    /// Tags of the object to be.
+    pub tags: TagSet,
+    /// Retention of the object to be (object lock).
+    pub retention: Option<ObjectRetention>,
+    /// Legal hold of the object to be.
+    pub legal_hold: bool,
 }
 
 /// What CreateMultipartUpload stores.
@@ -69,6 +79,12 @@ pub struct NewUpload<'a> {
     pub checksum_algorithm: Option<&'a str>,
     /// `COMPOSITE` or `FULL_OBJECT`.
     pub checksum_type: Option<&'a str>,
+    /// Tags of the object to be.
+    pub tags: &'a [Tag],
+    /// Retention of the object to be.
+    pub retention: Option<ObjectRetention>,
+    /// Legal hold of the object to be.
+    pub legal_hold: bool,
 }
 
 /// One uploaded part.
@@ -102,7 +118,8 @@ pub struct ObjectPart {
 const UPLOAD_SELECT: &str = "SELECT u.id, u.upload_id, u.bucket_id, u.key, u.owner_id,
         a.canonical_id, a.display_name, u.initiator_id, u.content_type, u.content_encoding,
         u.content_disposition, u.content_language, u.cache_control, u.expires,
-        u.user_metadata, u.acl, u.checksum_algorithm, u.checksum_type, u.created_at
+        u.user_metadata, u.acl, u.checksum_algorithm, u.checksum_type, u.created_at,
+        u.tags, u.retention_mode, u.retain_until, u.legal_hold
      FROM multipart_uploads u JOIN accounts a ON a.id = u.owner_id";
 
 fn upload_from_row(row: &sqlx::postgres::PgRow) -> Result<Upload, sqlx::Error> {
@@ -123,6 +140,9 @@ fn upload_from_row(row: &sqlx::postgres::PgRow) -> Result<Upload, sqlx::Error> {
         checksum_algorithm: row.try_get("checksum_algorithm")?,
         checksum_type: row.try_get("checksum_type")?,
         created_at: row.try_get("created_at")?,
+        tags: row.try_get::<sqlx::types::Json<TagSet>, _>("tags")?.0,
+        retention: objects::retention_from_row(row)?,
+        legal_hold: row.try_get("legal_hold")?,
     })
 }
 
@@ -133,8 +153,10 @@ pub async fn create_upload(pool: &PgPool, u: NewUpload<'_>) -> Result<String, Er
     sqlx::query(
         "INSERT INTO multipart_uploads (upload_id, bucket_id, key, owner_id, initiator_id,
             content_type, content_encoding, content_disposition, content_language,
-            cache_control, expires, user_metadata, acl, checksum_algorithm, checksum_type)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            cache_control, expires, user_metadata, acl, checksum_algorithm, checksum_type,
+            tags, retention_mode, retain_until, legal_hold)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+            $18, $19)",
     )
     .bind(&upload_id)
     .bind(u.bucket_id)
@@ -151,6 +173,10 @@ pub async fn create_upload(pool: &PgPool, u: NewUpload<'_>) -> Result<String, Er
     .bind(sqlx::types::Json(u.acl))
     .bind(u.checksum_algorithm)
     .bind(u.checksum_type)
+    .bind(sqlx::types::Json(u.tags))
+    .bind(u.retention.map(|r| r.mode.as_str()))
+    .bind(u.retention.map(|r| r.retain_until))
+    .bind(u.legal_hold)
     .execute(pool)
     .await
     .map_err(|e| match &e {
@@ -448,7 +474,7 @@ pub struct Completed {
     /// Object size.
     pub size: u64,
     /// The commit (Last-Modified).
-    pub committed: objects::Committed,
+    pub committed: object_write::Committed,
 }
 
 /// Completes `upload` with `chosen` (ascending part numbers, checked by the caller) into
@@ -463,6 +489,7 @@ pub async fn complete_upload(
     chosen: &[ChosenPart],
     min_part_size: u64,
     condition: WriteCondition,
+    versioning: Versioning,
     etag_of: impl Fn(&[Part]) -> Option<String>,
     checksum_of: impl Fn(&[Part]) -> Option<String>,
     stated_checksum: Option<&str>,
@@ -560,7 +587,7 @@ pub async fn complete_upload(
         .bind(upload.id)
         .execute(&mut *tx)
         .await?;
-    let committed = objects::put_object_in(
+    let committed = object_write::put_object_in(
         &mut tx,
         &NewObject {
             bucket_id: upload.bucket_id,
@@ -574,17 +601,73 @@ pub async fn complete_upload(
             acl: &upload.acl,
             body: NewBody::Shared(chunks),
             condition,
+            versioning,
+            tags: &upload.tags,
+            retention: upload.retention,
+            legal_hold: upload.legal_hold,
         },
         &object_parts,
     )
     .await?;
     release_chunks(&mut tx, &part_chunk_ids).await?;
+    sqlx::query(
+        "INSERT INTO completed_uploads (upload_id, bucket_id, key, etag, checksum_algorithm,
+            checksum_value, version_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&upload.upload_id)
+    .bind(upload.bucket_id)
+    .bind(&upload.key)
+    .bind(&etag)
+    .bind(&upload.checksum_algorithm)
+    .bind(&checksum_value)
+    .bind(&committed.version_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Ok(Completed {
         etag,
         checksum: upload.checksum_algorithm.clone().zip(checksum_value),
         size,
         committed,
+    }))
+}
+
+/// The answer a completed upload gave: its ETag, checksum and version.
+#[derive(Debug, Clone)]
+pub struct CompletedRecord {
+    /// Quoted ETag.
+    pub etag: String,
+    /// (algorithm, value), when the object has a checksum.
+    pub checksum: Option<(String, String)>,
+    /// The version it became (`None`: the null version).
+    pub version_id: Option<String>,
+}
+
+/// What completing upload `upload_id` of `key` in `bucket_id` produced, if it was
+/// completed (and the record not yet expired).
+pub async fn completed_upload(
+    db: impl sqlx::PgExecutor<'_>,
+    bucket_id: i64,
+    key: &str,
+    upload_id: &str,
+) -> Result<Option<CompletedRecord>, Error> {
+    let row = sqlx::query(
+        "SELECT etag, checksum_algorithm, checksum_value, version_id FROM completed_uploads
+         WHERE upload_id = $1 AND bucket_id = $2 AND key = $3",
+    )
+    .bind(upload_id)
+    .bind(bucket_id)
+    .bind(key)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let algorithm: Option<String> = row.try_get("checksum_algorithm")?;
+    let value: Option<String> = row.try_get("checksum_value")?;
+    Ok(Some(CompletedRecord {
+        etag: row.try_get("etag")?,
+        checksum: algorithm.zip(value),
+        version_id: row.try_get("version_id")?,
     }))
 }
 
@@ -637,7 +720,16 @@ pub async fn expire_stale(pool: &PgPool, cutoff: OffsetDateTime) -> Result<usize
     }
 }
 
-/// Runs [`expire_stale`] for uploads older than `expiry`, every `expiry / 4` (between one
+/// Drops the records of uploads completed before `cutoff` (see [`completed_upload`]).
+pub async fn forget_completed(pool: &PgPool, cutoff: OffsetDateTime) -> Result<u64, Error> {
+    let done = sqlx::query("DELETE FROM completed_uploads WHERE completed_at < $1")
+        .bind(cutoff)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Runs [`expire_stale`] (and [`forget_completed`]) for uploads older than `expiry`, every `expiry / 4` (between one
 /// second and ten minutes), until `shutdown` fires.
 pub async fn run_expiry(
     pool: PgPool,
@@ -656,6 +748,9 @@ pub async fn run_expiry(
         let cutoff = OffsetDateTime::now_utc() - expiry;
         if let Err(e) = expire_stale(&pool, cutoff).await {
             tracing::warn!(error = %e, "expiring multipart uploads failed");
+        }
+        if let Err(e) = forget_completed(&pool, cutoff).await {
+            tracing::warn!(error = %e, "forgetting completed multipart uploads failed");
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Objects: their rows, standard headers and metadata, and the transaction that makes a new
-//! object visible (replacing the old version of its key).
+//! Objects: their rows (one per version of a key), standard headers and metadata, and the
+//! reads. Writes and deletes are in [`super::object_write`], the version listing in
+//! [`super::versions`].
 
 use std::collections::HashMap;
 
@@ -8,10 +9,13 @@ use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::Error;
 use super::blob::WrittenChunks;
-use super::chunks::{ChunkRef, StoredChunk, decode_blocks, insert_chunks, release_chunks};
-use super::{Error, constraint_of};
+use super::buckets::Versioning;
+use super::chunks::{ChunkRef, decode_blocks};
 use crate::acl::Grants;
+use crate::retention::{ObjectRetention, RetentionMode};
+use crate::tags::{Tag, TagSet};
 
 /// Standard HTTP headers stored with an object and returned on GET/HEAD.
 #[derive(Debug, Clone, Default)]
@@ -74,6 +78,92 @@ pub struct ObjectMeta {
     pub last_modified: OffsetDateTime,
     /// Chunks in order (empty for inline objects).
     pub chunks: Vec<ChunkRef>,
+    /// The version's id; `None` for the `null` version.
+    pub version_id: Option<String>,
+    /// Whether this is the key's current version.
+    pub is_latest: bool,
+    /// Whether this version is a delete marker (no data).
+    pub delete_marker: bool,
+    /// The version's tags.
+    pub tags: TagSet,
+    /// The version's retention (object lock), if any.
+    pub retention: Option<ObjectRetention>,
+    /// Whether the version is under a legal hold.
+    pub legal_hold: bool,
+}
+
+impl ObjectMeta {
+    /// The version id as S3 reports it (`null` for the null version).
+    pub fn version_label(&self) -> &str {
+        self.version_id.as_deref().unwrap_or(NULL_VERSION)
+    }
+}
+
+/// How S3 spells the version id of the `null` version.
+pub const NULL_VERSION: &str = "null";
+
+/// Which version of a key a request addresses: its `versionId` parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionSelector {
+    /// No `versionId`: the current version.
+    Latest,
+    /// `versionId=null`.
+    Null,
+    /// A version id Coffer issued; `row` is the row it names.
+    Id {
+        /// The id as issued.
+        id: String,
+        /// The `objects` row id it starts with.
+        row: i64,
+    },
+}
+
+impl VersionSelector {
+    /// The selector for a `versionId` parameter; `None` for text that is no version id
+    /// Coffer could have issued (S3: `400 InvalidArgument`, "Invalid version id
+    /// specified").
+    pub fn parse(version_id: Option<&str>) -> Option<Self> {
+        match version_id {
+            None => Some(Self::Latest),
+            Some(NULL_VERSION) => Some(Self::Null),
+            Some(id) => version_row(id).map(|row| Self::Id {
+                id: id.to_string(),
+                row,
+            }),
+        }
+    }
+
+    /// The version id as the request gave it (empty for [`VersionSelector::Latest`]).
+    pub fn label(&self) -> &str {
+        match self {
+            Self::Latest => "",
+            Self::Null => NULL_VERSION,
+            Self::Id { id, .. } => id,
+        }
+    }
+
+    /// The version id the request gave; `None` for [`VersionSelector::Latest`].
+    pub fn requested(&self) -> Option<&str> {
+        match self {
+            Self::Latest => None,
+            Self::Null | Self::Id { .. } => Some(self.label()),
+        }
+    }
+}
+
+/// The row a version id names: ids are the row id in 16 hex digits followed by 16
+/// random hex digits (see `migrations/0009_versioning.sql`).
+pub fn version_row(id: &str) -> Option<i64> {
+    if id.len() != 32
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    i64::from_str_radix(&id[..16], 16)
+        .ok()
+        .filter(|row| *row > 0)
 }
 
 /// Where a new object's bytes are.
@@ -127,13 +217,23 @@ pub struct NewObject<'a> {
     pub body: NewBody,
     /// What the replaced object must be.
     pub condition: WriteCondition,
+    /// The bucket's versioning state, which decides what happens to the key's current
+    /// version.
+    pub versioning: Versioning,
+    /// The new version's tags.
+    pub tags: &'a [Tag],
+    /// The new version's retention (object lock).
+    pub retention: Option<ObjectRetention>,
+    /// Whether the new version is under a legal hold.
+    pub legal_hold: bool,
 }
 
 /// An object's row, its owner, and its chunk list as parallel arrays in object order.
 const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id,
         a.display_name, o.content_type, o.content_encoding, o.content_disposition,
         o.content_language, o.cache_control, o.expires, o.user_metadata, o.checksum_algorithm,
-        o.checksum_value, o.inline_data, o.last_modified, o.acl,
+        o.checksum_value, o.inline_data, o.last_modified, o.acl, o.version_id, o.is_latest,
+        o.delete_marker, o.tags, o.retention_mode, o.retain_until, o.legal_hold,
         COALESCE(ch.ids, '{}') AS chunk_ids, COALESCE(ch.offsets, '{}') AS chunk_offsets,
         COALESCE(ch.sizes, '{}') AS chunk_sizes, COALESCE(ch.block_sizes, '{}') AS block_sizes,
         COALESCE(ch.block_crcs, '{}') AS block_crcs,
@@ -172,10 +272,33 @@ fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
         inline_data: row.try_get("inline_data")?,
         last_modified: row.try_get("last_modified")?,
         chunks: Vec::new(),
+        version_id: row.try_get("version_id")?,
+        is_latest: row.try_get("is_latest")?,
+        delete_marker: row.try_get("delete_marker")?,
+        tags: row.try_get::<sqlx::types::Json<TagSet>, _>("tags")?.0,
+        retention: retention_from_row(row)?,
+        legal_hold: row.try_get("legal_hold")?,
     })
 }
 
-/// Reads an object's metadata and chunk list.
+/// The retention in a row's `retention_mode` and `retain_until` columns (`objects`,
+/// `multipart_uploads`).
+pub(crate) fn retention_from_row(row: &PgRow) -> Result<Option<ObjectRetention>, sqlx::Error> {
+    let mode: Option<String> = row.try_get("retention_mode")?;
+    let until: Option<OffsetDateTime> = row.try_get("retain_until")?;
+    match (mode, until) {
+        (Some(mode), Some(retain_until)) => match RetentionMode::parse(&mode) {
+            Some(mode) => Ok(Some(ObjectRetention { mode, retain_until })),
+            None => Err(sqlx::Error::Decode(
+                format!("unknown retention mode {mode:?}").into(),
+            )),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// Reads the version of `key` that `version` selects: its metadata and chunk list. The
+/// version may be a delete marker (`delete_marker`); the caller decides what that means.
 ///
 /// One statement, so one snapshot: the row and its chunk list always belong together,
 /// even while the object is being replaced or deleted (two queries could see the row,
@@ -184,14 +307,19 @@ pub async fn get_object(
     pool: &PgPool,
     bucket_id: i64,
     key: &str,
+    version: &VersionSelector,
 ) -> Result<Option<ObjectMeta>, Error> {
-    let row = sqlx::query(&format!(
-        "{OBJECT_SELECT} WHERE o.bucket_id = $1 AND o.key = $2"
-    ))
-    .bind(bucket_id)
-    .bind(key)
-    .fetch_optional(pool)
-    .await?;
+    let selected = match version {
+        VersionSelector::Latest => "o.is_latest",
+        VersionSelector::Null => "o.version_id IS NULL",
+        VersionSelector::Id { .. } => "o.id = $3 AND o.version_id = $4",
+    };
+    let sql = format!("{OBJECT_SELECT} WHERE o.bucket_id = $1 AND o.key = $2 AND {selected}");
+    let mut query = sqlx::query(&sql).bind(bucket_id).bind(key);
+    if let VersionSelector::Id { id, row } = version {
+        query = query.bind(*row).bind(id.as_str());
+    }
+    let row = query.fetch_optional(pool).await?;
     let Some(row) = row else { return Ok(None) };
     let mut obj = object_from_row(&row)?;
     obj.chunks = chunk_refs(obj.id, &row)?;
@@ -241,258 +369,21 @@ fn chunk_refs(object_id: i64, row: &PgRow) -> Result<Vec<ChunkRef>, Error> {
         .collect()
 }
 
-/// The ETag of the object under `key`, if there is one.
+/// The ETag of the current version of `key`, unless there is none or it is a delete
+/// marker.
 pub async fn object_etag(
     db: impl PgExecutor<'_>,
     bucket_id: i64,
     key: &str,
 ) -> Result<Option<String>, Error> {
-    Ok(
-        sqlx::query_scalar("SELECT etag FROM objects WHERE bucket_id = $1 AND key = $2")
-            .bind(bucket_id)
-            .bind(key)
-            .fetch_optional(db)
-            .await?,
-    )
-}
-
-/// Removes an object row inside `tx`; chunks nothing references any more are released
-/// (their files unlinked after `--delete-delay`).
-async fn remove_object_row(tx: &mut sqlx::PgConnection, object_id: i64) -> Result<(), Error> {
-    let chunk_ids = detach_object_row(tx, object_id).await?;
-    release_chunks(tx, &chunk_ids).await
-}
-
-/// Removes an object row and its chunk references inside `tx`, returning the chunk ids it
-/// referenced (for [`release_chunks`], once the transaction has added any new references).
-async fn detach_object_row(
-    tx: &mut sqlx::PgConnection,
-    object_id: i64,
-) -> Result<Vec<Uuid>, Error> {
-    let chunk_ids: Vec<Uuid> =
-        sqlx::query_scalar("DELETE FROM object_chunks WHERE object_id = $1 RETURNING chunk_id")
-            .bind(object_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    sqlx::query("DELETE FROM objects WHERE id = $1")
-        .bind(object_id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(chunk_ids)
-}
-
-/// What committing an object did.
-#[derive(Debug)]
-pub struct Committed {
-    /// The new object's Last-Modified.
-    pub last_modified: OffsetDateTime,
-}
-
-/// Commits a new object, replacing any object under the same key, in one transaction.
-///
-/// Two first writers of a key both find no row to lock; the loser's insert hits
-/// `objects_bucket_key_key` and is retried, now finding (and replacing) the winner's row.
-///
-/// The chunks of a replaced object are released in the same transaction; their files go
-/// after `--delete-delay` (see [`super::gc`]).
-pub async fn put_object(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed, Error> {
-    const ATTEMPTS: usize = 5;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match put_object_once(pool, obj).await {
-            Err(Error::Db(e))
-                if attempt < ATTEMPTS && constraint_of(&e) == Some("objects_bucket_key_key") => {}
-            other => return other,
-        }
-    }
-}
-
-async fn put_object_once(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed, Error> {
-    let mut tx = pool.begin().await?;
-    let committed = put_object_in(&mut tx, obj, &[]).await?;
-    tx.commit().await?;
-    Ok(committed)
-}
-
-/// The body of [`put_object`] inside a caller's transaction (CompleteMultipartUpload
-/// also deletes the upload in it), with the parts table of contents of a multipart
-/// object. The caller commits.
-pub(crate) async fn put_object_in(
-    tx: &mut sqlx::PgConnection,
-    obj: &NewObject<'_>,
-    parts: &[super::multipart::ObjectPart],
-) -> Result<Committed, Error> {
-    // Lock the old version, if any, so concurrent writers of one key serialise here.
-    let old: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, etag FROM objects WHERE bucket_id = $1 AND key = $2 FOR UPDATE")
-            .bind(obj.bucket_id)
-            .bind(obj.key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    check_write_condition(&obj.condition, old.as_ref().map(|(_, etag)| etag.as_str()))?;
-    // The old version's chunks are released only at the end: a copy of an object onto
-    // itself shares them.
-    let detached = match old {
-        Some((id, _)) => detach_object_row(&mut *tx, id).await?,
-        None => Vec::new(),
-    };
-    let (inline, chunks): (Option<&[u8]>, &[StoredChunk]) = match &obj.body {
-        NewBody::Inline(data) => (Some(data), &[]),
-        NewBody::Chunks(c) => (None, c.chunks()),
-        NewBody::Shared(_) => (None, &[]),
-    };
-    if let NewBody::Shared(shared) = &obj.body {
-        // Lock the shared chunks against a concurrent release (see `release_chunks`);
-        // one that is already gone means the source object was deleted meanwhile.
-        let ids: Vec<Uuid> = shared.iter().map(|(id, _)| *id).collect();
-        let present: Vec<Uuid> =
-            sqlx::query_scalar("SELECT id FROM chunks WHERE id = ANY($1) ORDER BY id FOR SHARE")
-                .bind(&ids)
-                .fetch_all(&mut *tx)
-                .await?;
-        let present: std::collections::HashSet<Uuid> = present.into_iter().collect();
-        if ids.iter().any(|id| !present.contains(id)) {
-            return Err(Error::NoSuchObject);
-        }
-    }
-    let (object_id, last_modified): (i64, OffsetDateTime) = sqlx::query_as(
-        "INSERT INTO objects (bucket_id, key, size, etag, owner_id, content_type, content_encoding,
-            content_disposition, content_language, cache_control, expires, user_metadata,
-            checksum_algorithm, checksum_value, inline_data, acl)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         RETURNING id, last_modified",
-    )
-    .bind(obj.bucket_id)
-    .bind(obj.key)
-    .bind(obj.size as i64)
-    .bind(obj.etag)
-    .bind(obj.owner_id)
-    .bind(&obj.headers.content_type)
-    .bind(&obj.headers.content_encoding)
-    .bind(&obj.headers.content_disposition)
-    .bind(&obj.headers.content_language)
-    .bind(&obj.headers.cache_control)
-    .bind(&obj.headers.expires)
-    .bind(sqlx::types::Json(obj.user_metadata))
-    .bind(obj.checksum.map(|c| c.0))
-    .bind(obj.checksum.map(|c| c.1))
-    .bind(inline)
-    .bind(sqlx::types::Json(obj.acl))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match constraint_of(&e) {
-        // A concurrent first writer of the key won; the bucket also may be gone.
-        Some("objects_bucket_id_fkey") => Error::NoSuchBucket,
-        _ => Error::Db(e),
-    })?;
-    if !chunks.is_empty() {
-        insert_chunks(&mut *tx, chunks).await?;
-        let ids: Vec<Uuid> = chunks.iter().map(|c| c.id).collect();
-        let sizes = chunks.iter().map(|c| c.size);
-        insert_object_chunks(&mut *tx, object_id, &ids, sizes).await?;
-    }
-    if let NewBody::Shared(shared) = &obj.body {
-        let ids: Vec<Uuid> = shared.iter().map(|(id, _)| *id).collect();
-        let sizes = shared.iter().map(|(_, size)| *size);
-        insert_object_chunks(&mut *tx, object_id, &ids, sizes).await?;
-    }
-    if !parts.is_empty() {
-        let numbers: Vec<i32> = parts.iter().map(|p| p.part_number).collect();
-        let offsets: Vec<i64> = parts.iter().map(|p| p.offset as i64).collect();
-        let sizes: Vec<i64> = parts.iter().map(|p| p.size as i64).collect();
-        let checksums: Vec<Option<String>> = parts.iter().map(|p| p.checksum.clone()).collect();
-        sqlx::query(
-            "INSERT INTO object_parts (object_id, part_number, object_offset, size, checksum_value)
-             SELECT $1, * FROM UNNEST($2::int4[], $3::int8[], $4::int8[], $5::text[])",
-        )
-        .bind(object_id)
-        .bind(&numbers)
-        .bind(&offsets)
-        .bind(&sizes)
-        .bind(&checksums)
-        .execute(&mut *tx)
-        .await?;
-    }
-    release_chunks(&mut *tx, &detached).await?;
-    Ok(Committed { last_modified })
-}
-
-/// References `ids` (chunks of `sizes` bytes, in object order) from object `object_id`.
-async fn insert_object_chunks(
-    tx: &mut sqlx::PgConnection,
-    object_id: i64,
-    ids: &[Uuid],
-    sizes: impl Iterator<Item = u64>,
-) -> Result<(), Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let seqs: Vec<i32> = (0..ids.len() as i32).collect();
-    let offsets: Vec<i64> = sizes
-        .scan(0i64, |next, size| {
-            let offset = *next;
-            *next += size as i64;
-            Some(offset)
-        })
-        .collect();
-    sqlx::query(
-        "INSERT INTO object_chunks (object_id, seq, object_offset, chunk_id)
-         SELECT $1, * FROM UNNEST($2::int4[], $3::int8[], $4::uuid[])",
-    )
-    .bind(object_id)
-    .bind(&seqs)
-    .bind(&offsets)
-    .bind(ids)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-/// Checks a write's condition against the ETag of the object it would replace.
-pub fn check_write_condition(
-    condition: &WriteCondition,
-    current: Option<&str>,
-) -> Result<(), Error> {
-    match (condition, current) {
-        (WriteCondition::None, _) | (WriteCondition::IfAbsent, None) => Ok(()),
-        (WriteCondition::IfAbsent, Some(_)) => Err(Error::PreconditionFailed("If-None-Match")),
-        (WriteCondition::IfMatch(_), None) => Err(Error::NoSuchObject),
-        (WriteCondition::IfMatch(list), Some(etag)) if etag_list_matches(list, etag) => Ok(()),
-        (WriteCondition::IfMatch(_), Some(_)) => Err(Error::PreconditionFailed("If-Match")),
-    }
-}
-
-/// Whether an `If-Match`/`If-None-Match` list (comma-separated, quoted or not, `*`)
-/// names `etag` (quoted, as stored). Weak validators (`W/"..."`) compare by their tag.
-pub fn etag_list_matches(list: &str, etag: &str) -> bool {
-    let bare = etag.trim_matches('"');
-    list.split(',').map(str::trim).any(|candidate| {
-        candidate == "*"
-            || candidate
-                .strip_prefix("W/")
-                .unwrap_or(candidate)
-                .trim_matches('"')
-                == bare
-    })
-}
-
-/// Deletes objects by key in one transaction; absent keys are not an error (S3 semantics).
-/// Their chunks are released (files unlinked after `--delete-delay`).
-pub async fn delete_objects(pool: &PgPool, bucket_id: i64, keys: &[String]) -> Result<(), Error> {
-    let mut tx = pool.begin().await?;
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM objects WHERE bucket_id = $1 AND key = ANY($2) ORDER BY id FOR UPDATE",
+    Ok(sqlx::query_scalar(
+        "SELECT etag FROM objects
+             WHERE bucket_id = $1 AND key = $2 AND is_latest AND NOT delete_marker",
     )
     .bind(bucket_id)
-    .bind(keys)
-    .fetch_all(&mut *tx)
-    .await?;
-    for id in ids {
-        remove_object_row(&mut tx, id).await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    .bind(key)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// One row of a listing.
@@ -512,7 +403,8 @@ pub struct ObjectSummary {
     pub owner_display_name: String,
 }
 
-/// Keys of `bucket_id` greater than `after` and not below `prefix`, in byte order.
+/// Keys of `bucket_id` greater than `after` and not below `prefix`, in byte order, with
+/// their current versions (keys whose current version is a delete marker are left out).
 /// The caller stops at the first key that does not start with `prefix`.
 pub async fn list_keys_after(
     db: impl PgExecutor<'_>,
@@ -524,7 +416,8 @@ pub async fn list_keys_after(
     let rows = sqlx::query(
         "SELECT o.key, o.size, o.etag, o.last_modified, a.canonical_id, a.display_name
          FROM objects o JOIN accounts a ON a.id = o.owner_id
-         WHERE o.bucket_id = $1 AND o.key > $2 AND o.key >= $3
+         WHERE o.bucket_id = $1 AND o.is_latest AND o.key > $2 AND o.key >= $3
+           AND NOT o.delete_marker
          ORDER BY o.key LIMIT $4",
     )
     .bind(bucket_id)
@@ -562,4 +455,80 @@ pub async fn set_object_acl(
         .execute(db)
         .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Replaces the tags of version row `object_id`; `false` when that row is gone.
+pub async fn set_object_tags(
+    db: impl PgExecutor<'_>,
+    object_id: i64,
+    tags: &[Tag],
+) -> Result<bool, Error> {
+    let done = sqlx::query("UPDATE objects SET tags = $2 WHERE id = $1 AND NOT delete_marker")
+        .bind(object_id)
+        .bind(sqlx::types::Json(tags))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Sets or clears the legal hold of version row `object_id`; `false` when that row is
+/// gone.
+pub async fn set_legal_hold(
+    db: impl PgExecutor<'_>,
+    object_id: i64,
+    on: bool,
+) -> Result<bool, Error> {
+    let done = sqlx::query("UPDATE objects SET legal_hold = $2 WHERE id = $1")
+        .bind(object_id)
+        .bind(on)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Replaces the retention of version row `object_id` under S3's rules, in one
+/// transaction with the row locked: a retention that has not yet passed may be extended
+/// (a later date; `GOVERNANCE` may become `COMPLIANCE`) by anyone allowed to set it;
+/// shortening it, removing it or weakening `COMPLIANCE` to `GOVERNANCE` is refused
+/// ([`Error::ObjectLocked`]), except for `GOVERNANCE` with `bypass_governance`. A passed
+/// retention is no protection and may be replaced freely. `NoSuchObject` when the row is
+/// gone.
+pub async fn set_retention(
+    pool: &PgPool,
+    object_id: i64,
+    new: Option<ObjectRetention>,
+    bypass_governance: bool,
+) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query(
+        "SELECT retention_mode, retain_until, COALESCE(retain_until > now(), false) AS active
+         FROM objects WHERE id = $1 FOR UPDATE",
+    )
+    .bind(object_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(Error::NoSuchObject);
+    };
+    let current = retention_from_row(&row)?;
+    let active: bool = row.try_get("active")?;
+    if let (Some(current), true) = (current, active) {
+        let extends = new.is_some_and(|new| {
+            new.retain_until >= current.retain_until
+                && (current.mode == RetentionMode::Governance
+                    || new.mode == RetentionMode::Compliance)
+        });
+        let may_bypass = current.mode == RetentionMode::Governance && bypass_governance;
+        if !extends && !may_bypass {
+            return Err(Error::ObjectLocked);
+        }
+    }
+    sqlx::query("UPDATE objects SET retention_mode = $2, retain_until = $3 WHERE id = $1")
+        .bind(object_id)
+        .bind(new.map(|r| r.mode.as_str()))
+        .bind(new.map(|r| r.retain_until))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -44,6 +44,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 mod objects;
+mod versions;
 
 /// Every object the benchmark writes lives under this prefix, so that a run
 /// against an existing bucket only ever touches (and cleans up) its own keys.
@@ -113,6 +114,9 @@ pub struct BenchArgs {
     /// Number of distinct keys that put writes to and get/list pre-populate.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     keys: u64,
+    /// Versions written of each of the --keys keys by the versions scenario.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    versions_per_key: u64,
     /// What to measure.
     #[arg(long, value_enum, default_value_t = Scenario::All)]
     scenario: Scenario,
@@ -176,6 +180,10 @@ enum Scenario {
     /// GETs without Origin and with an --origin a CORS rule of the bucket matches,
     /// alternating (get, get-origin, get, get-origin), --duration each.
     CorsGet,
+    /// PUTs into the bucket and then into one with versioning enabled (--duration
+    /// each, same run), then ListObjectVersions pages of --keys keys with
+    /// --versions-per-key versions each (latency per page of 1,000).
+    Versions,
 }
 
 impl Scenario {
@@ -190,6 +198,7 @@ impl Scenario {
             Scenario::Decision => "decision",
             Scenario::Multipart => "multipart",
             Scenario::CorsGet => "cors-get",
+            Scenario::Versions => "versions",
         }
     }
 }
@@ -212,6 +221,8 @@ struct Plan {
     size: u64,
     large_size: u64,
     keys: u64,
+    versions_per_key: u64,
+    region: String,
     server_pid: Option<u32>,
     keep: bool,
     json: bool,
@@ -237,6 +248,8 @@ impl Plan {
             size: args.size.unwrap_or(DEFAULT_SIZE),
             large_size,
             keys: args.keys,
+            versions_per_key: args.versions_per_key,
+            region: args.region.clone(),
             server_pid: args.server_pid,
             keep: args.keep,
             json: args.json,
@@ -332,7 +345,7 @@ async fn run_scenarios(
         Scenario::List => &[Op::List],
         Scenario::All => &[Op::Put, Op::Get, Op::List],
         Scenario::CorsGet => &[Op::Get, Op::GetWithOrigin, Op::Get, Op::GetWithOrigin],
-        Scenario::Large | Scenario::Decision | Scenario::Multipart => &[],
+        Scenario::Large | Scenario::Decision | Scenario::Multipart | Scenario::Versions => &[],
     };
     if plan.scenario == Scenario::CorsGet {
         progress("configuring the bucket's CORS rule");
@@ -371,6 +384,9 @@ async fn run_scenarios(
     }
     if plan.scenario == Scenario::Multipart && !stop.is_set() {
         objects::run_multipart(ctx, plan, plan.multipart, stop, results).await?;
+    }
+    if plan.scenario == Scenario::Versions && !stop.is_set() {
+        versions::run_versions(ctx, plan, &plan.region, stop, results).await?;
     }
     Ok(())
 }
@@ -427,6 +443,7 @@ fn spawn_interrupt_handler() -> Stop {
 
 /// A minimal path-style S3 client: signs each request with SigV4 and sends it
 /// over a pooled HTTP/1.1 connection.
+#[derive(Clone)]
 struct S3Client {
     http: Client<HttpConnector, BenchBody>,
     /// `scheme://authority`, prefixed to every path.
@@ -956,6 +973,8 @@ struct Ctx {
 enum Op {
     /// PUT key number `ticket` (fills the bucket before get/list).
     Populate,
+    /// PUT key number `ticket` modulo the number of keys (versions of every key).
+    PopulateVersions,
     /// PUT a random key.
     Put,
     /// GET a random key and check its length.
@@ -971,6 +990,7 @@ impl Op {
     fn name(self) -> &'static str {
         match self {
             Op::Populate => "populate",
+            Op::PopulateVersions => "populate-versions",
             Op::Put => "put",
             Op::Get => "get",
             Op::GetWithOrigin => "get-origin",
@@ -1091,6 +1111,9 @@ async fn worker(
 async fn one_op(ctx: &Ctx, op: Op, ticket: u64, rng: &mut SplitMix64) -> anyhow::Result<u64> {
     match op {
         Op::Populate => put_object(ctx, &object_key(ticket), rng.next_u64()).await,
+        Op::PopulateVersions => {
+            put_object(ctx, &object_key(ticket % ctx.keys), rng.next_u64()).await
+        }
         Op::Put => {
             let key = object_key(rng.below(ctx.keys));
             put_object(ctx, &key, rng.next_u64()).await

@@ -214,6 +214,9 @@ pub struct PresignBody {
     expires_seconds: i64,
     #[serde(default)]
     download: bool,
+    /// A version of the object (GET only).
+    #[serde(default)]
+    version_id: Option<String>,
 }
 
 /// `POST /api/presign`: a URL on the S3 endpoint signed with the session's key. The URL
@@ -244,6 +247,12 @@ pub async fn presign(
         crate::auth::sigv4::uri_encode(body.key.as_bytes(), true)
     );
     let mut params = Vec::new();
+    if let Some(version) = &body.version_id {
+        if body.method != "GET" {
+            return Err(ApiError::bad_request("version_id is for GET only"));
+        }
+        params.push(("versionId", version.clone()));
+    }
     if body.download {
         let name = body.key.rsplit('/').next().unwrap_or(&body.key);
         params.push(("response-content-disposition", attachment(name)));

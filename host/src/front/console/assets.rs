@@ -51,6 +51,26 @@ const FILES: &[Embedded] = &[
         bytes: include_bytes!("assets/upload.js"),
     },
     Embedded {
+        name: "versions.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/versions.js"),
+    },
+    Embedded {
+        name: "tags.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/tags.js"),
+    },
+    Embedded {
+        name: "lifecycle.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/lifecycle.js"),
+    },
+    Embedded {
+        name: "lock.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/lock.js"),
+    },
+    Embedded {
         name: "drawer.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("assets/drawer.js"),

@@ -60,9 +60,10 @@ export function session() {
   return api("GET", "/api/session");
 }
 
-/** A presigned URL on the S3 endpoint for `method` on bucket/key. */
-export function presign(method, bucket, key, expiresSeconds, download = false) {
+/** A presigned URL on the S3 endpoint for `method` on bucket/key (one version of it
+ *  with `versionId`). */
+export function presign(method, bucket, key, expiresSeconds, download = false, versionId = undefined) {
   return api("POST", "/api/presign", {
-    method, bucket, key, expires_seconds: expiresSeconds, download,
+    method, bucket, key, expires_seconds: expiresSeconds, download, version_id: versionId,
   });
 }

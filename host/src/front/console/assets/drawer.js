@@ -1,11 +1,16 @@
 // The drawer: a side panel with tabs that edits one bucket (Details, ACL, CORS, Metadata,
-// and Policy for administrators) or one object (Details, ACL, Metadata). Tabs follow the
+// Versioning, Tags, Lifecycle, and Policy for administrators) or one object (Details, ACL,
+// Metadata, Versions, Tags, Lock). Tabs follow the
 // WAI-ARIA tabs pattern (role=tab / tabpanel, arrow keys move between tabs).
 
 import * as s3 from "/assets/s3.js";
 import { api, presign } from "/assets/api.js";
 import { aclTab } from "/assets/acl.js";
 import { corsTab } from "/assets/cors.js";
+import { versioningTab, versionsTab } from "/assets/versions.js";
+import { tagsTab } from "/assets/tags.js";
+import { lifecycleTab } from "/assets/lifecycle.js";
+import { lockTab } from "/assets/lock.js";
 import { el, shown, button, field, clear, errorBox, notify, copyable, size, when, newId, fill } from "/assets/ui.js";
 
 /** The session (set by console.js): endpoint, vhost domains, admin flag. */
@@ -112,6 +117,9 @@ export function openBucket(bucket, onChange, initial) {
     { name: "ACL", render: (p) => aclTab(p, { bucket, onChange }) },
     { name: "CORS", render: (p) => corsTab(p, bucket) },
     { name: "Metadata", render: (p) => metadataRulesTab(p, bucket) },
+    { name: "Versioning", render: (p) => versioningTab(p, bucket) },
+    { name: "Tags", render: (p) => tagsTab(p, bucket, "") },
+    { name: "Lifecycle", render: (p) => lifecycleTab(p, bucket) },
   ];
   if (session.admin) tabs.push({ name: "Policy", render: (p) => policyTab(p, bucket) });
   openDrawer(bucket, `Bucket ${bucket}`, tabs, initial);
@@ -225,6 +233,9 @@ export function openObject(bucket, key, onChange, initial) {
     { name: "Details", render: (p) => objectDetails(p, bucket, key) },
     { name: "ACL", render: (p) => aclTab(p, { bucket, key, publicUrl: pathUrl(bucket, key), onChange }) },
     { name: "Metadata", render: (p) => objectMetadata(p, bucket, key, onChange) },
+    { name: "Versions", render: (p) => versionsTab(p, bucket, key, onChange) },
+    { name: "Tags", render: (p) => tagsTab(p, bucket, key) },
+    { name: "Lock", render: (p) => lockTab(p, bucket, key) },
   ], initial);
 }
 

@@ -389,3 +389,204 @@ export function completeMultipart(bucket, key, uploadId, parts) {
 export function abortMultipart(bucket, key, uploadId) {
   return request("DELETE", bucket, key, { query: { uploadId } });
 }
+
+// ---- Versions ----------------------------------------------------------------------
+
+/** GetBucketVersioning: "Enabled", "Suspended" or "" (never enabled). */
+export async function getVersioning(bucket) {
+  const root = await requestXml("GET", bucket, "", { query: { versioning: true } });
+  return child(root, "Status");
+}
+
+/** PutBucketVersioning with `status` ("Enabled" or "Suspended"). */
+export function putVersioning(bucket, status) {
+  return request("PUT", bucket, "", {
+    query: { versioning: true },
+    body: `<VersioningConfiguration xmlns="${NS}">${tag("Status", status)}</VersioningConfiguration>`,
+    headers: { "Content-Type": "application/xml" },
+  });
+}
+
+/**
+ * One page of ListObjectVersions: {versions: [{key, versionId, latest, deleteMarker,
+ * size, modified, etag}] in the server's order, next: {keyMarker, versionIdMarker} or
+ * null}.
+ */
+export async function listVersions(bucket, { prefix = "", keyMarker, versionIdMarker, maxKeys = 1000 } = {}) {
+  const root = await requestXml("GET", bucket, "", {
+    query: {
+      versions: true, prefix: prefix || undefined, "max-keys": maxKeys,
+      "key-marker": keyMarker || undefined, "version-id-marker": versionIdMarker || undefined,
+    },
+  });
+  const versions = Array.from(root.children)
+    .filter((n) => n.localName === "Version" || n.localName === "DeleteMarker")
+    .map((n) => ({
+      key: child(n, "Key"), versionId: child(n, "VersionId"),
+      latest: child(n, "IsLatest") === "true", deleteMarker: n.localName === "DeleteMarker",
+      size: Number(child(n, "Size") || 0), modified: child(n, "LastModified"), etag: child(n, "ETag"),
+    }));
+  const next = child(root, "IsTruncated") === "true"
+    ? { keyMarker: child(root, "NextKeyMarker"), versionIdMarker: child(root, "NextVersionIdMarker") }
+    : null;
+  return { versions, next };
+}
+
+/** Every version of exactly `key` (at most `limit`), newest first. */
+export async function versionsOf(bucket, key, limit = 1000) {
+  const out = [];
+  let marker = {};
+  while (out.length < limit) {
+    const page = await listVersions(bucket, { prefix: key, ...marker });
+    for (const v of page.versions) if (v.key === key) out.push(v);
+    if (!page.next || page.versions.some((v) => v.key > key)) break;
+    marker = page.next;
+  }
+  return out.slice(0, limit);
+}
+
+/** DeleteObject of one version: it is gone for good (delete markers included). */
+export function deleteVersion(bucket, key, versionId) {
+  return request("DELETE", bucket, key, { query: { versionId } });
+}
+
+/**
+ * Makes `versionId` the current version again: CopyObject of that version onto its key
+ * (S3's way to restore), then the version's ACL put on the copy (a copy gets a new,
+ * private ACL otherwise).
+ */
+export async function restoreVersion(bucket, key, versionId) {
+  const aclText = await (await request("GET", bucket, key, { query: { acl: true, versionId } })).text();
+  await request("PUT", bucket, key, {
+    headers: {
+      "x-amz-copy-source": "/" + encodeURIComponent(bucket) + "/" + encodeKey(key) +
+        "?versionId=" + encodeURIComponent(versionId),
+    },
+  });
+  await request("PUT", bucket, key, {
+    query: { acl: true }, body: aclText, headers: { "Content-Type": "application/xml" },
+  });
+}
+
+// ---- Tags --------------------------------------------------------------------------
+
+/** The tags of an object (`key`, with `versionId`) or of a bucket (`key` empty): [{key,
+ *  value}]; a bucket without a tag set gives []. */
+export async function getTags(bucket, key, versionId) {
+  let root;
+  try {
+    root = await requestXml("GET", bucket, key, { query: { tagging: true, versionId } });
+  } catch (e) {
+    if (e.code === "NoSuchTagSet") return [];
+    throw e;
+  }
+  return children(children(root, "TagSet")[0], "Tag").map((t) => ({ key: child(t, "Key"), value: child(t, "Value") }));
+}
+
+/** Replaces the tags of an object or a bucket (no tags: the tag set is deleted). */
+export function putTags(bucket, key, tags, versionId) {
+  if (!tags.length) return request("DELETE", bucket, key, { query: { tagging: true, versionId } });
+  const body = `<Tagging xmlns="${NS}"><TagSet>` +
+    tags.map((t) => `<Tag>${tag("Key", t.key)}${tag("Value", t.value)}</Tag>`).join("") +
+    "</TagSet></Tagging>";
+  return request("PUT", bucket, key, {
+    query: { tagging: true, versionId }, body, headers: { "Content-Type": "application/xml" },
+  });
+}
+
+// ---- Lifecycle ---------------------------------------------------------------------
+
+/** GetBucketLifecycleConfiguration: the XML, or null when the bucket has none. */
+export async function getLifecycle(bucket) {
+  try {
+    const resp = await request("GET", bucket, "", { query: { lifecycle: true } });
+    return await resp.text();
+  } catch (e) {
+    if (e.code === "NoSuchLifecycleConfiguration") return null;
+    throw e;
+  }
+}
+
+/** The rules of a lifecycle document, summarised for display. */
+export function lifecycleRules(xml) {
+  const doc = parseXml(xml);
+  if (!doc) return [];
+  return children(doc.documentElement, "Rule").map((r) => {
+    const filter = children(r, "Filter")[0];
+    const and = children(filter, "And")[0] || filter;
+    const exp = children(r, "Expiration")[0];
+    const nc = children(r, "NoncurrentVersionExpiration")[0];
+    const abort = children(r, "AbortIncompleteMultipartUpload")[0];
+    const actions = [];
+    if (exp && child(exp, "Days")) actions.push(`current versions expire after ${child(exp, "Days")} days`);
+    if (exp && child(exp, "Date")) actions.push(`current versions expire on ${child(exp, "Date")}`);
+    if (exp && child(exp, "ExpiredObjectDeleteMarker") === "true") actions.push("lone delete markers are removed");
+    if (nc) actions.push(`noncurrent versions expire after ${child(nc, "NoncurrentDays")} days` +
+      (child(nc, "NewerNoncurrentVersions") ? `, keeping ${child(nc, "NewerNoncurrentVersions")}` : ""));
+    if (abort) actions.push(`incomplete uploads are aborted after ${child(abort, "DaysAfterInitiation")} days`);
+    const tags = children(and, "Tag").map((t) => `${child(t, "Key")}=${child(t, "Value")}`);
+    return {
+      id: child(r, "ID"), status: child(r, "Status"),
+      prefix: child(and, "Prefix") || child(r, "Prefix"), tags, actions,
+    };
+  });
+}
+
+/** PutBucketLifecycleConfiguration with an XML document (the server validates it). */
+export function putLifecycle(bucket, xml) {
+  return request("PUT", bucket, "", {
+    query: { lifecycle: true }, body: xml, headers: { "Content-Type": "application/xml" },
+  });
+}
+
+/** DeleteBucketLifecycle. */
+export function deleteLifecycle(bucket) {
+  return request("DELETE", bucket, "", { query: { lifecycle: true } });
+}
+
+// ---- Object Lock -------------------------------------------------------------------
+
+/**
+ * The `x-amz-checksum-sha256` of a body: S3 wants an integrity header on Object Lock
+ * requests. WebCrypto exists only in secure contexts (HTTPS, localhost).
+ */
+async function integrity(body) {
+  if (!globalThis.crypto || !crypto.subtle) {
+    throw new S3Error(0, "InsecureContext", "this change needs the console over HTTPS (or on localhost)");
+  }
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+  return { "x-amz-checksum-sha256": btoa(String.fromCharCode(...new Uint8Array(digest))) };
+}
+
+/**
+ * GetObjectLockConfiguration: null when the bucket has no Object Lock, else {mode,
+ * days, years} of its default retention ("" when none).
+ */
+export async function getLockConfig(bucket) {
+  let root;
+  try {
+    root = await requestXml("GET", bucket, "", { query: { "object-lock": true } });
+  } catch (e) {
+    if (e.code === "ObjectLockConfigurationNotFoundError") return null;
+    throw e;
+  }
+  const d = children(children(root, "Rule")[0], "DefaultRetention")[0];
+  return { mode: child(d, "Mode"), days: child(d, "Days"), years: child(d, "Years") };
+}
+
+/** PutObjectRetention of one version (`until` an ISO date); `bypass` for GOVERNANCE. */
+export async function putRetention(bucket, key, versionId, mode, until, bypass) {
+  const body = `<Retention xmlns="${NS}">${tag("Mode", mode)}${tag("RetainUntilDate", until)}</Retention>`;
+  const headers = { "Content-Type": "application/xml", ...(await integrity(body)) };
+  if (bypass) headers["x-amz-bypass-governance-retention"] = "true";
+  return request("PUT", bucket, key, { query: { retention: true, versionId }, body, headers });
+}
+
+/** PutObjectLegalHold of one version. */
+export async function putLegalHold(bucket, key, versionId, on) {
+  const body = `<LegalHold xmlns="${NS}">${tag("Status", on ? "ON" : "OFF")}</LegalHold>`;
+  return request("PUT", bucket, key, {
+    query: { "legal-hold": true, versionId }, body,
+    headers: { "Content-Type": "application/xml", ...(await integrity(body)) },
+  });
+}
