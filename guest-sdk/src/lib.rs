@@ -24,7 +24,11 @@
 //!   holds the `wit-bindgen` output and its conversions to [`types`];
 //! - `metadata_rules` (feature `metadata-rules`): declarative rules for user
 //!   metadata in JSON Schema's vocabulary, the default module's
-//!   `validate-metadata`, for custom modules to reuse.
+//!   `validate-metadata`, for custom modules to reuse;
+//! - `bucket_policy` (feature `bucket-policy`): AWS's bucket-policy language
+//!   (IAM JSON): parsing and validation with S3's `MalformedPolicy` messages,
+//!   a compact binary form that decodes without copying, evaluation
+//!   (explicit deny, allow, or no match) and S3's "is public" test.
 //!
 //! Library code never panics: a panic in WebAssembly is a trap, which the
 //! host turns into a denial.
@@ -40,6 +44,8 @@
 //!   the trap. Without it, a module that never calls [`log`] imports nothing.
 //! - `metadata-rules`: the `metadata_rules` module (adds `serde_json` and
 //!   the `regex-automata` Pike VM, both without `std`).
+//! - `bucket-policy`: the `bucket_policy` module (adds `serde_json` without
+//!   `std`).
 //!
 //! # Example
 //!
@@ -110,6 +116,8 @@ mod prelude;
 
 pub mod acl;
 pub mod bindings;
+#[cfg(feature = "bucket-policy")]
+pub mod bucket_policy;
 pub mod canned;
 pub mod cors;
 pub mod export;
