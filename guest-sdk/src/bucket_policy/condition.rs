@@ -1,4 +1,5 @@
-//! Condition operators and whether a [`Condition`] holds for a request.
+//! Condition operators and whether a [`Condition`](super::Condition) holds
+//! for a request.
 //!
 //! AWS's rules
 //! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>,
@@ -18,10 +19,11 @@
 //! - a request value the operator cannot read (a number that is not one)
 //!   matches no policy value.
 
+use super::error::DecodeError;
 use super::evaluate::ConditionContext;
+use super::refs::{ConditionRef, TextRef, ValuesRef};
 use super::values::{parse_bool, parse_date, parse_ip, parse_number};
 use super::wildcard::{ascii_caseless, exact, text_arn_matches, text_equals, text_matches};
-use super::{Condition, ConditionValues, Text};
 
 /// A condition operator, without its `ForAnyValue:`/`ForAllValues:`
 /// qualifier and `IfExists` suffix. The discriminant is its code in the
@@ -60,7 +62,7 @@ pub enum Operator {
 }
 
 /// What kind of values an operator compares, which decides how its values
-/// are parsed and stored ([`ConditionValues`]).
+/// are parsed and stored ([`ConditionValues`](super::ConditionValues)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ValueKind {
     String,
@@ -225,90 +227,108 @@ pub enum Qualifier {
 }
 
 /// Whether `condition` holds for the request described by `context`.
-pub(crate) fn holds(condition: &Condition<'_>, context: &dyn ConditionContext) -> bool {
+pub(crate) fn holds(
+    condition: ConditionRef<'_>,
+    context: &dyn ConditionContext,
+) -> Result<bool, DecodeError> {
     let present = context
-        .values(&condition.key)
+        .values(condition.key)
         .filter(|values| !values.is_empty());
     if condition.operator == Operator::Null {
-        let ConditionValues::Bools(wanted) = &condition.values else {
-            return false;
+        let ValuesRef::Bools(wanted) = condition.values else {
+            return Ok(false);
         };
-        return wanted.iter().any(|absent| *absent == present.is_none());
+        return wanted.any(|absent| Ok(absent == present.is_none()));
     }
     let Some(values) = present else {
-        return condition.if_exists
+        return Ok(condition.if_exists
             || match condition.qualifier {
                 Some(Qualifier::ForAllValues) => true,
                 Some(Qualifier::ForAnyValue) => false,
                 None => condition.operator.is_negated(),
-            };
+            });
     };
     let negated = condition.operator.is_negated();
     // Whether one request value satisfies the operator (for a negated one:
     // matches none of the policy's values).
-    let satisfies = |value: &str| matches_any(condition, value, context) != negated;
-    match condition.qualifier {
-        Some(Qualifier::ForAllValues) => values.iter().all(satisfies),
-        Some(Qualifier::ForAnyValue) => values.iter().any(satisfies),
-        None if negated => values.iter().all(satisfies),
-        None => values.iter().any(satisfies),
+    let satisfies =
+        |value: &str| Ok::<_, DecodeError>(matches_any(condition, value, context)? != negated);
+    // Whether every request value must satisfy it, or one is enough.
+    let every = match condition.qualifier {
+        Some(Qualifier::ForAllValues) => true,
+        Some(Qualifier::ForAnyValue) => false,
+        None => negated,
+    };
+    for value in values.iter() {
+        if satisfies(value)? != every {
+            return Ok(!every);
+        }
     }
+    Ok(every)
 }
 
 /// Whether one request value matches any of the condition's values under the
 /// positive form of its operator (`StringNotLike` compares as `StringLike`).
-fn matches_any(condition: &Condition<'_>, value: &str, context: &dyn ConditionContext) -> bool {
+fn matches_any(
+    condition: ConditionRef<'_>,
+    value: &str,
+    context: &dyn ConditionContext,
+) -> Result<bool, DecodeError> {
     use Operator as O;
     let op = condition.operator;
-    match &condition.values {
-        ConditionValues::Strings(patterns) => {
-            let one = |pattern: &Text<'_>| match op {
-                O::StringEquals | O::StringNotEquals | O::BinaryEquals => {
-                    text_equals(pattern, value, context, exact)
-                }
-                O::StringEqualsIgnoreCase | O::StringNotEqualsIgnoreCase => {
-                    text_equals(pattern, value, context, ascii_caseless)
-                }
-                O::StringLike | O::StringNotLike => text_matches(pattern, value, context, exact),
-                O::ArnEquals | O::ArnLike | O::ArnNotEquals | O::ArnNotLike => {
-                    text_arn_matches(pattern, value, context)
-                }
-                _ => false,
-            };
-            patterns.iter().any(one)
-        }
-        ConditionValues::Numbers(numbers) => {
+    match condition.values {
+        ValuesRef::Strings(patterns) => patterns.any(|pattern: TextRef<'_>| match op {
+            O::StringEquals | O::StringNotEquals | O::BinaryEquals => {
+                text_equals(pattern, value, context, exact)
+            }
+            O::StringEqualsIgnoreCase | O::StringNotEqualsIgnoreCase => {
+                text_equals(pattern, value, context, ascii_caseless)
+            }
+            O::StringLike | O::StringNotLike => text_matches(pattern, value, context, exact),
+            O::ArnEquals | O::ArnLike | O::ArnNotEquals | O::ArnNotLike => {
+                text_arn_matches(pattern, value, context)
+            }
+            _ => Ok(false),
+        }),
+        ValuesRef::Numbers(numbers) => {
             let Some(value) = parse_number(value) else {
-                return false;
+                return Ok(false);
             };
-            numbers.iter().any(|n| match op {
-                O::NumericEquals | O::NumericNotEquals => value == *n,
-                O::NumericLessThan => value < *n,
-                O::NumericLessThanEquals => value <= *n,
-                O::NumericGreaterThan => value > *n,
-                O::NumericGreaterThanEquals => value >= *n,
-                _ => false,
+            numbers.any(|n| {
+                Ok(match op {
+                    O::NumericEquals | O::NumericNotEquals => value == n,
+                    O::NumericLessThan => value < n,
+                    O::NumericLessThanEquals => value <= n,
+                    O::NumericGreaterThan => value > n,
+                    O::NumericGreaterThanEquals => value >= n,
+                    _ => false,
+                })
             })
         }
-        ConditionValues::Dates(dates) => {
+        ValuesRef::Dates(dates) => {
             let Some(value) = parse_date(value) else {
-                return false;
+                return Ok(false);
             };
-            dates.iter().any(|d| match op {
-                O::DateEquals | O::DateNotEquals => value == *d,
-                O::DateLessThan => value < *d,
-                O::DateLessThanEquals => value <= *d,
-                O::DateGreaterThan => value > *d,
-                O::DateGreaterThanEquals => value >= *d,
-                _ => false,
+            dates.any(|d| {
+                Ok(match op {
+                    O::DateEquals | O::DateNotEquals => value == d,
+                    O::DateLessThan => value < d,
+                    O::DateLessThanEquals => value <= d,
+                    O::DateGreaterThan => value > d,
+                    O::DateGreaterThanEquals => value >= d,
+                    _ => false,
+                })
             })
         }
-        ConditionValues::Bools(bools) => {
-            op == O::Bool && parse_bool(value).is_some_and(|value| bools.contains(&value))
-        }
-        ConditionValues::Cidrs(cidrs) => {
-            matches!(op, O::IpAddress | O::NotIpAddress)
-                && parse_ip(value).is_some_and(|ip| cidrs.iter().any(|cidr| cidr.contains(ip)))
-        }
+        ValuesRef::Bools(bools) => match parse_bool(value) {
+            Some(value) if op == O::Bool => bools.any(|b| Ok(b == value)),
+            _ => Ok(false),
+        },
+        ValuesRef::Cidrs(cidrs) => match parse_ip(value) {
+            Some(ip) if matches!(op, O::IpAddress | O::NotIpAddress) => {
+                cidrs.any(|cidr| Ok(cidr.contains(ip)))
+            }
+            _ => Ok(false),
+        },
     }
 }

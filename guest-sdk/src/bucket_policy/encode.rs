@@ -1,88 +1,97 @@
-//! The binary form of a parsed policy: what the host stores and hands to a
-//! module on every decision, so the module neither parses JSON nor
-//! re-validates the policy. [`decode`] borrows every string from the bytes
-//! and allocates only the lists (each sized once from its count).
+//! The binary form of a parsed policy ([`Policy::encode`]): what the host
+//! stores and hands to a module on every decision, so the module neither
+//! parses JSON nor re-validates the policy. A module reads it in place
+//! ([`PolicyView`](super::PolicyView)) or builds the [`Policy`] back
+//! ([`decode`](super::decode)).
 //!
 //! # Format (version [`FORMAT_VERSION`])
 //!
 //! ```text
-//! policy    = FORMAT_VERSION:u8  flags:u8  [id:str]  n:uvar  statement*n
+//! policy    = FORMAT_VERSION:u8  m:uvar strings:m bytes (UTF-8)
+//!             flags:u8  [id:str]  list(statement)
 //!             flags: 1 = Version 2012-10-17, 2 = has Id
-//! statement = flags:u8  [sid:str]
-//!             n:uvar account:str*n    (principal ids)
-//!             n:uvar action:str*n     (action patterns)
-//!             n:uvar resource:text*n  (resource patterns)
-//!             n:uvar condition*n
+//! statement = len:uvar, then in those len bytes:
+//!             flags:u8
+//!             list(str)        principal ids
+//!             list(str)        action patterns
+//!             list(text)       resource patterns
+//!             list(condition)
+//!             [sid:str]
 //!             flags: 1 = Deny, 2 = has Sid, 4 = NotPrincipal,
 //!                    8 = principal "*", 16 = NotAction, 32 = NotResource
-//! condition = operator:u8 (Operator's code)  flags:u8  key:str  values
+//! condition = operator:u8 (Operator's code)  flags:u8  key:str  kind:u8  values
 //!             flags: 1 = IfExists, 2 = ForAnyValue:, 4 = ForAllValues:
-//! values    = 0 n:uvar text*n                       strings
-//!           | 1 n:uvar f64*n (8 bytes, little-endian) numbers
-//!           | 2 n:uvar ivar*n (epoch seconds)         dates
-//!           | 3 n:uvar u8*n (0 or 1)                  booleans
-//!           | 4 n:uvar cidr*n                         ranges
+//!             kind 0: list(text)   strings (String*, Arn*, BinaryEquals)
+//!             kind 1: list(f64)    numbers, 8 bytes little-endian
+//!             kind 2: list(ivar)   dates, seconds since the epoch
+//!             kind 3: list(u8)     booleans, 0 or 1 (Bool, Null)
+//!             kind 4: list(cidr)   ranges
 //! cidr      = 4 prefix:u8 address:4 bytes | 6 prefix:u8 address:16 bytes
-//! text      = 0 str                                 plain
-//!           | 1 n:uvar segment*n                    with variables
-//! segment   = 0 str | 1 char:u8 ('*', '?' or '$') | 2 key:str 0 | 2 key:str 1 default:str
-//! str       = len:uvar UTF-8 bytes
-//! uvar      = unsigned LEB128 (at most 10 bytes); ivar = zigzag, then uvar
+//! text      = 0 str | 1 list(segment)          plain | with policy variables
+//! segment   = 0 str                            literal
+//!           | 1 char:u8                        escape: '*', '?' or '$'
+//!           | 2 key:str 0 | 2 key:str 1 default:str   variable
+//! list(T)   = n:uvar  len:uvar  T*n (len bytes)
+//! str       = offset:uvar  len:uvar            a slice of `strings`
+//! uvar      = unsigned LEB128, at most 10 bytes; ivar = zigzag, then uvar
 //! ```
 //!
-//! Nothing follows the last statement. Decoding checks everything
-//! evaluation relies on (UTF-8, operator codes, each operator's kind of
-//! values, prefix lengths, finite numbers) and reports anything else as a
-//! [`DecodeError`]; it never panics, whatever the bytes.
+//! Every string is a slice of one table, so reading checks UTF-8 once for
+//! all of them, and a string repeated across statements (a key, an action,
+//! an account) is stored once. Every statement and list gives its length in
+//! bytes, and a statement's parts come in the order evaluation tests them,
+//! so evaluation skips what it does not need (the rest of a statement whose
+//! principal does not match) without reading it. Nothing follows the
+//! statements.
 
-use alloc::borrow::Cow;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec::Vec;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
 
-use super::condition::{Operator, Qualifier, ValueKind};
-use super::error::DecodeError;
-use super::{
-    ActionSet, Cidr, Condition, ConditionValues, Effect, Policy, PrincipalSet, ResourceSet,
-    Segment, Statement, Text, Version,
-};
+use super::condition::Qualifier;
+use super::{Condition, ConditionValues, Effect, Policy, Segment, Statement, Text, Version};
 
 /// The format's version, the first byte of every encoding. A change to the
-/// layout gets a new one, and [`decode`] refuses versions it does not read.
+/// layout gets a new one, and readers refuse versions they do not read.
 pub const FORMAT_VERSION: u8 = 1;
 
-const POLICY_V2012: u8 = 1;
-const POLICY_HAS_ID: u8 = 2;
+pub(crate) const POLICY_V2012: u8 = 1;
+pub(crate) const POLICY_HAS_ID: u8 = 2;
 
-const STATEMENT_DENY: u8 = 1;
-const STATEMENT_HAS_SID: u8 = 2;
-const STATEMENT_NOT_PRINCIPAL: u8 = 4;
-const STATEMENT_EVERYONE: u8 = 8;
-const STATEMENT_NOT_ACTION: u8 = 16;
-const STATEMENT_NOT_RESOURCE: u8 = 32;
+pub(crate) const STATEMENT_DENY: u8 = 1;
+pub(crate) const STATEMENT_HAS_SID: u8 = 2;
+pub(crate) const STATEMENT_NOT_PRINCIPAL: u8 = 4;
+pub(crate) const STATEMENT_EVERYONE: u8 = 8;
+pub(crate) const STATEMENT_NOT_ACTION: u8 = 16;
+pub(crate) const STATEMENT_NOT_RESOURCE: u8 = 32;
 
-const CONDITION_IF_EXISTS: u8 = 1;
-const CONDITION_FOR_ANY_VALUE: u8 = 2;
-const CONDITION_FOR_ALL_VALUES: u8 = 4;
+pub(crate) const CONDITION_IF_EXISTS: u8 = 1;
+pub(crate) const CONDITION_FOR_ANY_VALUE: u8 = 2;
+pub(crate) const CONDITION_FOR_ALL_VALUES: u8 = 4;
 
-const VALUES_STRINGS: u8 = 0;
-const VALUES_NUMBERS: u8 = 1;
-const VALUES_DATES: u8 = 2;
-const VALUES_BOOLS: u8 = 3;
-const VALUES_CIDRS: u8 = 4;
+pub(crate) const VALUES_STRINGS: u8 = 0;
+pub(crate) const VALUES_NUMBERS: u8 = 1;
+pub(crate) const VALUES_DATES: u8 = 2;
+pub(crate) const VALUES_BOOLS: u8 = 3;
+pub(crate) const VALUES_CIDRS: u8 = 4;
 
-const TEXT_PLAIN: u8 = 0;
-const TEXT_TEMPLATE: u8 = 1;
+pub(crate) const TEXT_PLAIN: u8 = 0;
+pub(crate) const TEXT_TEMPLATE: u8 = 1;
 
-const SEGMENT_LITERAL: u8 = 0;
-const SEGMENT_ESCAPED: u8 = 1;
-const SEGMENT_VARIABLE: u8 = 2;
+pub(crate) const SEGMENT_LITERAL: u8 = 0;
+pub(crate) const SEGMENT_ESCAPED: u8 = 1;
+pub(crate) const SEGMENT_VARIABLE: u8 = 2;
 
 impl Policy<'_> {
     /// The policy's binary form (see the module documentation), which
-    /// [`decode`] reads back equal.
+    /// [`decode`](super::decode) reads back equal.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(256));
-        w.u8(FORMAT_VERSION);
+        let mut w = Writer {
+            out: Vec::with_capacity(256),
+            strings: String::new(),
+            offsets: BTreeMap::new(),
+        };
         let mut flags = 0;
         if self.version == Version::V2012_10_17 {
             flags |= POLICY_V2012;
@@ -94,35 +103,65 @@ impl Policy<'_> {
         if let Some(id) = &self.id {
             w.str(id);
         }
-        w.uvar(self.statements.len() as u64);
-        for statement in &self.statements {
-            w.statement(statement);
-        }
-        w.0
+        w.list(&self.statements, Writer::statement);
+
+        let mut out = Vec::with_capacity(w.strings.len() + w.out.len() + 8);
+        out.push(FORMAT_VERSION);
+        uvar(&mut out, w.strings.len() as u64);
+        out.extend_from_slice(w.strings.as_bytes());
+        out.extend_from_slice(&w.out);
+        out
     }
 }
 
-struct Writer(Vec<u8>);
+fn uvar(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
 
-impl Writer {
+/// Builds the structure (`out`) and the string table it refers to.
+struct Writer<'p> {
+    out: Vec<u8>,
+    strings: String,
+    /// Where each string already in the table starts.
+    offsets: BTreeMap<&'p str, usize>,
+}
+
+impl<'p> Writer<'p> {
     fn u8(&mut self, b: u8) {
-        self.0.push(b);
+        self.out.push(b);
     }
 
-    fn uvar(&mut self, mut n: u64) {
-        while n >= 0x80 {
-            self.0.push((n as u8) | 0x80);
-            n >>= 7;
+    fn str(&mut self, s: &'p str) {
+        let offset = match self.offsets.get(s) {
+            Some(offset) => *offset,
+            None => {
+                let offset = self.strings.len();
+                self.strings.push_str(s);
+                self.offsets.insert(s, offset);
+                offset
+            }
+        };
+        uvar(&mut self.out, offset as u64);
+        uvar(&mut self.out, s.len() as u64);
+    }
+
+    /// `list(T)`: the count, the items' length in bytes, the items.
+    fn list<T>(&mut self, items: &'p [T], mut item: impl FnMut(&mut Self, &'p T)) {
+        let start = self.out.len();
+        for each in items {
+            item(self, each);
         }
-        self.0.push(n as u8);
+        let body = self.out.split_off(start);
+        uvar(&mut self.out, items.len() as u64);
+        uvar(&mut self.out, body.len() as u64);
+        self.out.extend_from_slice(&body);
     }
 
-    fn str(&mut self, s: &str) {
-        self.uvar(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-
-    fn statement(&mut self, s: &Statement<'_>) {
+    fn statement(&mut self, s: &'p Statement<'_>) {
         let mut flags = 0;
         if s.effect == Effect::Deny {
             flags |= STATEMENT_DENY;
@@ -142,29 +181,21 @@ impl Writer {
         if s.resource.negated {
             flags |= STATEMENT_NOT_RESOURCE;
         }
+        let start = self.out.len();
         self.u8(flags);
+        self.list(&s.principal.accounts, |w, id| w.str(id));
+        self.list(&s.action.patterns, |w, pattern| w.str(pattern));
+        self.list(&s.resource.patterns, Writer::text);
+        self.list(&s.conditions, Writer::condition);
         if let Some(sid) = &s.sid {
             self.str(sid);
         }
-        self.uvar(s.principal.accounts.len() as u64);
-        for account in &s.principal.accounts {
-            self.str(account);
-        }
-        self.uvar(s.action.patterns.len() as u64);
-        for pattern in &s.action.patterns {
-            self.str(pattern);
-        }
-        self.uvar(s.resource.patterns.len() as u64);
-        for pattern in &s.resource.patterns {
-            self.text(pattern);
-        }
-        self.uvar(s.conditions.len() as u64);
-        for condition in &s.conditions {
-            self.condition(condition);
-        }
+        let body = self.out.split_off(start);
+        uvar(&mut self.out, body.len() as u64);
+        self.out.extend_from_slice(&body);
     }
 
-    fn condition(&mut self, c: &Condition<'_>) {
+    fn condition(&mut self, c: &'p Condition<'_>) {
         self.u8(c.operator as u8);
         let mut flags = 0;
         if c.if_exists {
@@ -180,54 +211,41 @@ impl Writer {
         match &c.values {
             ConditionValues::Strings(texts) => {
                 self.u8(VALUES_STRINGS);
-                self.uvar(texts.len() as u64);
-                for text in texts {
-                    self.text(text);
-                }
+                self.list(texts, Writer::text);
             }
             ConditionValues::Numbers(numbers) => {
                 self.u8(VALUES_NUMBERS);
-                self.uvar(numbers.len() as u64);
-                for n in numbers {
-                    self.0.extend_from_slice(&n.to_le_bytes());
-                }
+                self.list(numbers, |w, n| w.out.extend_from_slice(&n.to_le_bytes()));
             }
             ConditionValues::Dates(dates) => {
                 self.u8(VALUES_DATES);
-                self.uvar(dates.len() as u64);
-                for d in dates {
-                    self.uvar(((d << 1) ^ (d >> 63)) as u64);
-                }
+                self.list(dates, |w, d| {
+                    uvar(&mut w.out, ((d << 1) ^ (d >> 63)) as u64)
+                });
             }
             ConditionValues::Bools(bools) => {
                 self.u8(VALUES_BOOLS);
-                self.uvar(bools.len() as u64);
-                for b in bools {
-                    self.u8(u8::from(*b));
-                }
+                self.list(bools, |w, b| w.u8(u8::from(*b)));
             }
             ConditionValues::Cidrs(cidrs) => {
                 self.u8(VALUES_CIDRS);
-                self.uvar(cidrs.len() as u64);
-                for cidr in cidrs {
-                    match cidr.network {
-                        IpAddr::V4(v4) => {
-                            self.u8(4);
-                            self.u8(cidr.prefix);
-                            self.0.extend_from_slice(&v4.octets());
-                        }
-                        IpAddr::V6(v6) => {
-                            self.u8(6);
-                            self.u8(cidr.prefix);
-                            self.0.extend_from_slice(&v6.octets());
-                        }
+                self.list(cidrs, |w, cidr| match cidr.network {
+                    IpAddr::V4(v4) => {
+                        w.u8(4);
+                        w.u8(cidr.prefix);
+                        w.out.extend_from_slice(&v4.octets());
                     }
-                }
+                    IpAddr::V6(v6) => {
+                        w.u8(6);
+                        w.u8(cidr.prefix);
+                        w.out.extend_from_slice(&v6.octets());
+                    }
+                });
             }
         }
     }
 
-    fn text(&mut self, t: &Text<'_>) {
+    fn text(&mut self, t: &'p Text<'_>) {
         match t {
             Text::Plain(s) => {
                 self.u8(TEXT_PLAIN);
@@ -235,345 +253,33 @@ impl Writer {
             }
             Text::Template(segments) => {
                 self.u8(TEXT_TEMPLATE);
-                self.uvar(segments.len() as u64);
-                for segment in segments {
-                    match segment {
-                        Segment::Literal(s) => {
-                            self.u8(SEGMENT_LITERAL);
-                            self.str(s);
-                        }
-                        Segment::Escaped(c) => {
-                            self.u8(SEGMENT_ESCAPED);
-                            // Only ASCII escapes exist; anything else is
-                            // refused by `decode`.
-                            self.u8(u8::try_from(u32::from(*c)).unwrap_or(0));
-                        }
-                        Segment::Variable { key, default } => {
-                            self.u8(SEGMENT_VARIABLE);
-                            self.str(key);
-                            match default {
-                                None => self.u8(0),
-                                Some(default) => {
-                                    self.u8(1);
-                                    self.str(default);
-                                }
-                            }
-                        }
+                self.list(segments, Writer::segment);
+            }
+        }
+    }
+
+    fn segment(&mut self, segment: &'p Segment<'_>) {
+        match segment {
+            Segment::Literal(s) => {
+                self.u8(SEGMENT_LITERAL);
+                self.str(s);
+            }
+            Segment::Escaped(c) => {
+                self.u8(SEGMENT_ESCAPED);
+                // Only ASCII escapes exist; readers refuse anything else.
+                self.u8(u8::try_from(u32::from(*c)).unwrap_or(0));
+            }
+            Segment::Variable { key, default } => {
+                self.u8(SEGMENT_VARIABLE);
+                self.str(key);
+                match default {
+                    None => self.u8(0),
+                    Some(default) => {
+                        self.u8(1);
+                        self.str(default);
                     }
                 }
             }
-        }
-    }
-}
-
-/// Reads a policy's binary form, borrowing its strings from `bytes`.
-pub fn decode(bytes: &[u8]) -> Result<Policy<'_>, DecodeError> {
-    let mut r = Reader { bytes, pos: 0 };
-    if r.u8()? != FORMAT_VERSION {
-        return Err(r.error_at(0, "unknown format version"));
-    }
-    let flags = r.u8()?;
-    if flags & !(POLICY_V2012 | POLICY_HAS_ID) != 0 {
-        return Err(r.error("unknown policy flags"));
-    }
-    let version = if flags & POLICY_V2012 != 0 {
-        Version::V2012_10_17
-    } else {
-        Version::V2008_10_17
-    };
-    let id = if flags & POLICY_HAS_ID != 0 {
-        Some(Cow::Borrowed(r.str()?))
-    } else {
-        None
-    };
-    let n = r.count()?;
-    let mut statements = Vec::with_capacity(n);
-    for _ in 0..n {
-        statements.push(r.statement()?);
-    }
-    if r.pos != bytes.len() {
-        return Err(r.error("bytes after the last statement"));
-    }
-    Ok(Policy {
-        version,
-        id,
-        statements,
-    })
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn error(&self, reason: &'static str) -> DecodeError {
-        self.error_at(self.pos, reason)
-    }
-
-    fn error_at(&self, offset: usize, reason: &'static str) -> DecodeError {
-        DecodeError { offset, reason }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .ok_or_else(|| self.error("length overflows"))?;
-        let taken = self
-            .bytes
-            .get(self.pos..end)
-            .ok_or_else(|| self.error("truncated"))?;
-        self.pos = end;
-        Ok(taken)
-    }
-
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        let b = *self
-            .bytes
-            .get(self.pos)
-            .ok_or_else(|| self.error("truncated"))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    fn uvar(&mut self) -> Result<u64, DecodeError> {
-        let start = self.pos;
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.u8()?;
-            let bits = u64::from(b & 0x7f);
-            if shift == 63 && bits > 1 {
-                return Err(self.error_at(start, "varint overflows 64 bits"));
-            }
-            n |= bits << shift;
-            if b & 0x80 == 0 {
-                return Ok(n);
-            }
-        }
-        Err(self.error_at(start, "varint longer than 10 bytes"))
-    }
-
-    fn ivar(&mut self) -> Result<i64, DecodeError> {
-        let z = self.uvar()?;
-        Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
-    }
-
-    /// A length or count: it cannot exceed the bytes left, each item taking
-    /// at least one, which also bounds what `Vec::with_capacity` reserves.
-    fn count(&mut self) -> Result<usize, DecodeError> {
-        let start = self.pos;
-        let n = self.uvar()?;
-        let left = self.bytes.len().saturating_sub(self.pos);
-        usize::try_from(n)
-            .ok()
-            .filter(|n| *n <= left)
-            .ok_or_else(|| self.error_at(start, "count exceeds the input"))
-    }
-
-    fn str(&mut self) -> Result<&'a str, DecodeError> {
-        let len = self.count()?;
-        let start = self.pos;
-        let bytes = self.take(len)?;
-        core::str::from_utf8(bytes).map_err(|_| self.error_at(start, "string is not UTF-8"))
-    }
-
-    fn strs(&mut self) -> Result<Vec<Cow<'a, str>>, DecodeError> {
-        let n = self.count()?;
-        let mut out = Vec::with_capacity(n);
-        for _ in 0..n {
-            out.push(Cow::Borrowed(self.str()?));
-        }
-        Ok(out)
-    }
-
-    fn statement(&mut self) -> Result<Statement<'a>, DecodeError> {
-        let flags = self.u8()?;
-        if flags >= 64 {
-            return Err(self.error("unknown statement flags"));
-        }
-        let sid = if flags & STATEMENT_HAS_SID != 0 {
-            Some(Cow::Borrowed(self.str()?))
-        } else {
-            None
-        };
-        let principal = PrincipalSet {
-            negated: flags & STATEMENT_NOT_PRINCIPAL != 0,
-            everyone: flags & STATEMENT_EVERYONE != 0,
-            accounts: self.strs()?,
-        };
-        let action = ActionSet {
-            negated: flags & STATEMENT_NOT_ACTION != 0,
-            patterns: self.strs()?,
-        };
-        let n = self.count()?;
-        let mut patterns = Vec::with_capacity(n);
-        for _ in 0..n {
-            patterns.push(self.text()?);
-        }
-        let resource = ResourceSet {
-            negated: flags & STATEMENT_NOT_RESOURCE != 0,
-            patterns,
-        };
-        let n = self.count()?;
-        let mut conditions = Vec::with_capacity(n);
-        for _ in 0..n {
-            conditions.push(self.condition()?);
-        }
-        Ok(Statement {
-            sid,
-            effect: if flags & STATEMENT_DENY != 0 {
-                Effect::Deny
-            } else {
-                Effect::Allow
-            },
-            principal,
-            action,
-            resource,
-            conditions,
-        })
-    }
-
-    fn condition(&mut self) -> Result<Condition<'a>, DecodeError> {
-        let at = self.pos;
-        let operator =
-            Operator::from_code(self.u8()?).ok_or_else(|| self.error_at(at, "unknown operator"))?;
-        let flags = self.u8()?;
-        let qualifier = match flags & !CONDITION_IF_EXISTS {
-            0 => None,
-            CONDITION_FOR_ANY_VALUE => Some(Qualifier::ForAnyValue),
-            CONDITION_FOR_ALL_VALUES => Some(Qualifier::ForAllValues),
-            _ => return Err(self.error("unknown condition flags")),
-        };
-        let key = Cow::Borrowed(self.str()?);
-        let at = self.pos;
-        let tag = self.u8()?;
-        let expected = match operator.kind() {
-            ValueKind::String | ValueKind::Arn | ValueKind::Binary => VALUES_STRINGS,
-            ValueKind::Number => VALUES_NUMBERS,
-            ValueKind::Date => VALUES_DATES,
-            ValueKind::Bool | ValueKind::Null => VALUES_BOOLS,
-            ValueKind::Ip => VALUES_CIDRS,
-        };
-        if tag != expected {
-            return Err(self.error_at(at, "values do not suit the operator"));
-        }
-        let n = self.count()?;
-        let values = match tag {
-            VALUES_STRINGS => {
-                let mut texts = Vec::with_capacity(n);
-                for _ in 0..n {
-                    texts.push(self.text()?);
-                }
-                ConditionValues::Strings(texts)
-            }
-            VALUES_NUMBERS => {
-                let mut numbers = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let at = self.pos;
-                    let bytes: [u8; 8] = self
-                        .take(8)?
-                        .try_into()
-                        .map_err(|_| self.error_at(at, "truncated"))?;
-                    let number = f64::from_le_bytes(bytes);
-                    if !number.is_finite() {
-                        return Err(self.error_at(at, "number is not finite"));
-                    }
-                    numbers.push(number);
-                }
-                ConditionValues::Numbers(numbers)
-            }
-            VALUES_DATES => {
-                let mut dates = Vec::with_capacity(n);
-                for _ in 0..n {
-                    dates.push(self.ivar()?);
-                }
-                ConditionValues::Dates(dates)
-            }
-            VALUES_BOOLS => {
-                let mut bools = Vec::with_capacity(n);
-                for _ in 0..n {
-                    bools.push(match self.u8()? {
-                        0 => false,
-                        1 => true,
-                        _ => return Err(self.error("boolean is neither 0 nor 1")),
-                    });
-                }
-                ConditionValues::Bools(bools)
-            }
-            _ => {
-                let mut cidrs = Vec::with_capacity(n);
-                for _ in 0..n {
-                    cidrs.push(self.cidr()?);
-                }
-                ConditionValues::Cidrs(cidrs)
-            }
-        };
-        Ok(Condition {
-            operator,
-            qualifier,
-            if_exists: flags & CONDITION_IF_EXISTS != 0,
-            key,
-            values,
-        })
-    }
-
-    fn cidr(&mut self) -> Result<Cidr, DecodeError> {
-        let at = self.pos;
-        let family = self.u8()?;
-        let prefix = self.u8()?;
-        let network = match family {
-            4 if prefix <= 32 => {
-                let octets: [u8; 4] = self
-                    .take(4)?
-                    .try_into()
-                    .map_err(|_| self.error_at(at, "truncated"))?;
-                IpAddr::V4(Ipv4Addr::from(octets))
-            }
-            6 if prefix <= 128 => {
-                let octets: [u8; 16] = self
-                    .take(16)?
-                    .try_into()
-                    .map_err(|_| self.error_at(at, "truncated"))?;
-                IpAddr::V6(Ipv6Addr::from(octets))
-            }
-            _ => return Err(self.error_at(at, "bad address family or prefix")),
-        };
-        Ok(Cidr { network, prefix })
-    }
-
-    fn text(&mut self) -> Result<Text<'a>, DecodeError> {
-        match self.u8()? {
-            TEXT_PLAIN => Ok(Text::Plain(Cow::Borrowed(self.str()?))),
-            TEXT_TEMPLATE => {
-                let n = self.count()?;
-                let mut segments = Vec::with_capacity(n);
-                for _ in 0..n {
-                    segments.push(self.segment()?);
-                }
-                Ok(Text::Template(segments))
-            }
-            _ => Err(self.error("unknown text kind")),
-        }
-    }
-
-    fn segment(&mut self) -> Result<Segment<'a>, DecodeError> {
-        match self.u8()? {
-            SEGMENT_LITERAL => Ok(Segment::Literal(Cow::Borrowed(self.str()?))),
-            SEGMENT_ESCAPED => match self.u8()? {
-                c @ (b'*' | b'?' | b'$') => Ok(Segment::Escaped(char::from(c))),
-                _ => Err(self.error("unknown escape")),
-            },
-            SEGMENT_VARIABLE => {
-                let key = Cow::Borrowed(self.str()?);
-                let default = match self.u8()? {
-                    0 => None,
-                    1 => Some(Cow::Borrowed(self.str()?)),
-                    _ => return Err(self.error("bad default flag")),
-                };
-                Ok(Segment::Variable { key, default })
-            }
-            _ => Err(self.error("unknown segment kind")),
         }
     }
 }

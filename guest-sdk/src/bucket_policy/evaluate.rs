@@ -12,9 +12,11 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::condition::holds;
+use super::error::DecodeError;
 use super::keys::same_key;
+use super::refs::{Seq, StatementRef};
 use super::wildcard::{ascii_caseless, exact, matches, text_matches};
-use super::{ActionSet, Effect, Policy, PrincipalSet, ResourceSet, Statement};
+use super::{Effect, Policy, Statement};
 
 /// What a condition can ask about the request.
 ///
@@ -179,58 +181,75 @@ pub fn resource_arn(bucket: &str, key: Option<&str>) -> String {
     }
 }
 
-/// What `policy` says about `request`.
+/// What `policy` says about `request`. For a policy in its binary form,
+/// [`PolicyView::evaluate`](super::PolicyView::evaluate) answers the same
+/// without building the policy.
 pub fn evaluate<'p>(policy: &'p Policy<'_>, request: &EvalRequest<'_>) -> Verdict<'p> {
+    // A policy in memory has nothing to read, so nothing can fail; were it
+    // to, the request would be refused.
+    evaluate_statements(Seq::Slice(&policy.statements), request)
+        .unwrap_or(Verdict::ExplicitDeny { sid: None })
+}
+
+/// [`evaluate`], for statements in memory or encoded.
+pub(crate) fn evaluate_statements<'p>(
+    statements: Seq<'p, Statement<'p>>,
+    request: &EvalRequest<'_>,
+) -> Result<Verdict<'p>, DecodeError> {
     let mut allow = None;
-    for statement in &policy.statements {
+    for statement in statements.iter() {
+        let statement = statement?;
         // Once something allows, only a deny can change the answer.
         if statement.effect == Effect::Allow && allow.is_some() {
             continue;
         }
-        if !applies(statement, request) {
+        let Some(sid) = applies(&statement, request)? else {
             continue;
-        }
-        let sid = statement.sid.as_deref();
+        };
         match statement.effect {
-            Effect::Deny => return Verdict::ExplicitDeny { sid },
+            Effect::Deny => return Ok(Verdict::ExplicitDeny { sid }),
             Effect::Allow => allow = Some(sid),
         }
     }
-    match allow {
+    Ok(match allow {
         Some(sid) => Verdict::Allow { sid },
         None => Verdict::NoMatch,
+    })
+}
+
+/// Whether a statement applies to the request (then with its Sid), testing
+/// the cheap parts first and reading no further than needed.
+fn applies<'p>(
+    statement: &StatementRef<'p>,
+    request: &EvalRequest<'_>,
+) -> Result<Option<Option<&'p str>>, DecodeError> {
+    let mut parts = statement.parts();
+    let accounts = parts.accounts()?;
+    let listed = statement.everyone
+        || match request.principal {
+            Some(id) => accounts.any(|account| Ok(account == id))?,
+            None => false,
+        };
+    if listed == statement.not_principal {
+        return Ok(None);
     }
-}
-
-/// Whether a statement applies to the request: the cheap tests first.
-fn applies(statement: &Statement<'_>, request: &EvalRequest<'_>) -> bool {
-    principal_matches(&statement.principal, request.principal)
-        && action_matches(&statement.action, request.action)
-        && resource_matches(&statement.resource, request)
-        && statement
-            .conditions
-            .iter()
-            .all(|condition| holds(condition, request.context))
-}
-
-fn principal_matches(set: &PrincipalSet<'_>, caller: Option<&str>) -> bool {
-    let listed =
-        set.everyone || caller.is_some_and(|id| set.accounts.iter().any(|account| account == id));
-    listed != set.negated
-}
-
-fn action_matches(set: &ActionSet<'_>, action: &str) -> bool {
-    let listed = set
-        .patterns
-        .iter()
-        .any(|pattern| matches(pattern.as_ref(), action, ascii_caseless));
-    listed != set.negated
-}
-
-fn resource_matches(set: &ResourceSet<'_>, request: &EvalRequest<'_>) -> bool {
-    let listed = set
-        .patterns
-        .iter()
-        .any(|pattern| text_matches(pattern, request.resource, request.context, exact));
-    listed != set.negated
+    let listed = parts
+        .actions()?
+        .any(|pattern| Ok(matches(pattern, request.action, ascii_caseless)))?;
+    if listed == statement.not_action {
+        return Ok(None);
+    }
+    let listed = parts
+        .resources()?
+        .any(|pattern| text_matches(pattern, request.resource, request.context, exact))?;
+    if listed == statement.not_resource {
+        return Ok(None);
+    }
+    if !parts
+        .conditions()?
+        .all(|condition| holds(condition, request.context))?
+    {
+        return Ok(None);
+    }
+    parts.sid().map(Some)
 }

@@ -10,9 +10,12 @@
 //!   checks the accounts it names ([`Policy::accounts`]), asks whether it is
 //!   public ([`Policy::is_public`], for Block Public Access) and stores its
 //!   [`Policy::encode`]d form;
-//! - on every decision, a module [`decode`]s that form (borrowing every
-//!   string from it) and [`evaluate`]s the request: an explicit deny, an
-//!   allow, or no match (the caller's other rules then decide).
+//! - on every decision, a module reads that form in place ([`PolicyView`]:
+//!   no allocation, only the parts the request reaches are read) and
+//!   evaluates the request: an explicit deny, an allow, or no match (the
+//!   caller's other rules then decide). [`decode`] builds the [`Policy`]
+//!   back, borrowing its strings, for code that wants to look at it;
+//!   [`evaluate`] applies a policy in memory.
 //!
 //! Everything that can be worked out once is worked out by [`parse`]:
 //! operators are enums, numbers, dates (epoch seconds), booleans and CIDR
@@ -46,14 +49,17 @@
 //! - `wildcard`: `*`/`?` matching and policy-variable substitution;
 //! - `evaluate`: [`evaluate`], [`EvalRequest`], [`Verdict`] and what a
 //!   condition can ask about the request ([`ConditionContext`]);
-//! - `encode`: the binary form ([`Policy::encode`], [`decode`]), whose
-//!   layout that module documents;
+//! - `encode`: the binary form ([`Policy::encode`]), whose layout that
+//!   module documents;
+//! - `reader`, `refs`: reading the binary form, and the borrowed views of a
+//!   policy's parts that evaluation reads, from memory or from the bytes;
+//! - `view`: [`PolicyView`] (the binary form read in place) and [`decode`];
 //! - `public`: [`Policy::is_public`], S3's "is this policy public".
 //!
 //! # Example
 //!
 //! ```
-//! use coffer_guest_sdk::bucket_policy::{self, Context, EvalRequest, Verdict};
+//! use coffer_guest_sdk::bucket_policy::{self, Context, EvalRequest, PolicyView, Verdict};
 //!
 //! let document = r#"{
 //!     "Version": "2012-10-17",
@@ -75,9 +81,9 @@
 //! let policy = bucket_policy::parse(document, "photos")?;
 //! assert!(policy.is_public());
 //!
-//! // The host stores the binary form; a module decodes it per decision.
+//! // The host stores the binary form; a module reads it per decision.
 //! let stored = policy.encode();
-//! let policy = bucket_policy::decode(&stored)?;
+//! let view = PolicyView::new(&stored)?;
 //!
 //! let tls = Context::new().with("aws:SecureTransport", "true");
 //! let read = EvalRequest {
@@ -86,11 +92,16 @@
 //!     principal: None,
 //!     context: &tls,
 //! };
-//! assert_eq!(bucket_policy::evaluate(&policy, &read), Verdict::Allow { sid: Some("PublicRead") });
+//! assert_eq!(view.evaluate(&read)?, Verdict::Allow { sid: Some("PublicRead") });
 //!
 //! let plain = Context::new().with("aws:SecureTransport", "false");
 //! let read = EvalRequest { context: &plain, ..read };
-//! assert_eq!(bucket_policy::evaluate(&policy, &read), Verdict::ExplicitDeny { sid: Some("TlsOnly") });
+//! assert_eq!(view.evaluate(&read)?, Verdict::ExplicitDeny { sid: Some("TlsOnly") });
+//!
+//! // The same, decoded or as parsed.
+//! let decoded = bucket_policy::decode(&stored)?;
+//! assert_eq!(decoded, policy);
+//! assert_eq!(bucket_policy::evaluate(&decoded, &read), Verdict::ExplicitDeny { sid: Some("TlsOnly") });
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -106,7 +117,10 @@ mod evaluate;
 mod keys;
 mod parse;
 mod public;
+mod reader;
+mod refs;
 mod values;
+mod view;
 mod wildcard;
 
 #[cfg(test)]
@@ -114,13 +128,14 @@ mod tests;
 
 pub use actions::{ActionLevel, KNOWN_ACTIONS, action_for, action_level};
 pub use condition::{Operator, Qualifier};
-pub use encode::{FORMAT_VERSION, decode};
+pub use encode::FORMAT_VERSION;
 pub use error::{DecodeError, PolicyError};
 pub use evaluate::{
     ConditionContext, Context, ContextValues, EvalRequest, Verdict, evaluate, resource_arn,
 };
 pub use keys::{KNOWN_KEYS, TAG_KEY_PREFIXES, canonical_key, same_key};
 pub use parse::parse;
+pub use view::{PolicyView, decode};
 
 /// A parsed, validated bucket policy. Strings borrow from the encoded form
 /// when [`decode`]d; [`parse`] returns owned ones.

@@ -71,7 +71,8 @@ impl PartialEq<Verdict<'_>> for Outcome {
 }
 
 /// The verdict of `document` for `req`, checked to be the same for the
-/// parsed policy and for its decoded binary form.
+/// parsed policy, for its decoded binary form and for the binary form read
+/// in place.
 #[track_caller]
 fn judge(document: &str, req: &EvalRequest<'_>) -> Outcome {
     let policy = parsed(document);
@@ -81,6 +82,8 @@ fn judge(document: &str, req: &EvalRequest<'_>) -> Outcome {
     let from_parsed = evaluate(&policy, req);
     let from_decoded = evaluate(&decoded, req);
     assert_eq!(from_parsed, from_decoded);
+    let view = PolicyView::new(&bytes).expect("reads");
+    assert_eq!(view.evaluate(req), Ok(from_parsed));
     match from_parsed {
         Verdict::Allow { sid } => Outcome::Allow(sid.map(String::from)),
         Verdict::ExplicitDeny { sid } => Outcome::Deny(sid.map(String::from)),
@@ -646,11 +649,21 @@ fn damaged_encodings_are_errors_not_panics() {
     for i in 0..damaged.len() {
         for bit in 0..8 {
             damaged[i] ^= 1 << bit;
-            if let Ok(p) = decode(&damaged) {
+            let decoded = decode(&damaged);
+            if let Ok(p) = &decoded {
                 // Whatever decodes must evaluate and re-encode.
-                let _ = evaluate(&p, &req);
+                let _ = evaluate(p, &req);
                 let _ = p.is_public();
-                assert_eq!(decode(&p.encode()), Ok(p.clone()));
+                assert_eq!(decode(&p.encode()).as_ref(), Ok(p));
+            }
+            // Read in place, it evaluates or fails, and a full check agrees
+            // with decoding.
+            let view = PolicyView::new(&damaged);
+            if let Ok(view) = view {
+                let _ = view.evaluate(&req);
+                assert_eq!(view.check().is_ok(), decoded.is_ok());
+            } else {
+                assert!(decoded.is_err());
             }
             damaged[i] ^= 1 << bit;
         }
@@ -671,6 +684,9 @@ fn damaged_encodings_are_errors_not_panics() {
         }
         if let Ok(p) = decode(&noise) {
             let _ = evaluate(&p, &req);
+        }
+        if let Ok(view) = PolicyView::new(&noise) {
+            let _ = view.evaluate(&req);
         }
     }
     let e = decode(&[
