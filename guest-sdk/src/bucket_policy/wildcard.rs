@@ -8,9 +8,9 @@
 //! UTF-8 makes that the same as comparing characters, as long as the text
 //! only ever advances by whole characters past a wildcard, which it does.
 //!
-//! A template is matched as the list of its pieces after substitution
-//! ([`Piece`]): the policy's own text, where wildcards keep their meaning,
-//! and substituted values and escapes, where they do not.
+//! A template is matched once substituted, as a list of [`Tok`]s: the
+//! policy's own text keeps its wildcards, substituted values and escapes are
+//! literal bytes.
 
 use alloc::vec::Vec;
 
@@ -30,86 +30,47 @@ pub(crate) enum Tok {
     AnyOne,
 }
 
-/// A pattern the matcher can walk: `at` gives the element at a position and
-/// the position after it. Positions grow along the pattern, so a part of it
-/// is a range of them.
+/// A pattern the matcher can walk: its elements by index.
 pub(crate) trait Pattern {
-    type Pos: Copy + PartialOrd;
-    fn start(&self) -> Self::Pos;
-    /// The position after the last element.
-    fn end(&self) -> Self::Pos;
-    fn at(&self, pos: Self::Pos) -> Option<(Tok, Self::Pos)>;
+    fn len(&self) -> usize;
+    fn tok(&self, index: usize) -> Option<Tok>;
 }
 
-/// Policy text as written: `*` and `?` are wildcards. Positions are byte
-/// offsets.
-impl Pattern for str {
-    type Pos = usize;
-
+/// Policy text as written: `*` and `?` are wildcards.
+impl Pattern for [u8] {
     #[inline]
-    fn start(&self) -> usize {
-        0
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
     }
 
     #[inline]
-    fn end(&self) -> usize {
-        self.len()
-    }
-
-    #[inline]
-    fn at(&self, pos: usize) -> Option<(Tok, usize)> {
-        let tok = match *self.as_bytes().get(pos)? {
+    fn tok(&self, index: usize) -> Option<Tok> {
+        Some(match *self.get(index)? {
             b'*' => Tok::AnyRun,
             b'?' => Tok::AnyOne,
             b => Tok::Byte(b),
-        };
-        Some((tok, pos + 1))
+        })
     }
 }
 
-/// A piece of a substituted template.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Piece<'t> {
-    text: &'t str,
-    /// Whether `*` and `?` in `text` are wildcards (the policy's own text,
-    /// in a `Like` comparison).
-    wild: bool,
-}
-
-/// A substituted template: positions are (piece, byte offset), always at an
-/// existing byte or the end (pieces are never empty).
-impl Pattern for [Piece<'_>] {
-    type Pos = (usize, usize);
-
+/// A template with its variables substituted.
+impl Pattern for [Tok] {
     #[inline]
-    fn start(&self) -> (usize, usize) {
-        (0, 0)
+    fn len(&self) -> usize {
+        <[Tok]>::len(self)
     }
 
     #[inline]
-    fn end(&self) -> (usize, usize) {
-        (self.len(), 0)
-    }
-
-    #[inline]
-    fn at(&self, (piece, offset): (usize, usize)) -> Option<(Tok, (usize, usize))> {
-        let Piece { text, wild } = *self.get(piece)?;
-        let tok = match *text.as_bytes().get(offset)? {
-            b'*' if wild => Tok::AnyRun,
-            b'?' if wild => Tok::AnyOne,
-            b => Tok::Byte(b),
-        };
-        let next = if offset + 1 < text.len() {
-            (piece, offset + 1)
-        } else {
-            (piece + 1, 0)
-        };
-        Some((tok, next))
+    fn tok(&self, index: usize) -> Option<Tok> {
+        self.get(index).copied()
     }
 }
 
-/// How two bytes compare.
-pub(crate) type ByteEq = fn(u8, u8) -> bool;
+/// How two bytes compare: [`exact`] or [`ascii_caseless`]. Generic, so each
+/// comparison is inlined into the matcher.
+pub(crate) trait ByteEq: Fn(u8, u8) -> bool + Copy {}
+
+impl<F: Fn(u8, u8) -> bool + Copy> ByteEq for F {}
 
 /// Case-sensitive comparison (resources, `StringLike`, ARNs).
 #[inline]
@@ -138,43 +99,58 @@ fn char_len(b: u8) -> usize {
 
 /// Whether the whole of `text` matches the whole of policy text `pattern`.
 #[inline]
-pub(crate) fn matches(pattern: &str, text: &str, eq: ByteEq) -> bool {
-    if !pattern.bytes().any(|b| b == b'*' || b == b'?') {
-        return pattern.len() == text.len()
-            && pattern.bytes().zip(text.bytes()).all(|(a, b)| eq(a, b));
+pub(crate) fn matches(pattern: &str, text: &str, eq: impl ByteEq) -> bool {
+    let pattern = pattern.as_bytes();
+    let text_bytes = text.as_bytes();
+    // The literal part before the first wildcard, compared at once (most
+    // patterns are literal, or end in `*`).
+    let literal = pattern
+        .iter()
+        .position(|b| *b == b'*' || *b == b'?')
+        .unwrap_or(pattern.len());
+    let (Some(head), Some(text_head)) = (pattern.get(..literal), text_bytes.get(..literal)) else {
+        return false;
+    };
+    if !head.iter().zip(text_head).all(|(a, b)| eq(*a, *b)) {
+        return false;
     }
-    matches_range(pattern, 0, pattern.len(), text, eq)
+    if literal == pattern.len() {
+        return literal == text_bytes.len();
+    }
+    // The head matched byte for byte and ends before an ASCII wildcard, so
+    // the text's rest starts on a character boundary.
+    text.get(literal..)
+        .is_some_and(|rest| matches_range(pattern, literal, pattern.len(), rest, eq))
 }
 
-/// Whether the whole of `text` matches the part of `pattern` from position
-/// `from` up to (not including) position `to`.
+/// Whether the whole of `text` matches `pattern[from..to]`.
 pub(crate) fn matches_range<P: Pattern + ?Sized>(
     pattern: &P,
-    from: P::Pos,
-    to: P::Pos,
+    from: usize,
+    to: usize,
     text: &str,
-    eq: ByteEq,
+    eq: impl ByteEq,
 ) -> bool {
     let text = text.as_bytes();
     let (mut p, mut t) = (from, 0usize);
     // After a `*`: where the pattern resumes, and where in the text the
     // `*`'s run currently ends.
-    let mut star: Option<(P::Pos, usize)> = None;
+    let mut star: Option<(usize, usize)> = None;
     loop {
-        let tok = if p < to { pattern.at(p) } else { None };
+        let tok = if p < to { pattern.tok(p) } else { None };
         match (tok, text.get(t)) {
-            (Some((Tok::AnyRun, after)), _) => {
-                star = Some((after, t));
-                p = after;
+            (Some(Tok::AnyRun), _) => {
+                p += 1;
+                star = Some((p, t));
                 continue;
             }
-            (Some((Tok::AnyOne, after)), Some(&b)) => {
-                p = after;
+            (Some(Tok::AnyOne), Some(&b)) => {
+                p += 1;
                 t += char_len(b);
                 continue;
             }
-            (Some((Tok::Byte(want), after)), Some(&b)) if eq(want, b) => {
-                p = after;
+            (Some(Tok::Byte(want)), Some(&b)) if eq(want, b) => {
+                p += 1;
                 t += 1;
                 continue;
             }
@@ -199,80 +175,63 @@ pub(crate) fn matches_range<P: Pattern + ?Sized>(
 /// each of the six colon-separated parts separately, wildcards staying within
 /// their part (the last part, the resource, keeps any further colons).
 pub(crate) fn arn_matches<P: Pattern + ?Sized>(pattern: &P, text: &str) -> bool {
-    // Where each of the pattern's first five colons is.
-    let mut colons = [pattern.start(); 5];
+    let mut parts = text.splitn(6, ':');
+    let mut from = 0;
     let mut found = 0;
-    let mut pos = pattern.start();
-    while found < colons.len() {
-        let Some((tok, after)) = pattern.at(pos) else {
-            return false;
-        };
-        if tok == Tok::Byte(b':') {
-            colons[found] = pos;
+    for index in 0..pattern.len() {
+        if found == 5 {
+            break;
+        }
+        if pattern.tok(index) == Some(Tok::Byte(b':')) {
+            let Some(part) = parts.next() else {
+                return false;
+            };
+            if !matches_range(pattern, from, index, part, exact) {
+                return false;
+            }
+            from = index + 1;
             found += 1;
         }
-        pos = after;
     }
-    let mut parts = text.splitn(6, ':');
-    let mut from = pattern.start();
-    for colon in colons {
-        let Some(part) = parts.next() else {
-            return false;
-        };
-        if !matches_range(pattern, from, colon, part, exact) {
-            return false;
-        }
-        let Some((_, after)) = pattern.at(colon) else {
-            return false;
-        };
-        from = after;
-    }
-    match parts.next() {
-        Some(resource) => matches_range(pattern, from, pattern.end(), resource, exact),
-        None => false,
+    match (found, parts.next()) {
+        (5, Some(resource)) => matches_range(pattern, from, pattern.len(), resource, exact),
+        _ => false,
     }
 }
 
-/// A template's pieces with its variables substituted from the request; the
-/// policy's own text keeps its wildcards if `wildcards`. `None` if a
-/// variable has no single value and no default: the text then matches
-/// nothing.
-fn substitute<'x>(
-    segments: Seq<'x, Segment<'x>>,
-    context: &'x dyn ConditionContext,
+/// A template with its variables substituted from the request; the policy's
+/// own text keeps its wildcards if `wildcards`, substituted values and
+/// escapes are literal. `None` if a variable has no single value and no
+/// default: the text then matches nothing.
+fn substitute(
+    segments: Seq<'_, Segment<'_>>,
+    context: &dyn ConditionContext,
     wildcards: bool,
-) -> Result<Option<Vec<Piece<'x>>>, DecodeError> {
-    let mut pieces = Vec::with_capacity(segments.len());
+) -> Result<Option<Vec<Tok>>, DecodeError> {
+    let mut toks = Vec::with_capacity(64);
     for segment in segments.iter() {
-        let piece = match segment? {
-            SegmentRef::Literal(text) => Piece {
-                text,
-                wild: wildcards,
-            },
-            SegmentRef::Escaped(c) => Piece {
-                text: match c {
-                    '*' => "*",
-                    '?' => "?",
-                    _ => "$",
-                },
-                wild: false,
-            },
+        match segment? {
+            SegmentRef::Literal(text) => {
+                toks.extend(text.bytes().map(|b| match b {
+                    b'*' if wildcards => Tok::AnyRun,
+                    b'?' if wildcards => Tok::AnyOne,
+                    b => Tok::Byte(b),
+                }));
+            }
+            SegmentRef::Escaped(c) => toks.push(Tok::Byte(u8::try_from(c).unwrap_or(b'$'))),
             SegmentRef::Variable { key, default } => {
                 let value = context
                     .values(key)
                     .and_then(|values| values.single())
                     .or(default);
-                let Some(text) = value else {
+                let Some(value) = value else {
                     return Ok(None);
                 };
-                Piece { text, wild: false }
+                toks.extend(value.bytes().map(Tok::Byte));
             }
-        };
-        if !piece.text.is_empty() {
-            pieces.push(piece);
         }
     }
-    Ok(Some(pieces))
+    Ok(Some(toks))
 }
 
 /// Whether `text` matches a policy text with wildcards (`Like` operators,
@@ -282,13 +241,12 @@ pub(crate) fn text_matches(
     pattern: TextRef<'_>,
     text: &str,
     context: &dyn ConditionContext,
-    eq: ByteEq,
+    eq: impl ByteEq,
 ) -> Result<bool, DecodeError> {
     Ok(match pattern {
         TextRef::Plain(p) => matches(p, text, eq),
-        TextRef::Template(segments) => substitute(segments, context, true)?.is_some_and(|pieces| {
-            matches_range(pieces.as_slice(), (0, 0), pieces.as_slice().end(), text, eq)
-        }),
+        TextRef::Template(segments) => substitute(segments, context, true)?
+            .is_some_and(|toks| matches_range(toks.as_slice(), 0, toks.len(), text, eq)),
     })
 }
 
@@ -299,17 +257,14 @@ pub(crate) fn text_equals(
     pattern: TextRef<'_>,
     text: &str,
     context: &dyn ConditionContext,
-    eq: ByteEq,
+    eq: impl ByteEq,
 ) -> Result<bool, DecodeError> {
     Ok(match pattern {
         TextRef::Plain(p) => {
             p.len() == text.len() && p.bytes().zip(text.bytes()).all(|(a, b)| eq(a, b))
         }
-        TextRef::Template(segments) => {
-            substitute(segments, context, false)?.is_some_and(|pieces| {
-                matches_range(pieces.as_slice(), (0, 0), pieces.as_slice().end(), text, eq)
-            })
-        }
+        TextRef::Template(segments) => substitute(segments, context, false)?
+            .is_some_and(|toks| matches_range(toks.as_slice(), 0, toks.len(), text, eq)),
     })
 }
 
@@ -320,8 +275,8 @@ pub(crate) fn text_arn_matches(
     context: &dyn ConditionContext,
 ) -> Result<bool, DecodeError> {
     Ok(match pattern {
-        TextRef::Plain(p) => arn_matches(p, text),
+        TextRef::Plain(p) => arn_matches(p.as_bytes(), text),
         TextRef::Template(segments) => substitute(segments, context, true)?
-            .is_some_and(|pieces| arn_matches(pieces.as_slice(), text)),
+            .is_some_and(|toks| arn_matches(toks.as_slice(), text)),
     })
 }
