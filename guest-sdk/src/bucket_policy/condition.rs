@@ -1,23 +1,5 @@
 //! Condition operators and whether a [`Condition`](super::Condition) holds
-//! for a request.
-//!
-//! AWS's rules
-//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>,
-//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>):
-//!
-//! - a condition's values are alternatives: it holds if the request's value
-//!   matches any of them; a negated operator (`StringNotEquals`,
-//!   `NotIpAddress`, ...) holds if the request's value matches none;
-//! - a key the request lacks (or has with no values) makes a condition
-//!   false, a negated one true; `...IfExists` makes it true either way;
-//!   `Null` tests exactly that (`true`: the key is absent);
-//! - `ForAllValues:` holds if every request value satisfies the operator
-//!   (and when the key is absent or empty), `ForAnyValue:` if at least one
-//!   does (never when absent, unless `IfExists`); without a qualifier, a key
-//!   with several values behaves as `ForAnyValue` for positive operators and
-//!   as "none matches" for negated ones;
-//! - a request value the operator cannot read (a number that is not one)
-//!   matches no policy value.
+//! for a request (the rules are on [`Condition`](super::Condition)).
 
 use super::error::DecodeError;
 use super::evaluate::ConditionContext;

@@ -26,7 +26,7 @@ use super::{Effect, Policy, Statement};
 /// implementations that take keys from elsewhere.
 pub trait ConditionContext {
     /// The request's values for `key`, or `None` if the request has no such
-    /// key (which conditions treat as AWS does: see [`Operator`](super::Operator)).
+    /// key (which conditions treat as AWS does: see [`Condition`](super::Condition)).
     fn values(&self, key: &str) -> Option<ContextValues<'_>>;
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Key names are case-insensitive, except the tag key after
 //! `s3:ExistingObjectTag/` or `s3:RequestObjectTag/` (tag keys are
-//! case-sensitive). [`parse`](super::parse) rewrites every key to its
+//! case-sensitive). [`parse`](fn@super::parse) rewrites every key to its
 //! canonical spelling, so a [`ConditionContext`](super::ConditionContext) is
 //! always asked with the spelling listed here.
 //!

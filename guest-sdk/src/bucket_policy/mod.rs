@@ -5,7 +5,7 @@
 //! The host and policy modules share this code, so both agree on what a
 //! policy means:
 //!
-//! - the host [`parse`]s a document when it is put, which also validates it
+//! - the host [`parse`](fn@parse)s a document when it is put, which also validates it
 //!   the way S3 does (the error's text is the `MalformedPolicy` message),
 //!   checks the accounts it names ([`Policy::accounts`]), asks whether it is
 //!   public ([`Policy::is_public`], for Block Public Access) and stores its
@@ -15,9 +15,9 @@
 //!   evaluates the request: an explicit deny, an allow, or no match (the
 //!   caller's other rules then decide). [`decode`] builds the [`Policy`]
 //!   back, borrowing its strings, for code that wants to look at it;
-//!   [`evaluate`] applies a policy in memory.
+//!   [`evaluate`](fn@evaluate) applies a policy in memory.
 //!
-//! Everything that can be worked out once is worked out by [`parse`]:
+//! Everything that can be worked out once is worked out by [`parse`](fn@parse):
 //! operators are enums, numbers, dates (epoch seconds), booleans and CIDR
 //! ranges are parsed, condition keys are in their canonical spelling
 //! ([`KNOWN_KEYS`]) and policy variables are split out ([`Text`]). Evaluation
@@ -47,7 +47,7 @@
 //! - `values`: numbers, dates, booleans and CIDR ranges, in policies and in
 //!   requests;
 //! - `wildcard`: `*`/`?` matching and policy-variable substitution;
-//! - `evaluate`: [`evaluate`], [`EvalRequest`], [`Verdict`] and what a
+//! - `evaluate`: [`evaluate`](fn@evaluate), [`EvalRequest`], [`Verdict`] and what a
 //!   condition can ask about the request ([`ConditionContext`]);
 //! - `encode`: the binary form ([`Policy::encode`]), whose layout that
 //!   module documents;
@@ -138,7 +138,7 @@ pub use parse::parse;
 pub use view::{PolicyView, decode};
 
 /// A parsed, validated bucket policy. Strings borrow from the encoded form
-/// when [`decode`]d; [`parse`] returns owned ones.
+/// when [`decode`]d; [`parse`](fn@parse) returns owned ones.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy<'a> {
     /// The language version, which decides whether `${...}` is a policy
@@ -272,6 +272,28 @@ pub enum Segment<'a> {
 }
 
 /// One condition: an operator applied to one key and its values.
+///
+/// AWS's rules
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>,
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>):
+///
+/// - a condition's values are alternatives: it holds if the request's value
+///   matches any of them; a negated operator (`StringNotEquals`,
+///   `NotIpAddress`, ...) holds if the request's value matches none;
+/// - a key the request lacks (or has with no values) makes a condition
+///   false, a negated one true; `...IfExists` makes it true either way;
+///   `Null` tests exactly that (`true`: the key is absent);
+/// - `ForAllValues:` holds if every request value satisfies the operator
+///   (and when the key is absent or empty), `ForAnyValue:` if at least one
+///   does (never when absent, unless `IfExists`); without a qualifier, a key
+///   with several values behaves as `ForAnyValue` for positive operators and
+///   as "none matches" for negated ones;
+/// - a request value the operator cannot read (a number that is not one)
+///   matches no policy value;
+/// - `*` and `?` are wildcards in `StringLike`, `StringNotLike` and every
+///   `Arn*` operator (`ArnEquals` behaves as `ArnLike`, as in AWS, each of
+///   an ARN's six parts matched separately), literal elsewhere;
+///   `...IgnoreCase` folds ASCII letters only.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition<'a> {
     /// The operator, without its qualifier and `IfExists`.

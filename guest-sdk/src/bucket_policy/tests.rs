@@ -3,7 +3,7 @@
 //! example policies, and the public test.
 
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -707,6 +707,30 @@ fn damaged_encodings_are_errors_not_panics() {
     assert!(!e.to_string().is_empty());
 }
 
+#[test]
+fn a_damaged_part_fails_evaluation_instead_of_being_skipped() {
+    let document = statement(
+        r#""Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::b/*""#,
+    );
+    let mut bytes = parsed(&document).encode();
+    // The action list: one item of 2 bytes, the string (offset, 12 bytes).
+    // Make the string run past the table.
+    let at = bytes
+        .windows(4)
+        .rposition(|w| w[0] == 1 && w[1] == 2 && w[3] == 12)
+        .expect("the action list");
+    bytes[at + 3] = 0x7f;
+    let view = PolicyView::new(&bytes).expect("the header is intact");
+    let c = none();
+    assert!(
+        view.evaluate(&request("s3:GetObject", "arn:aws:s3:::b/k", &c))
+            .is_err()
+    );
+    assert!(view.check().is_err());
+    assert!(decode(&bytes).is_err());
+}
+
 // ------------------------------------------------------------ evaluation
 
 #[test]
@@ -1194,6 +1218,17 @@ fn wildcards() {
     assert!(!matches("a?c", "ac", exact));
     assert!(matches("*.jpg", "a/b/c.jpg", exact));
     assert!(matches("a**", "a", exact));
+    assert!(matches("a*b", "ab", exact));
+    assert!(!matches("a*b", "a", exact));
+    assert!(matches("?", "é", exact));
+    assert!(!matches("??", "é", exact));
+    assert!(matches("a*é*", "aXéY", exact));
+    assert!(matches("*é", "ééé", exact));
+    assert!(!matches("", "a", exact));
+    assert!(matches("", "", exact));
+    assert!(matches("S3:GET*", "s3:getObject", ascii_caseless));
+    assert!(!matches("s3:GetObject", "s3:GetObjectAcl", ascii_caseless));
+    assert!(matches("*/*/x?z", "a/b/c/xyz", exact));
     // Resources compare case-sensitively, actions not.
     let document = statement(
         r#""Effect": "Allow", "Principal": "*", "Action": "S3:get*",

@@ -98,7 +98,7 @@ impl<'a> PolicyView<'a> {
         self.len() == 0
     }
 
-    /// What the policy says about `request`, as [`evaluate`](super::evaluate)
+    /// What the policy says about `request`, as [`evaluate`](fn@super::evaluate)
     /// says for the decoded policy, reading only the parts it needs. An
     /// error means a part it read is damaged: the caller must refuse the
     /// request (fail closed), as it cannot know what the policy says.
