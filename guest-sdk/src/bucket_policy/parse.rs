@@ -169,6 +169,12 @@ fn parse_statement(value: Value, scope: &Scope<'_>) -> Result<Statement<'static>
     };
 
     let (value, negated) = principal.ok_or(PolicyError::MissingField("Principal"))?;
+    // "NotPrincipal must be used with "Effect":"Deny". Using it with
+    // "Effect":"Allow" is not supported."
+    // (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html>)
+    if negated && effect == Effect::Allow {
+        return Err(PolicyError::Principal("NotPrincipal with Allow".into()));
+    }
     let principal = parse_principal(value, negated)?;
 
     let (value, negated) = action.ok_or(PolicyError::MissingField("Action"))?;

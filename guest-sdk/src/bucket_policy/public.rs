@@ -15,7 +15,9 @@
 //! > `s3:DataAccessPointArn`, `s3:DataAccessPointAccount`.
 //!
 //! So a policy is public if an `Allow` statement grants to everyone
-//! (`"*"`, or any `NotPrincipal`) with no condition that pins one of those
+//! (`"*"`, or a `NotPrincipal`, which [`parse`](fn@super::parse) refuses
+//! with `Allow` but a policy built in code may have) with no condition that
+//! pins one of those
 //! keys to fixed values. Where AWS's text leaves room, this errs towards
 //! "public" (the safe side for Block Public Access):
 //!

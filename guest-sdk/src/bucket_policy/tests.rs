@@ -1496,10 +1496,17 @@ fn what_is_public() {
         r#"{"Bool": {"aws:SecureTransport": "true"}, "IpAddress": {"aws:SourceIp": "192.0.2.0/24"}}"#
     ));
 
+    // NotPrincipal with Allow is refused, but a policy built in code may
+    // have it: it grants to everyone not listed.
     let not_principal = statement(&format!(
         r#""Effect": "Allow", "NotPrincipal": {{"AWS": "alice"}}, {READ}"#
     ));
-    assert!(parsed(&not_principal).is_public());
+    assert!(matches!(refused(&not_principal), PolicyError::Principal(_)));
+    let mut policy = parsed(&statement(&format!(
+        r#""Effect": "Allow", "Principal": {{"AWS": "alice"}}, {READ}"#
+    )));
+    policy.statements[0].principal.negated = true;
+    assert!(policy.is_public());
     let account = statement(&format!(
         r#""Effect": "Allow", "Principal": {{"AWS": "alice"}}, {READ}"#
     ));
