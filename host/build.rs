@@ -30,9 +30,10 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 const WASM_TARGET: &str = "wasm32-wasip2";
 
 /// Fixture crates and the file name each is installed under.
-const FIXTURES: [(&str, &str); 10] = [
+const FIXTURES: [(&str, &str); 11] = [
     ("coffer_fixture_allow_all", "allow-all.wasm"),
     ("coffer_fixture_deny_all", "deny-all.wasm"),
+    ("coffer_fixture_echo_context", "echo-context.wasm"),
     ("coffer_fixture_echo_tags", "echo-tags.wasm"),
     ("coffer_fixture_infinite_loop", "infinite-loop.wasm"),
     ("coffer_fixture_legacy_v0_1", "legacy-v0-1.wasm"),
@@ -137,6 +138,7 @@ fn build_fixtures(root: &Path, wasm_dir: &Path, fixtures_dir: &Path) -> Result<(
         "Cargo.lock",
         "allow-all",
         "deny-all",
+        "echo-context",
         "echo-tags",
         "infinite-loop",
         "legacy-v0-1",

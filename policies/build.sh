@@ -27,7 +27,7 @@ cargo build -p coffer-policy-read-only-prefix -p coffer-policy-anonymous-ip-allo
 cargo build --manifest-path policies/fixtures/Cargo.toml --workspace \
   --target wasm32-wasip2 --release --target-dir "$target"
 mkdir -p "$target/fixtures"
-for f in allow-all deny-all echo-tags infinite-loop legacy-v0-1 legacy-v0-2 memory-bomb metadata-panic panic wrong-world; do
+for f in allow-all deny-all echo-context echo-tags infinite-loop legacy-v0-1 legacy-v0-2 memory-bomb metadata-panic panic wrong-world; do
   cp "$target/wasm32-wasip2/release/coffer_fixture_${f//-/_}.wasm" "$target/fixtures/$f.wasm"
 done
 printf '\0asm\r\0\1\0this is not a component' >"$target/fixtures/malformed.wasm"

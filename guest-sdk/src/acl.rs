@@ -221,12 +221,28 @@ pub fn grants_permission(acl: &Acl, principal: &Principal, wanted: Permission) -
 }
 
 /// S3's standard authorization decision for `req` (the default module's
-/// whole `authorize` logic); see the [module documentation](self) for the
-/// rules. It follows [`required_permission`], except that a `DeleteObject`
-/// naming a version needs the bucket owner. Object tags play no part (ACLs
-/// know nothing of them). Deny reasons are short, human-readable and contain
-/// no secrets.
+/// whole `authorize` logic): the bucket policy, if the bucket has one, and
+/// the ACLs ([`acl_decision`]), combined as AWS does (`access`, feature
+/// `bucket-policy`). A module built without that feature denies every
+/// request to a bucket that has a policy rather than ignore it. Deny reasons
+/// are short, human-readable and contain no secrets.
 pub fn standard_decision(req: &Request) -> Decision {
+    #[cfg(feature = "bucket-policy")]
+    return crate::access::policy_and_acl_decision(req);
+    #[cfg(not(feature = "bucket-policy"))]
+    match req.bucket_policy {
+        // A policy's `Deny` must never pass unseen: fail closed.
+        Some(_) => Decision::deny("this module was built without bucket-policy support"),
+        None => acl_decision(req),
+    }
+}
+
+/// S3's ACL semantics alone, without the bucket policy: [`standard_decision`]
+/// for a bucket that has no policy; see the [module documentation](self) for
+/// the rules. It follows [`required_permission`], except that a `DeleteObject`
+/// naming a version needs the bucket owner. Object tags play no part (ACLs
+/// know nothing of them).
+pub fn acl_decision(req: &Request) -> Decision {
     let op = req.operation.as_str();
     let Some(required) = required_permission(op) else {
         return Decision::deny(format!("unknown operation {op}"));
@@ -761,7 +777,7 @@ mod tests {
     #[test]
     fn wit_mentions_every_hook() {
         for item in [
-            "package coffer:policy@0.3.0;",
+            "package coffer:policy@0.4.0;",
             "check-config: func(config: string) -> result<_, string>;",
             "authorize: func(req: request) -> decision;",
             "cors: func(req: cors-request) -> option<cors-rule-match>;",

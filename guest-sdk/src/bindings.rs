@@ -49,8 +49,8 @@ pub mod cors_provider {
         world: "cors-provider",
         path: "wit",
         with: {
-            "coffer:policy/types@0.3.0": crate::bindings::authorizer::coffer::policy::types,
-            "coffer:policy/host@0.3.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/types@0.4.0": crate::bindings::authorizer::coffer::policy::types,
+            "coffer:policy/host@0.4.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -65,8 +65,8 @@ pub mod metadata_validator {
         world: "metadata-validator",
         path: "wit",
         with: {
-            "coffer:policy/types@0.3.0": crate::bindings::authorizer::coffer::policy::types,
-            "coffer:policy/host@0.3.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/types@0.4.0": crate::bindings::authorizer::coffer::policy::types,
+            "coffer:policy/host@0.4.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -81,7 +81,7 @@ pub mod config_checker {
         world: "config-checker",
         path: "wit",
         with: {
-            "coffer:policy/host@0.3.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/host@0.4.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -119,6 +119,8 @@ enum_conv!(
 );
 enum_conv!(wit::Group, native::Group, [AllUsers, AuthenticatedUsers]);
 enum_conv!(wit::CorsKind, native::CorsKind, [Preflight, Actual]);
+enum_conv!(wit::SignatureVersion, native::SignatureVersion, [V2, V4]);
+enum_conv!(wit::AuthType, native::AuthType, [Header, QueryString, Post]);
 
 impl From<wit::Account> for native::Account {
     fn from(a: wit::Account) -> Self {
@@ -250,6 +252,48 @@ impl From<native::Tag> for wit::Tag {
     }
 }
 
+impl From<wit::Signature> for native::Signature {
+    fn from(s: wit::Signature) -> Self {
+        Self {
+            version: s.version.into(),
+            auth_type: s.auth_type.into(),
+            signed_at: s.signed_at,
+        }
+    }
+}
+
+impl From<native::Signature> for wit::Signature {
+    fn from(s: native::Signature) -> Self {
+        Self {
+            version: s.version.into(),
+            auth_type: s.auth_type.into(),
+            signed_at: s.signed_at,
+        }
+    }
+}
+
+impl From<wit::RequestContext> for native::RequestContext {
+    fn from(c: wit::RequestContext) -> Self {
+        Self {
+            current_time: c.current_time,
+            secure_transport: c.secure_transport,
+            signature: c.signature.map(Into::into),
+            query: each(c.query),
+        }
+    }
+}
+
+impl From<native::RequestContext> for wit::RequestContext {
+    fn from(c: native::RequestContext) -> Self {
+        Self {
+            current_time: c.current_time,
+            secure_transport: c.secure_transport,
+            signature: c.signature.map(Into::into),
+            query: each(c.query),
+        }
+    }
+}
+
 /// Converts every element of a list.
 fn each<A: Into<B>, B>(list: Vec<A>) -> Vec<B> {
     list.into_iter().map(Into::into).collect()
@@ -272,6 +316,8 @@ impl From<wit::Request> for native::Request {
             version_id: r.version_id,
             object_tags: r.object_tags.map(each),
             request_tags: each(r.request_tags),
+            bucket_policy: r.bucket_policy,
+            context: r.context.into(),
         }
     }
 }
@@ -293,6 +339,8 @@ impl From<native::Request> for wit::Request {
             version_id: r.version_id,
             object_tags: r.object_tags.map(each),
             request_tags: each(r.request_tags),
+            bucket_policy: r.bucket_policy,
+            context: r.context.into(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Guest SDK for Coffer policy modules.
 //!
 //! Coffer makes per-bucket access decisions in sandboxed WebAssembly
-//! components. The contract is the WIT package `coffer:policy@0.3.0` in
+//! components. The contract is the WIT package `coffer:policy@0.4.0` in
 //! `wit/policy.wit` (available as [`WIT`]), and the limits the host enforces
 //! on every decision are in `wit/LIMITS.md`. This crate provides:
 //!
@@ -26,9 +26,11 @@
 //!   metadata in JSON Schema's vocabulary, the default module's
 //!   `validate-metadata`, for custom modules to reuse;
 //! - `bucket_policy` (feature `bucket-policy`): AWS's bucket-policy language
-//!   (IAM JSON): parsing and validation with S3's `MalformedPolicy` messages,
-//!   a compact binary form that decodes without copying, evaluation
-//!   (explicit deny, allow, or no match) and S3's "is public" test.
+//!   (IAM JSON): parsing and validation with S3's `MalformedPolicy` messages
+//!   (feature `bucket-policy-parse`), a compact binary form evaluated in
+//!   place, evaluation (explicit deny, allow, or no match) and S3's "is
+//!   public" test; `access`: S3's decision with the bucket policy and the
+//!   ACLs together, which [`standard_decision`] makes.
 //!
 //! Library code never panics: a panic in WebAssembly is a trap, which the
 //! host turns into a denial.
@@ -44,8 +46,13 @@
 //!   the trap. Without it, a module that never calls [`log`] imports nothing.
 //! - `metadata-rules`: the `metadata_rules` module (adds `serde_json` and
 //!   the `regex-automata` Pike VM, both without `std`).
-//! - `bucket-policy`: the `bucket_policy` module (adds `serde_json` without
-//!   `std`).
+//! - `bucket-policy` (default): the `bucket_policy` module's decoding and
+//!   evaluation, and `access`, S3's decision with the bucket policy, which
+//!   [`standard_decision`] makes (no dependency). Without it,
+//!   [`standard_decision`] denies every request to a bucket that has a policy
+//!   rather than ignore the policy's `Deny` statements.
+//! - `bucket-policy-parse`: `bucket_policy::parse`, validating and compiling
+//!   a policy document as the host does (adds `serde_json` without `std`).
 //!
 //! # Example
 //!
@@ -114,6 +121,8 @@ extern crate self as coffer_guest_sdk;
 mod no_std_runtime;
 mod prelude;
 
+#[cfg(feature = "bucket-policy")]
+pub mod access;
 pub mod acl;
 pub mod bindings;
 #[cfg(feature = "bucket-policy")]
@@ -135,12 +144,15 @@ pub mod __alloc {
 }
 pub use export::{Authorizer, ConfigChecker, CorsProvider, Level, MetadataValidator, log};
 
-pub use acl::{Required, Resource, grants_permission, required_permission, standard_decision};
+pub use acl::{
+    Required, Resource, acl_decision, grants_permission, required_permission, standard_decision,
+};
 pub use canned::{CannedAclError, canned_acl};
 pub use cors::standard_cors;
 pub use types::{
-    Account, Acl, CorsKind, CorsRequest, CorsRule, CorsRuleMatch, Decision, Grant, Grantee, Group,
-    Header, Permission, Principal, Request, Tag,
+    Account, Acl, AuthType, CorsKind, CorsRequest, CorsRule, CorsRuleMatch, Decision, Grant,
+    Grantee, Group, Header, Permission, Principal, Request, RequestContext, Signature,
+    SignatureVersion, Tag,
 };
 
 /// The WIT contract (`wit/policy.wit`), for hosts and tools that want the text.

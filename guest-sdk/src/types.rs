@@ -225,6 +225,87 @@ fn tag_value<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
 }
 
+/// Which signature scheme authenticated a request (WIT `signature-version`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignatureVersion {
+    /// AWS Signature Version 2.
+    V2,
+    /// AWS Signature Version 4.
+    V4,
+}
+
+impl SignatureVersion {
+    /// The value of `s3:signatureversion`: `"AWS"` or `"AWS4-HMAC-SHA256"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V2 => "AWS",
+            Self::V4 => "AWS4-HMAC-SHA256",
+        }
+    }
+}
+
+/// Where a request carried its signature (WIT `auth-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthType {
+    /// The `Authorization` header.
+    Header,
+    /// The query string (a presigned URL).
+    QueryString,
+    /// The form fields of a browser POST upload.
+    Post,
+}
+
+impl AuthType {
+    /// The value of `s3:authType`: `"REST-HEADER"`, `"REST-QUERY-STRING"` or
+    /// `"POST"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Header => "REST-HEADER",
+            Self::QueryString => "REST-QUERY-STRING",
+            Self::Post => "POST",
+        }
+    }
+}
+
+/// How a signed request was authenticated (WIT `signature`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Signature {
+    /// The scheme.
+    pub version: SignatureVersion,
+    /// Where the signature was.
+    pub auth_type: AuthType,
+    /// When the client signed, in seconds since the Unix epoch; `None` when
+    /// the scheme carries no signing time (SigV2 presigned URLs).
+    pub signed_at: Option<u64>,
+}
+
+/// How a request arrived (WIT `request-context`): what bucket-policy
+/// conditions ask about that is not a header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RequestContext {
+    /// When the host received the request, in whole seconds since the Unix
+    /// epoch.
+    pub current_time: u64,
+    /// Whether the request arrived over TLS.
+    pub secure_transport: bool,
+    /// How the request was signed; `None` for anonymous requests.
+    pub signature: Option<Signature>,
+    /// The query string's `prefix`, `delimiter` and `max-keys`, decoded, as
+    /// sent (lower-case names).
+    pub query: Vec<Header>,
+}
+
+impl RequestContext {
+    /// The value of the query parameter `name` (`prefix`, `delimiter` or
+    /// `max-keys`), if the request has it.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| h.value.as_str())
+    }
+}
+
 /// Everything a module may use to authorize one S3 request (WIT `request`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
@@ -262,6 +343,12 @@ pub struct Request {
     /// CreateMultipartUpload and CopyObject with `REPLACE`, POST Object's
     /// `tagging` field, the PutObjectTagging body); empty otherwise.
     pub request_tags: Vec<Tag>,
+    /// The bucket's policy in its compact form (read it with
+    /// `bucket_policy::decode`, feature `bucket-policy`); `None` when the
+    /// bucket has none.
+    pub bucket_policy: Option<Vec<u8>>,
+    /// How the request arrived: time, TLS, signature, listing parameters.
+    pub context: RequestContext,
 }
 
 impl Request {
@@ -283,6 +370,8 @@ impl Request {
             version_id: None,
             object_tags: None,
             request_tags: Vec::new(),
+            bucket_policy: None,
+            context: RequestContext::default(),
         }
     }
 

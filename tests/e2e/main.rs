@@ -9,6 +9,7 @@ mod acl_matrix;
 mod auth;
 mod bad_input;
 mod browser;
+mod bucket_policy;
 mod buckets;
 mod clients_more;
 mod clients_s3cmd;

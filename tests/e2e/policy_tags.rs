@@ -1,5 +1,5 @@
-//! What policy modules see of versions and tags (contract `coffer:policy@0.3.0`), through
-//! the real server: the `public-if-tagged` example publishing objects by tag, the request's
+//! What policy modules see of versions and tags (contract `coffer:policy@0.3.0`) and of
+//! how a request arrived and the bucket's policy (0.4.0), through the real server: the `public-if-tagged` example publishing objects by tag, the request's
 //! version id, object tags and requested tags on every path that reads or sets tags, the
 //! default module's `DeleteObjectVersion` rule, and a module built against 0.2.0 still
 //! deciding after the upgrade.
@@ -353,4 +353,71 @@ async fn a_module_of_contract_0_2_keeps_deciding() {
     e.assert(403, "AccessDenied");
     s.admin_ok(&["policy", "detach", &bucket]).await;
     s.admin_ok(&["policy", "delete", &name]).await;
+}
+
+/// What contract 0.4.0 added reaches modules through the server: the request context
+/// (no TLS here, the signature's version, kind and age, the listing parameters only) and
+/// the bucket's compiled policy (the `echo-context` fixture denies each request and logs
+/// what it saw).
+#[tokio::test]
+async fn modules_see_how_the_request_arrived_and_the_bucket_policy() {
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("echo-context");
+    create_bucket(&c, &bucket).await;
+    put(&c, &bucket, "k", b"k").await;
+    attach(s, &bucket, "echo-context").await;
+    let keys = s.admin_keys();
+    s.raw("GET", &format!("/{bucket}"))
+        .query("list-type=2&prefix=2024%2F&max-keys=5&continuation-token=abc")
+        .sign_v4(keys)
+        .send()
+        .await
+        .assert_error(403, "AccessDenied");
+    // Signed just now: an age of 0 or 1 s.
+    let line = "ListObjectsV2: tls false; signature AWS4-HMAC-SHA256 REST-HEADER";
+    assert!(logged(s, line).await, "not logged: {line}");
+    assert!(
+        logged(s, "; query prefix=2024/,max-keys=5; policy -; time ").await,
+        "the listing parameters, and only those, reach the module"
+    );
+    s.raw("GET", &object_path(&bucket, "k"))
+        .sign_v2(keys)
+        .send()
+        .await
+        .assert_error(403, "AccessDenied");
+    assert!(logged(s, "GetObject: tls false; signature AWS REST-HEADER").await);
+    anonymous(s, "GET", &bucket, "k")
+        .await
+        .assert_error(403, "AccessDenied");
+    assert!(logged(s, "GetObject: tls false; signature -; query ; policy -").await);
+
+    // A bucket policy reaches the module compiled (put before the module is attached:
+    // the default module decides PutBucketPolicy, the owner's).
+    let bucket = unique_bucket("echo-policy");
+    create_bucket(&c, &bucket).await;
+    put(&c, &bucket, "k", b"k").await;
+    c.put_bucket_policy()
+        .bucket(&bucket)
+        .policy(format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/*"}}]}}"#
+        ))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    attach(s, &bucket, "echo-context").await;
+    anonymous(s, "GET", &bucket, "k")
+        .await
+        .assert_error(403, "AccessDenied");
+    assert!(
+        eventually(PROPAGATION, || async {
+            s.stderr_log().lines().any(|l| {
+                l.contains("GetObject: tls false; signature -; query ; policy ")
+                    && l.contains(" bytes; time ")
+            })
+        })
+        .await,
+        "the compiled policy reaches the module"
+    );
 }

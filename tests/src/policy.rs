@@ -10,7 +10,7 @@ fn wasm_dir() -> PathBuf {
 
 /// The bytes of policy module `name`: an example (`read-only-prefix`,
 /// `anonymous-ip-allowlist`, `cors-allowlist`, `public-if-tagged`) or a fixture
-/// (`allow-all`, `deny-all`, `echo-tags`, `infinite-loop`, `legacy-v0-1`, `legacy-v0-2`,
+/// (`allow-all`, `deny-all`, `echo-context`, `echo-tags`, `infinite-loop`, `legacy-v0-1`, `legacy-v0-2`,
 /// `memory-bomb`, `panic`, `wrong-world`, `malformed`).
 pub fn policy_module(name: &str) -> Vec<u8> {
     let path = match name {

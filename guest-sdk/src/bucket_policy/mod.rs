@@ -59,6 +59,8 @@
 //! # Example
 //!
 //! ```
+//! # #[cfg(feature = "bucket-policy-parse")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use coffer_guest_sdk::bucket_policy::{self, Context, EvalRequest, PolicyView, Verdict};
 //!
 //! let document = r#"{
@@ -102,7 +104,10 @@
 //! let decoded = bucket_policy::decode(&stored)?;
 //! assert_eq!(decoded, policy);
 //! assert_eq!(bucket_policy::evaluate(&decoded, &read), Verdict::ExplicitDeny { sid: Some("TlsOnly") });
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "bucket-policy-parse"))]
+//! # fn main() {}
 //! ```
 
 use alloc::borrow::Cow;
@@ -115,6 +120,7 @@ mod encode;
 mod error;
 mod evaluate;
 mod keys;
+#[cfg(feature = "bucket-policy-parse")]
 mod parse;
 mod public;
 mod reader;
@@ -123,7 +129,7 @@ mod values;
 mod view;
 mod wildcard;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "bucket-policy-parse"))]
 mod tests;
 
 pub use actions::{ActionLevel, KNOWN_ACTIONS, action_for, action_level};
@@ -134,6 +140,7 @@ pub use evaluate::{
     ConditionContext, Context, ContextValues, EvalRequest, Verdict, evaluate, resource_arn,
 };
 pub use keys::{KNOWN_KEYS, TAG_KEY_PREFIXES, canonical_key, same_key};
+#[cfg(feature = "bucket-policy-parse")]
 pub use parse::parse;
 pub use view::{PolicyView, decode};
 

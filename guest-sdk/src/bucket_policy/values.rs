@@ -245,6 +245,7 @@ fn mask128(prefix: u8) -> u128 {
 }
 
 /// Whether `text` is standard base64 (what `BinaryEquals` compares).
+#[cfg(feature = "bucket-policy-parse")]
 pub(crate) fn is_base64(text: &str) -> bool {
     let body = text.trim_end_matches('=');
     text.len().is_multiple_of(4)
@@ -256,6 +257,7 @@ pub(crate) fn is_base64(text: &str) -> bool {
 
 /// Whether `text` has an ARN's six colon-separated parts
 /// (`arn:partition:service:region:account:resource`).
+#[cfg(feature = "bucket-policy-parse")]
 pub(crate) fn is_arn_like(text: &str) -> bool {
     text.split(':').count() >= 6
 }

@@ -423,7 +423,97 @@ struct RequestJson {
     #[serde(default)]
     request_tags: BTreeMap<String, String>,
     #[serde(default)]
+    bucket_policy: Option<serde_json::Value>,
+    #[serde(default)]
+    context: ContextJson,
+    #[serde(default)]
     metadata: Option<HeadersJson>,
+}
+
+/// The `request-context` record; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextJson {
+    /// Seconds since the Unix epoch; now when absent.
+    #[serde(default)]
+    current_time: Option<u64>,
+    #[serde(default)]
+    secure_transport: bool,
+    #[serde(default)]
+    signature: Option<SignatureJson>,
+    #[serde(default)]
+    query: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignatureJson {
+    version: SignatureVersionJson,
+    #[serde(default)]
+    auth_type: AuthTypeJson,
+    #[serde(default)]
+    signed_at: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SignatureVersionJson {
+    V2,
+    V4,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum AuthTypeJson {
+    #[default]
+    Header,
+    QueryString,
+    Post,
+}
+
+impl ContextJson {
+    fn into_context(self) -> types::RequestContext {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        types::RequestContext {
+            current_time: self.current_time.unwrap_or(now),
+            secure_transport: self.secure_transport,
+            signature: self.signature.map(|s| types::Signature {
+                version: match s.version {
+                    SignatureVersionJson::V2 => types::SignatureVersion::V2,
+                    SignatureVersionJson::V4 => types::SignatureVersion::V4,
+                },
+                auth_type: match s.auth_type {
+                    AuthTypeJson::Header => types::AuthType::Header,
+                    AuthTypeJson::QueryString => types::AuthType::QueryString,
+                    AuthTypeJson::Post => types::AuthType::Post,
+                },
+                signed_at: s.signed_at,
+            }),
+            query: self
+                .query
+                .into_iter()
+                .map(|(name, value)| types::Header { name, value })
+                .collect(),
+        }
+    }
+}
+
+/// The request's bucket policy (the document, as JSON or as its text) compiled as the
+/// server compiles it for the bucket `bucket`.
+fn compile_bucket_policy(
+    document: serde_json::Value,
+    bucket: Option<&str>,
+) -> anyhow::Result<Vec<u8>> {
+    let text = match document {
+        serde_json::Value::String(text) => text,
+        other => other.to_string(),
+    };
+    let bucket = bucket.context("a request with a bucket_policy needs its bucket")?;
+    let policy = coffer_guest_sdk::bucket_policy::parse(&text, bucket)
+        .map_err(|e| anyhow::anyhow!("the bucket policy is invalid (MalformedPolicy): {e}"))?;
+    Ok(policy.encode())
 }
 
 fn default_source_ip() -> String {
@@ -641,6 +731,10 @@ fn parse_request(
             canonical_id: a.canonical_id,
         }),
     };
+    let bucket_policy = r
+        .bucket_policy
+        .map(|document| compile_bucket_policy(document, r.bucket.as_deref()))
+        .transpose()?;
     let request = types::Request {
         operation: r.operation,
         bucket: r.bucket,
@@ -656,6 +750,8 @@ fn parse_request(
         version_id: r.version_id,
         object_tags: r.object_tags.map(tags),
         request_tags: tags(r.request_tags),
+        bucket_policy,
+        context: r.context.into_context(),
     };
     Ok((request, metadata))
 }

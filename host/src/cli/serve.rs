@@ -369,6 +369,14 @@ async fn serve(
         clock: system_clock(),
         policies: policies.clone(),
     });
+    // Bucket policies compiled by a Coffer whose format differed, compiled again before
+    // the first request.
+    let recompiled = coffer::s3::bucket_policy::recompile_stored(&state)
+        .await
+        .context("compiling stored bucket policies")?;
+    if recompiled > 0 {
+        tracing::info!(count = recompiled, "compiled stored bucket policies again");
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut storage_tasks = vec![
         tokio::spawn(chunks.clone().run_monitor(stop_rx.clone())),

@@ -53,6 +53,26 @@ pub fn client_addr(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> 
     nearest
 }
 
+/// The header reverse proxies put the client's scheme in (`http` or `https`).
+pub const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+
+/// Whether a trusted proxy `peer` says the client reached it over TLS
+/// (`X-Forwarded-Proto: https`, the nearest proxy's value when there are several). From
+/// any other peer the header is ignored: a client could claim anything.
+pub fn forwarded_https(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> bool {
+    if !is_trusted(peer.ip().to_canonical(), trusted) {
+        return false;
+    }
+    headers
+        .get_all(X_FORWARDED_PROTO)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|e| !e.is_empty())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+}
+
 fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
@@ -115,6 +135,23 @@ mod tests {
 
     fn peer(s: &str) -> SocketAddr {
         s.parse().expect("socket address")
+    }
+
+    #[test]
+    fn only_trusted_proxies_vouch_for_tls() {
+        let mut h = HeaderMap::new();
+        h.append(X_FORWARDED_PROTO, HeaderValue::from_static("http, https"));
+        let trusted = nets(&["10.0.0.0/8"]);
+        assert!(forwarded_https(peer("10.0.0.5:4000"), &h, &trusted));
+        assert!(!forwarded_https(peer("198.51.100.7:4000"), &h, &trusted));
+        assert!(!forwarded_https(peer("10.0.0.5:4000"), &h, &[]));
+        h.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        assert!(!forwarded_https(peer("10.0.0.5:4000"), &h, &trusted));
+        assert!(!forwarded_https(
+            peer("10.0.0.5:4000"),
+            &HeaderMap::new(),
+            &trusted
+        ));
     }
 
     #[test]

@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::Instrument;
 
 use crate::auth::{self, RequestView};
-use crate::front::client_addr::client_addr;
+use crate::front::client_addr::{self, client_addr};
 use crate::http::body::{ResponseBody, empty, full};
-use crate::s3::authn::authenticate;
+use crate::policy::types::{AuthType, Signature, SignatureVersion};
+use crate::s3::authn::{Authenticated, authenticate, unix_seconds};
 use crate::s3::context::{Principal, RequestContext};
 use crate::s3::cors_request::{self, CorsProbe};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -104,7 +105,7 @@ async fn pipeline(
         let is_head = req.method() == Method::HEAD;
         let cors = CorsProbe::of_request(req.method(), req.headers());
         let mut target = None;
-        let processed = process(&state, req, remote, caller, &request_id, &mut target).await;
+        let processed = process(&state, req, remote, peer, caller, &request_id, &mut target).await;
         let mut response = match processed {
             Ok(resp) => resp,
             Err(err) => render_error(&err, &request_id, is_head),
@@ -170,12 +171,14 @@ pub fn render_error(err: &S3Error, request_id: &str, is_head: bool) -> Response<
     resp
 }
 
-/// Routes, authenticates and dispatches `req`. Once routed, `target` holds the bucket and
-/// key it addresses (for its CORS headers), whatever the outcome.
+/// Routes, authenticates and dispatches `req`, which `peer` sent for `remote` (the
+/// client, behind trusted proxies). Once routed, `target` holds the bucket and key it
+/// addresses (for its CORS headers), whatever the outcome.
 async fn process(
     state: &AppState,
     req: Request<Incoming>,
     remote: SocketAddr,
+    peer: SocketAddr,
     caller: Caller,
     request_id: &str,
     target: &mut Option<(String, Option<String>)>,
@@ -220,14 +223,29 @@ async fn process(
         raw_query: &raw_query,
         headers: &parts.headers,
     };
-    let (principal, sigv4) = match caller {
+    let received_at = state.now();
+    let authenticated = match caller {
         Caller::Signed => {
             let credentials = auth::parse_credentials(&view).map_err(S3Error::from)?;
             let vhost_bucket = route.vhost.then_some(route.bucket.as_deref()).flatten();
             authenticate(state, &view, credentials, vhost_bucket).await?
         }
-        Caller::Session(account) => (Principal::Account(account), None),
+        // The console's session stands for a signature in the header.
+        Caller::Session(account) => Authenticated {
+            principal: Principal::Account(account),
+            sigv4: None,
+            signature: Some(Signature {
+                version: SignatureVersion::V4,
+                auth_type: AuthType::Header,
+                signed_at: unix_seconds(received_at),
+            }),
+        },
     };
+    let Authenticated {
+        principal,
+        sigv4,
+        signature,
+    } = authenticated;
     span.record("principal", principal.log_name());
 
     let ctx = RequestContext {
@@ -240,6 +258,10 @@ async fn process(
         principal,
         remote,
         sigv4,
+        signature,
+        received_at,
+        secure_transport: state.config.tls.is_some()
+            || client_addr::forwarded_https(peer, &parts.headers, &state.config.trusted_proxies),
         policy_headers: s3::authz::policy_headers(&parts.headers),
         policy: std::sync::OnceLock::new(),
     };

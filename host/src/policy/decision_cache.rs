@@ -185,6 +185,8 @@ impl Key {
             version_id,
             object_tags,
             request_tags,
+            bucket_policy,
+            context,
         } = req;
         self.str(operation);
         self.opt(bucket.as_ref(), |k, s| k.str(s));
@@ -214,6 +216,46 @@ impl Key {
         self.opt(version_id.as_ref(), |k, s| k.str(s));
         self.opt(object_tags.as_ref(), |k, tags| k.tags(tags));
         self.tags(request_tags);
+        self.opt(bucket_policy.as_ref(), |k, bytes| {
+            k.len(bytes.len());
+            k.0.extend_from_slice(bytes);
+        });
+        self.context(context);
+    }
+
+    fn context(&mut self, context: &types::RequestContext) {
+        let types::RequestContext {
+            current_time,
+            secure_transport,
+            signature,
+            query,
+        } = context;
+        self.0.extend_from_slice(&current_time.to_le_bytes());
+        self.tag(u8::from(*secure_transport));
+        self.opt(signature.as_ref(), |k, s| {
+            let types::Signature {
+                version,
+                auth_type,
+                signed_at,
+            } = s;
+            k.tag(match version {
+                types::SignatureVersion::V2 => 0,
+                types::SignatureVersion::V4 => 1,
+            });
+            k.tag(match auth_type {
+                types::AuthType::Header => 0,
+                types::AuthType::QueryString => 1,
+                types::AuthType::Post => 2,
+            });
+            k.opt(signed_at.as_ref(), |k, t| {
+                k.0.extend_from_slice(&t.to_le_bytes())
+            });
+        });
+        self.len(query.len());
+        for types::Header { name, value } in query {
+            self.str(name);
+            self.str(value);
+        }
     }
 
     fn tags(&mut self, tags: &[types::Tag]) {
@@ -367,6 +409,22 @@ mod tests {
             r.request_tags = vec![types::Tag {
                 key: "public".into(),
                 value: "true".into(),
+            }]
+        });
+        vary(&|r| r.bucket_policy = Some(vec![1]));
+        vary(&|r| r.context.current_time += 1);
+        vary(&|r| r.context.secure_transport = true);
+        vary(&|r| {
+            r.context.signature = Some(types::Signature {
+                version: types::SignatureVersion::V4,
+                auth_type: types::AuthType::Header,
+                signed_at: None,
+            })
+        });
+        vary(&|r| {
+            r.context.query = vec![types::Header {
+                name: "prefix".into(),
+                value: "a/".into(),
             }]
         });
         for changed in &variants {

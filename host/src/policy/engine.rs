@@ -44,7 +44,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, Trap, UpdateDeadline};
 
-use super::bindings::{self, Policy, authorize, config, cors, metadata, types, v0_1, v0_2};
+use super::bindings::{self, Policy, authorize, config, cors, metadata, types, v0_1, v0_2, v0_3};
 use super::deadline::DeadlineWatch;
 use super::decision_cache::{self, Answer, DecisionCache};
 use super::error::Error;
@@ -108,6 +108,16 @@ impl Hook {
         }
     }
 
+    /// The export implementing the hook in contract 0.3.0.
+    fn interface_v0_3(self) -> &'static str {
+        match self {
+            Hook::Authorize => v0_3::AUTHORIZE,
+            Hook::Cors => v0_3::CORS,
+            Hook::Metadata => v0_3::METADATA,
+            Hook::Config => v0_3::CONFIG,
+        }
+    }
+
     /// The export implementing the hook in contract 0.2.0.
     fn interface_v0_2(self) -> &'static str {
         match self {
@@ -151,12 +161,19 @@ struct Compiled {
 /// The hooks a component exports, by the contract version it was built
 /// against.
 enum Exports {
-    /// `coffer:policy@0.3.0`.
+    /// `coffer:policy@0.4.0`.
     Current {
         authorize: Option<authorize::GuestIndices>,
         cors: Option<cors::GuestIndices>,
         metadata: Option<metadata::GuestIndices>,
         config: Option<config::GuestIndices>,
+    },
+    /// `coffer:policy@0.3.0`, translated by `legacy::v0_3`.
+    V0_3 {
+        authorize: Option<v0_3::authorize::GuestIndices>,
+        cors: Option<v0_3::cors::GuestIndices>,
+        metadata: Option<v0_3::metadata::GuestIndices>,
+        config: Option<v0_3::config::GuestIndices>,
     },
     /// `coffer:policy@0.2.0`, translated by `legacy::v0_2`.
     V0_2 {
@@ -174,10 +191,11 @@ enum Exports {
 }
 
 impl Exports {
-    /// The contract version, as in the WIT package (`0.3.0`).
+    /// The contract version, as in the WIT package (`0.4.0`).
     fn version(&self) -> &'static str {
         match self {
             Exports::Current { .. } => bindings::VERSION,
+            Exports::V0_3 { .. } => "0.3.0",
             Exports::V0_2 { .. } => "0.2.0",
             Exports::V0_1 { .. } => "0.1.0",
         }
@@ -186,6 +204,17 @@ impl Exports {
     fn has(&self, hook: Hook) -> bool {
         match self {
             Exports::Current {
+                authorize,
+                cors,
+                metadata,
+                config,
+            } => match hook {
+                Hook::Authorize => authorize.is_some(),
+                Hook::Cors => cors.is_some(),
+                Hook::Metadata => metadata.is_some(),
+                Hook::Config => config.is_some(),
+            },
+            Exports::V0_3 {
                 authorize,
                 cors,
                 metadata,
@@ -368,6 +397,8 @@ impl PolicyEngine {
         let mut linker = Linker::new(&engine);
         Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
+        v0_3::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
         v0_2::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
         v0_1::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
@@ -484,21 +515,22 @@ impl Core {
     fn exports(component: &Component, pre: &InstancePre<HostState>) -> Result<Exports, Error> {
         let exported = |name: &str| component.get_export_index(None, name).is_some();
         let current = |hook: Hook| exported(hook.interface());
+        let v0_3 = |hook: Hook| exported(hook.interface_v0_3());
         let v0_2 = |hook: Hook| exported(hook.interface_v0_2());
         let v0_1 = |hook: Hook| hook.interface_v0_1().is_some_and(exported);
         let any = |exports: &dyn Fn(Hook) -> bool| Hook::ALL.into_iter().any(exports);
-        let found = (any(&current), any(&v0_2), any(&v0_1));
+        let found = (any(&current), any(&v0_3), any(&v0_2), any(&v0_1));
         let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
         match found {
-            (false, false, false) => Err(Error::Abi(format!(
-                "the component exports none of {}, {}, {}, {} (nor a hook of contract 0.2.0 \
-                 or 0.1.0)",
+            (false, false, false, false) => Err(Error::Abi(format!(
+                "the component exports none of {}, {}, {}, {} (nor a hook of contract 0.3.0, \
+                 0.2.0 or 0.1.0)",
                 bindings::AUTHORIZE,
                 bindings::CORS,
                 bindings::METADATA,
                 bindings::CONFIG,
             ))),
-            (true, false, false) => Ok(Exports::Current {
+            (true, false, false, false) => Ok(Exports::Current {
                 authorize: current(Hook::Authorize)
                     .then(|| authorize::GuestIndices::new(pre))
                     .transpose()
@@ -516,7 +548,25 @@ impl Core {
                     .transpose()
                     .map_err(abi)?,
             }),
-            (false, true, false) => Ok(Exports::V0_2 {
+            (false, true, false, false) => Ok(Exports::V0_3 {
+                authorize: v0_3(Hook::Authorize)
+                    .then(|| v0_3::authorize::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                cors: v0_3(Hook::Cors)
+                    .then(|| v0_3::cors::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                metadata: v0_3(Hook::Metadata)
+                    .then(|| v0_3::metadata::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+                config: v0_3(Hook::Config)
+                    .then(|| v0_3::config::GuestIndices::new(pre))
+                    .transpose()
+                    .map_err(abi)?,
+            }),
+            (false, false, true, false) => Ok(Exports::V0_2 {
                 authorize: v0_2(Hook::Authorize)
                     .then(|| v0_2::authorize::GuestIndices::new(pre))
                     .transpose()
@@ -534,7 +584,7 @@ impl Core {
                     .transpose()
                     .map_err(abi)?,
             }),
-            (false, false, true) => Ok(Exports::V0_1 {
+            (false, false, false, true) => Ok(Exports::V0_1 {
                 authorize: v0_1(Hook::Authorize)
                     .then(|| v0_1::authorize::GuestIndices::new(pre))
                     .transpose()
@@ -548,9 +598,10 @@ impl Core {
                     .transpose()
                     .map_err(abi)?,
             }),
-            (current, v0_2, v0_1) => {
+            (current, v0_3, v0_2, v0_1) => {
                 let versions: Vec<&str> = [
                     (current, bindings::VERSION),
+                    (v0_3, "0.3.0"),
                     (v0_2, "0.2.0"),
                     (v0_1, "0.1.0"),
                 ]
@@ -625,6 +676,25 @@ impl Core {
         let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
         match &compiled.exports {
             Exports::Current {
+                authorize,
+                cors,
+                metadata,
+                config,
+            } => {
+                if let Some(i) = authorize {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = cors {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = metadata {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+                if let Some(i) = config {
+                    i.load(&mut store, &instance).map_err(abi)?;
+                }
+            }
+            Exports::V0_3 {
                 authorize,
                 cors,
                 metadata,
@@ -845,6 +915,12 @@ impl PolicyEngine {
                 Exports::Current {
                     authorize: Some(i), ..
                 } => i.load(&mut *store, instance)?.call_authorize(store, req),
+                Exports::V0_3 {
+                    authorize: Some(i), ..
+                } => i
+                    .load(&mut *store, instance)?
+                    .call_authorize(store, &legacy::v0_3::request(req))
+                    .map(legacy::v0_3::decision),
                 Exports::V0_2 {
                     authorize: Some(i), ..
                 } => i
@@ -889,6 +965,10 @@ impl PolicyEngine {
                 Exports::Current { cors: Some(i), .. } => {
                     i.load(&mut *store, instance)?.call_cors(store, req)
                 }
+                Exports::V0_3 { cors: Some(i), .. } => i
+                    .load(&mut *store, instance)?
+                    .call_cors(store, &legacy::v0_3::cors_request(req))
+                    .map(|m| m.map(legacy::v0_3::cors_rule_match)),
                 Exports::V0_2 { cors: Some(i), .. } => i
                     .load(&mut *store, instance)?
                     .call_cors(store, &legacy::v0_2::cors_request(req))
@@ -934,6 +1014,13 @@ impl PolicyEngine {
                 } => i
                     .load(&mut *store, instance)?
                     .call_validate_metadata(store, req, headers),
+                Exports::V0_3 {
+                    metadata: Some(i), ..
+                } => i.load(&mut *store, instance)?.call_validate_metadata(
+                    store,
+                    &legacy::v0_3::request(req),
+                    &legacy::v0_3::headers(headers),
+                ),
                 Exports::V0_2 {
                     metadata: Some(i), ..
                 } => i.load(&mut *store, instance)?.call_validate_metadata(
@@ -979,6 +1066,11 @@ impl PolicyEngine {
             refused,
             |c, store, instance| match &c.exports {
                 Exports::Current {
+                    config: Some(i), ..
+                } => i
+                    .load(&mut *store, instance)?
+                    .call_check_config(store, config),
+                Exports::V0_3 {
                     config: Some(i), ..
                 } => i
                     .load(&mut *store, instance)?

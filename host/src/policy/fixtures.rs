@@ -6,7 +6,8 @@
 //! |---|---|---|
 //! | `allow-all.wasm` | `authorize` allows everything; exports only `authorize` | allow |
 //! | `deny-all.wasm` | `authorize` denies everything; exports only `authorize` | deny |
-//! | `echo-tags.wasm` | built against the current contract: `authorize` denies everything, naming (and logging at `info`) the request's operation, key, version id, object tags and requested tags; exports only `authorize` | deny, with those in the reason |
+//! | `echo-context.wasm` | built against the current contract: `authorize` denies everything, naming (and logging at `info`) the request's context (TLS, signature version, auth type and age, listing parameters, time) and the size of the bucket policy it received; exports only `authorize` | deny, with those in the reason |
+//! | `echo-tags.wasm` | built against `coffer:policy@0.3.0`: `authorize` denies everything, naming (and logging at `info`) the request's operation, key, version id, object tags and requested tags; exports only `authorize` | deny, with those in the reason, through the 0.3.0 bindings |
 //! | `infinite-loop.wasm` | every hook loops forever | [`Error::Deadline`](super::Error::Deadline) |
 //! | `legacy-v0-1.wasm` | built against `coffer:policy@0.1.0`: denies only `DeleteObject`, CORS for `https://legacy.example`, rejects `x-amz-meta-legacy-forbidden` | loaded and called through the 0.1.0 bindings |
 //! | `legacy-v0-2.wasm` | built against `coffer:policy@0.2.0`: denies `DeleteObject` and keys under `private/`, CORS for `https://legacy-v0-2.example`, rejects `x-amz-meta-legacy-forbidden` and configurations containing `"refuse"` | loaded and called through the 0.2.0 bindings |
@@ -31,7 +32,10 @@ pub enum Fixture {
     AllowAll,
     /// Denies every request (`authorize` only).
     DenyAll,
-    /// Denies everything, naming the version id and tags it saw.
+    /// Denies everything, naming the request context it saw.
+    EchoContext,
+    /// Built against contract 0.3.0: denies everything, naming the version id and
+    /// tags it saw.
     EchoTags,
     /// Loops forever in every hook.
     InfiniteLoop,
@@ -53,9 +57,10 @@ pub enum Fixture {
 
 impl Fixture {
     /// Every fixture.
-    pub const ALL: [Fixture; 11] = [
+    pub const ALL: [Fixture; 12] = [
         Fixture::AllowAll,
         Fixture::DenyAll,
+        Fixture::EchoContext,
         Fixture::EchoTags,
         Fixture::InfiniteLoop,
         Fixture::LegacyV0_1,
@@ -72,6 +77,7 @@ impl Fixture {
         match self {
             Fixture::AllowAll => "allow-all.wasm",
             Fixture::DenyAll => "deny-all.wasm",
+            Fixture::EchoContext => "echo-context.wasm",
             Fixture::EchoTags => "echo-tags.wasm",
             Fixture::InfiniteLoop => "infinite-loop.wasm",
             Fixture::LegacyV0_1 => "legacy-v0-1.wasm",

@@ -78,7 +78,10 @@ pub(crate) fn request_size(req: &types::Request) -> usize {
         + OVERHEAD
         + req.object_tags.as_deref().map_or(0, tags)
         + tags(&req.request_tags)
-        + 15 * OVERHEAD
+        + OVERHEAD
+        + req.bucket_policy.as_ref().map_or(0, Vec::len)
+        + headers_size(&req.context.query)
+        + 20 * OVERHEAD
 }
 
 /// Estimated size of `req`, without its `rules`: those come from the bucket's

@@ -50,5 +50,12 @@ pub fn typical_get_request() -> types::Request {
         version_id: None,
         object_tags: Some(Vec::new()),
         request_tags: Vec::new(),
+        bucket_policy: None,
+        context: types::RequestContext {
+            current_time: 1_700_000_000,
+            secure_transport: false,
+            signature: None,
+            query: Vec::new(),
+        },
     }
 }

@@ -76,6 +76,13 @@ fn private_get(principal: Principal) -> types::Request {
         version_id: None,
         object_tags: Some(Vec::new()),
         request_tags: Vec::new(),
+        bucket_policy: None,
+        context: types::RequestContext {
+            current_time: 1_700_000_000,
+            secure_transport: false,
+            signature: None,
+            query: Vec::new(),
+        },
     }
 }
 
@@ -165,7 +172,7 @@ fn default_module_exports_every_hook_and_answers() {
     assert_eq!(default.hooks(), Hook::ALL);
     assert_eq!(default.digest_hex().len(), 64);
     assert_default_answers(&engine);
-    assert_eq!(default.contract(), "0.3.0");
+    assert_eq!(default.contract(), "0.4.0");
     assert_eq!(
         engine.cors(default, &cors_request()).ok(),
         Some(Some(star_match()))
@@ -599,7 +606,7 @@ fn wrong_world_and_malformed_bytes_are_refused_at_load() {
 #[test]
 fn mismatched_hook_types_and_foreign_imports_are_refused_at_load() {
     let engine = engine();
-    for version in ["0.1.0", "0.2.0", "0.3.0"] {
+    for version in ["0.1.0", "0.2.0", "0.3.0", "0.4.0"] {
         // Exports the authorize interface, but `authorize` has the wrong type.
         let mismatched = format!(
             r#"(component
@@ -780,7 +787,7 @@ fn default_module_imports_no_function() {
         .imports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    assert_eq!(imports, ["coffer:policy/types@0.3.0"]);
+    assert_eq!(imports, ["coffer:policy/types@0.4.0"]);
 }
 
 /// A module built against contract 0.1.0 (before the CORS kind, key and rule index
@@ -912,8 +919,9 @@ fn tag(key: &str, value: &str) -> types::Tag {
     }
 }
 
-/// A module of the current contract sees the version id the request addresses, the
-/// object's tags and the requested tags, as the host passed them.
+/// A module of contract 0.3.0 sees the version id the request addresses, the object's
+/// tags and the requested tags, as the host passed them (translated from the current
+/// contract).
 #[test]
 fn modules_see_the_version_id_and_tags() {
     let engine = engine();
@@ -942,6 +950,44 @@ fn modules_see_the_version_id_and_tags() {
     assert_eq!(
         reason(&req),
         "PutObject cat.jpg: version null; object tags -; request tags stage=final"
+    );
+}
+
+/// A module of the current contract sees the request context and the bucket policy as
+/// the host passed them.
+#[test]
+fn modules_see_the_request_context() {
+    let engine = engine();
+    let echo = fixture(&engine, Fixture::EchoContext);
+    assert_eq!(echo.contract(), super::bindings::VERSION);
+    let reason = |req: &types::Request| match engine.authorize(&echo, req) {
+        Ok(Decision::Deny(reason)) => reason,
+        other => panic!("{other:?}"),
+    };
+    let mut req = private_get(alice());
+    assert_eq!(
+        reason(&req),
+        "GetObject: tls false; signature -; query ; policy -; time 1700000000"
+    );
+    req.operation = "ListObjectsV2".into();
+    req.context = types::RequestContext {
+        current_time: 1_700_000_100,
+        secure_transport: true,
+        signature: Some(types::Signature {
+            version: types::SignatureVersion::V4,
+            auth_type: types::AuthType::QueryString,
+            signed_at: Some(1_700_000_000),
+        }),
+        query: vec![types::Header {
+            name: "prefix".into(),
+            value: "2024/".into(),
+        }],
+    };
+    req.bucket_policy = Some(vec![1, 2, 3]);
+    assert_eq!(
+        reason(&req),
+        "ListObjectsV2: tls true; signature AWS4-HMAC-SHA256 REST-QUERY-STRING 100; \
+         query prefix=2024/; policy 3 bytes; time 1700000100"
     );
 }
 

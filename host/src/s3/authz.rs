@@ -127,6 +127,32 @@ pub(crate) fn policy_request(
         version_id: access.version_id.map(str::to_owned),
         object_tags: access.object.map(|o| wit_tags(&o.tags)),
         request_tags: wit_tags(access.request_tags),
+        bucket_policy: access.bucket.and_then(|b| b.policy.clone()),
+        context: request_context(ctx),
+    }
+}
+
+/// The query parameters modules see: those bucket-policy conditions ask about
+/// (`s3:prefix`, `s3:delimiter`, `s3:max-keys`). Only these, so that the answers to
+/// requests differing in anything else (a continuation token, a part number) are shared
+/// in the decision cache.
+const POLICY_QUERY_PARAMS: [&str; 3] = ["prefix", "delimiter", "max-keys"];
+
+/// How the request arrived, as modules see it.
+fn request_context(ctx: &RequestContext) -> types::RequestContext {
+    types::RequestContext {
+        current_time: crate::s3::authn::unix_seconds(ctx.received_at).unwrap_or(0),
+        secure_transport: ctx.secure_transport,
+        signature: ctx.signature,
+        query: ctx
+            .query
+            .iter()
+            .filter(|(name, _)| POLICY_QUERY_PARAMS.contains(&name.as_str()))
+            .map(|(name, value)| types::Header {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect(),
     }
 }
 

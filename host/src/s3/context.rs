@@ -59,6 +59,13 @@ pub struct RequestContext {
     pub remote: SocketAddr,
     /// The verified SigV4 context (for aws-chunked bodies and payload hashes).
     pub sigv4: Option<auth::sigv4::VerifiedV4>,
+    /// How the request was signed, as policy modules see it; `None` when anonymous.
+    pub signature: Option<crate::policy::types::Signature>,
+    /// When the request arrived (policy modules see it as the time of the decision).
+    pub received_at: time::OffsetDateTime,
+    /// Whether the client's connection is TLS: to this server, or to a trusted proxy
+    /// that says so (`X-Forwarded-Proto: https`).
+    pub secure_transport: bool,
     /// The request headers policy modules see (no credentials).
     pub policy_headers: Vec<(String, String)>,
     /// The bucket policy of the request's first decision, kept for the rest of it: a

@@ -48,6 +48,7 @@ pub enum S3ErrorCode {
     KeyTooLongError,
     MalformedACLError,
     MalformedPOSTRequest,
+    MalformedPolicy,
     MaxPostPreDataLengthExceeded,
     MalformedXML,
     MetadataTooLarge,
@@ -55,6 +56,7 @@ pub enum S3ErrorCode {
     MissingContentLength,
     MissingSecurityHeader,
     NoSuchBucket,
+    NoSuchBucketPolicy,
     NoSuchKey,
     NoSuchUpload,
     /// The bucket has no CORS configuration.
@@ -120,6 +122,8 @@ impl S3ErrorCode {
             MalformedPOSTRequest => "MalformedPOSTRequest",
             MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
             MalformedXML => "MalformedXML",
+            MalformedPolicy => "MalformedPolicy",
+            NoSuchBucketPolicy => "NoSuchBucketPolicy",
             MetadataTooLarge => "MetadataTooLarge",
             MethodNotAllowed => "MethodNotAllowed",
             MissingContentLength => "MissingContentLength",
@@ -180,6 +184,7 @@ impl S3ErrorCode {
             | InvalidStorageClass
             | InvalidTag
             | MalformedXML
+            | MalformedPolicy
             | MetadataTooLarge
             | MissingSecurityHeader
             | RequestHeaderSectionTooLarge
@@ -188,6 +193,7 @@ impl S3ErrorCode {
             | UnresolvableGrantByEmailAddress
             | XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST,
             NoSuchBucket
+            | NoSuchBucketPolicy
             | NoSuchKey
             | NoSuchUpload
             | NoSuchVersion
@@ -278,6 +284,8 @@ impl S3ErrorCode {
             MissingContentLength => "You must provide the Content-Length HTTP header.",
             MissingSecurityHeader => "Your request is missing a required header.",
             NoSuchBucket => "The specified bucket does not exist",
+            NoSuchBucketPolicy => "The bucket policy does not exist",
+            MalformedPolicy => "Policies must be valid JSON and the first byte must be '{'",
             NoSuchKey => "The specified key does not exist.",
             NoSuchVersion => "The specified version does not exist.",
             NoSuchUpload => "The specified upload does not exist.",

@@ -9,6 +9,7 @@ pub mod attributes;
 pub mod authn;
 pub mod authz;
 pub mod bucket;
+pub mod bucket_policy;
 pub mod conditional;
 pub mod context;
 pub mod copy;
@@ -111,6 +112,10 @@ pub async fn dispatch(
         DeleteBucketCors => cors::delete_bucket_cors(state, ctx).await,
         GetBucketVersioning => versioning::get_bucket_versioning(state, ctx).await,
         PutBucketVersioning => versioning::put_bucket_versioning(state, ctx, parts, body).await,
+        GetBucketPolicy => bucket_policy::get_bucket_policy(state, ctx).await,
+        PutBucketPolicy => bucket_policy::put_bucket_policy(state, ctx, parts, body).await,
+        DeleteBucketPolicy => bucket_policy::delete_bucket_policy(state, ctx).await,
+        GetBucketPolicyStatus => bucket_policy::get_bucket_policy_status(state, ctx).await,
         GetBucketTagging => tagging_api::get_bucket_tagging(state, ctx).await,
         PutBucketTagging => tagging_api::put_bucket_tagging(state, ctx, parts, body).await,
         DeleteBucketTagging => tagging_api::delete_bucket_tagging(state, ctx).await,

@@ -34,6 +34,7 @@ use super::{
 };
 use crate::auth::{self, sigv2, sigv4};
 use crate::http::body::{ResponseBody, empty};
+use crate::policy::types::{AuthType, Signature, SignatureVersion};
 use crate::s3::context::{Principal, RequestContext, xml_response};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
@@ -199,7 +200,7 @@ fn check_policy(
 }
 
 /// Who signed the form: the account, or anonymous when the form has no credentials.
-async fn form_principal(state: &AppState, form: &Form) -> S3Result<(Principal, bool)> {
+async fn form_principal(state: &AppState, form: &Form) -> S3Result<FormSigner> {
     let policy = form.get("policy");
     if let Some(signature) = form.get("x-amz-signature") {
         let algorithm = form.get("x-amz-algorithm").unwrap_or("");
@@ -231,7 +232,19 @@ async fn form_principal(state: &AppState, form: &Form) -> S3Result<(Principal, b
         ) {
             return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
         }
-        return Ok((Principal::Account(account), true));
+        let signed_at = form
+            .get("x-amz-date")
+            .and_then(|d| sigv4::parse_amz_date(d.trim()).ok())
+            .and_then(crate::s3::authn::unix_seconds);
+        return Ok(FormSigner {
+            principal: Principal::Account(account),
+            has_policy: true,
+            signature: Some(Signature {
+                version: SignatureVersion::V4,
+                auth_type: AuthType::Post,
+                signed_at,
+            }),
+        });
     }
     if let Some(access_key) = form.get("awsaccesskeyid") {
         let signature = form.get("signature").ok_or_else(|| {
@@ -243,9 +256,31 @@ async fn form_principal(state: &AppState, form: &Form) -> S3Result<(Principal, b
         if !auth::constant_time_eq(expected.as_bytes(), signature.trim().as_bytes()) {
             return Err(S3Error::new(S3ErrorCode::SignatureDoesNotMatch));
         }
-        return Ok((Principal::Account(account), true));
+        return Ok(FormSigner {
+            principal: Principal::Account(account),
+            has_policy: true,
+            // A SigV2 form carries no signing time.
+            signature: Some(Signature {
+                version: SignatureVersion::V2,
+                auth_type: AuthType::Post,
+                signed_at: None,
+            }),
+        });
     }
-    Ok((Principal::Anonymous, policy.is_some()))
+    Ok(FormSigner {
+        principal: Principal::Anonymous,
+        has_policy: policy.is_some(),
+        signature: None,
+    })
+}
+
+/// Who signed a form, and how.
+struct FormSigner {
+    principal: Principal,
+    /// Whether the form has a `policy` field.
+    has_policy: bool,
+    /// How it was signed, as policy modules see it; `None` when unsigned.
+    signature: Option<Signature>,
 }
 
 fn missing_policy() -> S3Error {
@@ -452,7 +487,11 @@ pub async fn post_object(
     };
 
     let now = state.now();
-    let (principal, has_policy) = form_principal(state, &form).await?;
+    let FormSigner {
+        principal,
+        has_policy,
+        signature,
+    } = form_principal(state, &form).await?;
     let bucket_name = ctx.bucket.clone().unwrap_or_default();
     let checked = match (has_policy, form.get("policy")) {
         (true, Some(policy)) => check_policy(policy, &form, &bucket_name, now)?,
@@ -482,6 +521,9 @@ pub async fn post_object(
         principal,
         remote: ctx.remote,
         sigv4: None,
+        signature,
+        received_at: ctx.received_at,
+        secure_transport: ctx.secure_transport,
         policy_headers: ctx.policy_headers.clone(),
         policy: std::sync::OnceLock::new(),
     };

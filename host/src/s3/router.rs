@@ -64,6 +64,14 @@ pub enum Operation {
     GetBucketVersioning,
     /// `PUT /bucket?versioning`.
     PutBucketVersioning,
+    /// `GET /bucket?policy`.
+    GetBucketPolicy,
+    /// `PUT /bucket?policy`.
+    PutBucketPolicy,
+    /// `DELETE /bucket?policy`.
+    DeleteBucketPolicy,
+    /// `GET /bucket?policyStatus`.
+    GetBucketPolicyStatus,
     /// `GET /bucket?tagging`.
     GetBucketTagging,
     /// `PUT /bucket?tagging`.
@@ -172,6 +180,10 @@ impl Operation {
             Self::DeleteBucketCors => "DeleteBucketCors",
             Self::GetBucketVersioning => "GetBucketVersioning",
             Self::PutBucketVersioning => "PutBucketVersioning",
+            Self::GetBucketPolicy => "GetBucketPolicy",
+            Self::PutBucketPolicy => "PutBucketPolicy",
+            Self::DeleteBucketPolicy => "DeleteBucketPolicy",
+            Self::GetBucketPolicyStatus => "GetBucketPolicyStatus",
             Self::GetBucketTagging => "GetBucketTagging",
             Self::PutBucketTagging => "PutBucketTagging",
             Self::DeleteBucketTagging => "DeleteBucketTagging",
@@ -248,6 +260,10 @@ impl Operation {
             | Self::DeleteBucketCors
             | Self::GetBucketVersioning
             | Self::PutBucketVersioning
+            | Self::GetBucketPolicy
+            | Self::PutBucketPolicy
+            | Self::DeleteBucketPolicy
+            | Self::GetBucketPolicyStatus
             | Self::GetBucketTagging
             | Self::PutBucketTagging
             | Self::DeleteBucketTagging
@@ -514,6 +530,10 @@ fn dispatch(
                 GetBucketVersioning
             } else if q.has("tagging") {
                 GetBucketTagging
+            } else if q.has("policy") {
+                GetBucketPolicy
+            } else if q.has("policyStatus") {
+                GetBucketPolicyStatus
             } else if q.has("object-lock") {
                 GetObjectLockConfiguration
             } else if q.has("lifecycle") {
@@ -533,6 +553,8 @@ fn dispatch(
                 PutBucketVersioning
             } else if q.has("tagging") {
                 PutBucketTagging
+            } else if q.has("policy") {
+                PutBucketPolicy
             } else if q.has("object-lock") {
                 PutObjectLockConfiguration
             } else if q.has("lifecycle") {
@@ -547,6 +569,8 @@ fn dispatch(
                 DeleteBucketCors
             } else if q.has("tagging") {
                 DeleteBucketTagging
+            } else if q.has("policy") {
+                DeleteBucketPolicy
             } else if q.has("lifecycle") {
                 DeleteBucketLifecycle
             } else if let Some(op) = unsupported(BUCKET_SUBRESOURCES, method, q)? {
@@ -639,6 +663,8 @@ const IMPLEMENTED_BUCKET_SUBRESOURCES: &[(&str, &[Method])] = &[
     ("tagging", &[Method::GET, Method::PUT, Method::DELETE]),
     ("object-lock", &[Method::GET, Method::PUT]),
     ("lifecycle", &[Method::GET, Method::PUT, Method::DELETE]),
+    ("policy", &[Method::GET, Method::PUT, Method::DELETE]),
+    ("policyStatus", &[Method::GET]),
 ];
 
 /// Object subresources Coffer implements and the methods each takes (see
@@ -680,13 +706,6 @@ const fn sub(
 /// Bucket configuration subresources (`/bucket?name`), from the S3 API
 /// reference's operation list.
 const BUCKET_SUBRESOURCES: &[Subresource] = &[
-    sub(
-        "policy",
-        Some("GetBucketPolicy"),
-        Some("PutBucketPolicy"),
-        Some("DeleteBucketPolicy"),
-    ),
-    sub("policyStatus", Some("GetBucketPolicyStatus"), None, None),
     sub(
         "website",
         Some("GetBucketWebsite"),
@@ -894,9 +913,10 @@ mod tests {
             case(M::POST, "", "delete", DeleteObjects),
             case(M::POST, "", "", PostObject),
             // Bucket-level unsupported.
-            case(M::GET, "", "policy", Unsupported("GetBucketPolicy")),
-            case(M::PUT, "", "policy", Unsupported("PutBucketPolicy")),
-            case(M::DELETE, "", "policy", Unsupported("DeleteBucketPolicy")),
+            case(M::GET, "", "policy", GetBucketPolicy),
+            case(M::PUT, "", "policy", PutBucketPolicy),
+            case(M::DELETE, "", "policy", DeleteBucketPolicy),
+            case(M::GET, "", "policyStatus", GetBucketPolicyStatus),
             case(M::GET, "", "versioning", GetBucketVersioning),
             case(M::PUT, "", "versioning", PutBucketVersioning),
             case(M::GET, "", "tagging", GetBucketTagging),

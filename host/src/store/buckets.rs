@@ -37,6 +37,10 @@ pub struct Bucket {
     /// The lifecycle configuration (JSON of `s3::lifecycle::LifecycleConfiguration`), if
     /// one was put.
     pub lifecycle: Option<serde_json::Value>,
+    /// The bucket policy in the compiled form policy modules receive
+    /// (`coffer_guest_sdk::bucket_policy`), if one was put. The document itself is read
+    /// only by GetBucketPolicy ([`bucket_policy_document`]).
+    pub policy: Option<Vec<u8>>,
 }
 
 /// A bucket's versioning state
@@ -93,12 +97,13 @@ fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
         object_lock_enabled: row.try_get("object_lock_enabled")?,
         object_lock: row.try_get("object_lock")?,
         lifecycle: row.try_get("lifecycle")?,
+        policy: row.try_get("policy_compiled")?,
     })
 }
 
 const BUCKET_SELECT: &str =
     "SELECT b.id, b.name, b.owner_id, a.canonical_id, a.display_name, b.region, b.created_at, b.acl,
-        b.versioning, b.object_lock_enabled, b.object_lock, b.lifecycle
+        b.versioning, b.object_lock_enabled, b.object_lock, b.lifecycle, b.policy_compiled
      FROM buckets b JOIN accounts a ON a.id = b.owner_id";
 
 /// Creates a bucket; names are unique across all accounts. With `object_lock`, Object
@@ -289,6 +294,56 @@ pub async fn set_lifecycle(
         return Err(Error::NoSuchBucket);
     }
     Ok(())
+}
+
+/// Replaces a bucket's policy: the document as put and its compiled form; `None`
+/// removes it. `NoSuchBucket` when the bucket was deleted meanwhile.
+pub async fn set_bucket_policy(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    policy: Option<(&str, &[u8])>,
+) -> Result<(), Error> {
+    let done = sqlx::query("UPDATE buckets SET policy = $2, policy_compiled = $3 WHERE id = $1")
+        .bind(bucket_id)
+        .bind(policy.map(|(document, _)| document))
+        .bind(policy.map(|(_, compiled)| compiled))
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NoSuchBucket);
+    }
+    Ok(())
+}
+
+/// A bucket's policy document as its owner put it, if it has one.
+pub async fn bucket_policy_document(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+) -> Result<Option<String>, Error> {
+    Ok(
+        sqlx::query_scalar("SELECT policy FROM buckets WHERE id = $1")
+            .bind(bucket_id)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
+/// Every bucket policy whose compiled form does not start with `format` (the version
+/// byte of the current encoding), as (bucket id, bucket name, document): what a newer
+/// Coffer must compile again before modules see it.
+pub async fn policies_compiled_otherwise(
+    db: impl PgExecutor<'_>,
+    format: u8,
+) -> Result<Vec<(i64, String, String)>, Error> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, policy FROM buckets
+         WHERE policy IS NOT NULL
+           AND (length(policy_compiled) = 0 OR get_byte(policy_compiled, 0) <> $1)",
+    )
+    .bind(i32::from(format))
+    .fetch_all(db)
+    .await?)
 }
 
 /// The buckets that have a lifecycle configuration, by id, after `after_id`, at most

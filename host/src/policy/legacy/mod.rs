@@ -1,21 +1,27 @@
 //! Translation between the current contract's types and those of older
-//! versions, so modules built against `coffer:policy@0.1.0` or `@0.2.0` keep
+//! versions, so modules built against `coffer:policy@0.1.0`, `@0.2.0` or `@0.3.0` keep
 //! working unchanged after an upgrade: one module per version, each
 //! translating the current inputs into that version's (dropping what it did
 //! not have) and its answers back.
 //!
 //! | Version | What its modules do not see |
 //! |---|---|
-//! | 0.2.0 | the request's `version-id`, `object-tags` and `request-tags` |
+//! | 0.3.0 | the request's `bucket-policy` and `context` |
+//! | 0.2.0 | those, the request's `version-id`, `object-tags` and `request-tags` |
 //! | 0.1.0 | those, the CORS request's `kind` and `key`; its CORS answer has no rule index or credentials flag |
 
 /// The translations every older version shares with the current contract (the records
-/// that kept their shape: principal, ACL, headers, request without the 0.3.0 fields,
+/// that kept their shape: principal, ACL, headers, the request's fields up to 0.2.0,
 /// decision) and the host interface they import, for the version module `$version` of
-/// `bindings`. Invoked inside `v0_1` and `v0_2`, with `types`, `old` (that version's
-/// types) and `HostState` in scope.
+/// `bindings`. Invoked inside each version's module, with `types`, `old` (that
+/// version's types) and `HostState` in scope. The request's fields a version added
+/// after 0.2.0 follow `|$r|` as struct field initialisers of `old::Request`, computed
+/// from the current request `$r`.
 macro_rules! shared_translations {
     ($version:ident) => {
+        super::shared_translations!($version, |r| {});
+    };
+    ($version:ident, |$r:ident| { $($later:tt)* }) => {
         fn principal(p: &types::Principal) -> old::Principal {
             match p {
                 types::Principal::Anonymous => old::Principal::Anonymous,
@@ -73,20 +79,21 @@ macro_rules! shared_translations {
                 .collect()
         }
 
-        /// A request in the old shape: without its version id and tags.
-        pub(crate) fn request(r: &types::Request) -> old::Request {
+        /// A request in the old shape: without the fields added after it.
+        pub(crate) fn request($r: &types::Request) -> old::Request {
             old::Request {
-                operation: r.operation.clone(),
-                bucket: r.bucket.clone(),
-                key: r.key.clone(),
-                principal: principal(&r.principal),
-                source_ip: r.source_ip.clone(),
-                headers: headers(&r.headers),
-                bucket_owner: r.bucket_owner.clone(),
-                object_owner: r.object_owner.clone(),
-                bucket_acl: r.bucket_acl.as_ref().map(acl),
-                object_acl: r.object_acl.as_ref().map(acl),
-                config: r.config.clone(),
+                operation: $r.operation.clone(),
+                bucket: $r.bucket.clone(),
+                key: $r.key.clone(),
+                principal: principal(&$r.principal),
+                source_ip: $r.source_ip.clone(),
+                headers: headers(&$r.headers),
+                bucket_owner: $r.bucket_owner.clone(),
+                object_owner: $r.object_owner.clone(),
+                bucket_acl: $r.bucket_acl.as_ref().map(acl),
+                object_acl: $r.object_acl.as_ref().map(acl),
+                config: $r.config.clone(),
+                $($later)*
             }
         }
 
@@ -117,5 +124,54 @@ macro_rules! shared_translations {
 }
 pub(crate) use shared_translations;
 
+/// The CORS translations of the versions whose CORS records have today's shape (0.2.0
+/// and later), with `types` and `old` in scope.
+macro_rules! cors_translations {
+    () => {
+        /// A CORS request in the old shape (the same fields as now).
+        pub(crate) fn cors_request(r: &types::CorsRequest) -> old::CorsRequest {
+            old::CorsRequest {
+                kind: match r.kind {
+                    types::CorsKind::Preflight => old::CorsKind::Preflight,
+                    types::CorsKind::Actual => old::CorsKind::Actual,
+                },
+                origin: r.origin.clone(),
+                method: r.method.clone(),
+                request_headers: r.request_headers.clone(),
+                bucket: r.bucket.clone(),
+                key: r.key.clone(),
+                rules: r
+                    .rules
+                    .iter()
+                    .map(|rule| old::CorsRule {
+                        id: rule.id.clone(),
+                        allowed_origins: rule.allowed_origins.clone(),
+                        allowed_methods: rule.allowed_methods.clone(),
+                        allowed_headers: rule.allowed_headers.clone(),
+                        expose_headers: rule.expose_headers.clone(),
+                        max_age_seconds: rule.max_age_seconds,
+                    })
+                    .collect(),
+                config: r.config.clone(),
+            }
+        }
+
+        /// An old CORS answer in the current shape (the same fields).
+        pub(crate) fn cors_rule_match(m: old::CorsRuleMatch) -> types::CorsRuleMatch {
+            types::CorsRuleMatch {
+                rule_index: m.rule_index,
+                allowed_origin: m.allowed_origin,
+                allow_credentials: m.allow_credentials,
+                allowed_methods: m.allowed_methods,
+                allowed_headers: m.allowed_headers,
+                expose_headers: m.expose_headers,
+                max_age_seconds: m.max_age_seconds,
+            }
+        }
+    };
+}
+pub(crate) use cors_translations;
+
 pub(crate) mod v0_1;
 pub(crate) mod v0_2;
+pub(crate) mod v0_3;

@@ -1,7 +1,8 @@
 //! `coffer:policy@0.1.0`.
 //!
 //! A 0.1.0 module does not see the CORS request's kind or object key (added
-//! in 0.2.0), nor the request's version id and tags (0.3.0), and its CORS
+//! in 0.2.0), nor the request's version id and tags (0.3.0), nor its bucket
+//! policy and context (0.4.0), and its CORS
 //! answer carries no rule index (none) and no credentials flag (derived as S3
 //! does: credentials unless the allowed origin is `*`). Every other record is
 //! the same shape under another package version, converted field by field.

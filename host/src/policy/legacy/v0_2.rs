@@ -2,7 +2,8 @@
 //!
 //! From 0.2.0 to 0.3.0 only the `request` record changed: a 0.2.0 module
 //! does not see the version id the request addresses, the object's tags or
-//! the tags the request asks to set. Every other record is the same shape
+//! the tags the request asks to set (nor the bucket policy and request context
+//! 0.4.0 added). Every other record is the same shape
 //! under another package version, converted field by field.
 
 use crate::policy::bindings::{types, v0_2};
@@ -12,46 +13,7 @@ use v0_2::types as old;
 
 super::shared_translations!(v0_2);
 
-/// A CORS request in the 0.2.0 shape (the same fields).
-pub(crate) fn cors_request(r: &types::CorsRequest) -> old::CorsRequest {
-    old::CorsRequest {
-        kind: match r.kind {
-            types::CorsKind::Preflight => old::CorsKind::Preflight,
-            types::CorsKind::Actual => old::CorsKind::Actual,
-        },
-        origin: r.origin.clone(),
-        method: r.method.clone(),
-        request_headers: r.request_headers.clone(),
-        bucket: r.bucket.clone(),
-        key: r.key.clone(),
-        rules: r
-            .rules
-            .iter()
-            .map(|rule| old::CorsRule {
-                id: rule.id.clone(),
-                allowed_origins: rule.allowed_origins.clone(),
-                allowed_methods: rule.allowed_methods.clone(),
-                allowed_headers: rule.allowed_headers.clone(),
-                expose_headers: rule.expose_headers.clone(),
-                max_age_seconds: rule.max_age_seconds,
-            })
-            .collect(),
-        config: r.config.clone(),
-    }
-}
-
-/// A 0.2.0 CORS answer in the current shape (the same fields).
-pub(crate) fn cors_rule_match(m: old::CorsRuleMatch) -> types::CorsRuleMatch {
-    types::CorsRuleMatch {
-        rule_index: m.rule_index,
-        allowed_origin: m.allowed_origin,
-        allow_credentials: m.allow_credentials,
-        allowed_methods: m.allowed_methods,
-        allowed_headers: m.allowed_headers,
-        expose_headers: m.expose_headers,
-        max_age_seconds: m.max_age_seconds,
-    }
-}
+super::cors_translations!();
 
 #[cfg(test)]
 mod tests {
