@@ -146,6 +146,13 @@ pub struct BenchArgs {
     /// one matches).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100))]
     cors_rules: u32,
+    /// A bucket policy (IAM JSON) for the bucket of `--scenario decision --hook
+    /// authorize`, which the decisions then evaluate (e.g. `scripts/bench-bucket-policy.json`:
+    /// 20 statements, 10 conditions). Its bucket is `photos`; the request is bob's
+    /// GetObject of `photos/2024/holiday/IMG_0042.jpg`, signed with SigV4, over TLS, from
+    /// 192.0.2.10.
+    #[arg(long, value_name = "FILE")]
+    bucket_policy: Option<std::path::PathBuf>,
 }
 
 /// The hooks `--scenario decision` can time.
@@ -1779,7 +1786,19 @@ async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.requests.unwrap_or(DEFAULT_DECISIONS);
     progress(&format!("timing {n} policy decisions in-process"));
     let (hook, rules) = (args.hook, args.cors_rules);
-    let report = tokio::task::spawn_blocking(move || measure_decisions(n, hook, rules))
+    let policy = match &args.bucket_policy {
+        Some(path) => {
+            let document = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let policy = coffer_guest_sdk::bucket_policy::parse(&document, "photos")
+                .map_err(|e| anyhow::anyhow!("{}: MalformedPolicy: {e}", path.display()))?;
+            Some((policy.encode(), policy.statements.len()))
+        }
+        None => None,
+    };
+    let statements = policy.as_ref().map(|(_, n)| *n);
+    let compiled = policy.map(|(bytes, _)| bytes);
+    let report = tokio::task::spawn_blocking(move || measure_decisions(n, hook, rules, compiled))
         .await
         .context("the decision benchmark panicked")??;
     let (p50, p90, p99, p999) = (
@@ -1796,6 +1815,7 @@ async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
             "module": "default",
             "hook": hook_name(hook),
             "cors_rules": (hook == DecisionHook::Cors).then_some(rules),
+            "bucket_policy_statements": statements,
             "decisions": report.decisions,
             "threads": 1,
             "engine_startup_ms": report.startup.as_secs_f64() * 1e3,
@@ -1809,9 +1829,14 @@ async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
         });
         println!("{value}");
     } else {
-        let what = match hook {
-            DecisionHook::Authorize => "authorize decisions".to_owned(),
-            DecisionHook::Cors => format!("cors decisions over {rules} rules (the last matches)"),
+        let what = match (hook, statements) {
+            (DecisionHook::Authorize, None) => "authorize decisions".to_owned(),
+            (DecisionHook::Authorize, Some(n)) => {
+                format!("authorize decisions with a {n}-statement bucket policy")
+            }
+            (DecisionHook::Cors, _) => {
+                format!("cors decisions over {rules} rules (the last matches)")
+            }
         };
         println!(
             "decision: {} {what} of the default module, in-process, 1 thread",
@@ -1868,8 +1893,14 @@ fn cors_sample(rules: u32) -> types::CorsRequest {
 
 /// Times `n` decisions of `hook`: `authorize` of a typical request (an account
 /// reading an object of a bucket with a few grants, with the headers of an SDK
-/// request), or `cors` of [`cors_sample`].
-fn measure_decisions(n: u64, hook: DecisionHook, rules: u32) -> anyhow::Result<DecisionReport> {
+/// request; with `bucket_policy`, the compiled policy of its bucket and the context
+/// of a SigV4 request over TLS), or `cors` of [`cors_sample`].
+fn measure_decisions(
+    n: u64,
+    hook: DecisionHook,
+    rules: u32,
+    bucket_policy: Option<Vec<u8>>,
+) -> anyhow::Result<DecisionReport> {
     let started = Instant::now();
     // Every decision evaluated: the answer cache would time lookups instead.
     let limits = Limits {
@@ -1879,7 +1910,16 @@ fn measure_decisions(n: u64, hook: DecisionHook, rules: u32) -> anyhow::Result<D
     let engine = PolicyEngine::new(limits).context("starting the policy engine")?;
     let startup = started.elapsed();
     let module = engine.default_module().clone();
-    let request = coffer::policy::sample::typical_get_request();
+    let mut request = coffer::policy::sample::typical_get_request();
+    if bucket_policy.is_some() {
+        request.bucket_policy = bucket_policy;
+        request.context.secure_transport = true;
+        request.context.signature = Some(types::Signature {
+            version: types::SignatureVersion::V4,
+            auth_type: types::AuthType::Header,
+            signed_at: Some(request.context.current_time - 1),
+        });
+    }
     let cors = cors_sample(rules);
     let decide = || -> anyhow::Result<bool> {
         Ok(match hook {
