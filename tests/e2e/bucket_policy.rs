@@ -454,3 +454,43 @@ async fn aws_cli_puts_gets_and_deletes_a_bucket_policy() {
         &["s3api", "delete-bucket-policy", "--bucket", &bucket],
     );
 }
+
+/// A compiled policy modules cannot read fails closed, and `coffer serve` compiles a
+/// stored document again at start when its compiled form is of another format version
+/// (what an upgrade that changed the format leaves behind).
+#[tokio::test]
+async fn unreadable_compiled_policies_deny_and_are_compiled_again_at_start() {
+    let mut s = TestServer::builder().start().await;
+    let c = s.client();
+    let bucket = unique_bucket("pol-recompile");
+    create_bucket(&c, &bucket).await;
+    put(&c, &bucket, "a.txt", b"a").await;
+    put_policy(
+        &c,
+        &bucket,
+        &format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/*"}}]}}"#
+        ),
+    )
+    .await;
+    assert_eq!(status_of_get(&s, None, &bucket, "a.txt").await, 200);
+    let db = s.db().await;
+    sqlx::query("UPDATE buckets SET policy_compiled = '\\x00ff'::bytea WHERE name = $1")
+        .bind(&bucket)
+        .execute(&db)
+        .await
+        .expect("damaging the compiled policy");
+    db.close().await;
+    assert_eq!(status_of_get(&s, None, &bucket, "a.txt").await, 403);
+    assert_eq!(
+        status_of_get(&s, Some(s.admin_keys()), &bucket, "a.txt").await,
+        403
+    );
+    s.restart().await;
+    assert_eq!(status_of_get(&s, None, &bucket, "a.txt").await, 200);
+    assert!(
+        s.stderr_log()
+            .contains("compiled stored bucket policies again")
+    );
+}

@@ -247,6 +247,29 @@ async fn sdk_puts_and_gets_over_https_trusting_only_the_test_ca() {
     assert!(refused.is_err(), "a client not trusting the CA connected");
 }
 
+/// Over HTTPS, bucket-policy conditions see `aws:SecureTransport` true: AWS's "require
+/// TLS" policy lets the request through (over plain HTTP it denies, `bucket_policy.rs`).
+#[tokio::test]
+async fn a_require_tls_policy_allows_https_requests() {
+    let t = tls_server(&[]).await;
+    let client = t.server.client();
+    let bucket = unique_bucket("tls-policy");
+    create_bucket(&client, &bucket).await;
+    put(&client, &bucket, "obj", b"secure").await;
+    client
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Deny", "Principal": "*",
+                "Action": "s3:*", "Resource": ["arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"],
+                "Condition": {{"Bool": {{"aws:SecureTransport": "false"}}}}}}]}}"#
+        ))
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    assert_eq!(get(&client, &bucket, "obj").await, b"secure");
+}
+
 #[tokio::test]
 async fn admin_api_and_console_serve_https() {
     let t = tls_server(&[]).await;
