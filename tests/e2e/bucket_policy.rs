@@ -494,3 +494,56 @@ async fn unreadable_compiled_policies_deny_and_are_compiled_again_at_start() {
             .contains("compiled stored bucket policies again")
     );
 }
+
+/// `coffer policy eval` compiles a request's `bucket_policy` as PutBucketPolicy does and
+/// evaluates it with the request's `context`, offline (the embedded default module).
+#[tokio::test]
+async fn policy_eval_applies_a_bucket_policy_offline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let eval = |secure: bool| {
+        let request = dir.path().join("req.json");
+        let body = r#"{
+            "operation": "GetObject",
+            "bucket": "docs",
+            "key": "report.pdf",
+            "principal": "anonymous",
+            "bucket_owner": "alice",
+            "object_owner": "alice",
+            "bucket_acl": {"owner": "alice", "grants": []},
+            "object_acl": {"owner": "alice", "grants": []},
+            "bucket_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::docs/*",
+                "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]},
+            "context": {"secure_transport": SECURE, "current_time": 1765065600}
+        }"#;
+        std::fs::write(&request, body.replace("SECURE", &secure.to_string())).expect("writing");
+        std::process::Command::new(coffer_tests::coffer_binary())
+            .args(["policy", "eval", "--request"])
+            .arg(&request)
+            .output()
+            .expect("running coffer policy eval")
+    };
+    let allowed = eval(true);
+    assert_eq!(allowed.status.code(), Some(0), "{allowed:?}");
+    let denied = eval(false);
+    assert_eq!(denied.status.code(), Some(1), "{denied:?}");
+    // An invalid policy is an error naming the reason, as PutBucketPolicy's.
+    let request = dir.path().join("bad.json");
+    std::fs::write(
+        &request,
+        r#"{"operation": "GetObject", "bucket": "docs", "bucket_policy": {"Statement": []}}"#,
+    )
+    .expect("writing");
+    let bad = std::process::Command::new(coffer_tests::coffer_binary())
+        .args(["policy", "eval", "--request"])
+        .arg(&request)
+        .output()
+        .expect("running coffer policy eval");
+    assert!(!bad.status.success(), "{bad:?}");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&bad.stdout),
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(said.contains("MalformedPolicy"), "{bad:?}");
+}
