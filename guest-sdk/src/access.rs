@@ -59,13 +59,57 @@ pub fn policy_and_acl_decision(req: &Request) -> Decision {
     let verdict = PolicyView::new(encoded).and_then(|view| view.evaluate(&eval));
     match verdict {
         Err(e) => Decision::deny(format!("the bucket policy cannot be read: {e}")),
-        Ok(Verdict::ExplicitDeny { sid }) => Decision::deny(match sid {
-            Some(sid) => format!("denied by bucket policy statement {sid:?}"),
-            None => "denied by a bucket policy statement".to_owned(),
-        }),
-        Ok(Verdict::Allow { .. }) => Decision::Allow,
-        Ok(Verdict::NoMatch) => acl_decision(req),
+        Ok(Verdict::ExplicitDeny { sid }) => {
+            Decision::deny(format!("denied by bucket policy {}", statement_name(sid)))
+        }
+        Ok(Verdict::Allow { sid }) => {
+            if let Some(restricted) = restricted_public_policy(req, encoded) {
+                return match acl_decision(req) {
+                    allowed @ Decision::Allow(_) => allowed,
+                    _ => restricted,
+                };
+            }
+            Decision::allow(format!("allowed by bucket policy {}", statement_name(sid)))
+        }
+        Ok(Verdict::NoMatch) => match acl_decision(req) {
+            allowed @ Decision::Allow(_) => allowed,
+            Decision::Deny(reason) => Decision::deny(format!(
+                "no bucket policy statement allows it, and {reason}"
+            )),
+            refused => refused,
+        },
     }
+}
+
+/// A statement as reasons name it.
+fn statement_name(sid: Option<&str>) -> String {
+    match sid {
+        Some(sid) => format!("statement {sid:?}"),
+        None => "statement (no Sid)".to_owned(),
+    }
+}
+
+/// The denial Block Public Access's `RestrictPublicBuckets` makes of a policy
+/// `Allow` when the policy is public and the caller is not the bucket owner;
+/// `None` when the setting is off, the policy is not public, or the caller is
+/// the owner.
+fn restricted_public_policy(req: &Request, encoded: &[u8]) -> Option<Decision> {
+    if !req.public_access_block.restrict_public_buckets {
+        return None;
+    }
+    if let (Some(caller), Some(owner)) = (req.principal.canonical_id(), &req.bucket_owner)
+        && caller == owner
+    {
+        return None;
+    }
+    // A policy that cannot be read counts as public: fail closed.
+    let public = bucket_policy::decode(encoded).map_or(true, |p| p.is_public());
+    public.then(|| {
+        Decision::deny(
+            "the bucket policy is public and Block Public Access (RestrictPublicBuckets) \
+             limits it to the bucket owner",
+        )
+    })
 }
 
 /// The condition keys of a [`Request`], asked in their canonical spelling
@@ -212,7 +256,7 @@ mod tests {
             "",
         );
         let req = request("GetObject", Principal::account(OTHER), &policy);
-        assert_eq!(standard_decision(&req), Decision::Allow);
+        assert!(standard_decision(&req).is_allowed());
         let mut put = request("PutObject", Principal::account(OTHER), &policy);
         put.object_acl = None;
         assert!(
@@ -233,7 +277,7 @@ mod tests {
         );
         for op in POLICY_OPERATIONS {
             let req = request(op, Principal::account(OWNER), &policy);
-            assert_eq!(standard_decision(&req), Decision::Allow, "{op}");
+            assert!(standard_decision(&req).is_allowed(), "{op}");
         }
         // Nobody else touches the policy, whatever it allows.
         let allow_all = statement("Allow", r#""*""#, "s3:*", "");
@@ -244,14 +288,14 @@ mod tests {
             Principal::account(OTHER),
             &allow_all,
         );
-        assert_eq!(standard_decision(&req), Decision::Allow);
+        assert!(standard_decision(&req).is_allowed());
     }
 
     #[test]
     fn without_a_matching_statement_the_acls_decide() {
         let policy = statement("Deny", r#""*""#, "s3:DeleteObject", "");
         let get = request("GetObject", Principal::account(OWNER), &policy);
-        assert_eq!(standard_decision(&get), Decision::Allow);
+        assert!(standard_decision(&get).is_allowed());
         let get = request("GetObject", Principal::account(OTHER), &policy);
         assert!(!standard_decision(&get).is_allowed());
     }
@@ -322,7 +366,7 @@ mod tests {
         );
         let mut list = request("ListObjectsV2", Principal::Anonymous, &policy);
         list.context = req.context.clone();
-        assert_eq!(standard_decision(&list), Decision::Allow);
+        assert!(standard_decision(&list).is_allowed());
         list.context.secure_transport = false;
         assert!(!standard_decision(&list).is_allowed());
     }

@@ -31,7 +31,9 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::types::{Acl, Decision, Grantee, Group, Permission, Principal, Request};
+use crate::types::{
+    Acl, Decision, Grantee, Group, ObjectOwnership, Permission, Principal, Request,
+};
 
 /// The resource whose ACL an operation is checked against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,18 +225,24 @@ pub fn grants_permission(acl: &Acl, principal: &Principal, wanted: Permission) -
 /// S3's standard authorization decision for `req` (the default module's
 /// whole `authorize` logic): the bucket policy, if the bucket has one, and
 /// the ACLs ([`acl_decision`]), combined as AWS does (`access`, feature
-/// `bucket-policy`). A module built without that feature denies every
-/// request to a bucket that has a policy rather than ignore it. Deny reasons
-/// are short, human-readable and contain no secrets.
+/// `bucket-policy`), then the bucket's Object Ownership and Block Public
+/// Access settings on requests that set an ACL or a policy
+/// ([`crate::public_access::setting_refusal`]). A module built without that
+/// feature denies every request to a bucket that has a policy rather than
+/// ignore it. Reasons are short, human-readable and contain no secrets.
 pub fn standard_decision(req: &Request) -> Decision {
     #[cfg(feature = "bucket-policy")]
-    return crate::access::policy_and_acl_decision(req);
+    let decision = crate::access::policy_and_acl_decision(req);
     #[cfg(not(feature = "bucket-policy"))]
-    match req.bucket_policy {
+    let decision = match req.bucket_policy {
         // A policy's `Deny` must never pass unseen: fail closed.
         Some(_) => Decision::deny("this module was built without bucket-policy support"),
         None => acl_decision(req),
+    };
+    if !decision.is_allowed() {
+        return decision;
     }
+    crate::public_access::setting_refusal(req).unwrap_or(decision)
 }
 
 /// S3's ACL semantics alone, without the bucket policy: [`standard_decision`]
@@ -242,6 +250,12 @@ pub fn standard_decision(req: &Request) -> Decision {
 /// the rules. It follows [`required_permission`], except that a `DeleteObject`
 /// naming a version needs the bucket owner. Object tags play no part (ACLs
 /// know nothing of them).
+///
+/// Two bucket settings change what ACLs grant: with Object Ownership
+/// `BucketOwnerEnforced` ACLs are disabled (the bucket owner owns every
+/// object and is the only one an ACL-based permission goes to), and Block
+/// Public Access `IgnorePublicAcls` skips grants to `AllUsers` and
+/// `AuthenticatedUsers`.
 pub fn acl_decision(req: &Request) -> Decision {
     let op = req.operation.as_str();
     let Some(required) = required_permission(op) else {
@@ -256,23 +270,25 @@ pub fn acl_decision(req: &Request) -> Decision {
         _ => (op, required),
     };
     let principal = &req.principal;
+    let acls_disabled = req.object_ownership == ObjectOwnership::BucketOwnerEnforced;
     match required {
         Required::Authenticated => {
             if principal.is_authenticated() {
-                Decision::Allow
+                Decision::allow(format!("any authenticated account may {op}"))
             } else {
                 Decision::deny(format!("{op} requires an authenticated request"))
             }
         }
-        Required::BucketOwner => {
-            match resolve_owner(
-                req.bucket_owner.as_deref(),
-                req.bucket_acl.as_ref(),
-                "bucket",
-            ) {
-                Err(denied) => denied,
-                Ok(owner) if principal.is(owner) => Decision::Allow,
-                Ok(_) => Decision::deny(format!("only the bucket owner may {op}")),
+        Required::BucketOwner => bucket_owner_decision(req, op),
+        Required::Bucket(_) | Required::Object(_) if acls_disabled => {
+            match bucket_owner_decision(req, op) {
+                Decision::Allow(_) => Decision::allow(
+                    "the bucket owner (ACLs are disabled: Object Ownership is BucketOwnerEnforced)",
+                ),
+                _ => Decision::deny(
+                    "ACLs are disabled (Object Ownership is BucketOwnerEnforced) and no bucket \
+                     policy statement allows it",
+                ),
             }
         }
         Required::Bucket(wanted) => check_acl(
@@ -281,6 +297,7 @@ pub fn acl_decision(req: &Request) -> Decision {
             "bucket",
             principal,
             wanted,
+            req.public_access_block.ignore_public_acls,
         ),
         Required::Object(wanted) => check_acl(
             req.object_acl.as_ref(),
@@ -288,7 +305,21 @@ pub fn acl_decision(req: &Request) -> Decision {
             "object",
             principal,
             wanted,
+            req.public_access_block.ignore_public_acls,
         ),
+    }
+}
+
+/// Allows the bucket owner alone.
+fn bucket_owner_decision(req: &Request, op: &str) -> Decision {
+    match resolve_owner(
+        req.bucket_owner.as_deref(),
+        req.bucket_acl.as_ref(),
+        "bucket",
+    ) {
+        Err(denied) => denied,
+        Ok(owner) if req.principal.is(owner) => Decision::allow("the bucket owner"),
+        Ok(_) => Decision::deny(format!("only the bucket owner may {op}")),
     }
 }
 
@@ -310,13 +341,15 @@ fn resolve_owner<'a>(
 }
 
 /// Check `wanted` against a resource's ACL, failing closed when the ACL is
-/// missing or disagrees with the recorded owner.
+/// missing or disagrees with the recorded owner. With `ignore_public`, grants
+/// to the `AllUsers` and `AuthenticatedUsers` groups count for nothing.
 fn check_acl(
     acl: Option<&Acl>,
     owner: Option<&str>,
     what: &str,
     principal: &Principal,
     wanted: Permission,
+    ignore_public: bool,
 ) -> Decision {
     let Some(acl) = acl else {
         return Decision::deny(format!("no {what} ACL"));
@@ -324,10 +357,38 @@ fn check_acl(
     if let Err(denied) = resolve_owner(owner, Some(acl), what) {
         return denied;
     }
-    if grants_permission(acl, principal, wanted) {
-        Decision::Allow
-    } else {
-        Decision::deny(format!("{what} ACL does not grant {}", wanted.as_str()))
+    if principal.is(&acl.owner) {
+        return Decision::allow(format!("the {what} owner"));
+    }
+    let granting = acl.grants.iter().find(|g| {
+        g.permission.implies(wanted)
+            && grantee_matches(&g.grantee, principal)
+            && !(ignore_public && matches!(g.grantee, Grantee::Group(_)))
+    });
+    match granting {
+        Some(g) => Decision::allow(format!(
+            "the {what} ACL grants {} to {}",
+            g.permission.as_str(),
+            grantee_name(&g.grantee)
+        )),
+        None if ignore_public && grants_permission(acl, principal, wanted) => {
+            Decision::deny(format!(
+                "only a public grant of the {what} ACL allows {}, and Block Public Access \
+                 (IgnorePublicAcls) ignores it",
+                wanted.as_str()
+            ))
+        }
+        None => Decision::deny(format!("{what} ACL does not grant {}", wanted.as_str())),
+    }
+}
+
+/// A grantee as reasons name it.
+fn grantee_name(grantee: &Grantee) -> String {
+    match grantee {
+        Grantee::CanonicalUser(id) => format!("account {id}"),
+        Grantee::Group(Group::AllUsers) => "AllUsers".to_owned(),
+        Grantee::Group(Group::AuthenticatedUsers) => "AuthenticatedUsers".to_owned(),
+        Grantee::Email(e) => format!("e-mail {e}"),
     }
 }
 
@@ -777,7 +838,7 @@ mod tests {
     #[test]
     fn wit_mentions_every_hook() {
         for item in [
-            "package coffer:policy@0.4.0;",
+            "package coffer:policy@0.5.0;",
             "check-config: func(config: string) -> result<_, string>;",
             "authorize: func(req: request) -> decision;",
             "cors: func(req: cors-request) -> option<cors-rule-match>;",

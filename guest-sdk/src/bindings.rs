@@ -49,8 +49,8 @@ pub mod cors_provider {
         world: "cors-provider",
         path: "wit",
         with: {
-            "coffer:policy/types@0.4.0": crate::bindings::authorizer::coffer::policy::types,
-            "coffer:policy/host@0.4.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/types@0.5.0": crate::bindings::authorizer::coffer::policy::types,
+            "coffer:policy/host@0.5.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -65,8 +65,8 @@ pub mod metadata_validator {
         world: "metadata-validator",
         path: "wit",
         with: {
-            "coffer:policy/types@0.4.0": crate::bindings::authorizer::coffer::policy::types,
-            "coffer:policy/host@0.4.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/types@0.5.0": crate::bindings::authorizer::coffer::policy::types,
+            "coffer:policy/host@0.5.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -81,7 +81,7 @@ pub mod config_checker {
         world: "config-checker",
         path: "wit",
         with: {
-            "coffer:policy/host@0.4.0": crate::bindings::authorizer::coffer::policy::host,
+            "coffer:policy/host@0.5.0": crate::bindings::authorizer::coffer::policy::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_world",
@@ -121,6 +121,41 @@ enum_conv!(wit::Group, native::Group, [AllUsers, AuthenticatedUsers]);
 enum_conv!(wit::CorsKind, native::CorsKind, [Preflight, Actual]);
 enum_conv!(wit::SignatureVersion, native::SignatureVersion, [V2, V4]);
 enum_conv!(wit::AuthType, native::AuthType, [Header, QueryString, Post]);
+enum_conv!(
+    wit::ObjectOwnership,
+    native::ObjectOwnership,
+    [ObjectWriter, BucketOwnerPreferred, BucketOwnerEnforced]
+);
+enum_conv!(
+    wit::ErrorCode,
+    native::ErrorCode,
+    [
+        AccessControlListNotSupported,
+        InvalidBucketAclWithObjectOwnership
+    ]
+);
+
+impl From<wit::PublicAccessBlock> for native::PublicAccessBlock {
+    fn from(b: wit::PublicAccessBlock) -> Self {
+        Self {
+            block_public_acls: b.block_public_acls,
+            ignore_public_acls: b.ignore_public_acls,
+            block_public_policy: b.block_public_policy,
+            restrict_public_buckets: b.restrict_public_buckets,
+        }
+    }
+}
+
+impl From<native::PublicAccessBlock> for wit::PublicAccessBlock {
+    fn from(b: native::PublicAccessBlock) -> Self {
+        Self {
+            block_public_acls: b.block_public_acls,
+            ignore_public_acls: b.ignore_public_acls,
+            block_public_policy: b.block_public_policy,
+            restrict_public_buckets: b.restrict_public_buckets,
+        }
+    }
+}
 
 impl From<wit::Account> for native::Account {
     fn from(a: wit::Account) -> Self {
@@ -318,6 +353,10 @@ impl From<wit::Request> for native::Request {
             request_tags: each(r.request_tags),
             bucket_policy: r.bucket_policy,
             context: r.context.into(),
+            public_access_block: r.public_access_block.into(),
+            object_ownership: r.object_ownership.into(),
+            request_acl: r.request_acl.map(Into::into),
+            request_bucket_policy: r.request_bucket_policy,
         }
     }
 }
@@ -341,6 +380,10 @@ impl From<native::Request> for wit::Request {
             request_tags: each(r.request_tags),
             bucket_policy: r.bucket_policy,
             context: r.context.into(),
+            public_access_block: r.public_access_block.into(),
+            object_ownership: r.object_ownership.into(),
+            request_acl: r.request_acl.map(Into::into),
+            request_bucket_policy: r.request_bucket_policy,
         }
     }
 }
@@ -348,8 +391,9 @@ impl From<native::Request> for wit::Request {
 impl From<wit::Decision> for native::Decision {
     fn from(d: wit::Decision) -> Self {
         match d {
-            wit::Decision::Allow => Self::Allow,
+            wit::Decision::Allow(reason) => Self::Allow(reason),
             wit::Decision::Deny(reason) => Self::Deny(reason),
+            wit::Decision::Refuse(r) => Self::Refuse(r.code.into(), r.reason),
         }
     }
 }
@@ -357,8 +401,12 @@ impl From<wit::Decision> for native::Decision {
 impl From<native::Decision> for wit::Decision {
     fn from(d: native::Decision) -> Self {
         match d {
-            native::Decision::Allow => Self::Allow,
+            native::Decision::Allow(reason) => Self::Allow(reason),
             native::Decision::Deny(reason) => Self::Deny(reason),
+            native::Decision::Refuse(code, reason) => Self::Refuse(wit::Refusal {
+                code: code.into(),
+                reason,
+            }),
         }
     }
 }
@@ -474,6 +522,11 @@ mod tests {
         req.version_id = Some("null".into());
         req.object_tags = Some(vec![crate::Tag::new("public", "true")]);
         req.request_tags = vec![crate::Tag::new("team", ""), crate::Tag::new("a", "b")];
+        req.public_access_block.block_public_acls = true;
+        req.public_access_block.restrict_public_buckets = true;
+        req.object_ownership = native::ObjectOwnership::BucketOwnerPreferred;
+        req.request_acl = canned_acl("private", "alice", None).ok();
+        req.request_bucket_policy = Some(vec![1, 2, 3]);
         let generated: wit::Request = req.clone().into();
         assert_eq!(native::Request::from(generated), req);
 
@@ -484,7 +537,12 @@ mod tests {
 
     #[test]
     fn decisions_and_cors_round_trip() {
-        for d in [native::Decision::Allow, native::Decision::deny("no")] {
+        for d in [
+            native::Decision::ALLOW,
+            native::Decision::allow("granted"),
+            native::Decision::deny("no"),
+            native::Decision::refuse(native::ErrorCode::AccessControlListNotSupported, "acl"),
+        ] {
             let generated: wit::Decision = d.clone().into();
             assert_eq!(native::Decision::from(generated), d);
         }

@@ -1,7 +1,7 @@
 //! Guest SDK for Coffer policy modules.
 //!
 //! Coffer makes per-bucket access decisions in sandboxed WebAssembly
-//! components. The contract is the WIT package `coffer:policy@0.4.0` in
+//! components. The contract is the WIT package `coffer:policy@0.5.0` in
 //! `wit/policy.wit` (available as [`WIT`]), and the limits the host enforces
 //! on every decision are in `wit/LIMITS.md`. This crate provides:
 //!
@@ -89,7 +89,7 @@
 //! // Anonymous listing of a public-read bucket needs the header here.
 //! assert!(!authorize(&req).is_allowed());
 //! req.headers.push(coffer_guest_sdk::Header::new("X-Team", "docs"));
-//! assert_eq!(authorize(&req), Decision::Allow);
+//! assert!(authorize(&req).is_allowed());
 //!
 //! // The object itself is private: listing is allowed, reading is not.
 //! req.operation = "GetObject".into();
@@ -103,7 +103,7 @@
 //! req.operation = "PutObject".into();
 //! assert!(!authorize(&req).is_allowed());
 //! req.source_ip = "10.1.2.3".into();
-//! assert_eq!(authorize(&req), Decision::Allow);
+//! assert!(authorize(&req).is_allowed());
 //!
 //! // Unknown operations fail closed.
 //! req.operation = "SelectObjectContent".into();
@@ -132,6 +132,7 @@ pub mod cors;
 pub mod export;
 #[cfg(feature = "metadata-rules")]
 pub mod metadata_rules;
+pub mod public_access;
 pub mod types;
 
 #[doc(hidden)]
@@ -150,9 +151,9 @@ pub use acl::{
 pub use canned::{CannedAclError, canned_acl};
 pub use cors::standard_cors;
 pub use types::{
-    Account, Acl, AuthType, CorsKind, CorsRequest, CorsRule, CorsRuleMatch, Decision, Grant,
-    Grantee, Group, Header, Permission, Principal, Request, RequestContext, Signature,
-    SignatureVersion, Tag,
+    Account, Acl, AuthType, CorsKind, CorsRequest, CorsRule, CorsRuleMatch, Decision, ErrorCode,
+    Grant, Grantee, Group, Header, ObjectOwnership, Permission, Principal, PublicAccessBlock,
+    Request, RequestContext, Signature, SignatureVersion, Tag,
 };
 
 /// The WIT contract (`wit/policy.wit`), for hosts and tools that want the text.

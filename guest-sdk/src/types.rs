@@ -349,6 +349,19 @@ pub struct Request {
     pub bucket_policy: Option<Vec<u8>>,
     /// How the request arrived: time, TLS, signature, listing parameters.
     pub context: RequestContext,
+    /// The bucket's Block Public Access settings (for `CreateBucket`: those
+    /// the new bucket will get).
+    pub public_access_block: PublicAccessBlock,
+    /// The bucket's Object Ownership (`ObjectWriter` when it has none; for
+    /// `CreateBucket` see the `x-amz-object-ownership` header).
+    pub object_ownership: ObjectOwnership,
+    /// The ACL a `PutBucketAcl` or `PutObjectAcl` asks to set (body or
+    /// headers, canned ACLs expanded); `None` for other operations, whose ACL
+    /// headers are in `headers`.
+    pub request_acl: Option<Acl>,
+    /// The policy a `PutBucketPolicy` asks to set, compiled like
+    /// `bucket_policy`; `None` for other operations.
+    pub request_bucket_policy: Option<Vec<u8>>,
 }
 
 impl Request {
@@ -372,6 +385,10 @@ impl Request {
             request_tags: Vec::new(),
             bucket_policy: None,
             context: RequestContext::default(),
+            public_access_block: PublicAccessBlock::default(),
+            object_ownership: ObjectOwnership::default(),
+            request_acl: None,
+            request_bucket_policy: None,
         }
     }
 
@@ -397,25 +414,112 @@ impl Request {
     }
 }
 
-/// The outcome of an authorization (WIT `decision`).
+/// The outcome of an authorization (WIT `decision`). Every outcome carries a
+/// reason for operators: the host logs it and shows it when asked why a
+/// request was decided so (`coffer policy eval`, the admin API's explain);
+/// clients never see it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Decision {
-    /// Let the request proceed.
-    Allow,
-    /// Refuse with `AccessDenied`; the reason is logged, never sent to the
-    /// client.
+    /// Let the request proceed, saying why (may be empty).
+    Allow(String),
+    /// Refuse with `AccessDenied`, saying why.
     Deny(String),
+    /// Refuse with another S3 error, saying why.
+    Refuse(ErrorCode, String),
 }
 
 impl Decision {
+    /// An allow without a reason.
+    pub const ALLOW: Decision = Decision::Allow(String::new());
+
+    /// An allow with the given reason.
+    pub fn allow(reason: impl Into<String>) -> Self {
+        Self::Allow(reason.into())
+    }
+
     /// A denial with the given reason.
     pub fn deny(reason: impl Into<String>) -> Self {
         Self::Deny(reason.into())
     }
 
-    /// Whether this is [`Decision::Allow`].
+    /// A refusal with S3 error `code` and the given reason.
+    pub fn refuse(code: ErrorCode, reason: impl Into<String>) -> Self {
+        Self::Refuse(code, reason.into())
+    }
+
+    /// Whether the request may proceed.
     pub fn is_allowed(&self) -> bool {
-        matches!(self, Self::Allow)
+        matches!(self, Self::Allow(_))
+    }
+
+    /// Why it was decided so.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Allow(r) | Self::Deny(r) | Self::Refuse(_, r) => r,
+        }
+    }
+}
+
+/// The S3 errors other than `AccessDenied` a [`Decision`] may refuse with
+/// (WIT `error-code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// `400 AccessControlListNotSupported`: the bucket's ACLs are disabled
+    /// and the request sets one.
+    AccessControlListNotSupported,
+    /// `400 InvalidBucketAclWithObjectOwnership`: a `CreateBucket` asking for
+    /// `BucketOwnerEnforced` with an ACL granting to others.
+    InvalidBucketAclWithObjectOwnership,
+}
+
+/// A bucket's S3 Block Public Access settings (WIT `public-access-block`);
+/// all `false` when the bucket has none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PublicAccessBlock {
+    /// Refuse requests that set a public ACL.
+    pub block_public_acls: bool,
+    /// Ignore the public grants of the bucket's and its objects' ACLs.
+    pub ignore_public_acls: bool,
+    /// Refuse a `PutBucketPolicy` whose policy is public.
+    pub block_public_policy: bool,
+    /// While the bucket's policy is public, let it grant nothing to anyone
+    /// but the bucket owner.
+    pub restrict_public_buckets: bool,
+}
+
+/// A bucket's S3 Object Ownership (WIT `object-ownership`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ObjectOwnership {
+    /// The writer owns an object; ACLs are in effect.
+    #[default]
+    ObjectWriter,
+    /// Objects written with `bucket-owner-full-control` belong to the bucket
+    /// owner; ACLs are in effect.
+    BucketOwnerPreferred,
+    /// ACLs are disabled; the bucket owner owns every object.
+    BucketOwnerEnforced,
+}
+
+impl ObjectOwnership {
+    /// S3's name (`ObjectWriter`, `BucketOwnerPreferred`,
+    /// `BucketOwnerEnforced`), as in `x-amz-object-ownership`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ObjectWriter => "ObjectWriter",
+            Self::BucketOwnerPreferred => "BucketOwnerPreferred",
+            Self::BucketOwnerEnforced => "BucketOwnerEnforced",
+        }
+    }
+
+    /// The setting named `name` (S3's spelling, case-sensitive).
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            Self::ObjectWriter,
+            Self::BucketOwnerPreferred,
+            Self::BucketOwnerEnforced,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == name)
     }
 }
 

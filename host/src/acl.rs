@@ -5,6 +5,9 @@
 //!
 //! E-mail grantees never reach this model: they are resolved to canonical ids
 //! when an ACL is written, as S3 does.
+//!
+//! Also here: the two bucket settings that change what ACLs may be and do, Block
+//! Public Access ([`PublicAccessBlock`]) and Object Ownership ([`ObjectOwnership`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +142,14 @@ impl Grants {
             Permission::FullControl,
         )])
     }
+
+    /// Whether every grant goes to the account `owner` (what a bucket whose ACLs are
+    /// disabled may have).
+    pub fn only_grants_to(&self, owner: &str) -> bool {
+        self.0
+            .iter()
+            .all(|g| matches!(&g.grantee, Grantee::CanonicalUser(id) if id == owner))
+    }
 }
 
 /// Most grants one ACL may hold, as on S3
@@ -261,6 +272,111 @@ impl CannedAcl {
             | CannedAcl::BucketOwnerRead
             | CannedAcl::BucketOwnerFullControl => Vec::new(),
         }
+    }
+}
+
+/// A bucket's S3 Block Public Access settings
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html>).
+/// What they block is the policy module's decision; the server only keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PublicAccessBlock {
+    /// `BlockPublicAcls`.
+    pub block_public_acls: bool,
+    /// `IgnorePublicAcls`.
+    pub ignore_public_acls: bool,
+    /// `BlockPublicPolicy`.
+    pub block_public_policy: bool,
+    /// `RestrictPublicBuckets`.
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// All four settings on.
+    pub const ALL: PublicAccessBlock = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+
+    /// The settings as S3 names them, each with its value, in S3's order.
+    pub fn settings(self) -> [(&'static str, bool); 4] {
+        [
+            ("BlockPublicAcls", self.block_public_acls),
+            ("IgnorePublicAcls", self.ignore_public_acls),
+            ("BlockPublicPolicy", self.block_public_policy),
+            ("RestrictPublicBuckets", self.restrict_public_buckets),
+        ]
+    }
+
+    /// The settings with S3's names in `on` turned on; `None` if a name is unknown.
+    pub fn from_names<'a>(on: impl IntoIterator<Item = &'a str>) -> Option<Self> {
+        let mut block = PublicAccessBlock::default();
+        for name in on {
+            let flag = match name {
+                "BlockPublicAcls" => &mut block.block_public_acls,
+                "IgnorePublicAcls" => &mut block.ignore_public_acls,
+                "BlockPublicPolicy" => &mut block.block_public_policy,
+                "RestrictPublicBuckets" => &mut block.restrict_public_buckets,
+                _ => return None,
+            };
+            *flag = true;
+        }
+        Some(block)
+    }
+
+    /// The stored form: one bit per setting, in [`Self::settings`] order.
+    pub fn to_bits(self) -> i16 {
+        self.settings()
+            .iter()
+            .enumerate()
+            .map(|(i, (_, on))| i16::from(*on) << i)
+            .sum()
+    }
+
+    /// The settings of [`Self::to_bits`]'s form.
+    pub fn from_bits(bits: i16) -> Self {
+        let on = |i: u32| bits & (1 << i) != 0;
+        PublicAccessBlock {
+            block_public_acls: on(0),
+            ignore_public_acls: on(1),
+            block_public_policy: on(2),
+            restrict_public_buckets: on(3),
+        }
+    }
+}
+
+/// A bucket's S3 Object Ownership
+/// (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectOwnership {
+    /// The writer owns an object; ACLs are in effect.
+    ObjectWriter,
+    /// An object written with `bucket-owner-full-control` belongs to the bucket owner.
+    BucketOwnerPreferred,
+    /// ACLs are disabled; the bucket owner owns every object.
+    BucketOwnerEnforced,
+}
+
+impl ObjectOwnership {
+    /// S3's name (also the stored one).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectOwnership::ObjectWriter => "ObjectWriter",
+            ObjectOwnership::BucketOwnerPreferred => "BucketOwnerPreferred",
+            ObjectOwnership::BucketOwnerEnforced => "BucketOwnerEnforced",
+        }
+    }
+
+    /// The setting S3 calls `name` (case-sensitive, as on S3).
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            ObjectOwnership::ObjectWriter,
+            ObjectOwnership::BucketOwnerPreferred,
+            ObjectOwnership::BucketOwnerEnforced,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == name)
     }
 }
 

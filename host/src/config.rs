@@ -53,6 +53,9 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The bucket lifecycle worker's pace and clock.
     pub lifecycle: LifecycleSettings,
+    /// The Block Public Access configuration every new bucket gets; `None`: new buckets
+    /// have none (all settings off, as S3 buckets had before April 2023).
+    pub block_public_access_default: Option<crate::acl::PublicAccessBlock>,
 }
 
 /// How the lifecycle worker (`s3::lifecycle_worker`) runs.
@@ -125,6 +128,7 @@ impl ServerConfig {
             tls: None,
             trusted_proxies: Vec::new(),
             lifecycle: LifecycleSettings::default(),
+            block_public_access_default: None,
         }
     }
 }

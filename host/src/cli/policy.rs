@@ -263,12 +263,23 @@ fn evaluate(
                 evaluated_by,
             } = engine.evaluate_authorize(module, &req);
             let verdict = match outcome {
-                Ok(types::Decision::Allow) => {
+                Ok(types::Decision::Allow(reason)) => {
                     text.push_str("decision: allow\n");
+                    explain(&mut text, &reason);
                     Verdict::Allow
                 }
                 Ok(types::Decision::Deny(reason)) => {
-                    let _ = writeln!(text, "decision: deny ({reason})");
+                    text.push_str("decision: deny (AccessDenied)\n");
+                    explain(&mut text, &reason);
+                    Verdict::Deny
+                }
+                Ok(types::Decision::Refuse(refusal)) => {
+                    let _ = writeln!(
+                        text,
+                        "decision: refuse ({})",
+                        refusal_code_name(refusal.code)
+                    );
+                    explain(&mut text, &refusal.reason);
                     Verdict::Deny
                 }
                 Err(e) => failure(&mut text, &e),
@@ -383,6 +394,22 @@ fn evaluate(
     Ok(Report { verdict, text })
 }
 
+/// The reason line of a decision (what the module said; `-` when it said nothing).
+fn explain(text: &mut String, reason: &str) {
+    let reason = if reason.is_empty() { "-" } else { reason };
+    let _ = writeln!(text, "reason: {reason}");
+}
+
+/// S3's name of a refusal's error.
+fn refusal_code_name(code: types::ErrorCode) -> &'static str {
+    match code {
+        types::ErrorCode::AccessControlListNotSupported => "AccessControlListNotSupported",
+        types::ErrorCode::InvalidBucketAclWithObjectOwnership => {
+            "InvalidBucketAclWithObjectOwnership"
+        }
+    }
+}
+
 fn failure(text: &mut String, e: &Error) -> Verdict {
     let _ = writeln!(text, "failure ({}): {e}", e.kind());
     Verdict::Failure
@@ -427,7 +454,38 @@ struct RequestJson {
     #[serde(default)]
     context: ContextJson,
     #[serde(default)]
+    public_access_block: PublicAccessBlockJson,
+    #[serde(default)]
+    object_ownership: OwnershipJson,
+    #[serde(default)]
+    request_acl: Option<AclJson>,
+    #[serde(default)]
+    request_bucket_policy: Option<serde_json::Value>,
+    #[serde(default)]
     metadata: Option<HeadersJson>,
+}
+
+/// The `public-access-block` record, by S3's names; absent settings are off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct PublicAccessBlockJson {
+    #[serde(default)]
+    block_public_acls: bool,
+    #[serde(default)]
+    ignore_public_acls: bool,
+    #[serde(default)]
+    block_public_policy: bool,
+    #[serde(default)]
+    restrict_public_buckets: bool,
+}
+
+/// The `object-ownership` enum, by S3's names.
+#[derive(Debug, Default, Deserialize)]
+enum OwnershipJson {
+    #[default]
+    ObjectWriter,
+    BucketOwnerPreferred,
+    BucketOwnerEnforced,
 }
 
 /// The `request-context` record; every field optional.
@@ -500,8 +558,8 @@ impl ContextJson {
     }
 }
 
-/// The request's bucket policy (the document, as JSON or as its text) compiled as the
-/// server compiles it for the bucket `bucket`.
+/// A bucket policy of the request (the document, as JSON or as its text: `bucket_policy`,
+/// `request_bucket_policy`) compiled as the server compiles it for the bucket `bucket`.
 fn compile_bucket_policy(
     document: serde_json::Value,
     bucket: Option<&str>,
@@ -735,6 +793,11 @@ fn parse_request(
         .bucket_policy
         .map(|document| compile_bucket_policy(document, r.bucket.as_deref()))
         .transpose()?;
+    let request_bucket_policy = r
+        .request_bucket_policy
+        .map(|document| compile_bucket_policy(document, r.bucket.as_deref()))
+        .transpose()?;
+    let block = r.public_access_block;
     let request = types::Request {
         operation: r.operation,
         bucket: r.bucket,
@@ -752,6 +815,19 @@ fn parse_request(
         request_tags: tags(r.request_tags),
         bucket_policy,
         context: r.context.into_context(),
+        public_access_block: types::PublicAccessBlock {
+            block_public_acls: block.block_public_acls,
+            ignore_public_acls: block.ignore_public_acls,
+            block_public_policy: block.block_public_policy,
+            restrict_public_buckets: block.restrict_public_buckets,
+        },
+        object_ownership: match r.object_ownership {
+            OwnershipJson::ObjectWriter => types::ObjectOwnership::ObjectWriter,
+            OwnershipJson::BucketOwnerPreferred => types::ObjectOwnership::BucketOwnerPreferred,
+            OwnershipJson::BucketOwnerEnforced => types::ObjectOwnership::BucketOwnerEnforced,
+        },
+        request_acl: r.request_acl.map(AclJson::into_acl),
+        request_bucket_policy,
     };
     Ok((request, metadata))
 }

@@ -2,6 +2,7 @@
 //! and shut everything down cleanly on SIGTERM/SIGINT.
 
 use anyhow::Context;
+use coffer::acl::PublicAccessBlock;
 use coffer::config::{LifecycleSettings, ServerConfig, TlsFiles};
 use coffer::http::tls::Tls;
 use coffer::policy::registry::PolicyRegistry;
@@ -183,6 +184,32 @@ pub struct ServeArgs {
     /// uploads aborted) this process performs per second (0: unlimited).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     lifecycle_rate: u64,
+    /// The Block Public Access configuration every new bucket gets: `all` (S3's default
+    /// since April 2023), `none` (no configuration: the default here), or a
+    /// comma-separated list of the settings to turn on (`BlockPublicAcls`,
+    /// `IgnorePublicAcls`, `BlockPublicPolicy`, `RestrictPublicBuckets`). Owners change a
+    /// bucket's with PutPublicAccessBlock / DeletePublicAccessBlock.
+    #[arg(long, value_name = "SETTINGS", default_value = "none", value_parser = parse_public_access_default)]
+    block_public_access_default: PublicAccessDefault,
+}
+
+/// The value of `--block-public-access-default`.
+#[derive(Debug, Clone, Copy)]
+struct PublicAccessDefault(Option<PublicAccessBlock>);
+
+fn parse_public_access_default(s: &str) -> Result<PublicAccessDefault, String> {
+    match s.trim() {
+        "none" => Ok(PublicAccessDefault(None)),
+        "all" => Ok(PublicAccessDefault(Some(PublicAccessBlock::ALL))),
+        list => PublicAccessBlock::from_names(list.split(',').map(str::trim))
+            .map(|b| PublicAccessDefault(Some(b)))
+            .ok_or_else(|| {
+                format!(
+                    "{s:?}: expected all, none, or a comma-separated list of BlockPublicAcls, \
+                     IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets"
+                )
+            }),
+    }
 }
 
 impl ServeArgs {
@@ -249,6 +276,7 @@ impl ServeArgs {
             day: Duration::from_secs(self.lifecycle_day.max(1)),
             rate: self.lifecycle_rate,
         };
+        c.block_public_access_default = self.block_public_access_default.0;
         c
     }
 

@@ -60,8 +60,11 @@ impl Answer {
     fn bytes(&self) -> usize {
         let strings = |v: &[String]| v.iter().map(|s| s.len() + 24).sum::<usize>();
         match self {
-            Answer::Authorize(types::Decision::Allow) => 0,
-            Answer::Authorize(types::Decision::Deny(reason)) => reason.len(),
+            Answer::Authorize(
+                types::Decision::Allow(reason)
+                | types::Decision::Deny(reason)
+                | types::Decision::Refuse(types::Refusal { reason, .. }),
+            ) => reason.len(),
             Answer::Cors(None) => 0,
             Answer::Cors(Some(m)) => {
                 m.allowed_origin.len()
@@ -187,6 +190,10 @@ impl Key {
             request_tags,
             bucket_policy,
             context,
+            public_access_block,
+            object_ownership,
+            request_acl,
+            request_bucket_policy,
         } = req;
         self.str(operation);
         self.opt(bucket.as_ref(), |k, s| k.str(s));
@@ -216,11 +223,34 @@ impl Key {
         self.opt(version_id.as_ref(), |k, s| k.str(s));
         self.opt(object_tags.as_ref(), |k, tags| k.tags(tags));
         self.tags(request_tags);
-        self.opt(bucket_policy.as_ref(), |k, bytes| {
-            k.len(bytes.len());
-            k.0.extend_from_slice(bytes);
-        });
+        self.opt(bucket_policy.as_ref(), |k, bytes| k.bytes(bytes));
         self.context(context);
+        let types::PublicAccessBlock {
+            block_public_acls,
+            ignore_public_acls,
+            block_public_policy,
+            restrict_public_buckets,
+        } = public_access_block;
+        for flag in [
+            block_public_acls,
+            ignore_public_acls,
+            block_public_policy,
+            restrict_public_buckets,
+        ] {
+            self.tag(u8::from(*flag));
+        }
+        self.tag(match object_ownership {
+            types::ObjectOwnership::ObjectWriter => 0,
+            types::ObjectOwnership::BucketOwnerPreferred => 1,
+            types::ObjectOwnership::BucketOwnerEnforced => 2,
+        });
+        self.opt(request_acl.as_ref(), Self::acl);
+        self.opt(request_bucket_policy.as_ref(), |k, bytes| k.bytes(bytes));
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.len(bytes.len());
+        self.0.extend_from_slice(bytes);
     }
 
     fn context(&mut self, context: &types::RequestContext) {
@@ -524,7 +554,7 @@ mod tests {
         for i in 0..2000 {
             let mut r = req.clone();
             r.key = Some(format!("object-{i}"));
-            cache.insert(key(&r), Answer::Authorize(types::Decision::Allow));
+            cache.insert(key(&r), Answer::Authorize(types::Decision::Allow(String::new())));
         }
         let mut small = req.clone();
         small.key = Some("object-0".into());

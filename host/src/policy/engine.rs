@@ -30,10 +30,10 @@
 //!
 //! # Contract versions
 //!
-//! A component built against an older contract (`coffer:policy@0.1.0`,
-//! `@0.2.0`) is recognised by its export names and called through that version's
-//! bindings, its inputs and answers translated (`legacy`), so modules keep
-//! working across upgrades.
+//! A component built against an older contract (`coffer:policy@0.1.0` to
+//! `@0.4.0`) is recognised by its export names (`exports`) and called
+//! through that version's bindings, its inputs and answers translated
+//! (`legacy`), so modules keep working across upgrades.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -44,10 +44,11 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, HasSelf, Instance, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Store, Trap, UpdateDeadline};
 
-use super::bindings::{self, Policy, authorize, config, cors, metadata, types, v0_1, v0_2, v0_3};
+use super::bindings::{self, Policy, types, v0_1, v0_2, v0_3, v0_4};
 use super::deadline::DeadlineWatch;
 use super::decision_cache::{self, Answer, DecisionCache};
 use super::error::Error;
+use super::exports::{Exports, Hooks};
 use super::host_api::{HostState, LogLine, LogSink, truncate};
 use super::input;
 use super::legacy;
@@ -108,36 +109,6 @@ impl Hook {
         }
     }
 
-    /// The export implementing the hook in contract 0.3.0.
-    fn interface_v0_3(self) -> &'static str {
-        match self {
-            Hook::Authorize => v0_3::AUTHORIZE,
-            Hook::Cors => v0_3::CORS,
-            Hook::Metadata => v0_3::METADATA,
-            Hook::Config => v0_3::CONFIG,
-        }
-    }
-
-    /// The export implementing the hook in contract 0.2.0.
-    fn interface_v0_2(self) -> &'static str {
-        match self {
-            Hook::Authorize => v0_2::AUTHORIZE,
-            Hook::Cors => v0_2::CORS,
-            Hook::Metadata => v0_2::METADATA,
-            Hook::Config => v0_2::CONFIG,
-        }
-    }
-
-    /// The export implementing the hook in contract 0.1.0, if it had one.
-    fn interface_v0_1(self) -> Option<&'static str> {
-        match self {
-            Hook::Authorize => Some(v0_1::AUTHORIZE),
-            Hook::Cors => Some(v0_1::CORS),
-            Hook::Metadata => Some(v0_1::METADATA),
-            Hook::Config => None,
-        }
-    }
-
     pub(crate) fn index(self) -> usize {
         self as usize
     }
@@ -156,98 +127,6 @@ struct Compiled {
     pre: InstancePre<HostState>,
     exports: Exports,
     hooks: Vec<Hook>,
-}
-
-/// The hooks a component exports, by the contract version it was built
-/// against.
-enum Exports {
-    /// `coffer:policy@0.4.0`.
-    Current {
-        authorize: Option<authorize::GuestIndices>,
-        cors: Option<cors::GuestIndices>,
-        metadata: Option<metadata::GuestIndices>,
-        config: Option<config::GuestIndices>,
-    },
-    /// `coffer:policy@0.3.0`, translated by `legacy::v0_3`.
-    V0_3 {
-        authorize: Option<v0_3::authorize::GuestIndices>,
-        cors: Option<v0_3::cors::GuestIndices>,
-        metadata: Option<v0_3::metadata::GuestIndices>,
-        config: Option<v0_3::config::GuestIndices>,
-    },
-    /// `coffer:policy@0.2.0`, translated by `legacy::v0_2`.
-    V0_2 {
-        authorize: Option<v0_2::authorize::GuestIndices>,
-        cors: Option<v0_2::cors::GuestIndices>,
-        metadata: Option<v0_2::metadata::GuestIndices>,
-        config: Option<v0_2::config::GuestIndices>,
-    },
-    /// `coffer:policy@0.1.0`, translated by `legacy::v0_1`.
-    V0_1 {
-        authorize: Option<v0_1::authorize::GuestIndices>,
-        cors: Option<v0_1::cors::GuestIndices>,
-        metadata: Option<v0_1::metadata::GuestIndices>,
-    },
-}
-
-impl Exports {
-    /// The contract version, as in the WIT package (`0.4.0`).
-    fn version(&self) -> &'static str {
-        match self {
-            Exports::Current { .. } => bindings::VERSION,
-            Exports::V0_3 { .. } => "0.3.0",
-            Exports::V0_2 { .. } => "0.2.0",
-            Exports::V0_1 { .. } => "0.1.0",
-        }
-    }
-
-    fn has(&self, hook: Hook) -> bool {
-        match self {
-            Exports::Current {
-                authorize,
-                cors,
-                metadata,
-                config,
-            } => match hook {
-                Hook::Authorize => authorize.is_some(),
-                Hook::Cors => cors.is_some(),
-                Hook::Metadata => metadata.is_some(),
-                Hook::Config => config.is_some(),
-            },
-            Exports::V0_3 {
-                authorize,
-                cors,
-                metadata,
-                config,
-            } => match hook {
-                Hook::Authorize => authorize.is_some(),
-                Hook::Cors => cors.is_some(),
-                Hook::Metadata => metadata.is_some(),
-                Hook::Config => config.is_some(),
-            },
-            Exports::V0_2 {
-                authorize,
-                cors,
-                metadata,
-                config,
-            } => match hook {
-                Hook::Authorize => authorize.is_some(),
-                Hook::Cors => cors.is_some(),
-                Hook::Metadata => metadata.is_some(),
-                Hook::Config => config.is_some(),
-            },
-            Exports::V0_1 {
-                authorize,
-                cors,
-                metadata,
-            } => match hook {
-                Hook::Authorize => authorize.is_some(),
-                Hook::Cors => cors.is_some(),
-                Hook::Metadata => metadata.is_some(),
-                Hook::Config => false,
-            },
-        }
-    }
 }
 
 impl Compiled {
@@ -397,6 +276,8 @@ impl PolicyEngine {
         let mut linker = Linker::new(&engine);
         Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
+        v0_4::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
         v0_3::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(|e| Error::Unavailable(format!("{e:#}")))?;
         v0_2::Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
@@ -486,7 +367,7 @@ impl Core {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| Error::Abi(format!("{e:#}")))?;
-        let exports = Self::exports(&component, &pre)?;
+        let exports = Exports::resolve(&component, &pre)?;
         let digest_hex: Arc<str> = hex::encode(digest).into();
         let mut compiled = Compiled {
             digest,
@@ -508,112 +389,6 @@ impl Core {
         // Two concurrent loads of the same bytes both compile; the first
         // insert wins and both callers get a working module.
         Ok(cache.entry(digest).or_insert(compiled).clone())
-    }
-
-    /// The hooks `component` exports, of the one contract version it was
-    /// built against.
-    fn exports(component: &Component, pre: &InstancePre<HostState>) -> Result<Exports, Error> {
-        let exported = |name: &str| component.get_export_index(None, name).is_some();
-        let current = |hook: Hook| exported(hook.interface());
-        let v0_3 = |hook: Hook| exported(hook.interface_v0_3());
-        let v0_2 = |hook: Hook| exported(hook.interface_v0_2());
-        let v0_1 = |hook: Hook| hook.interface_v0_1().is_some_and(exported);
-        let any = |exports: &dyn Fn(Hook) -> bool| Hook::ALL.into_iter().any(exports);
-        let found = (any(&current), any(&v0_3), any(&v0_2), any(&v0_1));
-        let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
-        match found {
-            (false, false, false, false) => Err(Error::Abi(format!(
-                "the component exports none of {}, {}, {}, {} (nor a hook of contract 0.3.0, \
-                 0.2.0 or 0.1.0)",
-                bindings::AUTHORIZE,
-                bindings::CORS,
-                bindings::METADATA,
-                bindings::CONFIG,
-            ))),
-            (true, false, false, false) => Ok(Exports::Current {
-                authorize: current(Hook::Authorize)
-                    .then(|| authorize::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                cors: current(Hook::Cors)
-                    .then(|| cors::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                metadata: current(Hook::Metadata)
-                    .then(|| metadata::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                config: current(Hook::Config)
-                    .then(|| config::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-            }),
-            (false, true, false, false) => Ok(Exports::V0_3 {
-                authorize: v0_3(Hook::Authorize)
-                    .then(|| v0_3::authorize::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                cors: v0_3(Hook::Cors)
-                    .then(|| v0_3::cors::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                metadata: v0_3(Hook::Metadata)
-                    .then(|| v0_3::metadata::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                config: v0_3(Hook::Config)
-                    .then(|| v0_3::config::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-            }),
-            (false, false, true, false) => Ok(Exports::V0_2 {
-                authorize: v0_2(Hook::Authorize)
-                    .then(|| v0_2::authorize::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                cors: v0_2(Hook::Cors)
-                    .then(|| v0_2::cors::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                metadata: v0_2(Hook::Metadata)
-                    .then(|| v0_2::metadata::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                config: v0_2(Hook::Config)
-                    .then(|| v0_2::config::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-            }),
-            (false, false, false, true) => Ok(Exports::V0_1 {
-                authorize: v0_1(Hook::Authorize)
-                    .then(|| v0_1::authorize::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                cors: v0_1(Hook::Cors)
-                    .then(|| v0_1::cors::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-                metadata: v0_1(Hook::Metadata)
-                    .then(|| v0_1::metadata::GuestIndices::new(pre))
-                    .transpose()
-                    .map_err(abi)?,
-            }),
-            (current, v0_3, v0_2, v0_1) => {
-                let versions: Vec<&str> = [
-                    (current, bindings::VERSION),
-                    (v0_3, "0.3.0"),
-                    (v0_2, "0.2.0"),
-                    (v0_1, "0.1.0"),
-                ]
-                .into_iter()
-                .filter_map(|(found, version)| found.then_some(version))
-                .collect();
-                Err(Error::Abi(format!(
-                    "the component exports hooks of several contract versions ({})",
-                    versions.join(" and ")
-                )))
-            }
-        }
     }
 
     fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Arc<Compiled>>> {
@@ -673,82 +448,10 @@ impl Core {
             .pre
             .instantiate(&mut store)
             .map_err(|e| self.classify(&store, e, true))?;
-        let abi = |e: wasmtime::Error| Error::Abi(format!("{e:#}"));
-        match &compiled.exports {
-            Exports::Current {
-                authorize,
-                cors,
-                metadata,
-                config,
-            } => {
-                if let Some(i) = authorize {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = cors {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = metadata {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = config {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-            }
-            Exports::V0_3 {
-                authorize,
-                cors,
-                metadata,
-                config,
-            } => {
-                if let Some(i) = authorize {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = cors {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = metadata {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = config {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-            }
-            Exports::V0_2 {
-                authorize,
-                cors,
-                metadata,
-                config,
-            } => {
-                if let Some(i) = authorize {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = cors {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = metadata {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = config {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-            }
-            Exports::V0_1 {
-                authorize,
-                cors,
-                metadata,
-            } => {
-                if let Some(i) = authorize {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = cors {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-                if let Some(i) = metadata {
-                    i.load(&mut store, &instance).map_err(abi)?;
-                }
-            }
-        }
-        Ok(())
+        compiled
+            .exports
+            .check(&mut store, &instance)
+            .map_err(|e| Error::Abi(format!("{e:#}")))
     }
 
     fn store(&self, module: Arc<str>, sink: LogSink) -> Store<HostState> {
@@ -904,7 +607,7 @@ impl PolicyEngine {
             r.config = None
         });
         let size = input::request_size(req);
-        let refused = |d: &types::Decision| matches!(d, types::Decision::Deny(_));
+        let refused = |d: &types::Decision| !matches!(d, types::Decision::Allow(_));
         let mut ran = self.run(
             module,
             Hook::Authorize,
@@ -912,35 +615,35 @@ impl PolicyEngine {
             sink,
             refused,
             |c, store, instance| match &c.exports {
-                Exports::Current {
-                    authorize: Some(i), ..
-                } => i.load(&mut *store, instance)?.call_authorize(store, req),
-                Exports::V0_3 {
-                    authorize: Some(i), ..
-                } => i
+                Exports::Current(Hooks { authorize: Some(i), .. }) => i.load(&mut *store, instance)?.call_authorize(store, req),
+                Exports::V0_4(Hooks { authorize: Some(i), .. }) => i
+                    .load(&mut *store, instance)?
+                    .call_authorize(store, &legacy::v0_4::request(req))
+                    .map(legacy::v0_4::decision),
+                Exports::V0_3(Hooks { authorize: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_authorize(store, &legacy::v0_3::request(req))
                     .map(legacy::v0_3::decision),
-                Exports::V0_2 {
-                    authorize: Some(i), ..
-                } => i
+                Exports::V0_2(Hooks { authorize: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_authorize(store, &legacy::v0_2::request(req))
                     .map(legacy::v0_2::decision),
-                Exports::V0_1 {
-                    authorize: Some(i), ..
-                } => i
+                Exports::V0_1(Hooks { authorize: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_authorize(store, &legacy::v0_1::request(req))
                     .map(legacy::v0_1::decision),
                 _ => Err(missing(Hook::Authorize)),
             },
         );
+        let limit = self.core.limits.reason_bytes;
+        let cut = |reason: String| truncate(&reason, limit).to_owned();
         ran.outcome = ran.outcome.map(|d| match d {
-            types::Decision::Deny(reason) => {
-                types::Decision::Deny(truncate(&reason, self.core.limits.reason_bytes).to_owned())
-            }
-            allow => allow,
+            types::Decision::Allow(reason) => types::Decision::Allow(cut(reason)),
+            types::Decision::Deny(reason) => types::Decision::Deny(cut(reason)),
+            types::Decision::Refuse(r) => types::Decision::Refuse(types::Refusal {
+                code: r.code,
+                reason: cut(r.reason),
+            }),
         });
         ran
     }
@@ -962,18 +665,22 @@ impl PolicyEngine {
             sink,
             refused,
             |c, store, instance| match &c.exports {
-                Exports::Current { cors: Some(i), .. } => {
+                Exports::Current(Hooks { cors: Some(i), .. }) => {
                     i.load(&mut *store, instance)?.call_cors(store, req)
                 }
-                Exports::V0_3 { cors: Some(i), .. } => i
+                Exports::V0_4(Hooks { cors: Some(i), .. }) => i
+                    .load(&mut *store, instance)?
+                    .call_cors(store, &legacy::v0_4::cors_request(req))
+                    .map(|m| m.map(legacy::v0_4::cors_rule_match)),
+                Exports::V0_3(Hooks { cors: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_cors(store, &legacy::v0_3::cors_request(req))
                     .map(|m| m.map(legacy::v0_3::cors_rule_match)),
-                Exports::V0_2 { cors: Some(i), .. } => i
+                Exports::V0_2(Hooks { cors: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_cors(store, &legacy::v0_2::cors_request(req))
                     .map(|m| m.map(legacy::v0_2::cors_rule_match)),
-                Exports::V0_1 { cors: Some(i), .. } => i
+                Exports::V0_1(Hooks { cors: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_cors(store, &legacy::v0_1::cors_request(req))
                     .map(|m| m.map(legacy::v0_1::cors_rule_match)),
@@ -1009,28 +716,25 @@ impl PolicyEngine {
             sink,
             refused,
             |c, store, instance| match &c.exports {
-                Exports::Current {
-                    metadata: Some(i), ..
-                } => i
+                Exports::Current(Hooks { metadata: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_validate_metadata(store, req, headers),
-                Exports::V0_3 {
-                    metadata: Some(i), ..
-                } => i.load(&mut *store, instance)?.call_validate_metadata(
+                Exports::V0_4(Hooks { metadata: Some(i), .. }) => i.load(&mut *store, instance)?.call_validate_metadata(
+                    store,
+                    &legacy::v0_4::request(req),
+                    &legacy::v0_4::headers(headers),
+                ),
+                Exports::V0_3(Hooks { metadata: Some(i), .. }) => i.load(&mut *store, instance)?.call_validate_metadata(
                     store,
                     &legacy::v0_3::request(req),
                     &legacy::v0_3::headers(headers),
                 ),
-                Exports::V0_2 {
-                    metadata: Some(i), ..
-                } => i.load(&mut *store, instance)?.call_validate_metadata(
+                Exports::V0_2(Hooks { metadata: Some(i), .. }) => i.load(&mut *store, instance)?.call_validate_metadata(
                     store,
                     &legacy::v0_2::request(req),
                     &legacy::v0_2::headers(headers),
                 ),
-                Exports::V0_1 {
-                    metadata: Some(i), ..
-                } => i.load(&mut *store, instance)?.call_validate_metadata(
+                Exports::V0_1(Hooks { metadata: Some(i), .. }) => i.load(&mut *store, instance)?.call_validate_metadata(
                     store,
                     &legacy::v0_1::request(req),
                     &legacy::v0_1::headers(headers),
@@ -1065,19 +769,16 @@ impl PolicyEngine {
             sink,
             refused,
             |c, store, instance| match &c.exports {
-                Exports::Current {
-                    config: Some(i), ..
-                } => i
+                Exports::Current(Hooks { config: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_check_config(store, config),
-                Exports::V0_3 {
-                    config: Some(i), ..
-                } => i
+                Exports::V0_4(Hooks { config: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_check_config(store, config),
-                Exports::V0_2 {
-                    config: Some(i), ..
-                } => i
+                Exports::V0_3(Hooks { config: Some(i), .. }) => i
+                    .load(&mut *store, instance)?
+                    .call_check_config(store, config),
+                Exports::V0_2(Hooks { config: Some(i), .. }) => i
                     .load(&mut *store, instance)?
                     .call_check_config(store, config),
                 _ => Err(missing(Hook::Config)),
@@ -1109,7 +810,7 @@ impl PolicyEngine {
         let target = self.implementation(module, Hook::Authorize);
         let key = decision_cache::authorize_key(&target.compiled.digest, req);
         if let Some(Answer::Authorize(decision)) = answers.get(&key) {
-            let denied = matches!(decision, types::Decision::Deny(_));
+            let denied = !matches!(decision, types::Decision::Allow(_));
             module.metrics.answered_from_cache(Hook::Authorize, denied);
             return Ok(decision);
         }
@@ -1316,9 +1017,9 @@ mod phase_bench {
             let instance = c.pre.instantiate(&mut store).expect("inst");
             t[1].push(ns(s.elapsed()));
             let s = Instant::now();
-            let Exports::Current {
+            let Exports::Current(Hooks {
                 authorize: Some(a), ..
-            } = &c.exports
+            }) = &c.exports
             else {
                 panic!("the default module exports authorize");
             };

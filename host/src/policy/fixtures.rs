@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `allow-all.wasm` | `authorize` allows everything; exports only `authorize` | allow |
 //! | `deny-all.wasm` | `authorize` denies everything; exports only `authorize` | deny |
-//! | `echo-context.wasm` | built against the current contract: `authorize` denies everything, naming (and logging at `info`) the request's context (TLS, signature version, auth type and age, listing parameters, time) and the size of the bucket policy it received; exports only `authorize` | deny, with those in the reason |
+//! | `echo-context.wasm` | built against `coffer:policy@0.4.0`: `authorize` denies everything, naming (and logging at `info`) the request's context (TLS, signature version, auth type and age, listing parameters, time) and the size of the bucket policy it received; exports only `authorize` | deny, with those in the reason, through the 0.4.0 bindings |
 //! | `echo-tags.wasm` | built against `coffer:policy@0.3.0`: `authorize` denies everything, naming (and logging at `info`) the request's operation, key, version id, object tags and requested tags; exports only `authorize` | deny, with those in the reason, through the 0.3.0 bindings |
 //! | `infinite-loop.wasm` | every hook loops forever | [`Error::Deadline`](super::Error::Deadline) |
 //! | `legacy-v0-1.wasm` | built against `coffer:policy@0.1.0`: denies only `DeleteObject`, CORS for `https://legacy.example`, rejects `x-amz-meta-legacy-forbidden` | loaded and called through the 0.1.0 bindings |

@@ -81,7 +81,9 @@ pub(crate) fn request_size(req: &types::Request) -> usize {
         + OVERHEAD
         + req.bucket_policy.as_ref().map_or(0, Vec::len)
         + headers_size(&req.context.query)
-        + 20 * OVERHEAD
+        + acl(&req.request_acl)
+        + req.request_bucket_policy.as_ref().map_or(0, Vec::len)
+        + 26 * OVERHEAD
 }
 
 /// Estimated size of `req`, without its `rules`: those come from the bucket's

@@ -32,6 +32,7 @@ mod deadline;
 mod decision_cache;
 mod engine;
 mod error;
+mod exports;
 pub mod fixtures;
 mod host_api;
 mod input;

@@ -57,5 +57,14 @@ pub fn typical_get_request() -> types::Request {
             signature: None,
             query: Vec::new(),
         },
+        public_access_block: types::PublicAccessBlock {
+            block_public_acls: false,
+            ignore_public_acls: false,
+            block_public_policy: false,
+            restrict_public_buckets: false,
+        },
+        object_ownership: types::ObjectOwnership::ObjectWriter,
+        request_acl: None,
+        request_bucket_policy: None,
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::acl::{Grantee, Grants, Group, Permission};
+use crate::acl::{Grantee, Grants, Group, ObjectOwnership, Permission, PublicAccessBlock};
 use crate::policy::registry::BucketPolicy;
 use crate::policy::types;
 use crate::s3::context::{Principal, RequestContext};
@@ -37,6 +37,26 @@ pub struct AccessRequest<'a> {
     /// The tags the request asks to set (`x-amz-tagging`, POST Object's `tagging`
     /// field, the PutObjectTagging body); empty for every other request.
     pub request_tags: &'a [Tag],
+    /// The ACL a PutBucketAcl or PutObjectAcl asks to set (the module's `request-acl`).
+    pub request_acl: Option<types::Acl>,
+    /// The compiled policy a PutBucketPolicy asks to set (`request-bucket-policy`).
+    pub request_policy: Option<&'a [u8]>,
+}
+
+impl<'a> AccessRequest<'a> {
+    /// `operation` on `bucket` as a whole, asking to set nothing.
+    pub fn on_bucket(operation: &'a str, bucket: Option<&'a Bucket>) -> Self {
+        AccessRequest {
+            operation,
+            bucket,
+            key: None,
+            version_id: None,
+            object: None,
+            request_tags: &[],
+            request_acl: None,
+            request_policy: None,
+        }
+    }
 }
 
 /// Allows the request or returns `AccessDenied`.
@@ -49,7 +69,12 @@ pub fn authorize(
         return Ok(());
     }
     let policy = bucket_policy(state, ctx, access.bucket.map(|b| b.id));
-    let request = policy_request(ctx, access, policy.config.clone());
+    let mut request = policy_request(ctx, access, policy.config.clone());
+    if access.bucket.is_none() && access.operation == "CreateBucket" {
+        // The settings the new bucket will get.
+        request.public_access_block =
+            wit_public_access_block(state.config.block_public_access_default.unwrap_or_default());
+    }
     let module = match &policy.module {
         Ok(m) => m,
         Err(reason) => {
@@ -58,13 +83,33 @@ pub fn authorize(
         }
     };
     match state.policies.engine().authorize(module, &request) {
-        Ok(types::Decision::Allow) => Ok(()),
+        Ok(types::Decision::Allow(reason)) => {
+            tracing::trace!(module = %policy.name, operation = access.operation, %reason, "allowed by policy");
+            Ok(())
+        }
         Ok(types::Decision::Deny(reason)) => {
             tracing::debug!(module = %policy.name, operation = access.operation, %reason, "denied by policy");
             Err(S3Error::new(S3ErrorCode::AccessDenied))
         }
+        Ok(types::Decision::Refuse(refusal)) => {
+            let reason = &refusal.reason;
+            tracing::debug!(module = %policy.name, operation = access.operation, %reason, "refused by policy");
+            Err(S3Error::new(refusal_code(refusal.code)))
+        }
         // The engine has logged the failure with the module's name and digest.
         Err(_) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
+    }
+}
+
+/// The S3 error of a module's refusal.
+fn refusal_code(code: types::ErrorCode) -> S3ErrorCode {
+    match code {
+        types::ErrorCode::AccessControlListNotSupported => {
+            S3ErrorCode::AccessControlListNotSupported
+        }
+        types::ErrorCode::InvalidBucketAclWithObjectOwnership => {
+            S3ErrorCode::InvalidBucketAclWithObjectOwnership
+        }
     }
 }
 
@@ -129,6 +174,32 @@ pub(crate) fn policy_request(
         request_tags: wit_tags(access.request_tags),
         bucket_policy: access.bucket.and_then(|b| b.policy.clone()),
         context: request_context(ctx),
+        public_access_block: wit_public_access_block(
+            access
+                .bucket
+                .and_then(|b| b.public_access_block)
+                .unwrap_or_default(),
+        ),
+        object_ownership: wit_ownership(access.bucket.map_or(ObjectOwnership::ObjectWriter, Bucket::ownership)),
+        request_acl: access.request_acl.clone(),
+        request_bucket_policy: access.request_policy.map(<[u8]>::to_vec),
+    }
+}
+
+fn wit_public_access_block(b: PublicAccessBlock) -> types::PublicAccessBlock {
+    types::PublicAccessBlock {
+        block_public_acls: b.block_public_acls,
+        ignore_public_acls: b.ignore_public_acls,
+        block_public_policy: b.block_public_policy,
+        restrict_public_buckets: b.restrict_public_buckets,
+    }
+}
+
+fn wit_ownership(o: ObjectOwnership) -> types::ObjectOwnership {
+    match o {
+        ObjectOwnership::ObjectWriter => types::ObjectOwnership::ObjectWriter,
+        ObjectOwnership::BucketOwnerPreferred => types::ObjectOwnership::BucketOwnerPreferred,
+        ObjectOwnership::BucketOwnerEnforced => types::ObjectOwnership::BucketOwnerEnforced,
     }
 }
 

@@ -88,6 +88,8 @@ pub fn bypass_governance(
             version_id,
             object: None,
             request_tags: &[],
+            request_acl: None,
+            request_policy: None,
         };
         authz::authorize(state, ctx, &access)?;
     }
@@ -146,6 +148,8 @@ pub async fn delete_objects(
             version_id: version.requested(),
             object: None,
             request_tags: &[],
+            request_acl: None,
+            request_policy: None,
         };
         match authz::authorize(state, ctx, &access) {
             Ok(()) => valid.push((key.as_str().to_string(), version)),

@@ -46,6 +46,14 @@ pub enum S3ErrorCode {
     InvalidTag,
     InvalidURI,
     KeyTooLongError,
+    /// ACLs are disabled on the bucket (Object Ownership `BucketOwnerEnforced`).
+    AccessControlListNotSupported,
+    /// `BucketOwnerEnforced` with a bucket ACL granting to others.
+    InvalidBucketAclWithObjectOwnership,
+    /// The bucket has no Block Public Access configuration.
+    NoSuchPublicAccessBlockConfiguration,
+    /// The bucket has no ownership controls.
+    OwnershipControlsNotFoundError,
     MalformedACLError,
     MalformedPOSTRequest,
     MalformedPolicy,
@@ -119,6 +127,10 @@ impl S3ErrorCode {
             InvalidURI => "InvalidURI",
             KeyTooLongError => "KeyTooLongError",
             MalformedACLError => "MalformedACLError",
+            AccessControlListNotSupported => "AccessControlListNotSupported",
+            InvalidBucketAclWithObjectOwnership => "InvalidBucketAclWithObjectOwnership",
+            NoSuchPublicAccessBlockConfiguration => "NoSuchPublicAccessBlockConfiguration",
+            OwnershipControlsNotFoundError => "OwnershipControlsNotFoundError",
             MalformedPOSTRequest => "MalformedPOSTRequest",
             MaxPostPreDataLengthExceeded => "MaxPostPreDataLengthExceeded",
             MalformedXML => "MalformedXML",
@@ -178,6 +190,8 @@ impl S3ErrorCode {
             | InvalidURI
             | KeyTooLongError
             | MalformedACLError
+            | AccessControlListNotSupported
+            | InvalidBucketAclWithObjectOwnership
             | MalformedPOSTRequest
             | MaxPostPreDataLengthExceeded
             | InvalidPolicyDocument
@@ -194,6 +208,8 @@ impl S3ErrorCode {
             | XAmzContentSHA256Mismatch => StatusCode::BAD_REQUEST,
             NoSuchBucket
             | NoSuchBucketPolicy
+            | NoSuchPublicAccessBlockConfiguration
+            | OwnershipControlsNotFoundError
             | NoSuchKey
             | NoSuchUpload
             | NoSuchVersion
@@ -285,6 +301,14 @@ impl S3ErrorCode {
             MissingSecurityHeader => "Your request is missing a required header.",
             NoSuchBucket => "The specified bucket does not exist",
             NoSuchBucketPolicy => "The bucket policy does not exist",
+            AccessControlListNotSupported => "The bucket does not allow ACLs",
+            InvalidBucketAclWithObjectOwnership => {
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+            }
+            NoSuchPublicAccessBlockConfiguration => {
+                "The public access block configuration was not found"
+            }
+            OwnershipControlsNotFoundError => "The bucket ownership controls were not found",
             MalformedPolicy => "Policies must be valid JSON and the first byte must be '{'",
             NoSuchKey => "The specified key does not exist.",
             NoSuchVersion => "The specified version does not exist.",

@@ -51,3 +51,5 @@ pub const TAGGING_COUNT: &str = "x-amz-tagging-count";
 /// When a lifecycle rule will expire the object, and which rule
 /// (`expiry-date="...", rule-id="..."`), on GET, HEAD and PUT.
 pub const EXPIRATION: &str = "x-amz-expiration";
+/// The Object Ownership a CreateBucket asks for.
+pub const OBJECT_OWNERSHIP: &str = "x-amz-object-ownership";

@@ -84,6 +84,8 @@ pub fn check(
         version_id: None,
         object: None,
         request_tags: tags,
+        request_acl: None,
+        request_policy: None,
     };
     let mut request = authz::policy_request(ctx, &access, config);
     request.headers = object_view(&request.headers, headers);

@@ -197,6 +197,8 @@ pub async fn authorized_bucket_with_tags(
         version_id: ctx.query_param("versionId"),
         object: None,
         request_tags: tags,
+        request_acl: None,
+        request_policy: None,
     };
     authz::authorize(state, ctx, &access)?;
     Ok(bucket)
@@ -278,6 +280,8 @@ async fn authorized_object_in(
             version_id: None,
             object: None,
             request_tags: &[],
+            request_acl: None,
+            request_policy: None,
         };
         authz::authorize(state, ctx, &listing)?;
         let marker = objects::get_object(&state.pool, bucket.id, key, version)
@@ -307,6 +311,8 @@ async fn authorized_object_in(
         version_id: version.requested(),
         object: Some(&obj),
         request_tags: tags,
+        request_acl: None,
+        request_policy: None,
     };
     authz::authorize(state, ctx, &access)?;
     Ok((bucket, obj))

@@ -5,7 +5,7 @@ use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
 
 use super::{Error, constraint_of};
-use crate::acl::Grants;
+use crate::acl::{Grants, ObjectOwnership, PublicAccessBlock};
 use crate::tags::{Tag, TagSet};
 
 /// A bucket and its owner.
@@ -41,6 +41,22 @@ pub struct Bucket {
     /// (`coffer_guest_sdk::bucket_policy`), if one was put. The document itself is read
     /// only by GetBucketPolicy ([`bucket_policy_document`]).
     pub policy: Option<Vec<u8>>,
+    /// The Block Public Access configuration, if one was put (or given at creation).
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// The Object Ownership setting, if ownership controls were put.
+    pub object_ownership: Option<ObjectOwnership>,
+}
+
+impl Bucket {
+    /// The Object Ownership in effect: S3's `ObjectWriter` without ownership controls.
+    pub fn ownership(&self) -> ObjectOwnership {
+        self.object_ownership.unwrap_or(ObjectOwnership::ObjectWriter)
+    }
+
+    /// Whether ACLs are disabled (Object Ownership `BucketOwnerEnforced`).
+    pub fn acls_disabled(&self) -> bool {
+        self.ownership() == ObjectOwnership::BucketOwnerEnforced
+    }
 }
 
 /// A bucket's versioning state
@@ -98,33 +114,60 @@ fn bucket_from_row(row: &PgRow) -> Result<Bucket, sqlx::Error> {
         object_lock: row.try_get("object_lock")?,
         lifecycle: row.try_get("lifecycle")?,
         policy: row.try_get("policy_compiled")?,
+        public_access_block: row
+            .try_get::<Option<i16>, _>("public_access_block")?
+            .map(PublicAccessBlock::from_bits),
+        object_ownership: row
+            .try_get::<Option<&str>, _>("object_ownership")?
+            .map(|name| {
+                ObjectOwnership::parse(name).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown object ownership {name:?}").into())
+                })
+            })
+            .transpose()?,
     })
 }
 
 const BUCKET_SELECT: &str =
     "SELECT b.id, b.name, b.owner_id, a.canonical_id, a.display_name, b.region, b.created_at, b.acl,
-        b.versioning, b.object_lock_enabled, b.object_lock, b.lifecycle, b.policy_compiled
+        b.versioning, b.object_lock_enabled, b.object_lock, b.lifecycle, b.policy_compiled,
+        b.public_access_block, b.object_ownership
      FROM buckets b JOIN accounts a ON a.id = b.owner_id";
 
-/// Creates a bucket; names are unique across all accounts. With `object_lock`, Object
-/// Lock is on from the start (without a default retention) and versioning enabled.
+/// What a new bucket starts with besides its name and owner.
+#[derive(Debug, Clone)]
+pub struct NewBucket<'a> {
+    /// LocationConstraint.
+    pub region: Option<&'a str>,
+    /// Its ACL.
+    pub acl: &'a Grants,
+    /// Object Lock on from the start (without a default retention), and so versioning.
+    pub object_lock: bool,
+    /// Its Block Public Access configuration, if it gets one.
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// Its ownership controls, if it gets some.
+    pub object_ownership: Option<ObjectOwnership>,
+}
+
+/// Creates a bucket; names are unique across all accounts.
 pub async fn create_bucket(
     pool: &PgPool,
     name: &str,
     owner_id: i64,
-    region: Option<&str>,
-    acl: &Grants,
-    object_lock: bool,
+    new: &NewBucket<'_>,
 ) -> Result<(), Error> {
     let res = sqlx::query(
-        "INSERT INTO buckets (name, owner_id, region, acl, object_lock_enabled, versioning)
-         VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 THEN 'Enabled' END)",
+        "INSERT INTO buckets (name, owner_id, region, acl, object_lock_enabled, versioning,
+                              public_access_block, object_ownership)
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 THEN 'Enabled' END, $6, $7)",
     )
     .bind(name)
     .bind(owner_id)
-    .bind(region)
-    .bind(sqlx::types::Json(acl))
-    .bind(object_lock)
+    .bind(new.region)
+    .bind(sqlx::types::Json(new.acl))
+    .bind(new.object_lock)
+    .bind(new.public_access_block.map(PublicAccessBlock::to_bits))
+    .bind(new.object_ownership.map(ObjectOwnership::as_str))
     .execute(pool)
     .await;
     match res {
@@ -314,6 +357,61 @@ pub async fn set_bucket_policy(
     }
     Ok(())
 }
+
+/// Replaces a bucket's Block Public Access configuration; `None` removes it.
+/// `NoSuchBucket` when the bucket was deleted meanwhile.
+pub async fn set_public_access_block(
+    db: impl PgExecutor<'_>,
+    bucket_id: i64,
+    block: Option<PublicAccessBlock>,
+) -> Result<(), Error> {
+    let done = sqlx::query("UPDATE buckets SET public_access_block = $2 WHERE id = $1")
+        .bind(bucket_id)
+        .bind(block.map(PublicAccessBlock::to_bits))
+        .execute(db)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NoSuchBucket);
+    }
+    Ok(())
+}
+
+/// Replaces a bucket's ownership controls; `None` removes them. Disabling ACLs
+/// (`BucketOwnerEnforced`) needs a bucket ACL granting only the owner, as on S3:
+/// otherwise the answer is `Ok(Err(OwnershipRefused))`. The ACL is read and the setting
+/// written in one transaction, the row locked, so a concurrent PutBucketAcl cannot slip
+/// between them.
+pub async fn set_object_ownership(
+    pool: &PgPool,
+    bucket_id: i64,
+    ownership: Option<ObjectOwnership>,
+) -> Result<Result<(), OwnershipRefused>, Error> {
+    let mut tx = pool.begin().await?;
+    let row: Option<(sqlx::types::Json<Grants>, String)> = sqlx::query_as(
+        "SELECT b.acl, a.canonical_id FROM buckets b JOIN accounts a ON a.id = b.owner_id
+         WHERE b.id = $1 FOR UPDATE OF b",
+    )
+    .bind(bucket_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((acl, owner)) = row else {
+        return Err(Error::NoSuchBucket);
+    };
+    if ownership == Some(ObjectOwnership::BucketOwnerEnforced) && !acl.0.only_grants_to(&owner) {
+        return Ok(Err(OwnershipRefused));
+    }
+    sqlx::query("UPDATE buckets SET object_ownership = $2 WHERE id = $1")
+        .bind(bucket_id)
+        .bind(ownership.map(ObjectOwnership::as_str))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+/// `BucketOwnerEnforced` refused: the bucket ACL grants to others than the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnershipRefused;
 
 /// A bucket's policy document as its owner put it, if it has one.
 pub async fn bucket_policy_document(

@@ -93,7 +93,7 @@ mod tests {
         req.object_owner = Some("alice".into());
         req.bucket_acl = Some(Acl::owned_by("alice"));
         req.object_acl = Some(Acl::owned_by("alice"));
-        assert_eq!(StandardS3::authorize(&req), Decision::Allow);
+        assert!(StandardS3::authorize(&req).is_allowed());
         req.principal = Principal::Anonymous;
         assert!(!StandardS3::authorize(&req).is_allowed());
     }

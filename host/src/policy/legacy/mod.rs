@@ -1,12 +1,13 @@
 //! Translation between the current contract's types and those of older
-//! versions, so modules built against `coffer:policy@0.1.0`, `@0.2.0` or `@0.3.0` keep
+//! versions, so modules built against `coffer:policy@0.1.0` to `@0.4.0` keep
 //! working unchanged after an upgrade: one module per version, each
 //! translating the current inputs into that version's (dropping what it did
 //! not have) and its answers back.
 //!
 //! | Version | What its modules do not see |
 //! |---|---|
-//! | 0.3.0 | the request's `bucket-policy` and `context` |
+//! | 0.4.0 | the request's `public-access-block`, `object-ownership`, `request-acl` and `request-bucket-policy`; its decisions carry no allow reason and cannot refuse with another error than `AccessDenied` |
+//! | 0.3.0 | those, the request's `bucket-policy` and `context` |
 //! | 0.2.0 | those, the request's `version-id`, `object-tags` and `request-tags` |
 //! | 0.1.0 | those, the CORS request's `kind` and `key`; its CORS answer has no rule index or credentials flag |
 
@@ -100,7 +101,7 @@ macro_rules! shared_translations {
         /// An old decision in the current shape.
         pub(crate) fn decision(d: old::Decision) -> types::Decision {
             match d {
-                old::Decision::Allow => types::Decision::Allow,
+                old::Decision::Allow => types::Decision::Allow(String::new()),
                 old::Decision::Deny(reason) => types::Decision::Deny(reason),
             }
         }
@@ -175,3 +176,4 @@ pub(crate) use cors_translations;
 pub(crate) mod v0_1;
 pub(crate) mod v0_2;
 pub(crate) mod v0_3;
+pub(crate) mod v0_4;

@@ -45,7 +45,7 @@ pub fn tagged_public_read(req: &Request) -> bool {
 impl Authorizer for PublicIfTagged {
     fn authorize(req: &Request) -> Decision {
         if tagged_public_read(req) {
-            return Decision::Allow;
+            return Decision::allow("the object is tagged public");
         }
         standard_decision(req)
     }
