@@ -164,19 +164,26 @@ fn grantees(value: &str) -> impl Iterator<Item = (&str, &str)> {
 
 /// `BlockPublicPolicy`'s refusal of a `PutBucketPolicy` whose policy is
 /// public; a policy the module cannot read counts as public (fail closed).
+/// Without `request_bucket_policy` there is nothing to judge yet: the host
+/// decides `PutBucketPolicy` first without it (may the caller set a policy at
+/// all?), then again with the policy it compiled.
 fn public_policy_refusal(req: &Request) -> Option<Decision> {
     if !req.public_access_block.block_public_policy {
         return None;
     }
+    let policy = req.request_bucket_policy.as_deref()?;
     #[cfg(feature = "bucket-policy")]
-    let public = req
-        .request_bucket_policy
-        .as_deref()
-        .is_none_or(|b| crate::bucket_policy::decode(b).map_or(true, |p| p.is_public()));
+    let public = crate::bucket_policy::decode(policy).map_or(true, |p| p.is_public());
+    // Unreadable without the decoder: counts as public.
     #[cfg(not(feature = "bucket-policy"))]
-    let public = true;
+    let public = {
+        let _ = policy;
+        true
+    };
     public.then(|| {
-        Decision::deny("the policy is public and Block Public Access (BlockPublicPolicy) refuses it")
+        Decision::deny(
+            "the policy is public and Block Public Access (BlockPublicPolicy) refuses it",
+        )
     })
 }
 
@@ -195,9 +202,12 @@ mod tests {
         req.bucket = Some("photos".into());
         req.key = Some("cat.jpg".into());
         req.bucket_owner = Some(OWNER.into());
-        req.bucket_acl = canned_acl("private", OWNER, None)
-            .ok()
-            .map(|acl| acl.with_grant(Grantee::CanonicalUser(OTHER.into()), crate::Permission::Write));
+        req.bucket_acl = canned_acl("private", OWNER, None).ok().map(|acl| {
+            acl.with_grant(
+                Grantee::CanonicalUser(OTHER.into()),
+                crate::Permission::Write,
+            )
+        });
         req.headers = headers.iter().map(|(n, v)| Header::new(*n, *v)).collect();
         req
     }
@@ -213,7 +223,13 @@ mod tests {
             (vec![("x-amz-acl", "authenticated-read")], false),
             (vec![("x-amz-grant-full-control", "id=\"owner-id\"")], true),
             (vec![("x-amz-grant-read", "id=\"owner-id\"")], false),
-            (vec![("x-amz-grant-full-control", "id=\"owner-id\", id=\"other-id\"")], false),
+            (
+                vec![(
+                    "x-amz-grant-full-control",
+                    "id=\"owner-id\", id=\"other-id\"",
+                )],
+                false,
+            ),
         ] {
             // ACLs disabled: only the bucket owner (or a policy) may write.
             let mut req = write("PutObject", Principal::account(OWNER), &headers);
@@ -223,7 +239,10 @@ mod tests {
                 assert!(d.is_allowed(), "{headers:?}: {d:?}");
             } else {
                 assert!(
-                    matches!(d, Decision::Refuse(ErrorCode::AccessControlListNotSupported, _)),
+                    matches!(
+                        d,
+                        Decision::Refuse(ErrorCode::AccessControlListNotSupported, _)
+                    ),
                     "{headers:?}: {d:?}"
                 );
             }
@@ -292,11 +311,7 @@ mod tests {
             let mut req = write("PutObject", Principal::account(OTHER), &headers);
             assert!(standard_decision(&req).is_allowed(), "{headers:?}");
             req.public_access_block.block_public_acls = true;
-            assert_eq!(
-                !standard_decision(&req).is_allowed(),
-                public,
-                "{headers:?}"
-            );
+            assert_eq!(!standard_decision(&req).is_allowed(), public, "{headers:?}");
         }
         let mut acl = write("PutBucketAcl", Principal::account(OWNER), &[]);
         acl.public_access_block.block_public_acls = true;
@@ -334,13 +349,19 @@ mod tests {
         assert!(standard_decision(&put).is_allowed());
         put.public_access_block.block_public_policy = true;
         assert!(!standard_decision(&put).is_allowed());
+        // The first decision, before the host has the policy, cannot judge it.
+        put.request_bucket_policy = None;
+        assert!(standard_decision(&put).is_allowed());
 
         let mut get = write("GetObject", Principal::Anonymous, &[]);
         get.object_owner = Some(OWNER.into());
         get.object_acl = canned_acl("private", OWNER, None).ok();
         get.bucket_policy = Some(compiled);
         let d = standard_decision(&get);
-        assert_eq!(d, Decision::allow("allowed by bucket policy statement \"Public\""));
+        assert_eq!(
+            d,
+            Decision::allow("allowed by bucket policy statement \"Public\"")
+        );
         get.public_access_block.restrict_public_buckets = true;
         let d = standard_decision(&get);
         assert!(d.reason().contains("RestrictPublicBuckets"), "{d:?}");

@@ -357,10 +357,11 @@ pub struct Request {
     pub object_ownership: ObjectOwnership,
     /// The ACL a `PutBucketAcl` or `PutObjectAcl` asks to set (body or
     /// headers, canned ACLs expanded); `None` for other operations, whose ACL
-    /// headers are in `headers`.
+    /// headers are in `headers`, and in the first of the two decisions the
+    /// host asks for these operations (before it has read the body).
     pub request_acl: Option<Acl>,
     /// The policy a `PutBucketPolicy` asks to set, compiled like
-    /// `bucket_policy`; `None` for other operations.
+    /// `bucket_policy`, in its second decision; `None` otherwise.
     pub request_bucket_policy: Option<Vec<u8>>,
 }
 

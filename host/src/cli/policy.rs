@@ -1030,6 +1030,7 @@ mod tests {
         let report = evaluate(&engine, default, HookArg::Authorize, FULL, None).expect("runs");
         assert_eq!(report.verdict, Verdict::Allow, "{}", report.text);
         assert!(report.text.contains("decision: allow"), "{}", report.text);
+        assert!(report.text.contains("\nreason: "), "{}", report.text);
         assert!(report.text.contains("exports authorize, cors, metadata"));
 
         let anonymous_put = r#"{"operation": "PutObject", "bucket": "photos", "key": "k",
@@ -1037,7 +1038,41 @@ mod tests {
         let report =
             evaluate(&engine, default, HookArg::Authorize, anonymous_put, None).expect("runs");
         assert_eq!(report.verdict, Verdict::Deny, "{}", report.text);
-        assert!(report.text.contains("decision: deny ("), "{}", report.text);
+        assert!(
+            report
+                .text
+                .contains("decision: deny (AccessDenied)\nreason: bucket ACL does not grant WRITE"),
+            "{}",
+            report.text
+        );
+        // Refusals name their error; Block Public Access and Object Ownership come in
+        // the request.
+        let enforced = r#"{"operation": "PutObject", "bucket": "photos", "key": "k",
+            "principal": {"account": {"canonical_id": "alice-id"}},
+            "headers": {"x-amz-acl": "public-read"},
+            "bucket_owner": "alice-id", "bucket_acl": {"owner": "alice-id"},
+            "object_ownership": "BucketOwnerEnforced"}"#;
+        let report = evaluate(&engine, default, HookArg::Authorize, enforced, None).expect("runs");
+        assert_eq!(report.verdict, Verdict::Deny, "{}", report.text);
+        assert!(
+            report
+                .text
+                .contains("decision: refuse (AccessControlListNotSupported)"),
+            "{}",
+            report.text
+        );
+        let blocked = enforced.replace(
+            r#""object_ownership": "BucketOwnerEnforced""#,
+            r#""public_access_block": {"BlockPublicAcls": true}"#,
+        );
+        let report = evaluate(&engine, default, HookArg::Authorize, &blocked, None).expect("runs");
+        assert!(
+            report
+                .text
+                .contains("reason: Block Public Access (BlockPublicAcls)"),
+            "{blocked}: {}",
+            report.text
+        );
 
         let cors = r#"{"origin": "https://example.com", "method": "GET", "bucket": "photos"}"#;
         let report = evaluate(&engine, default, HookArg::Cors, cors, None).expect("runs");

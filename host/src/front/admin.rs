@@ -11,6 +11,7 @@
 //! | `GET /v1/buckets/{bucket}/policy`    | the bucket's module and configuration             |
 //! | `PUT /v1/buckets/{bucket}/policy`    | attach: `{"module": NAME, "config": JSON or null}` |
 //! | `DELETE /v1/buckets/{bucket}/policy` | detach (back to the default module)               |
+//! | `POST /v1/buckets/{bucket}/explain`  | decide a described request without performing it, and say why (`s3::explain`) |
 //!
 //! `/v1` requests are signed like S3 requests (SigV4 or SigV2, e.g. `curl --aws-sigv4
 //! aws:amz:us-east-1:s3 --user KEY:SECRET`) with the key of an administrator account (the
@@ -37,6 +38,7 @@ use crate::http::tls::Tls;
 use crate::policy::catalog;
 use crate::s3::authn::authenticate;
 use crate::s3::context::Principal;
+use crate::s3::explain;
 use crate::state::AppState;
 use crate::store::{self, admins, policies};
 
@@ -108,6 +110,20 @@ impl From<store::Error> for ApiError {
                     "internal error",
                 )
             }
+        }
+    }
+}
+
+impl From<explain::ExplainError> for ApiError {
+    fn from(e: explain::ExplainError) -> Self {
+        match e {
+            explain::ExplainError::NoSuchBucket(_) => {
+                Self::new(StatusCode::NOT_FOUND, "NoSuchBucket", e.to_string())
+            }
+            explain::ExplainError::NoSuchAccount(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "NoSuchAccount", e.to_string())
+            }
+            explain::ExplainError::Store(e) => e.into(),
         }
     }
 }
@@ -363,6 +379,21 @@ async fn v1(
             catalog::detach(&state.pool, bucket).await?;
             refresh(state).await;
             Ok(no_content())
+        }
+        (&Method::POST, ["buckets", bucket, "explain"]) => {
+            let described: explain::DescribedRequest =
+                serde_json::from_slice(&body).map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidRequest",
+                        format!(
+                            "expected {{\"operation\": NAME, \"key\", \"account\", \
+                             \"source_ip\", \"headers\", ...}}: {e}"
+                        ),
+                    )
+                })?;
+            let explanation = explain::explain(state, bucket, &described).await?;
+            Ok(json_response(StatusCode::OK, json!(explanation)))
         }
         _ => Err(ApiError::not_found()),
     }

@@ -554,7 +554,10 @@ mod tests {
         for i in 0..2000 {
             let mut r = req.clone();
             r.key = Some(format!("object-{i}"));
-            cache.insert(key(&r), Answer::Authorize(types::Decision::Allow(String::new())));
+            cache.insert(
+                key(&r),
+                Answer::Authorize(types::Decision::Allow(String::new())),
+            );
         }
         let mut small = req.clone();
         small.key = Some("object-0".into());

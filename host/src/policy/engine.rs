@@ -615,20 +615,30 @@ impl PolicyEngine {
             sink,
             refused,
             |c, store, instance| match &c.exports {
-                Exports::Current(Hooks { authorize: Some(i), .. }) => i.load(&mut *store, instance)?.call_authorize(store, req),
-                Exports::V0_4(Hooks { authorize: Some(i), .. }) => i
+                Exports::Current(Hooks {
+                    authorize: Some(i), ..
+                }) => i.load(&mut *store, instance)?.call_authorize(store, req),
+                Exports::V0_4(Hooks {
+                    authorize: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_authorize(store, &legacy::v0_4::request(req))
                     .map(legacy::v0_4::decision),
-                Exports::V0_3(Hooks { authorize: Some(i), .. }) => i
+                Exports::V0_3(Hooks {
+                    authorize: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_authorize(store, &legacy::v0_3::request(req))
                     .map(legacy::v0_3::decision),
-                Exports::V0_2(Hooks { authorize: Some(i), .. }) => i
+                Exports::V0_2(Hooks {
+                    authorize: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_authorize(store, &legacy::v0_2::request(req))
                     .map(legacy::v0_2::decision),
-                Exports::V0_1(Hooks { authorize: Some(i), .. }) => i
+                Exports::V0_1(Hooks {
+                    authorize: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_authorize(store, &legacy::v0_1::request(req))
                     .map(legacy::v0_1::decision),
@@ -716,25 +726,35 @@ impl PolicyEngine {
             sink,
             refused,
             |c, store, instance| match &c.exports {
-                Exports::Current(Hooks { metadata: Some(i), .. }) => i
+                Exports::Current(Hooks {
+                    metadata: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_validate_metadata(store, req, headers),
-                Exports::V0_4(Hooks { metadata: Some(i), .. }) => i.load(&mut *store, instance)?.call_validate_metadata(
+                Exports::V0_4(Hooks {
+                    metadata: Some(i), ..
+                }) => i.load(&mut *store, instance)?.call_validate_metadata(
                     store,
                     &legacy::v0_4::request(req),
                     &legacy::v0_4::headers(headers),
                 ),
-                Exports::V0_3(Hooks { metadata: Some(i), .. }) => i.load(&mut *store, instance)?.call_validate_metadata(
+                Exports::V0_3(Hooks {
+                    metadata: Some(i), ..
+                }) => i.load(&mut *store, instance)?.call_validate_metadata(
                     store,
                     &legacy::v0_3::request(req),
                     &legacy::v0_3::headers(headers),
                 ),
-                Exports::V0_2(Hooks { metadata: Some(i), .. }) => i.load(&mut *store, instance)?.call_validate_metadata(
+                Exports::V0_2(Hooks {
+                    metadata: Some(i), ..
+                }) => i.load(&mut *store, instance)?.call_validate_metadata(
                     store,
                     &legacy::v0_2::request(req),
                     &legacy::v0_2::headers(headers),
                 ),
-                Exports::V0_1(Hooks { metadata: Some(i), .. }) => i.load(&mut *store, instance)?.call_validate_metadata(
+                Exports::V0_1(Hooks {
+                    metadata: Some(i), ..
+                }) => i.load(&mut *store, instance)?.call_validate_metadata(
                     store,
                     &legacy::v0_1::request(req),
                     &legacy::v0_1::headers(headers),
@@ -769,16 +789,24 @@ impl PolicyEngine {
             sink,
             refused,
             |c, store, instance| match &c.exports {
-                Exports::Current(Hooks { config: Some(i), .. }) => i
+                Exports::Current(Hooks {
+                    config: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_check_config(store, config),
-                Exports::V0_4(Hooks { config: Some(i), .. }) => i
+                Exports::V0_4(Hooks {
+                    config: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_check_config(store, config),
-                Exports::V0_3(Hooks { config: Some(i), .. }) => i
+                Exports::V0_3(Hooks {
+                    config: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_check_config(store, config),
-                Exports::V0_2(Hooks { config: Some(i), .. }) => i
+                Exports::V0_2(Hooks {
+                    config: Some(i), ..
+                }) => i
                     .load(&mut *store, instance)?
                     .call_check_config(store, config),
                 _ => Err(missing(Hook::Config)),

@@ -80,7 +80,9 @@ pub(super) enum Absent {}
 
 impl HookIndices for Absent {
     fn resolve(_: &InstancePre<HostState>) -> wasmtime::Result<Self> {
-        Err(wasmtime::format_err!("this contract version has no such hook"))
+        Err(wasmtime::format_err!(
+            "this contract version has no such hook"
+        ))
     }
     fn check(&self, _: &mut Store<HostState>, _: &Instance) -> wasmtime::Result<()> {
         match *self {}
@@ -138,7 +140,12 @@ impl<A: HookIndices, C: HookIndices, M: HookIndices, F: HookIndices> Hooks<A, C,
 pub(super) enum Exports {
     /// `coffer:policy@0.5.0`.
     Current(
-        Hooks<authorize::GuestIndices, cors::GuestIndices, metadata::GuestIndices, config::GuestIndices>,
+        Hooks<
+            authorize::GuestIndices,
+            cors::GuestIndices,
+            metadata::GuestIndices,
+            config::GuestIndices,
+        >,
     ),
     /// `coffer:policy@0.4.0`, translated by `legacy::v0_4`.
     V0_4(

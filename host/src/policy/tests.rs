@@ -139,14 +139,20 @@ fn meta() -> Vec<types::Header> {
 /// denied, public-read readable by anyone.
 fn assert_default_answers(engine: &PolicyEngine) {
     let default = engine.default_module();
-    assert!(matches!(engine.authorize(default, &private_get(alice())).ok(), Some(Decision::Allow(_))));
+    assert!(matches!(
+        engine.authorize(default, &private_get(alice())).ok(),
+        Some(Decision::Allow(_))
+    ));
     assert!(matches!(
         engine.authorize(default, &private_get(Principal::Anonymous)),
         Ok(Decision::Deny(_))
     ));
-    assert!(matches!(engine
+    assert!(matches!(
+        engine
             .authorize(default, &public_read(private_get(Principal::Anonymous)))
-            .ok(), Some(Decision::Allow(_))));
+            .ok(),
+        Some(Decision::Allow(_))
+    ));
 }
 
 /// `req` with READ for everyone added to its object's ACL.
@@ -530,7 +536,10 @@ fn allow_all_and_deny_all_decide_alone() {
         (&[Hook::Authorize][..], &[Hook::Authorize][..])
     );
     let anonymous = private_get(Principal::Anonymous);
-    assert!(matches!(engine.authorize(&allow, &anonymous).ok(), Some(Decision::Allow(_))));
+    assert!(matches!(
+        engine.authorize(&allow, &anonymous).ok(),
+        Some(Decision::Allow(_))
+    ));
     assert_eq!(
         engine.authorize(&deny, &private_get(alice())).ok(),
         Some(Decision::Deny("deny-all fixture refuses GetObject".into()))
@@ -646,7 +655,10 @@ fn identical_inputs_are_answered_from_the_cache() {
     let default = engine.default_module();
     let req = private_get(alice());
     for _ in 0..3 {
-        assert!(matches!(engine.authorize(default, &req).ok(), Some(Decision::Allow(_))));
+        assert!(matches!(
+            engine.authorize(default, &req).ok(),
+            Some(Decision::Allow(_))
+        ));
     }
     let anonymous = private_get(Principal::Anonymous);
     for _ in 0..2 {
@@ -660,7 +672,10 @@ fn identical_inputs_are_answered_from_the_cache() {
     assert_eq!(m.denials(Hook::Authorize), 2);
     assert_eq!(m.cached(Hook::Authorize), 3);
     // A changed ACL is another input: evaluated, and answered by it.
-    assert!(matches!(engine.authorize(default, &public_read(anonymous)).ok(), Some(Decision::Allow(_))));
+    assert!(matches!(
+        engine.authorize(default, &public_read(anonymous)).ok(),
+        Some(Decision::Allow(_))
+    ));
     assert_eq!(m.cached(Hook::Authorize), 3);
 }
 
@@ -671,7 +686,10 @@ fn each_module_answers_for_itself_through_the_cache() {
     let deny = fixture(&engine, Fixture::DenyAll);
     let req = private_get(Principal::Anonymous);
     for _ in 0..2 {
-        assert!(matches!(engine.authorize(&allow, &req).ok(), Some(Decision::Allow(_))));
+        assert!(matches!(
+            engine.authorize(&allow, &req).ok(),
+            Some(Decision::Allow(_))
+        ));
         assert!(matches!(
             engine.authorize(&deny, &req),
             Ok(Decision::Deny(_))
@@ -798,7 +816,10 @@ fn modules_of_contract_0_1_keep_working() {
         legacy.hooks(),
         [Hook::Authorize, Hook::Cors, Hook::Metadata]
     );
-    assert!(matches!(engine.authorize(&legacy, &private_get(alice())).ok(), Some(Decision::Allow(_))));
+    assert!(matches!(
+        engine.authorize(&legacy, &private_get(alice())).ok(),
+        Some(Decision::Allow(_))
+    ));
     let mut delete = private_get(alice());
     delete.operation = "DeleteObject".into();
     assert_eq!(
@@ -854,7 +875,10 @@ fn modules_of_contract_0_2_keep_working() {
     let mut get = private_get(alice());
     get.version_id = Some("null".into());
     get.object_tags = Some(vec![tag("public", "true")]);
-    assert!(matches!(engine.authorize(&legacy, &get).ok(), Some(Decision::Allow(_))));
+    assert!(matches!(
+        engine.authorize(&legacy, &get).ok(),
+        Some(Decision::Allow(_))
+    ));
     let mut private = private_get(alice());
     private.key = Some("private/cat.jpg".into());
     assert_eq!(

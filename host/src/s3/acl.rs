@@ -14,9 +14,10 @@ use http::request::Parts;
 use hyper::body::Incoming;
 
 use super::acl_headers::{self, AclTarget, GranteeRef, RequestedGrant};
+use super::authz::wit_acl;
 use super::payload::{open_payload, verify_content_md5};
 use super::versioning::add_version_header;
-use super::{authorized_bucket, authorized_object, object_key, xml};
+use super::{authorize_what_is_set, authorized_bucket, authorized_object, object_key, xml};
 use crate::acl::{Grantee, Grants, Group, Permission};
 use crate::http::body::ResponseBody;
 use crate::s3::context::{RequestContext, ok_empty, xml_response};
@@ -77,16 +78,27 @@ pub async fn get_bucket_acl(
 }
 
 /// GetObjectAcl. <https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAcl.html>
+///
+/// In a bucket whose ACLs are disabled (`BucketOwnerEnforced`) the bucket owner owns
+/// every object, and the answer shows its full control whatever was stored, as on S3.
 pub async fn get_object_acl(
     state: &AppState,
     ctx: &RequestContext,
 ) -> S3Result<Response<ResponseBody>> {
     let (bucket, obj) = authorized_object(state, ctx).await?;
-    let owner = xml::Owner {
-        id: obj.owner_canonical_id.clone(),
-        display_name: obj.owner_display_name.clone(),
+    let mut resp = if bucket.acls_disabled() {
+        let owner = xml::Owner {
+            id: bucket.owner_canonical_id.clone(),
+            display_name: bucket.owner_display_name.clone(),
+        };
+        render_acl(state, owner, &Grants::private(&bucket.owner_canonical_id)).await?
+    } else {
+        let owner = xml::Owner {
+            id: obj.owner_canonical_id.clone(),
+            display_name: obj.owner_display_name.clone(),
+        };
+        render_acl(state, owner, &obj.acl).await?
     };
-    let mut resp = render_acl(state, owner, &obj.acl).await?;
     add_version_header(
         resp.headers_mut(),
         bucket.versioning,
@@ -112,6 +124,8 @@ pub async fn put_bucket_acl(
         AclTarget::Bucket,
     )
     .await?;
+    let requested = wit_acl(&bucket.owner_canonical_id, &grants);
+    authorize_what_is_set(state, ctx, &bucket, None, Some(requested), None)?;
     buckets::set_bucket_acl(&state.pool, bucket.id, &grants)
         .await
         .map_err(|e| S3Error::from(e).extra("BucketName", bucket.name.as_str()))?;
@@ -131,6 +145,8 @@ pub async fn put_object_acl(
         bucket_owner: &bucket.owner_canonical_id,
     };
     let grants = requested_grants(state, ctx, parts, body, &obj.owner_canonical_id, target).await?;
+    let requested = wit_acl(&obj.owner_canonical_id, &grants);
+    authorize_what_is_set(state, ctx, &bucket, Some(&obj), Some(requested), None)?;
     if !objects::set_object_acl(&state.pool, obj.id, &grants).await? {
         return Err(S3Error::new(S3ErrorCode::NoSuchKey).extra("Key", key));
     }

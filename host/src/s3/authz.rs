@@ -102,7 +102,7 @@ pub fn authorize(
 }
 
 /// The S3 error of a module's refusal.
-fn refusal_code(code: types::ErrorCode) -> S3ErrorCode {
+pub(crate) fn refusal_code(code: types::ErrorCode) -> S3ErrorCode {
     match code {
         types::ErrorCode::AccessControlListNotSupported => {
             S3ErrorCode::AccessControlListNotSupported
@@ -180,7 +180,11 @@ pub(crate) fn policy_request(
                 .and_then(|b| b.public_access_block)
                 .unwrap_or_default(),
         ),
-        object_ownership: wit_ownership(access.bucket.map_or(ObjectOwnership::ObjectWriter, Bucket::ownership)),
+        object_ownership: wit_ownership(
+            access
+                .bucket
+                .map_or(ObjectOwnership::ObjectWriter, Bucket::ownership),
+        ),
         request_acl: access.request_acl.clone(),
         request_bucket_policy: access.request_policy.map(<[u8]>::to_vec),
     }

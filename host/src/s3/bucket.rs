@@ -197,7 +197,7 @@ pub async fn create_bucket(
     };
     buckets::create_bucket(&state.pool, name.as_str(), account.id, &new)
         .await
-    .map_err(|e| S3Error::from(e).extra("BucketName", name.as_str()))?;
+        .map_err(|e| S3Error::from(e).extra("BucketName", name.as_str()))?;
     let mut resp = ok_empty();
     if let Ok(v) = HeaderValue::from_str(&format!("/{}", name.as_str())) {
         resp.headers_mut().insert(http::header::LOCATION, v);

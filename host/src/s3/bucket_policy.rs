@@ -13,10 +13,10 @@ use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 use hyper::body::Incoming;
 
-use super::authorized_bucket;
 use super::context::{RequestContext, xml_response};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::payload::{open_payload, verify_content_md5};
+use super::{authorize_what_is_set, authorized_bucket};
 use crate::http::body::{ResponseBody, empty, full};
 use crate::state::AppState;
 use crate::store::{accounts, buckets};
@@ -75,6 +75,7 @@ pub async fn put_bucket_policy(
         )
     })?;
     let policy = compile(document, &bucket.name)?;
+    authorize_what_is_set(state, ctx, &bucket, None, None, Some(&policy.compiled))?;
     let known = accounts::display_names(&state.pool, &policy.accounts)
         .await
         .map_err(S3Error::internal)?;

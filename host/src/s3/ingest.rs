@@ -8,12 +8,12 @@ use http::HeaderMap;
 use md5::{Digest, Md5};
 use std::sync::Arc;
 
-use super::acl_headers::{AclTarget, acl_from_headers};
+use super::acl_headers::{AclTarget, CANNED_ACL, acl_from_headers};
 use super::context::RequestContext;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::new_version::VersionAttributes;
 use super::payload::{BodySource, parse_content_md5, requested_checksum};
-use crate::acl::Grants;
+use crate::acl::{Grants, ObjectOwnership};
 use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
 use crate::state::AppState;
 use crate::store::blob::{ChunkStore, ChunkWriter};
@@ -258,15 +258,29 @@ pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<Committed>
     Ok(result?)
 }
 
-/// The owner of an object the request creates in `bucket` (the requester; the bucket
-/// owner for an anonymous writer) and its ACL: from `x-amz-acl` or the grant headers,
-/// private by default.
+/// The owner of an object the request creates in `bucket` and its ACL: from
+/// `x-amz-acl` or the grant headers, private by default. The owner is the requester (the
+/// bucket owner for an anonymous writer), except where the bucket's Object Ownership
+/// gives the object to the bucket owner, as S3 does: always with `BucketOwnerEnforced`
+/// (the policy module has refused any ACL but the bucket owner's full control), and with
+/// `BucketOwnerPreferred` when the write asks for `bucket-owner-full-control`.
 pub async fn new_object_owner_and_acl(
     state: &AppState,
     ctx: &RequestContext,
     bucket: &Bucket,
     h: &HeaderMap,
 ) -> S3Result<(i64, Grants)> {
+    let to_bucket_owner = match bucket.ownership() {
+        ObjectOwnership::BucketOwnerEnforced => true,
+        ObjectOwnership::BucketOwnerPreferred => h
+            .get(CANNED_ACL)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "bucket-owner-full-control"),
+        ObjectOwnership::ObjectWriter => false,
+    };
+    if to_bucket_owner {
+        return Ok((bucket.owner_id, Grants::private(&bucket.owner_canonical_id)));
+    }
     let (owner_id, owner_canonical_id) = match ctx.principal.account() {
         Some(a) => (a.id, a.canonical_id.as_str()),
         None => (bucket.owner_id, bucket.owner_canonical_id.as_str()),

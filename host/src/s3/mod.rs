@@ -3,6 +3,7 @@
 //! ([`metadata_check`]), one module of handlers per area, and the background task that
 //! carries out lifecycle rules ([`lifecycle_worker`]).
 
+pub mod access_settings;
 pub mod acl;
 pub mod acl_headers;
 pub mod attributes;
@@ -18,6 +19,7 @@ pub mod cors_request;
 pub mod cors_xml;
 pub mod delete;
 pub mod error;
+pub mod explain;
 pub mod headers;
 pub mod ingest;
 pub mod lifecycle;
@@ -116,6 +118,18 @@ pub async fn dispatch(
         PutBucketPolicy => bucket_policy::put_bucket_policy(state, ctx, parts, body).await,
         DeleteBucketPolicy => bucket_policy::delete_bucket_policy(state, ctx).await,
         GetBucketPolicyStatus => bucket_policy::get_bucket_policy_status(state, ctx).await,
+        GetPublicAccessBlock => access_settings::get_public_access_block(state, ctx).await,
+        PutPublicAccessBlock => {
+            access_settings::put_public_access_block(state, ctx, parts, body).await
+        }
+        DeletePublicAccessBlock => access_settings::delete_public_access_block(state, ctx).await,
+        GetBucketOwnershipControls => access_settings::get_ownership_controls(state, ctx).await,
+        PutBucketOwnershipControls => {
+            access_settings::put_ownership_controls(state, ctx, parts, body).await
+        }
+        DeleteBucketOwnershipControls => {
+            access_settings::delete_ownership_controls(state, ctx).await
+        }
         GetBucketTagging => tagging_api::get_bucket_tagging(state, ctx).await,
         PutBucketTagging => tagging_api::put_bucket_tagging(state, ctx, parts, body).await,
         DeleteBucketTagging => tagging_api::delete_bucket_tagging(state, ctx).await,
@@ -202,6 +216,33 @@ pub async fn authorized_bucket_with_tags(
     };
     authz::authorize(state, ctx, &access)?;
     Ok(bucket)
+}
+
+/// Has the bucket's policy module decide the routed operation once more, now that what
+/// it sets is known: the ACL of a PutBucketAcl or PutObjectAcl (`request_acl`, in the
+/// module's form), the compiled policy of a PutBucketPolicy. The first decision, before
+/// the body was read, answered whether the caller may do this at all (so a caller who
+/// may not learns nothing of how its body would have fared); this one lets the module
+/// refuse what is set (Object Ownership and Block Public Access in the default module).
+pub fn authorize_what_is_set(
+    state: &AppState,
+    ctx: &RequestContext,
+    bucket: &Bucket,
+    object: Option<&objects::ObjectMeta>,
+    request_acl: Option<crate::policy::types::Acl>,
+    request_policy: Option<&[u8]>,
+) -> S3Result<()> {
+    let access = authz::AccessRequest {
+        operation: ctx.op.as_str(),
+        bucket: Some(bucket),
+        key: object.and(ctx.key.as_deref()),
+        version_id: object.and(ctx.query_param("versionId")),
+        object,
+        request_tags: &[],
+        request_acl,
+        request_policy,
+    };
+    authz::authorize(state, ctx, &access)
 }
 
 /// Loads the request's bucket and existing object and has the policy module decide the

@@ -24,6 +24,7 @@ use http_body_util::BodyStream;
 use hyper::body::Incoming;
 use time::OffsetDateTime;
 
+use super::acl_headers::CANNED_ACL;
 use super::ingest::{Upload, new_object_owner_and_acl, store_upload};
 use super::metadata::{parse_object_headers, parse_user_metadata};
 use super::names::ObjectKey;
@@ -510,7 +511,19 @@ pub async fn post_object(
         .map_err(|e| S3Error::new(S3ErrorCode::from(&e)))?
         .into_string();
 
-    // Decided as the form's signer, on the bucket, like a PUT.
+    // Decided as the form's signer, on the bucket, like a PUT, the module seeing the
+    // ACL the form asks for (fields `acl`, `x-amz-grant-*`) as a PUT's headers.
+    let h = fields_as_headers(&form);
+    let mut policy_headers = ctx.policy_headers.clone();
+    policy_headers.extend(
+        h.iter()
+            .filter(|(name, _)| {
+                name.as_str() == CANNED_ACL || name.as_str().starts_with("x-amz-grant-")
+            })
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            }),
+    );
     let form_ctx = RequestContext {
         request_id: ctx.request_id.clone(),
         op: ctx.op,
@@ -524,13 +537,12 @@ pub async fn post_object(
         signature,
         received_at: ctx.received_at,
         secure_transport: ctx.secure_transport,
-        policy_headers: ctx.policy_headers.clone(),
+        policy_headers,
         policy: std::sync::OnceLock::new(),
     };
     // The module decides on the tags the object is to get (field `tagging`).
     let tags = form_tags(&form)?;
     let bucket = authorized_bucket_with_tags(state, &form_ctx, &tags).await?;
-    let h = fields_as_headers(&form);
     // What the form asks for and Coffer cannot honour (encryption, a storage class other
     // than STANDARD, a website redirect) is refused, as on a PUT.
     super::write_headers::check(&every_field_as_header(&form))?;

@@ -72,6 +72,18 @@ pub enum Operation {
     DeleteBucketPolicy,
     /// `GET /bucket?policyStatus`.
     GetBucketPolicyStatus,
+    /// `GET /bucket?publicAccessBlock`.
+    GetPublicAccessBlock,
+    /// `PUT /bucket?publicAccessBlock`.
+    PutPublicAccessBlock,
+    /// `DELETE /bucket?publicAccessBlock`.
+    DeletePublicAccessBlock,
+    /// `GET /bucket?ownershipControls`.
+    GetBucketOwnershipControls,
+    /// `PUT /bucket?ownershipControls`.
+    PutBucketOwnershipControls,
+    /// `DELETE /bucket?ownershipControls`.
+    DeleteBucketOwnershipControls,
     /// `GET /bucket?tagging`.
     GetBucketTagging,
     /// `PUT /bucket?tagging`.
@@ -184,6 +196,12 @@ impl Operation {
             Self::PutBucketPolicy => "PutBucketPolicy",
             Self::DeleteBucketPolicy => "DeleteBucketPolicy",
             Self::GetBucketPolicyStatus => "GetBucketPolicyStatus",
+            Self::GetPublicAccessBlock => "GetPublicAccessBlock",
+            Self::PutPublicAccessBlock => "PutPublicAccessBlock",
+            Self::DeletePublicAccessBlock => "DeletePublicAccessBlock",
+            Self::GetBucketOwnershipControls => "GetBucketOwnershipControls",
+            Self::PutBucketOwnershipControls => "PutBucketOwnershipControls",
+            Self::DeleteBucketOwnershipControls => "DeleteBucketOwnershipControls",
             Self::GetBucketTagging => "GetBucketTagging",
             Self::PutBucketTagging => "PutBucketTagging",
             Self::DeleteBucketTagging => "DeleteBucketTagging",
@@ -264,6 +282,12 @@ impl Operation {
             | Self::PutBucketPolicy
             | Self::DeleteBucketPolicy
             | Self::GetBucketPolicyStatus
+            | Self::GetPublicAccessBlock
+            | Self::PutPublicAccessBlock
+            | Self::DeletePublicAccessBlock
+            | Self::GetBucketOwnershipControls
+            | Self::PutBucketOwnershipControls
+            | Self::DeleteBucketOwnershipControls
             | Self::GetBucketTagging
             | Self::PutBucketTagging
             | Self::DeleteBucketTagging
@@ -534,6 +558,10 @@ fn dispatch(
                 GetBucketPolicy
             } else if q.has("policyStatus") {
                 GetBucketPolicyStatus
+            } else if q.has("publicAccessBlock") {
+                GetPublicAccessBlock
+            } else if q.has("ownershipControls") {
+                GetBucketOwnershipControls
             } else if q.has("object-lock") {
                 GetObjectLockConfiguration
             } else if q.has("lifecycle") {
@@ -555,6 +583,10 @@ fn dispatch(
                 PutBucketTagging
             } else if q.has("policy") {
                 PutBucketPolicy
+            } else if q.has("publicAccessBlock") {
+                PutPublicAccessBlock
+            } else if q.has("ownershipControls") {
+                PutBucketOwnershipControls
             } else if q.has("object-lock") {
                 PutObjectLockConfiguration
             } else if q.has("lifecycle") {
@@ -571,6 +603,10 @@ fn dispatch(
                 DeleteBucketTagging
             } else if q.has("policy") {
                 DeleteBucketPolicy
+            } else if q.has("publicAccessBlock") {
+                DeletePublicAccessBlock
+            } else if q.has("ownershipControls") {
+                DeleteBucketOwnershipControls
             } else if q.has("lifecycle") {
                 DeleteBucketLifecycle
             } else if let Some(op) = unsupported(BUCKET_SUBRESOURCES, method, q)? {
@@ -784,18 +820,6 @@ const BUCKET_SUBRESOURCES: &[Subresource] = &[
             Some("DeleteBucketIntelligentTieringConfiguration"),
         )
     },
-    sub(
-        "ownershipControls",
-        Some("GetBucketOwnershipControls"),
-        Some("PutBucketOwnershipControls"),
-        Some("DeleteBucketOwnershipControls"),
-    ),
-    sub(
-        "publicAccessBlock",
-        Some("GetPublicAccessBlock"),
-        Some("PutPublicAccessBlock"),
-        Some("DeletePublicAccessBlock"),
-    ),
 ];
 
 /// Object subresources (`/bucket/key?name`).
@@ -982,18 +1006,17 @@ mod tests {
                 "intelligent-tiering",
                 Unsupported("ListBucketIntelligentTieringConfigurations"),
             ),
-            case(
-                M::GET,
-                "",
-                "ownershipControls",
-                Unsupported("GetBucketOwnershipControls"),
-            ),
+            case(M::GET, "", "ownershipControls", GetBucketOwnershipControls),
+            case(M::PUT, "", "ownershipControls", PutBucketOwnershipControls),
             case(
                 M::DELETE,
                 "",
-                "publicAccessBlock",
-                Unsupported("DeletePublicAccessBlock"),
+                "ownershipControls",
+                DeleteBucketOwnershipControls,
             ),
+            case(M::GET, "", "publicAccessBlock", GetPublicAccessBlock),
+            case(M::PUT, "", "publicAccessBlock", PutPublicAccessBlock),
+            case(M::DELETE, "", "publicAccessBlock", DeletePublicAccessBlock),
             // Object level.
             case(M::GET, "key", "acl", GetObjectAcl),
             case(M::GET, "key", "uploadId=u1", ListParts),

@@ -50,7 +50,8 @@ pub struct Bucket {
 impl Bucket {
     /// The Object Ownership in effect: S3's `ObjectWriter` without ownership controls.
     pub fn ownership(&self) -> ObjectOwnership {
-        self.object_ownership.unwrap_or(ObjectOwnership::ObjectWriter)
+        self.object_ownership
+            .unwrap_or(ObjectOwnership::ObjectWriter)
     }
 
     /// Whether ACLs are disabled (Object Ownership `BucketOwnerEnforced`).

@@ -1924,7 +1924,10 @@ fn measure_decisions(
     let decide = || -> anyhow::Result<bool> {
         Ok(match hook {
             DecisionHook::Authorize => {
-                matches!(engine.authorize(&module, &request)?, types::Decision::Allow(_))
+                matches!(
+                    engine.authorize(&module, &request)?,
+                    types::Decision::Allow(_)
+                )
             }
             DecisionHook::Cors => engine.cors(&module, &cors)?.is_some(),
         })
