@@ -3,8 +3,9 @@
 //! [`standard_decision`] is the whole logic of Coffer's default module. It
 //! follows the ACL model of Amazon S3
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/acl-overview.html>)
-//! with S3 Object Ownership set to `ObjectWriter`, the mode in which ACLs are
-//! in effect:
+//! with S3 Object Ownership set to `ObjectWriter` or `BucketOwnerPreferred`,
+//! the modes in which ACLs are in effect (`BucketOwnerEnforced` disables them:
+//! see [`acl_decision`]):
 //!
 //! - Bucket-level operations are checked against the **bucket ACL**; the
 //!   bucket owner implicitly has `FULL_CONTROL` on the bucket.

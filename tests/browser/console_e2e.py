@@ -583,6 +583,50 @@ class Run:
         self.check(allowed.get("ok") and allowed.get("body") == hello.decode() and allowed.get("etag"),
                    f"the allowed origin reads the object and its ETag: {allowed}")
         self.check(not blocked.get("ok"), f"another origin is blocked: {blocked}")
+        # 13b. The Access tab: a bucket policy (a refused one explained, then a public
+        # one), Block Public Access, Object Ownership, and the "Why?" box saying which
+        # statement or setting decides a described request.
+        drawer.get_by_role("tab", name="Access").click()
+        policy_box = drawer.get_by_label("Bucket policy (JSON)")
+        expect(policy_box).to_be_visible()
+        statement = {"Sid": "ConsoleShared", "Effect": "Allow", "Principal": "*",
+                     "Action": "s3:GetObjectz", "Resource": f"arn:aws:s3:::{self.bucket}/shared/*"}
+        policy_box.fill(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+        drawer.get_by_role("button", name="Save policy").click()
+        policy_error = drawer.locator(".access-policy .tab-errors .error")
+        expect(policy_error).to_be_visible()
+        self.check("action" in policy_error.inner_text().lower(),
+                   f"the refused policy's reason is shown: {policy_error.inner_text()}")
+        statement["Action"] = "s3:GetObject"
+        policy_box.fill(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+        drawer.get_by_role("button", name="Save policy").click()
+        self.notified(f"Bucket policy of {self.bucket} saved")
+        expect(drawer.locator(".policy-status")).to_have_text("The policy is public.")
+
+        def why(key):
+            drawer.get_by_label("Operation", exact=True).select_option("GetObject")
+            drawer.get_by_label("Object key").fill(key)
+            drawer.get_by_role("button", name="Ask why").click()
+            result = drawer.locator(".why-result .why-reason")
+            expect(result).to_be_visible()
+            return drawer.locator(".why-result").inner_text()
+
+        allowed = why("shared/report.txt")
+        self.check("Allowed" in allowed and "ConsoleShared" in allowed, f"Why? allowed: {allowed}")
+        drawer.get_by_label("RestrictPublicBuckets").check()
+        drawer.get_by_role("button", name="Save Block Public Access").click()
+        self.notified(f"Block Public Access of {self.bucket} saved")
+        restricted = why("shared/report.txt")
+        self.check("AccessDenied" in restricted and "RestrictPublicBuckets" in restricted,
+                   f"Why? restricted: {restricted}")
+        drawer.get_by_role("button", name="Remove Block Public Access").click()
+        self.notified(f"Block Public Access of {self.bucket} removed")
+        drawer.get_by_label("Object Ownership").select_option("BucketOwnerPreferred")
+        drawer.get_by_role("button", name="Save ownership").click()
+        self.notified(f"Object Ownership of {self.bucket} saved")
+        self.axe("bucket-access")
+        self.step("access", allowed=allowed, restricted=restricted)
+        self.checkpoint("access_settings")
         drawer.get_by_role("tab", name="Metadata").click()
         expect(drawer.get_by_label("Metadata rules (JSON)")).to_be_visible()
         self.step("bucket-metadata-rules")

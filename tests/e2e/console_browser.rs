@@ -309,6 +309,32 @@ async fn verify(
             assert_eq!(rules[0].expose_headers(), ["ETag"]);
             assert_eq!(rules[0].max_age_seconds(), Some(60));
         }
+        "access_settings" => {
+            let policy = c
+                .get_bucket_policy()
+                .bucket(bucket)
+                .send()
+                .await
+                .expect("the console put a bucket policy");
+            assert!(
+                policy.policy().is_some_and(|p| p.contains("ConsoleShared")),
+                "{policy:?}"
+            );
+            let err = c.get_public_access_block().bucket(bucket).send().await;
+            assert!(err.is_err(), "Block Public Access was removed: {err:?}");
+            let ownership = c
+                .get_bucket_ownership_controls()
+                .bucket(bucket)
+                .send()
+                .await
+                .expect("ownership controls");
+            assert_eq!(
+                ownership.ownership_controls().expect("controls").rules()[0]
+                    .object_ownership()
+                    .as_str(),
+                "BucketOwnerPreferred"
+            );
+        }
         "key_created" => {
             let keys = AccountKeys {
                 account: user.account.clone(),
@@ -473,7 +499,7 @@ async fn a_user_manages_buckets_and_objects_in_the_console() {
     );
     assert_eq!(
         checkpoints.len(),
-        19,
+        20,
         "every checkpoint was reached: {checkpoints:?}"
     );
     assert!(report["steps"].as_array().is_some_and(|s| s.len() > 20));

@@ -72,6 +72,31 @@ enum PolicyCommand {
         /// Bucket name.
         bucket: String,
     },
+    /// Evaluate module NAME (stored, or `default`) in shadow of BUCKET's active module on
+    /// live traffic: only the active module decides; each disagreement is counted in
+    /// /metrics (coffer_policy_shadow_disagreements_total) and logged with the request id,
+    /// operation, key and both answers. `--off` ends it.
+    Shadow {
+        /// Bucket name.
+        bucket: String,
+        /// Candidate module name (`default`: the built-in module).
+        #[arg(required_unless_present = "off", conflicts_with = "off")]
+        name: Option<String>,
+        /// JSON configuration for the candidate (checked as an attach checks it).
+        #[arg(long, conflicts_with = "off")]
+        config: Option<PathBuf>,
+        /// The fraction of the bucket's decisions the candidate also makes (0 < RATE <= 1).
+        #[arg(
+            long,
+            value_name = "RATE",
+            default_value_t = 1.0,
+            conflicts_with = "off"
+        )]
+        sample: f64,
+        /// End the bucket's shadow evaluation.
+        #[arg(long)]
+        off: bool,
+    },
     /// List stored modules and the buckets using them.
     List {
         /// Print JSON.
@@ -281,6 +306,36 @@ async fn policy_command(command: &PolicyCommand, pool: &sqlx::PgPool) -> anyhow:
                 .transpose()?;
             catalog::attach(None, pool, bucket, name, config.as_deref()).await?;
             println!("attached {name} to bucket {bucket}");
+        }
+        PolicyCommand::Shadow {
+            bucket,
+            name,
+            config,
+            sample,
+            off,
+        } => {
+            if *off {
+                if catalog::end_shadow(pool, bucket).await? {
+                    println!("bucket {bucket}: shadow evaluation ended");
+                } else {
+                    println!("bucket {bucket} had no shadow module");
+                }
+                return Ok(());
+            }
+            // clap requires the name without --off.
+            let name = name.as_deref().unwrap_or_default();
+            let config = config
+                .as_ref()
+                .map(|path| {
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))
+                })
+                .transpose()?;
+            catalog::shadow(None, pool, bucket, name, config.as_deref(), *sample).await?;
+            println!(
+                "evaluating {name} in shadow of bucket {bucket}'s module on {} % of its decisions",
+                sample * 100.0
+            );
         }
         PolicyCommand::Detach { bucket } => {
             if catalog::detach(pool, bucket).await? {

@@ -180,6 +180,7 @@ async fn route(
         (&Method::GET, ["metrics"]) => {
             let mut out = String::new();
             state.policies.engine().render_metrics(&mut out);
+            state.policies.render_shadow_metrics(&mut out);
             state.chunks.render_metrics(&mut out);
             crate::s3::metrics::render(&mut out);
             crate::s3::lifecycle_worker::render_metrics(&mut out);

@@ -190,6 +190,37 @@ pub async fn attach(
     Ok(())
 }
 
+/// Starts evaluating `module` (stored, or `default`) with `config` in shadow of `bucket`'s
+/// active module, on `sample` (0 < sample <= 1) of its decisions: its answers are compared
+/// with the active module's, counted and logged where they differ, never used. The
+/// configuration is checked as an attach checks it.
+pub async fn shadow(
+    engine: Option<&PolicyEngine>,
+    pool: &PgPool,
+    bucket: &str,
+    module: &str,
+    config: Option<&str>,
+    sample: f64,
+) -> Result<(), Error> {
+    if !(sample > 0.0 && sample <= 1.0) {
+        return Err(Error::InvalidConfig(format!(
+            "the sample rate must be above 0 and at most 1, not {sample}"
+        )));
+    }
+    if let Some(c) = config {
+        validate_config(c)?;
+        check_module_config(engine, pool, module, c).await?;
+    }
+    let stored = (module != DEFAULT_MODULE_NAME).then_some(module);
+    policies::set_shadow(pool, bucket, stored, config, sample).await?;
+    Ok(())
+}
+
+/// Ends `bucket`'s shadow evaluation. Returns whether it had one.
+pub async fn end_shadow(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
+    Ok(policies::clear_shadow(pool, bucket).await?)
+}
+
 /// Detaches `bucket`'s module; it goes back to the default. Returns whether one was attached.
 pub async fn detach(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
     Ok(policies::detach(pool, bucket).await?)

@@ -42,6 +42,7 @@ mod metrics;
 mod quarantine;
 pub mod registry;
 pub mod sample;
+pub mod shadow;
 mod ticker;
 
 #[cfg(test)]

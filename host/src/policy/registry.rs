@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::shadow::{Shadow, ShadowMetrics};
 use super::{DEFAULT_MODULE_NAME, Error, LoadedModule, PolicyEngine, types};
 use crate::store::{self, cors, policies};
 
@@ -49,6 +50,9 @@ pub struct BucketPolicy {
     pub module: Result<Arc<LoadedModule>, String>,
     /// The JSON configuration attached with the module.
     pub config: Option<String>,
+    /// A candidate module evaluated beside it, whose answers are only compared
+    /// (`coffer admin policy shadow`).
+    pub shadow: Option<Shadow>,
 }
 
 /// A bucket's CORS inputs, as the `cors` hook takes them.
@@ -91,6 +95,8 @@ pub struct PolicyRegistry {
     refreshing: tokio::sync::Mutex<()>,
     /// [`default_with_rules`], compiled at the first attachment of `default`.
     with_rules: tokio::sync::OnceCell<Arc<LoadedModule>>,
+    /// The shadow modules' counters, kept across refreshes.
+    shadow_metrics: ShadowMetrics,
 }
 
 impl std::fmt::Debug for PolicyRegistry {
@@ -108,6 +114,7 @@ impl PolicyRegistry {
             name: engine.default_module().name().to_owned(),
             module: Ok(engine.default_module().clone()),
             config: None,
+            shadow: None,
         });
         let registry = Self {
             engine,
@@ -123,6 +130,7 @@ impl PolicyRegistry {
             }),
             refreshing: tokio::sync::Mutex::new(()),
             with_rules: tokio::sync::OnceCell::new(),
+            shadow_metrics: ShadowMetrics::default(),
         };
         registry.refresh().await?;
         Ok(registry)
@@ -203,63 +211,68 @@ impl PolicyRegistry {
         if policies::generation(&self.pool).await? == old.generation {
             return Ok(false);
         }
-        let (generation, attachments) = policies::attachments(&self.pool).await?;
+        let policies::Attachments {
+            generation,
+            active,
+            shadows,
+        } = policies::attachments(&self.pool).await?;
         // Reuse what is already compiled: most refreshes change one bucket.
-        let mut loaded: HashMap<(String, String), Arc<BucketPolicy>> = HashMap::new();
+        let mut loaded: HashMap<(String, String), Result<Arc<LoadedModule>, String>> =
+            HashMap::new();
         for policy in old.buckets.values() {
-            if let Ok(m) = &policy.module {
-                loaded
-                    .entry((policy.name.clone(), m.digest_hex()))
-                    .or_insert_with(|| policy.clone());
+            let shadow = policy.shadow.as_ref().map(|s| (&s.name, &s.module));
+            for (name, module) in [(&policy.name, &policy.module)].into_iter().chain(shadow) {
+                if let Ok(m) = module {
+                    loaded
+                        .entry((name.clone(), m.digest_hex()))
+                        .or_insert_with(|| module.clone());
+                }
             }
         }
-        let mut buckets = HashMap::with_capacity(attachments.len());
-        for a in attachments {
-            let (name, module) = match (a.module, a.digest) {
-                (Some(name), Some(digest)) => {
-                    let module = match loaded.get(&(name.clone(), digest.clone())) {
-                        Some(p) => p.module.clone(),
-                        None => self.load(&name, &digest).await?,
-                    };
-                    if let Err(reason) = &module {
-                        tracing::error!(
-                            bucket = %a.bucket,
-                            module = %name,
-                            %digest,
-                            %reason,
-                            "attached policy module cannot be loaded; the bucket denies every request"
-                        );
-                    }
-                    (name, module)
-                }
-                // The built-in default module attached without a configuration: as good
-                // as no attachment.
-                _ if a.config.is_none() => (self.default.name.clone(), self.default.module.clone()),
-                // The built-in default module, attached with a configuration (a row
-                // without a module name; see `store::policies`): the build with its
-                // metadata rules.
-                _ => {
-                    let module = self.with_rules().await?;
-                    if let Err(reason) = &module {
-                        tracing::error!(
-                            bucket = %a.bucket,
-                            %reason,
-                            "the default module with metadata rules cannot be loaded; \
-                             the bucket denies every request"
-                        );
-                    }
-                    (DEFAULT_MODULE_NAME.to_owned(), module)
-                }
-            };
+        let mut buckets: HashMap<i64, BucketPolicy> = HashMap::with_capacity(active.len());
+        for a in active {
+            let (name, module) = self
+                .resolve(
+                    &mut loaded,
+                    &a.bucket,
+                    a.module,
+                    a.digest,
+                    a.config.is_some(),
+                )
+                .await?;
             buckets.insert(
                 a.bucket_id,
-                Arc::new(BucketPolicy {
+                BucketPolicy {
                     name,
                     module,
                     config: a.config,
-                }),
+                    shadow: None,
+                },
             );
         }
+        for sh in shadows {
+            let (name, module) = self
+                .resolve(
+                    &mut loaded,
+                    &sh.bucket,
+                    sh.module,
+                    sh.digest,
+                    sh.config.is_some(),
+                )
+                .await?;
+            let counters = self.shadow_metrics.counters(&sh.bucket, &name);
+            let entry = buckets.entry(sh.bucket_id).or_insert_with(|| BucketPolicy {
+                name: self.default.name.clone(),
+                module: self.default.module.clone(),
+                config: None,
+                shadow: None,
+            });
+            entry.shadow = Some(Shadow::new(name, module, sh.config, sh.sample, counters));
+        }
+        let buckets: HashMap<i64, Arc<BucketPolicy>> = buckets
+            .into_iter()
+            .map(|(id, policy)| (id, Arc::new(policy)))
+            .collect();
         tracing::info!(
             generation,
             attachments = buckets.len(),
@@ -280,6 +293,65 @@ impl PolicyRegistry {
             buckets: HashMap::new(),
         };
         Ok(true)
+    }
+
+    /// The module an attachment or a shadow names: stored module `module` with `digest`
+    /// (reused from `loaded` when compiled before), or the built-in default module, with
+    /// its metadata rules when it has a configuration. A module that cannot be loaded is
+    /// logged; its bucket's decisions (or comparisons) fail closed.
+    async fn resolve(
+        &self,
+        loaded: &mut HashMap<(String, String), Result<Arc<LoadedModule>, String>>,
+        bucket: &str,
+        module: Option<String>,
+        digest: Option<String>,
+        configured: bool,
+    ) -> Result<(String, Result<Arc<LoadedModule>, String>), store::Error> {
+        let (name, module) = match (module, digest) {
+            (Some(name), Some(digest)) => {
+                let key = (name.clone(), digest.clone());
+                let module = match loaded.get(&key) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = self.load(&name, &digest).await?;
+                        loaded.insert(key, m.clone());
+                        m
+                    }
+                };
+                if let Err(reason) = &module {
+                    tracing::error!(
+                        %bucket,
+                        module = %name,
+                        %digest,
+                        %reason,
+                        "policy module cannot be loaded; the bucket's decisions by it fail closed"
+                    );
+                }
+                (name, module)
+            }
+            // The built-in default module without a configuration: as good as none.
+            _ if !configured => (self.default.name.clone(), self.default.module.clone()),
+            // The built-in default module with a configuration (a row without a module
+            // name; see `store::policies`): the build with its metadata rules.
+            _ => {
+                let module = self.with_rules().await?;
+                if let Err(reason) = &module {
+                    tracing::error!(
+                        %bucket,
+                        %reason,
+                        "the default module with metadata rules cannot be loaded; \
+                         the bucket's decisions by it fail closed"
+                    );
+                }
+                (DEFAULT_MODULE_NAME.to_owned(), module)
+            }
+        };
+        Ok((name, module))
+    }
+
+    /// Appends the shadow modules' counters to `/metrics` (see `policy::shadow`).
+    pub fn render_shadow_metrics(&self, out: &mut String) {
+        self.shadow_metrics.render(out);
     }
 
     /// [`default_with_rules`], compiled off the async threads the first time (a failure

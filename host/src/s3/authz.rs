@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use crate::acl::{Grantee, Grants, Group, ObjectOwnership, Permission, PublicAccessBlock};
+use crate::policy::Error as PolicyError;
 use crate::policy::registry::BucketPolicy;
+use crate::policy::shadow::{Effect, Shadow, reason_of};
 use crate::policy::types;
 use crate::s3::context::{Principal, RequestContext};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
@@ -82,7 +84,21 @@ pub fn authorize(
             return Err(S3Error::new(S3ErrorCode::AccessDenied));
         }
     };
-    match state.policies.engine().authorize(module, &request) {
+    let decision = state.policies.engine().authorize(module, &request);
+    if let Some(shadow) = &policy.shadow
+        && shadow.sampled()
+    {
+        compare_with_shadow(
+            state,
+            ctx,
+            access,
+            &policy.name,
+            shadow,
+            &request,
+            &decision,
+        );
+    }
+    match decision {
         Ok(types::Decision::Allow(reason)) => {
             tracing::trace!(module = %policy.name, operation = access.operation, %reason, "allowed by policy");
             Ok(())
@@ -98,6 +114,48 @@ pub fn authorize(
         }
         // The engine has logged the failure with the module's name and digest.
         Err(_) => Err(S3Error::new(S3ErrorCode::AccessDenied)),
+    }
+}
+
+/// Has `shadow`'s candidate module decide `request` too and compares its answer's effect
+/// with the active module's `active`: counted, and logged when they differ (see
+/// `policy::shadow`). The candidate's answer is never used.
+fn compare_with_shadow(
+    state: &AppState,
+    ctx: &RequestContext,
+    access: &AccessRequest<'_>,
+    active_module: &str,
+    shadow: &Shadow,
+    request: &types::Request,
+    active: &Result<types::Decision, PolicyError>,
+) {
+    let candidate = match &shadow.module {
+        Ok(module) if shadow.config == request.config => {
+            state.policies.engine().authorize(module, request)
+        }
+        Ok(module) => {
+            let mut own = request.clone();
+            own.config = shadow.config.clone();
+            state.policies.engine().authorize(module, &own)
+        }
+        Err(reason) => Err(PolicyError::Unavailable(reason.clone())),
+    };
+    let (was, would) = (Effect::of(active), Effect::of(&candidate));
+    shadow.counters.count(was != would);
+    if was != would {
+        tracing::info!(
+            request_id = %ctx.request_id,
+            bucket = request.bucket.as_deref().unwrap_or("-"),
+            operation = access.operation,
+            key = access.key.unwrap_or("-"),
+            active_module,
+            candidate_module = %shadow.name,
+            active = was.as_str(),
+            candidate = would.as_str(),
+            active_reason = %reason_of(active),
+            candidate_reason = %reason_of(&candidate),
+            "shadow policy module disagrees"
+        );
     }
 }
 

@@ -88,11 +88,13 @@ pub async fn put_module(
 /// Deletes module `name`; refused while a bucket uses it.
 pub async fn delete_module(pool: &PgPool, name: &str) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
-    let users: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM bucket_policies WHERE module_name = $1")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?;
+    let users: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM bucket_policies WHERE module_name = $1)
+              + (SELECT count(*) FROM bucket_policy_shadows WHERE module_name = $1)",
+    )
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await?;
     if users > 0 {
         return Err(Error::PolicyInUse {
             name: name.to_owned(),
@@ -115,7 +117,12 @@ pub async fn delete_module(pool: &PgPool, name: &str) -> Result<(), Error> {
 /// A concurrent attach raced the delete: report it as "in use".
 fn in_use_or(e: sqlx::Error, name: &str) -> Error {
     match &e {
-        sqlx::Error::Database(db) if db.constraint() == Some("bucket_policies_module_fkey") => {
+        sqlx::Error::Database(db)
+            if matches!(
+                db.constraint(),
+                Some("bucket_policies_module_fkey" | "bucket_policy_shadows_module_fkey")
+            ) =>
+        {
             Error::PolicyInUse {
                 name: name.to_owned(),
                 buckets: 1,
@@ -254,19 +261,133 @@ fn attachment_from_row(r: &sqlx::postgres::PgRow) -> Result<Attachment, sqlx::Er
 
 /// Every attachment, with the generation it was read at (one snapshot: both come from the
 /// same transaction).
-pub async fn attachments(pool: &PgPool) -> Result<(i64, Vec<Attachment>), Error> {
+pub async fn attachments(pool: &PgPool) -> Result<Attachments, Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .execute(&mut *tx)
         .await?;
     let generation = generation(&mut *tx).await?;
     let rows = sqlx::query(ATTACHMENT_SELECT).fetch_all(&mut *tx).await?;
+    let shadow_rows = sqlx::query(SHADOW_SELECT).fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    let list = rows
+    let active = rows
         .iter()
         .map(attachment_from_row)
         .collect::<Result<_, sqlx::Error>>()?;
-    Ok((generation, list))
+    let shadows = shadow_rows
+        .iter()
+        .map(shadow_from_row)
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok(Attachments {
+        generation,
+        active,
+        shadows,
+    })
+}
+
+/// Every attachment and shadow, read in one snapshot of the database.
+#[derive(Debug, Clone)]
+pub struct Attachments {
+    /// The policy generation they belong to.
+    pub generation: i64,
+    /// The active modules' attachments.
+    pub active: Vec<Attachment>,
+    /// The candidate modules evaluated in shadow.
+    pub shadows: Vec<Shadow>,
+}
+
+/// A candidate module evaluated beside a bucket's active one.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Shadow {
+    /// Bucket row id.
+    #[serde(skip)]
+    pub bucket_id: i64,
+    /// Bucket name.
+    pub bucket: String,
+    /// Module name; `None` for the built-in default module.
+    pub module: Option<String>,
+    /// SHA-256 of the stored module, hex; `None` for the built-in default module.
+    pub digest: Option<String>,
+    /// Its JSON configuration, if any.
+    pub config: Option<String>,
+    /// The fraction of the bucket's decisions it also makes (0 < sample <= 1).
+    pub sample: f64,
+}
+
+const SHADOW_SELECT: &str =
+    "SELECT s.bucket_id, b.name AS bucket, s.module_name, m.digest, s.config, s.sample
+     FROM bucket_policy_shadows s
+     JOIN buckets b ON b.id = s.bucket_id
+     LEFT JOIN policy_modules m ON m.name = s.module_name";
+
+fn shadow_from_row(r: &sqlx::postgres::PgRow) -> Result<Shadow, sqlx::Error> {
+    Ok(Shadow {
+        bucket_id: r.try_get("bucket_id")?,
+        bucket: r.try_get("bucket")?,
+        module: r.try_get("module_name")?,
+        digest: r.try_get::<Option<Vec<u8>>, _>("digest")?.map(hex::encode),
+        config: r.try_get("config")?,
+        sample: r.try_get("sample")?,
+    })
+}
+
+/// Starts (or replaces) the shadow of bucket `bucket`: stored module `module` (`None`:
+/// the built-in default module) with `config`, given `sample` of the decisions.
+pub async fn set_shadow(
+    pool: &PgPool,
+    bucket: &str,
+    module: Option<&str>,
+    config: Option<&str>,
+    sample: f64,
+) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
+        .bind(bucket)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NoSuchBucket)?;
+    if let Some(module) = module {
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT name FROM policy_modules WHERE name = $1 FOR SHARE")
+                .bind(module)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(Error::NoSuchPolicy(module.to_owned()));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO bucket_policy_shadows (bucket_id, module_name, config, sample)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (bucket_id) DO UPDATE SET module_name = EXCLUDED.module_name,
+             config = EXCLUDED.config, sample = EXCLUDED.sample, started_at = now()",
+    )
+    .bind(bucket_id)
+    .bind(module)
+    .bind(config)
+    .bind(sample)
+    .execute(&mut *tx)
+    .await?;
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends bucket `bucket`'s shadow. Returns whether it had one.
+pub async fn clear_shadow(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
+    let mut tx = pool.begin().await?;
+    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
+        .bind(bucket)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NoSuchBucket)?;
+    let res = sqlx::query("DELETE FROM bucket_policy_shadows WHERE bucket_id = $1")
+        .bind(bucket_id)
+        .execute(&mut *tx)
+        .await?;
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(res.rows_affected() > 0)
 }
 
 /// Bucket `bucket`'s attachment, if it has one.

@@ -10,8 +10,8 @@ use crate::auth::SecretKey;
 use crate::auth::presign::{self, PresignRequest};
 use crate::http::body::{ResponseBody, full};
 use crate::policy::{DEFAULT_MODULE_NAME, catalog};
-use crate::s3::cors_request;
 use crate::s3::error::S3Error;
+use crate::s3::{cors_request, explain};
 use crate::state::AppState;
 use crate::store::{self, accounts, admins, buckets, policies, secrets};
 
@@ -422,6 +422,30 @@ pub async fn detach_policy(
     catalog::detach(&state.pool, bucket).await?;
     crate::s3::see_own_change(state).await;
     Ok(())
+}
+
+/// `POST /api/buckets/{bucket}/explain`: how the bucket's module would decide a described
+/// request, and why (`s3::explain`), for the bucket's owner and administrators: the
+/// console's "Why?" box.
+pub async fn explain(
+    state: &AppState,
+    session: &Session,
+    bucket: &str,
+    described: &explain::DescribedRequest,
+) -> Result<Value, ApiError> {
+    let found = buckets::get_bucket(&state.pool, bucket)
+        .await?
+        .ok_or(store::Error::NoSuchBucket)?;
+    if found.owner_id != session.account.id && !is_admin(state, session).await? {
+        return Err(ApiError::access_denied(
+            "only the bucket's owner and administrators ask why its requests are decided so",
+        ));
+    }
+    match explain::explain(state, bucket, described).await {
+        Ok(explanation) => Ok(json!(explanation)),
+        Err(explain::ExplainError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::bad_request(e.to_string())),
+    }
 }
 
 /// `GET /api/policies`: the stored modules (administrators).

@@ -81,6 +81,11 @@ const FILES: &[Embedded] = &[
         bytes: include_bytes!("assets/acl.js"),
     },
     Embedded {
+        name: "access.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/access.js"),
+    },
+    Embedded {
         name: "cors.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("assets/cors.js"),

@@ -24,6 +24,7 @@
 //! | `POST /api/cors-test`                | which CORS rule the bucket's module matches             |
 //! | `GET/PUT/DELETE /api/buckets/{b}/policy` | the bucket's policy module (changes: administrators)|
 //! | `GET /api/policies`                  | stored modules (administrators)                         |
+//! | `POST /api/buckets/{b}/explain`      | why a described request would be allowed or denied (owner, administrators) |
 //!
 //! Security: see [`session`] (cookie, expiry, revocation), [`guard`] (CSRF token and
 //! `Origin` on every `/api` request, security headers), [`login`] (rate limits).
@@ -246,6 +247,11 @@ impl Console {
             (&Method::DELETE, ["buckets", bucket, "policy"]) => {
                 api::detach_policy(state, session, &decode(bucket)?).await?;
                 Ok(status(StatusCode::NO_CONTENT))
+            }
+            (&Method::POST, ["buckets", bucket, "explain"]) => {
+                let bucket = decode(bucket)?;
+                let body = json_body(req).await?;
+                ok(api::explain(state, session, &bucket, &api::parse(&body)?).await?)
             }
             _ => Err(ApiError::new(
                 StatusCode::NOT_FOUND,

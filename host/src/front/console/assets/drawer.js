@@ -1,4 +1,5 @@
-// The drawer: a side panel with tabs that edits one bucket (Details, ACL, CORS, Metadata,
+// The drawer: a side panel with tabs that edits one bucket (Details, ACL, CORS, Access:
+// bucket policy, Block Public Access, Object Ownership and the "Why?" box, Metadata,
 // Versioning, Tags, Lifecycle, and Policy for administrators) or one object (Details, ACL,
 // Metadata, Versions, Tags, Lock). Tabs follow the
 // WAI-ARIA tabs pattern (role=tab / tabpanel, arrow keys move between tabs).
@@ -7,6 +8,7 @@ import * as s3 from "/assets/s3.js";
 import { api, presign } from "/assets/api.js";
 import { aclTab } from "/assets/acl.js";
 import { corsTab } from "/assets/cors.js";
+import { accessTab } from "/assets/access.js";
 import { versioningTab, versionsTab } from "/assets/versions.js";
 import { tagsTab } from "/assets/tags.js";
 import { lifecycleTab } from "/assets/lifecycle.js";
@@ -116,6 +118,7 @@ export function openBucket(bucket, onChange, initial) {
     { name: "Details", render: (p) => bucketDetails(p, bucket) },
     { name: "ACL", render: (p) => aclTab(p, { bucket, onChange }) },
     { name: "CORS", render: (p) => corsTab(p, bucket) },
+    { name: "Access", render: (p) => accessTab(p, bucket) },
     { name: "Metadata", render: (p) => metadataRulesTab(p, bucket) },
     { name: "Versioning", render: (p) => versioningTab(p, bucket) },
     { name: "Tags", render: (p) => tagsTab(p, bucket, "") },

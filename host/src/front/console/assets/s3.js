@@ -544,6 +544,91 @@ export function deleteLifecycle(bucket) {
   return request("DELETE", bucket, "", { query: { lifecycle: true } });
 }
 
+// ---- Bucket policy, Block Public Access, Object Ownership --------------------------
+
+/** GetBucketPolicy: the JSON document as put, or null when the bucket has none. */
+export async function getBucketPolicy(bucket) {
+  try {
+    return await (await request("GET", bucket, "", { query: { policy: true } })).text();
+  } catch (e) {
+    if (e.code === "NoSuchBucketPolicy") return null;
+    throw e;
+  }
+}
+
+/** GetBucketPolicyStatus: whether the policy is public (AWS's definition). */
+export async function bucketPolicyIsPublic(bucket) {
+  const root = await requestXml("GET", bucket, "", { query: { policyStatus: true } });
+  return child(root, "IsPublic") === "true";
+}
+
+/** PutBucketPolicy (the server validates the document and says why it refuses one). */
+export function putBucketPolicy(bucket, json) {
+  return request("PUT", bucket, "", {
+    query: { policy: true }, body: json, headers: { "Content-Type": "application/json" },
+  });
+}
+
+/** DeleteBucketPolicy. */
+export function deleteBucketPolicy(bucket) {
+  return request("DELETE", bucket, "", { query: { policy: true } });
+}
+
+/** The four Block Public Access settings, in S3's order. */
+export const PUBLIC_ACCESS_SETTINGS = ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"];
+
+/** GetPublicAccessBlock: {setting: bool}, or null when the bucket has no configuration. */
+export async function getPublicAccessBlock(bucket) {
+  let root;
+  try {
+    root = await requestXml("GET", bucket, "", { query: { publicAccessBlock: true } });
+  } catch (e) {
+    if (e.code === "NoSuchPublicAccessBlockConfiguration") return null;
+    throw e;
+  }
+  return Object.fromEntries(PUBLIC_ACCESS_SETTINGS.map((s) => [s, child(root, s) === "true"]));
+}
+
+/** PutPublicAccessBlock with {setting: bool}. */
+export function putPublicAccessBlock(bucket, settings) {
+  const body = PUBLIC_ACCESS_SETTINGS.map((s) => tag(s, settings[s] ? "true" : "false")).join("");
+  return request("PUT", bucket, "", {
+    query: { publicAccessBlock: true },
+    body: `<PublicAccessBlockConfiguration xmlns="${NS}">${body}</PublicAccessBlockConfiguration>`,
+    headers: { "Content-Type": "application/xml" },
+  });
+}
+
+/** DeletePublicAccessBlock. */
+export function deletePublicAccessBlock(bucket) {
+  return request("DELETE", bucket, "", { query: { publicAccessBlock: true } });
+}
+
+/** GetBucketOwnershipControls: the Object Ownership, or null without controls. */
+export async function getOwnership(bucket) {
+  try {
+    const root = await requestXml("GET", bucket, "", { query: { ownershipControls: true } });
+    return child(children(root, "Rule")[0], "ObjectOwnership") || null;
+  } catch (e) {
+    if (e.code === "OwnershipControlsNotFoundError") return null;
+    throw e;
+  }
+}
+
+/** PutBucketOwnershipControls with one of S3's settings. */
+export function putOwnership(bucket, ownership) {
+  return request("PUT", bucket, "", {
+    query: { ownershipControls: true },
+    body: `<OwnershipControls xmlns="${NS}"><Rule>${tag("ObjectOwnership", ownership)}</Rule></OwnershipControls>`,
+    headers: { "Content-Type": "application/xml" },
+  });
+}
+
+/** DeleteBucketOwnershipControls. */
+export function deleteOwnership(bucket) {
+  return request("DELETE", bucket, "", { query: { ownershipControls: true } });
+}
+
 // ---- Object Lock -------------------------------------------------------------------
 
 /**
