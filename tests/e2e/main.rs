@@ -39,6 +39,7 @@ mod post_object;
 mod presign;
 mod public_access;
 mod ranges_conditions;
+mod shadow;
 mod storage;
 mod storage_races;
 mod support;
