@@ -1,8 +1,13 @@
-//! Shadow mode (issue 14, item 5): `coffer admin policy shadow BUCKET MODULE` evaluates a
-//! candidate module beside the bucket's active one on live traffic. Under concurrent load
-//! the answers stay the active module's, every comparison and every disagreement is
-//! counted exactly in `/metrics`, disagreements are logged with the request id, and
-//! `--off` ends it.
+//! Trying a module on live traffic (issue 14, items 5 and 6).
+//!
+//! Shadow mode: `coffer admin policy shadow BUCKET MODULE` evaluates a candidate module
+//! beside the bucket's active one. Under concurrent load the answers stay the active
+//! module's, every comparison and every disagreement is counted exactly in `/metrics`,
+//! disagreements are logged with the request id, and `--off` ends it.
+//!
+//! Decision logs: `coffer admin policy log BUCKET` records every decision's input (never
+//! credentials) in rotating files; `coffer policy replay` finds exactly the decisions a
+//! candidate module would change; one logged line is a `coffer policy eval` request.
 
 use coffer_tests::raw::object_path;
 use coffer_tests::{ServerBuilder, TestServer, policy_module, unique_bucket};
@@ -149,4 +154,170 @@ async fn a_shadow_module_is_compared_on_live_traffic_without_changing_answers() 
         "the shadow never ended"
     );
     s.admin_ok(&["policy", "delete", &candidate]).await;
+}
+
+/// The lines of `bucket`'s decision log, oldest first.
+fn log_lines(s: &TestServer, bucket: &str) -> Vec<String> {
+    let dir = s.data_dir().join("decision-logs").join(bucket);
+    let Ok(files) = coffer_files(&dir) else {
+        return Vec::new();
+    };
+    files
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `decisions.jsonl.N` ... `.1`, `decisions.jsonl`.
+fn coffer_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_owned();
+            let rank = match name.strip_prefix("decisions.jsonl") {
+                Some("") => 0,
+                Some(rest) => rest.strip_prefix('.')?.parse().ok()?,
+                None => return None,
+            };
+            Some((rank, p))
+        })
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(files.into_iter().map(|(_, p)| p).collect())
+}
+
+fn coffer(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(coffer_tests::coffer_binary())
+        .args(args)
+        .output()
+        .expect("running coffer")
+}
+
+#[tokio::test]
+async fn a_decision_log_replays_against_a_candidate() {
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("declog");
+    create_bucket(&c, &bucket).await;
+    put(&c, &bucket, "doc.txt", b"doc").await;
+    c.put_object()
+        .bucket(&bucket)
+        .key("public/a.txt")
+        .acl(aws_sdk_s3::types::ObjectCannedAcl::PublicRead)
+        .body(b"a".to_vec().into())
+        .send()
+        .await
+        .expect("public object");
+    s.admin_ok(&["policy", "log", &bucket, "--max-mib", "1", "--files", "2"])
+        .await;
+    assert!(
+        eventually(PROPAGATION, || async {
+            assert_eq!(owner_get(s, &bucket).await.status, 200);
+            !log_lines(s, &bucket).is_empty()
+        })
+        .await,
+        "the decision log never started: {:?}",
+        s.stderr_log()
+            .lines()
+            .filter(|l| l.contains("decision") || l.contains("attachments loaded"))
+            .collect::<Vec<_>>()
+    );
+    for _ in 0..3 {
+        assert_eq!(owner_get(s, &bucket).await.status, 200);
+    }
+    for _ in 0..2 {
+        let anonymous = s.raw("GET", &object_path(&bucket, "doc.txt")).send().await;
+        assert_eq!(anonymous.status, 403);
+        let public = s
+            .raw("GET", &object_path(&bucket, "public/a.txt"))
+            .send()
+            .await;
+        assert_eq!(public.status, 200);
+    }
+    put(&c, &bucket, "logs/new.txt", b"new").await;
+    s.admin_ok(&["policy", "log", &bucket, "--off"]).await;
+    assert!(
+        eventually(PROPAGATION, || async {
+            let before = log_lines(s, &bucket).len();
+            assert_eq!(owner_get(s, &bucket).await.status, 200);
+            log_lines(s, &bucket).len() == before
+        })
+        .await,
+        "the decision log never stopped"
+    );
+
+    let lines = log_lines(s, &bucket);
+    let text = lines.join("\n");
+    // Never a credential.
+    assert!(!text.contains(&s.admin_keys().access_key), "{text}");
+    assert!(!text.to_lowercase().contains("authorization"), "{text}");
+    assert!(!text.contains("Signature="), "{text}");
+    let allowed = lines
+        .iter()
+        .filter(|l| l.contains("\"decision\":\"allow\""))
+        .count();
+    let denied = lines.len() - allowed;
+    assert!(
+        allowed >= 8 && denied >= 2,
+        "{allowed} allowed, {denied} denied"
+    );
+
+    let dir = s.data_dir().join("decision-logs").join(&bucket);
+    let dir = dir.to_str().expect("utf-8");
+    // The module that decided: nothing changes.
+    let same = coffer(&["policy", "replay", dir]);
+    let report = String::from_utf8_lossy(&same.stdout).into_owned();
+    assert_eq!(same.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains(&format!("replayed {} decisions", lines.len()))
+            && report.contains(": 0 would change"),
+        "{report}"
+    );
+    // deny-all changes exactly the allowed decisions.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let deny = tmp.path().join("deny-all.wasm");
+    std::fs::write(&deny, policy_module("deny-all")).expect("writing the module");
+    let strict = coffer(&[
+        "policy",
+        "replay",
+        dir,
+        "--module",
+        deny.to_str().expect("utf-8"),
+    ]);
+    let report = String::from_utf8_lossy(&strict.stdout).into_owned();
+    assert_eq!(strict.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(&format!(": {allowed} would change")),
+        "{allowed} allowed: {report}"
+    );
+    assert!(report.contains("PutObject: 1 of 1 change"), "{report}");
+    assert!(report.contains("public/: 2 of 2 change"), "{report}");
+    assert!(
+        report.contains("-> AccessDenied (deny-all fixture refuses"),
+        "{report}"
+    );
+
+    // One captured line is a `coffer policy eval` request.
+    let line = tmp.path().join("line.json");
+    let first_allowed = lines
+        .iter()
+        .find(|l| l.contains("\"decision\":\"allow\""))
+        .expect("an allowed line");
+    std::fs::write(&line, first_allowed).expect("writing the line");
+    let eval = coffer(&[
+        "policy",
+        "eval",
+        deny.to_str().expect("utf-8"),
+        "--request",
+        line.to_str().expect("utf-8"),
+    ]);
+    let out = String::from_utf8_lossy(&eval.stdout).into_owned();
+    assert_eq!(eval.status.code(), Some(1), "{out}");
+    assert!(out.contains("decision: deny (AccessDenied)"), "{out}");
 }

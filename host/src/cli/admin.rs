@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 use coffer::policy::{Limits, PolicyEngine, catalog};
-use coffer::store::{accounts, secrets};
+use coffer::store::{accounts, policies, secrets};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -66,6 +66,22 @@ enum PolicyCommand {
         /// for `default`).
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Log the inputs of BUCKET's decisions (and what was decided) to rotating JSON-lines
+    /// files under the server's data directory, decision-logs/BUCKET/, for `coffer policy
+    /// replay`. Credentials are never logged. `--off` stops.
+    Log {
+        /// Bucket name.
+        bucket: String,
+        /// Largest size of one file, MiB.
+        #[arg(long, value_name = "MIB", default_value_t = 64, conflicts_with = "off")]
+        max_mib: u64,
+        /// How many files to keep (the current one and rotated ones), 1 to 100.
+        #[arg(long, value_name = "N", default_value_t = 4, conflicts_with = "off")]
+        files: u32,
+        /// Stop logging.
+        #[arg(long)]
+        off: bool,
     },
     /// Detach BUCKET's module: it goes back to the default (S3 ACLs).
     Detach {
@@ -306,6 +322,31 @@ async fn policy_command(command: &PolicyCommand, pool: &sqlx::PgPool) -> anyhow:
                 .transpose()?;
             catalog::attach(None, pool, bucket, name, config.as_deref()).await?;
             println!("attached {name} to bucket {bucket}");
+        }
+        PolicyCommand::Log {
+            bucket,
+            max_mib,
+            files,
+            off,
+        } => {
+            if *off {
+                if policies::clear_decision_log(pool, bucket).await? {
+                    println!("bucket {bucket}: decision log stopped");
+                } else {
+                    println!("bucket {bucket} had no decision log");
+                }
+                return Ok(());
+            }
+            anyhow::ensure!(
+                (1..=100).contains(files),
+                "--files must be between 1 and 100"
+            );
+            anyhow::ensure!(*max_mib >= 1, "--max-mib must be at least 1");
+            policies::set_decision_log(pool, bucket, max_mib << 20, *files).await?;
+            println!(
+                "logging bucket {bucket}'s decisions: decision-logs/{bucket}/ in the server's \
+                 data directory, {files} files of {max_mib} MiB at most"
+            );
         }
         PolicyCommand::Shadow {
             bucket,

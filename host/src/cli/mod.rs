@@ -7,6 +7,7 @@ mod bench;
 mod database;
 mod pg;
 mod policy;
+mod replay;
 mod serve;
 mod storage;
 

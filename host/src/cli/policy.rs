@@ -66,13 +66,13 @@
 //!
 //! Unknown fields are errors, so a typo never silently changes the request.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use coffer::policy::request_json::{self, config_text};
 use coffer::policy::{Error, Evaluation, Hook, Limits, LoadedModule, PolicyEngine, types};
 use serde::Deserialize;
 
@@ -91,6 +91,9 @@ enum PolicyCommand {
     /// Evaluate one hook of a module on a JSON request and print the answer and
     /// the module's logs. Exit status: 0 allow, 1 deny, 2 failure.
     Eval(EvalArgs),
+    /// Replay a decision log (`coffer admin policy log`) with a candidate module and
+    /// report which decisions would change. Exit status: 0 none, 1 some, 2 error.
+    Replay(super::replay::ReplayArgs),
 }
 
 /// Arguments of `coffer policy eval`.
@@ -156,7 +159,20 @@ struct Report {
 /// Runs `coffer policy`. Exits the process with status 1 (deny) or 2
 /// (failure); returns normally on allow.
 pub fn run(args: PolicyArgs) -> anyhow::Result<()> {
-    let PolicyCommand::Eval(args) = args.command;
+    let args = match args.command {
+        PolicyCommand::Eval(args) => args,
+        PolicyCommand::Replay(args) => {
+            let status = super::replay::run(&args).unwrap_or_else(|e| {
+                println!("error: {e:#}");
+                2
+            });
+            std::io::stdout().flush()?;
+            if status != 0 {
+                std::process::exit(status);
+            }
+            return Ok(());
+        }
+    };
     let report = eval(&args).unwrap_or_else(|e| Report {
         verdict: Verdict::Failure,
         text: format!("error: {e:#}\n"),
@@ -256,7 +272,7 @@ fn evaluate(
     );
     let (verdict, logs, evaluated_by) = match hook {
         HookArg::Authorize => {
-            let (req, _) = parse_request(request, config)?;
+            let req = request_json::parse(request, config)?.request;
             let Evaluation {
                 outcome,
                 logs,
@@ -323,7 +339,8 @@ fn evaluate(
             (verdict, logs, evaluated_by)
         }
         HookArg::Metadata => {
-            let (mut req, metadata) = parse_request(request, config)?;
+            let captured = request_json::parse(request, config)?;
+            let (mut req, metadata) = (captured.request, captured.metadata);
             // As in the server (`s3::metadata_check`): the configuration belongs to the
             // module; the default module's rules stand in for a module without the
             // hook without reading it.
@@ -416,251 +433,8 @@ fn failure(text: &mut String, e: &Error) -> Verdict {
 }
 
 // ---------------------------------------------------------------------------
-// The JSON mirror of the WIT records
+// The JSON mirror of the WIT cors-request (requests: `coffer::policy::request_json`)
 // ---------------------------------------------------------------------------
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequestJson {
-    operation: String,
-    #[serde(default)]
-    bucket: Option<String>,
-    #[serde(default)]
-    key: Option<String>,
-    #[serde(default)]
-    principal: PrincipalJson,
-    #[serde(default = "default_source_ip")]
-    source_ip: String,
-    #[serde(default)]
-    headers: HeadersJson,
-    #[serde(default)]
-    bucket_owner: Option<String>,
-    #[serde(default)]
-    object_owner: Option<String>,
-    #[serde(default)]
-    bucket_acl: Option<AclJson>,
-    #[serde(default)]
-    object_acl: Option<AclJson>,
-    #[serde(default)]
-    config: Option<serde_json::Value>,
-    #[serde(default)]
-    version_id: Option<String>,
-    #[serde(default)]
-    object_tags: Option<BTreeMap<String, String>>,
-    #[serde(default)]
-    request_tags: BTreeMap<String, String>,
-    #[serde(default)]
-    bucket_policy: Option<serde_json::Value>,
-    #[serde(default)]
-    context: ContextJson,
-    #[serde(default)]
-    public_access_block: PublicAccessBlockJson,
-    #[serde(default)]
-    object_ownership: OwnershipJson,
-    #[serde(default)]
-    request_acl: Option<AclJson>,
-    #[serde(default)]
-    request_bucket_policy: Option<serde_json::Value>,
-    #[serde(default)]
-    metadata: Option<HeadersJson>,
-}
-
-/// The `public-access-block` record, by S3's names; absent settings are off.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "PascalCase")]
-struct PublicAccessBlockJson {
-    #[serde(default)]
-    block_public_acls: bool,
-    #[serde(default)]
-    ignore_public_acls: bool,
-    #[serde(default)]
-    block_public_policy: bool,
-    #[serde(default)]
-    restrict_public_buckets: bool,
-}
-
-/// The `object-ownership` enum, by S3's names.
-#[derive(Debug, Default, Deserialize)]
-enum OwnershipJson {
-    #[default]
-    ObjectWriter,
-    BucketOwnerPreferred,
-    BucketOwnerEnforced,
-}
-
-/// The `request-context` record; every field optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ContextJson {
-    /// Seconds since the Unix epoch; now when absent.
-    #[serde(default)]
-    current_time: Option<u64>,
-    #[serde(default)]
-    secure_transport: bool,
-    #[serde(default)]
-    signature: Option<SignatureJson>,
-    #[serde(default)]
-    query: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignatureJson {
-    version: SignatureVersionJson,
-    #[serde(default)]
-    auth_type: AuthTypeJson,
-    #[serde(default)]
-    signed_at: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum SignatureVersionJson {
-    V2,
-    V4,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum AuthTypeJson {
-    #[default]
-    Header,
-    QueryString,
-    Post,
-}
-
-impl ContextJson {
-    fn into_context(self) -> types::RequestContext {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        types::RequestContext {
-            current_time: self.current_time.unwrap_or(now),
-            secure_transport: self.secure_transport,
-            signature: self.signature.map(|s| types::Signature {
-                version: match s.version {
-                    SignatureVersionJson::V2 => types::SignatureVersion::V2,
-                    SignatureVersionJson::V4 => types::SignatureVersion::V4,
-                },
-                auth_type: match s.auth_type {
-                    AuthTypeJson::Header => types::AuthType::Header,
-                    AuthTypeJson::QueryString => types::AuthType::QueryString,
-                    AuthTypeJson::Post => types::AuthType::Post,
-                },
-                signed_at: s.signed_at,
-            }),
-            query: self
-                .query
-                .into_iter()
-                .map(|(name, value)| types::Header { name, value })
-                .collect(),
-        }
-    }
-}
-
-/// A bucket policy of the request (the document, as JSON or as its text: `bucket_policy`,
-/// `request_bucket_policy`) compiled as the server compiles it for the bucket `bucket`.
-fn compile_bucket_policy(
-    document: serde_json::Value,
-    bucket: Option<&str>,
-) -> anyhow::Result<Vec<u8>> {
-    let text = match document {
-        serde_json::Value::String(text) => text,
-        other => other.to_string(),
-    };
-    let bucket = bucket.context("a request with a bucket_policy needs its bucket")?;
-    let policy = coffer_guest_sdk::bucket_policy::parse(&text, bucket)
-        .map_err(|e| anyhow::anyhow!("the bucket policy is invalid (MalformedPolicy): {e}"))?;
-    Ok(policy.encode())
-}
-
-fn default_source_ip() -> String {
-    "127.0.0.1".to_owned()
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-enum PrincipalJson {
-    #[default]
-    Anonymous,
-    Account(AccountJson),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AccountJson {
-    canonical_id: String,
-    #[serde(default)]
-    display_name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AclJson {
-    owner: String,
-    #[serde(default)]
-    grants: Vec<GrantJson>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GrantJson {
-    grantee: GranteeJson,
-    permission: PermissionJson,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-enum GranteeJson {
-    CanonicalUser(String),
-    Group(GroupJson),
-    Email(String),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum GroupJson {
-    #[serde(alias = "AllUsers")]
-    AllUsers,
-    #[serde(alias = "AuthenticatedUsers")]
-    AuthenticatedUsers,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum PermissionJson {
-    #[serde(alias = "READ")]
-    Read,
-    #[serde(alias = "WRITE")]
-    Write,
-    #[serde(alias = "READ_ACP")]
-    ReadAcp,
-    #[serde(alias = "WRITE_ACP")]
-    WriteAcp,
-    #[serde(alias = "FULL_CONTROL")]
-    FullControl,
-}
-
-/// Headers as `{"name": "value"}` or `[{"name": ..., "value": ...}]`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum HeadersJson {
-    Map(BTreeMap<String, String>),
-    List(Vec<HeaderJson>),
-}
-
-impl Default for HeadersJson {
-    fn default() -> Self {
-        HeadersJson::List(Vec::new())
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HeaderJson {
-    name: String,
-    value: String,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -705,134 +479,6 @@ struct CorsRuleJson {
     max_age_seconds: Option<u32>,
 }
 
-impl HeadersJson {
-    fn into_headers(self) -> Vec<types::Header> {
-        let header = |name: String, value| types::Header {
-            name: name.to_ascii_lowercase(),
-            value,
-        };
-        let mut headers: Vec<types::Header> = match self {
-            HeadersJson::Map(map) => map.into_iter().map(|(n, v)| header(n, v)).collect(),
-            HeadersJson::List(list) => list.into_iter().map(|h| header(h.name, h.value)).collect(),
-        };
-        // By lowercase name, whatever case the file used (stable: repeated names keep their order).
-        headers.sort_by(|a, b| a.name.cmp(&b.name));
-        headers
-    }
-}
-
-impl AclJson {
-    fn into_acl(self) -> types::Acl {
-        types::Acl {
-            owner: self.owner,
-            grants: self
-                .grants
-                .into_iter()
-                .map(|g| types::Grant {
-                    grantee: match g.grantee {
-                        GranteeJson::CanonicalUser(id) => types::Grantee::CanonicalUser(id),
-                        GranteeJson::Email(e) => types::Grantee::Email(e),
-                        GranteeJson::Group(GroupJson::AllUsers) => {
-                            types::Grantee::Group(types::Group::AllUsers)
-                        }
-                        GranteeJson::Group(GroupJson::AuthenticatedUsers) => {
-                            types::Grantee::Group(types::Group::AuthenticatedUsers)
-                        }
-                    },
-                    permission: match g.permission {
-                        PermissionJson::Read => types::Permission::Read,
-                        PermissionJson::Write => types::Permission::Write,
-                        PermissionJson::ReadAcp => types::Permission::ReadAcp,
-                        PermissionJson::WriteAcp => types::Permission::WriteAcp,
-                        PermissionJson::FullControl => types::Permission::FullControl,
-                    },
-                })
-                .collect(),
-        }
-    }
-}
-
-/// The configuration text: a JSON string as is, anything else serialised.
-fn config_text(value: Option<serde_json::Value>) -> Option<String> {
-    match value? {
-        serde_json::Value::String(s) => Some(s),
-        other => Some(other.to_string()),
-    }
-}
-
-/// Tags given as `{"key": "value", ...}`, in key order.
-fn tags(map: BTreeMap<String, String>) -> Vec<types::Tag> {
-    map.into_iter()
-        .map(|(key, value)| types::Tag { key, value })
-        .collect()
-}
-
-/// The `request` record and the `metadata` hook's headers.
-fn parse_request(
-    json: &str,
-    config: Option<String>,
-) -> anyhow::Result<(types::Request, Vec<types::Header>)> {
-    let r: RequestJson = serde_json::from_str(json).context("the request is not valid JSON")?;
-    let headers = r.headers.into_headers();
-    let metadata = match r.metadata {
-        Some(m) => m.into_headers(),
-        None => headers
-            .iter()
-            .filter(|h| h.name.starts_with("x-amz-meta-"))
-            .cloned()
-            .collect(),
-    };
-    let principal = match r.principal {
-        PrincipalJson::Anonymous => types::Principal::Anonymous,
-        PrincipalJson::Account(a) => types::Principal::Account(types::Account {
-            display_name: a.display_name.unwrap_or_else(|| a.canonical_id.clone()),
-            canonical_id: a.canonical_id,
-        }),
-    };
-    let bucket_policy = r
-        .bucket_policy
-        .map(|document| compile_bucket_policy(document, r.bucket.as_deref()))
-        .transpose()?;
-    let request_bucket_policy = r
-        .request_bucket_policy
-        .map(|document| compile_bucket_policy(document, r.bucket.as_deref()))
-        .transpose()?;
-    let block = r.public_access_block;
-    let request = types::Request {
-        operation: r.operation,
-        bucket: r.bucket,
-        key: r.key,
-        principal,
-        source_ip: r.source_ip,
-        headers,
-        bucket_owner: r.bucket_owner,
-        object_owner: r.object_owner,
-        bucket_acl: r.bucket_acl.map(AclJson::into_acl),
-        object_acl: r.object_acl.map(AclJson::into_acl),
-        config: config.or_else(|| config_text(r.config)),
-        version_id: r.version_id,
-        object_tags: r.object_tags.map(tags),
-        request_tags: tags(r.request_tags),
-        bucket_policy,
-        context: r.context.into_context(),
-        public_access_block: types::PublicAccessBlock {
-            block_public_acls: block.block_public_acls,
-            ignore_public_acls: block.ignore_public_acls,
-            block_public_policy: block.block_public_policy,
-            restrict_public_buckets: block.restrict_public_buckets,
-        },
-        object_ownership: match r.object_ownership {
-            OwnershipJson::ObjectWriter => types::ObjectOwnership::ObjectWriter,
-            OwnershipJson::BucketOwnerPreferred => types::ObjectOwnership::BucketOwnerPreferred,
-            OwnershipJson::BucketOwnerEnforced => types::ObjectOwnership::BucketOwnerEnforced,
-        },
-        request_acl: r.request_acl.map(AclJson::into_acl),
-        request_bucket_policy,
-    };
-    Ok((request, metadata))
-}
-
-/// The `cors-request` record.
 fn parse_cors_request(json: &str, config: Option<String>) -> anyhow::Result<types::CorsRequest> {
     let r: CorsRequestJson =
         serde_json::from_str(json).context("the CORS request is not valid JSON")?;

@@ -385,9 +385,13 @@ async fn serve(
     };
     let engine = PolicyEngine::new(args.policy_limits()).context("starting the policy engine")?;
     let policies = Arc::new(
-        PolicyRegistry::open(Arc::new(engine), db.pool.clone())
-            .await
-            .context("loading policy attachments")?,
+        PolicyRegistry::open(
+            Arc::new(engine),
+            db.pool.clone(),
+            args.db.data_dir.join("decision-logs"),
+        )
+        .await
+        .context("loading policy attachments")?,
     );
     let state = Arc::new(AppState {
         pool: db.pool.clone(),

@@ -16,11 +16,13 @@
 //! poll interval; the process that made a change refreshes at once.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::decision_log::DecisionLog;
 use super::shadow::{Shadow, ShadowMetrics};
 use super::{DEFAULT_MODULE_NAME, Error, LoadedModule, PolicyEngine, types};
 use crate::store::{self, cors, policies};
@@ -53,6 +55,8 @@ pub struct BucketPolicy {
     /// A candidate module evaluated beside it, whose answers are only compared
     /// (`coffer admin policy shadow`).
     pub shadow: Option<Shadow>,
+    /// Where its decisions are logged, if they are (`coffer admin policy log`).
+    pub log: Option<Arc<DecisionLog>>,
 }
 
 /// A bucket's CORS inputs, as the `cors` hook takes them.
@@ -97,6 +101,10 @@ pub struct PolicyRegistry {
     with_rules: tokio::sync::OnceCell<Arc<LoadedModule>>,
     /// The shadow modules' counters, kept across refreshes.
     shadow_metrics: ShadowMetrics,
+    /// Where decision logs are written: one directory per bucket.
+    log_dir: PathBuf,
+    /// The open decision logs, kept across refreshes that leave them unchanged.
+    logs: std::sync::Mutex<HashMap<i64, Arc<DecisionLog>>>,
 }
 
 impl std::fmt::Debug for PolicyRegistry {
@@ -108,13 +116,19 @@ impl std::fmt::Debug for PolicyRegistry {
 }
 
 impl PolicyRegistry {
-    /// A registry over `pool`, loaded with the current attachments.
-    pub async fn open(engine: Arc<PolicyEngine>, pool: PgPool) -> Result<Self, store::Error> {
+    /// A registry over `pool`, loaded with the current attachments; decision logs go
+    /// under `log_dir`.
+    pub async fn open(
+        engine: Arc<PolicyEngine>,
+        pool: PgPool,
+        log_dir: PathBuf,
+    ) -> Result<Self, store::Error> {
         let default = Arc::new(BucketPolicy {
             name: engine.default_module().name().to_owned(),
             module: Ok(engine.default_module().clone()),
             config: None,
             shadow: None,
+            log: None,
         });
         let registry = Self {
             engine,
@@ -131,6 +145,8 @@ impl PolicyRegistry {
             refreshing: tokio::sync::Mutex::new(()),
             with_rules: tokio::sync::OnceCell::new(),
             shadow_metrics: ShadowMetrics::default(),
+            log_dir,
+            logs: std::sync::Mutex::new(HashMap::new()),
         };
         registry.refresh().await?;
         Ok(registry)
@@ -215,6 +231,7 @@ impl PolicyRegistry {
             generation,
             active,
             shadows,
+            logs,
         } = policies::attachments(&self.pool).await?;
         // Reuse what is already compiled: most refreshes change one bucket.
         let mut loaded: HashMap<(String, String), Result<Arc<LoadedModule>, String>> =
@@ -247,6 +264,7 @@ impl PolicyRegistry {
                     module,
                     config: a.config,
                     shadow: None,
+                    log: None,
                 },
             );
         }
@@ -261,13 +279,30 @@ impl PolicyRegistry {
                 )
                 .await?;
             let counters = self.shadow_metrics.counters(&sh.bucket, &name);
-            let entry = buckets.entry(sh.bucket_id).or_insert_with(|| BucketPolicy {
-                name: self.default.name.clone(),
-                module: self.default.module.clone(),
-                config: None,
-                shadow: None,
-            });
+            let entry = buckets
+                .entry(sh.bucket_id)
+                .or_insert_with(|| self.default_policy());
             entry.shadow = Some(Shadow::new(name, module, sh.config, sh.sample, counters));
+        }
+        {
+            let mut open = self
+                .logs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut kept = HashMap::with_capacity(logs.len());
+            for l in logs {
+                let dir = self.log_dir.join(&l.bucket);
+                let log = match open.remove(&l.bucket_id) {
+                    Some(log) if log.is(&dir, l.max_bytes, l.files) => log,
+                    _ => Arc::new(DecisionLog::new(dir, l.max_bytes, l.files)),
+                };
+                buckets
+                    .entry(l.bucket_id)
+                    .or_insert_with(|| self.default_policy())
+                    .log = Some(log.clone());
+                kept.insert(l.bucket_id, log);
+            }
+            *open = kept;
         }
         let buckets: HashMap<i64, Arc<BucketPolicy>> = buckets
             .into_iter()
@@ -293,6 +328,17 @@ impl PolicyRegistry {
             buckets: HashMap::new(),
         };
         Ok(true)
+    }
+
+    /// The policy of a bucket without an attachment.
+    fn default_policy(&self) -> BucketPolicy {
+        BucketPolicy {
+            name: self.default.name.clone(),
+            module: self.default.module.clone(),
+            config: None,
+            shadow: None,
+            log: None,
+        }
     }
 
     /// The module an attachment or a shadow names: stored module `module` with `digest`

@@ -98,6 +98,9 @@ pub fn authorize(
             &decision,
         );
     }
+    if let Some(log) = &policy.log {
+        log.record(&ctx.request_id, &policy.name, &request, &decision);
+    }
     match decision {
         Ok(types::Decision::Allow(reason)) => {
             tracing::trace!(module = %policy.name, operation = access.operation, %reason, "allowed by policy");

@@ -269,6 +269,12 @@ pub async fn attachments(pool: &PgPool) -> Result<Attachments, Error> {
     let generation = generation(&mut *tx).await?;
     let rows = sqlx::query(ATTACHMENT_SELECT).fetch_all(&mut *tx).await?;
     let shadow_rows = sqlx::query(SHADOW_SELECT).fetch_all(&mut *tx).await?;
+    let logs: Vec<(i64, String, i64, i32)> = sqlx::query_as(
+        "SELECT l.bucket_id, b.name, l.max_bytes, l.files
+         FROM bucket_decision_logs l JOIN buckets b ON b.id = l.bucket_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     tx.commit().await?;
     let active = rows
         .iter()
@@ -278,11 +284,79 @@ pub async fn attachments(pool: &PgPool) -> Result<Attachments, Error> {
         .iter()
         .map(shadow_from_row)
         .collect::<Result<_, sqlx::Error>>()?;
+    let logs = logs
+        .into_iter()
+        .map(|(bucket_id, bucket, max_bytes, files)| DecisionLogSetting {
+            bucket_id,
+            bucket,
+            max_bytes: u64::try_from(max_bytes).unwrap_or(0),
+            files: u32::try_from(files).unwrap_or(1),
+        })
+        .collect();
     Ok(Attachments {
         generation,
         active,
         shadows,
+        logs,
     })
+}
+
+/// A bucket whose decisions are logged (`coffer admin policy log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionLogSetting {
+    /// Bucket row id.
+    pub bucket_id: i64,
+    /// Bucket name.
+    pub bucket: String,
+    /// Largest size of one log file, bytes.
+    pub max_bytes: u64,
+    /// How many files are kept (the current one and the rotated ones).
+    pub files: u32,
+}
+
+/// Starts (or changes) logging bucket `bucket`'s decisions.
+pub async fn set_decision_log(
+    pool: &PgPool,
+    bucket: &str,
+    max_bytes: u64,
+    files: u32,
+) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
+        .bind(bucket)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NoSuchBucket)?;
+    sqlx::query(
+        "INSERT INTO bucket_decision_logs (bucket_id, max_bytes, files) VALUES ($1, $2, $3)
+         ON CONFLICT (bucket_id) DO UPDATE SET max_bytes = EXCLUDED.max_bytes,
+             files = EXCLUDED.files, started_at = now()",
+    )
+    .bind(bucket_id)
+    .bind(i64::try_from(max_bytes).unwrap_or(i64::MAX))
+    .bind(i32::try_from(files).unwrap_or(i32::MAX))
+    .execute(&mut *tx)
+    .await?;
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Stops logging bucket `bucket`'s decisions. Returns whether they were logged.
+pub async fn clear_decision_log(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
+    let mut tx = pool.begin().await?;
+    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
+        .bind(bucket)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(Error::NoSuchBucket)?;
+    let res = sqlx::query("DELETE FROM bucket_decision_logs WHERE bucket_id = $1")
+        .bind(bucket_id)
+        .execute(&mut *tx)
+        .await?;
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(res.rows_affected() > 0)
 }
 
 /// Every attachment and shadow, read in one snapshot of the database.
@@ -294,6 +368,8 @@ pub struct Attachments {
     pub active: Vec<Attachment>,
     /// The candidate modules evaluated in shadow.
     pub shadows: Vec<Shadow>,
+    /// The buckets whose decisions are logged.
+    pub logs: Vec<DecisionLogSetting>,
 }
 
 /// A candidate module evaluated beside a bucket's active one.
