@@ -188,7 +188,7 @@ fn coffer_files(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf
             Some((rank, p))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 

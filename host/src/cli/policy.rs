@@ -515,6 +515,14 @@ fn parse_cors_request(json: &str, config: Option<String>) -> anyhow::Result<type
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The request record and the metadata hook's headers of a JSON request.
+    fn parse_request(
+        json: &str,
+        config: Option<String>,
+    ) -> Result<(types::Request, Vec<types::Header>), request_json::RequestJsonError> {
+        request_json::parse(json, config).map(|c| (c.request, c.metadata))
+    }
     use coffer::policy::fixtures::Fixture;
 
     const FULL: &str = r#"{

@@ -198,7 +198,7 @@ pub fn files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             rotated.push((n, path));
         }
     }
-    rotated.sort_by(|a, b| b.0.cmp(&a.0));
+    rotated.sort_by_key(|r| std::cmp::Reverse(r.0));
     Ok(rotated.into_iter().map(|(_, p)| p).chain(current).collect())
 }
 
