@@ -24,12 +24,7 @@ static ALT: OnceCell<AccountKeys> = OnceCell::const_new();
 
 /// A second account, with its canonical id.
 async fn alt(s: &TestServer) -> &'static AccountKeys {
-    ALT.get_or_init(|| async {
-        let mut keys = s.create_account("policy-alt").await;
-        keys.canonical_id = s.canonical_id_of("policy-alt").await;
-        keys
-    })
-    .await
+    support::second_account(&ALT, s, "policy-alt").await
 }
 
 async fn put_policy(c: &Client, bucket: &str, policy: &str) {
@@ -64,7 +59,13 @@ async fn is_public(c: &Client, bucket: &str) -> bool {
         .expect("IsPublic")
 }
 
-async fn status_of_get(s: &TestServer, keys: Option<&AccountKeys>, bucket: &str, key: &str) -> u16 {
+/// The status of a GET of `bucket/key`, anonymous or signed by `keys`.
+pub(crate) async fn status_of_get(
+    s: &TestServer,
+    keys: Option<&AccountKeys>,
+    bucket: &str,
+    key: &str,
+) -> u16 {
     let req = s.raw("GET", &object_path(bucket, key));
     let req = match keys {
         Some(k) => req.sign_v4(k),

@@ -25,12 +25,7 @@ static ALT: OnceCell<AccountKeys> = OnceCell::const_new();
 
 /// A second account, with its canonical id.
 async fn alt(s: &TestServer) -> &'static AccountKeys {
-    ALT.get_or_init(|| async {
-        let mut keys = s.create_account("own-alt").await;
-        keys.canonical_id = s.canonical_id_of("own-alt").await;
-        keys
-    })
-    .await
+    support::second_account(&ALT, s, "own-alt").await
 }
 
 fn controls(ownership: ObjectOwnership) -> OwnershipControls {

@@ -7,10 +7,10 @@
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{ObjectCannedAcl, PublicAccessBlockConfiguration};
-use coffer_tests::raw::object_path;
 use coffer_tests::{AccountKeys, TestServer, sdk_err, unique_bucket};
 use tokio::sync::OnceCell;
 
+use crate::bucket_policy::status_of_get;
 use crate::clients_more::aws;
 use crate::post_object::{as_refs, form_body, post, sigv4_fields};
 use crate::support::{self, create_bucket, put};
@@ -25,12 +25,7 @@ static ALT: OnceCell<AccountKeys> = OnceCell::const_new();
 
 /// A second account, with its canonical id.
 async fn alt(s: &TestServer) -> &'static AccountKeys {
-    ALT.get_or_init(|| async {
-        let mut keys = s.create_account("bpa-alt").await;
-        keys.canonical_id = s.canonical_id_of("bpa-alt").await;
-        keys
-    })
-    .await
+    support::second_account(&ALT, s, "bpa-alt").await
 }
 
 fn block(acls: bool, ignore: bool, policy: bool, restrict: bool) -> PublicAccessBlockConfiguration {
@@ -49,16 +44,6 @@ async fn set_block(c: &Client, bucket: &str, config: PublicAccessBlockConfigurat
         .send()
         .await
         .expect("PutPublicAccessBlock");
-}
-
-/// The status of an anonymous GET of `bucket/key` (or one signed by `keys`).
-async fn get_status(s: &TestServer, keys: Option<&AccountKeys>, bucket: &str, key: &str) -> u16 {
-    let req = s.raw("GET", &object_path(bucket, key));
-    let req = match keys {
-        Some(k) => req.sign_v4(k),
-        None => req,
-    };
-    req.send().await.status
 }
 
 #[tokio::test]
@@ -232,7 +217,7 @@ async fn block_public_acls_refuses_every_request_setting_a_public_acl() {
             "{key}"
         );
     }
-    assert_eq!(get_status(s, None, &bucket, "private.txt").await, 403);
+    assert_eq!(status_of_get(s, None, &bucket, "private.txt").await, 403);
 
     // Non-public ACLs still work.
     c.put_object()
@@ -260,7 +245,7 @@ async fn block_public_acls_refuses_every_request_setting_a_public_acl() {
         .send()
         .await
         .expect("PutObjectAcl public-read without the block");
-    assert_eq!(get_status(s, None, &bucket, "private.txt").await, 200);
+    assert_eq!(status_of_get(s, None, &bucket, "private.txt").await, 200);
 }
 
 #[tokio::test]
@@ -277,12 +262,12 @@ async fn ignore_public_acls_makes_public_grants_count_for_nothing() {
         .send()
         .await
         .expect("public-read object");
-    assert_eq!(get_status(s, None, &bucket, "open.txt").await, 200);
+    assert_eq!(status_of_get(s, None, &bucket, "open.txt").await, 200);
     set_block(&c, &bucket, block(false, true, false, false)).await;
-    assert_eq!(get_status(s, None, &bucket, "open.txt").await, 403);
+    assert_eq!(status_of_get(s, None, &bucket, "open.txt").await, 403);
     // The grant is still stored: lifting the setting brings it back.
     assert_eq!(
-        get_status(s, Some(s.admin_keys()), &bucket, "open.txt").await,
+        status_of_get(s, Some(s.admin_keys()), &bucket, "open.txt").await,
         200
     );
     c.delete_public_access_block()
@@ -290,7 +275,7 @@ async fn ignore_public_acls_makes_public_grants_count_for_nothing() {
         .send()
         .await
         .expect("DeletePublicAccessBlock");
-    assert_eq!(get_status(s, None, &bucket, "open.txt").await, 200);
+    assert_eq!(status_of_get(s, None, &bucket, "open.txt").await, 200);
 }
 
 #[tokio::test]
@@ -337,13 +322,13 @@ async fn public_policies_are_blocked_and_restricted() {
         .send()
         .await
         .expect("PutBucketPolicy public");
-    assert_eq!(get_status(s, None, &bucket, "doc.txt").await, 200);
-    assert_eq!(get_status(s, Some(alt), &bucket, "doc.txt").await, 200);
+    assert_eq!(status_of_get(s, None, &bucket, "doc.txt").await, 200);
+    assert_eq!(status_of_get(s, Some(alt), &bucket, "doc.txt").await, 200);
     set_block(&c, &bucket, block(false, false, false, true)).await;
-    assert_eq!(get_status(s, None, &bucket, "doc.txt").await, 403);
-    assert_eq!(get_status(s, Some(alt), &bucket, "doc.txt").await, 403);
+    assert_eq!(status_of_get(s, None, &bucket, "doc.txt").await, 403);
+    assert_eq!(status_of_get(s, Some(alt), &bucket, "doc.txt").await, 403);
     assert_eq!(
-        get_status(s, Some(s.admin_keys()), &bucket, "doc.txt").await,
+        status_of_get(s, Some(s.admin_keys()), &bucket, "doc.txt").await,
         200
     );
     // A policy that is not public is not restricted.
@@ -353,8 +338,8 @@ async fn public_policies_are_blocked_and_restricted() {
         .send()
         .await
         .expect("PutBucketPolicy restricted");
-    assert_eq!(get_status(s, Some(alt), &bucket, "doc.txt").await, 200);
-    assert_eq!(get_status(s, None, &bucket, "doc.txt").await, 403);
+    assert_eq!(status_of_get(s, Some(alt), &bucket, "doc.txt").await, 200);
+    assert_eq!(status_of_get(s, None, &bucket, "doc.txt").await, 403);
 }
 
 /// `--block-public-access-default all`: new buckets get every setting, and a

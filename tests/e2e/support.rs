@@ -127,3 +127,18 @@ pub async fn set_versioning(
         .await
         .unwrap_or_else(|e| panic!("setting the versioning of {bucket}: {e:?}"));
 }
+
+/// The account `name` of `s` with its canonical id, created once per `cell` (a test
+/// file's other account).
+pub async fn second_account<'a>(
+    cell: &'a OnceCell<coffer_tests::AccountKeys>,
+    s: &TestServer,
+    name: &str,
+) -> &'a coffer_tests::AccountKeys {
+    cell.get_or_init(|| async {
+        let mut keys = s.create_account(name).await;
+        keys.canonical_id = s.canonical_id_of(name).await;
+        keys
+    })
+    .await
+}

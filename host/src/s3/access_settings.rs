@@ -9,17 +9,17 @@
 //! Disabling ACLs (`BucketOwnerEnforced`) needs a bucket ACL that grants only the
 //! owner, as on S3 (`400 InvalidBucketAclWithObjectOwnership` otherwise).
 
+use http::Response;
 use http::request::Parts;
-use http::{Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::authorized_bucket;
-use super::context::{RequestContext, ok_empty, xml_response};
+use super::context::{RequestContext, no_content, ok_empty, xml_response};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::payload::{open_payload, verify_content_md5};
 use super::xml::{Doc, Element, XmlError, malformed, parse_document};
 use crate::acl::{ObjectOwnership, PublicAccessBlock};
-use crate::http::body::{ResponseBody, empty};
+use crate::http::body::ResponseBody;
 use crate::state::AppState;
 use crate::store::buckets;
 
@@ -128,12 +128,6 @@ async fn read_document(
     let document = payload.read_to_end(cap, S3ErrorCode::MalformedXML).await?;
     verify_content_md5(&parts.headers, &document)?;
     Ok(document.to_vec())
-}
-
-fn no_content() -> Response<ResponseBody> {
-    let mut resp = Response::new(empty());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    resp
 }
 
 /// Parses a `PublicAccessBlockConfiguration` (any namespace): each setting `true` or

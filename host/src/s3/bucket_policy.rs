@@ -10,14 +10,14 @@
 
 use coffer_guest_sdk::bucket_policy;
 use http::request::Parts;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response};
 use hyper::body::Incoming;
 
-use super::context::{RequestContext, xml_response};
+use super::context::{RequestContext, no_content, xml_response};
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::payload::{open_payload, verify_content_md5};
 use super::{authorize_what_is_set, authorized_bucket};
-use crate::http::body::{ResponseBody, empty, full};
+use crate::http::body::{ResponseBody, full};
 use crate::state::AppState;
 use crate::store::{accounts, buckets};
 
@@ -150,12 +150,6 @@ fn render_policy_status(is_public: bool) -> String {
 
 fn no_such_policy(bucket: &str) -> S3Error {
     S3Error::new(S3ErrorCode::NoSuchBucketPolicy).extra("BucketName", bucket)
-}
-
-fn no_content() -> Response<ResponseBody> {
-    let mut resp = Response::new(empty());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    resp
 }
 
 /// Compiles again every stored policy whose compiled form another version of the

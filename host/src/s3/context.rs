@@ -109,6 +109,13 @@ pub fn ok_empty() -> Response<ResponseBody> {
     r
 }
 
+/// An empty `204 No Content` (S3's answer to most DELETEs of a configuration).
+pub fn no_content() -> Response<ResponseBody> {
+    let mut r = Response::new(empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
 /// A 200 response carrying S3 XML.
 pub fn xml_response(body: String) -> Response<ResponseBody> {
     let mut r = Response::new(full(body));

@@ -43,6 +43,29 @@ pub struct Attachment {
     pub config: Option<String>,
 }
 
+/// The id of bucket `bucket`, in `tx`; `NoSuchBucket` when there is none.
+async fn bucket_id(tx: &mut sqlx::PgConnection, bucket: &str) -> Result<i64, Error> {
+    sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
+        .bind(bucket)
+        .fetch_optional(tx)
+        .await?
+        .ok_or(Error::NoSuchBucket)
+}
+
+/// Checks that stored module `module` exists, and keeps it from being deleted until `tx`
+/// ends; `NoSuchPolicy` otherwise.
+async fn require_module(tx: &mut sqlx::PgConnection, module: &str) -> Result<(), Error> {
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT name FROM policy_modules WHERE name = $1 FOR SHARE")
+            .bind(module)
+            .fetch_optional(tx)
+            .await?;
+    match exists {
+        Some(_) => Ok(()),
+        None => Err(Error::NoSuchPolicy(module.to_owned())),
+    }
+}
+
 /// Moves the policy generation: every process reloads what it caches per bucket for
 /// decisions (attachments, CORS configurations) at its next poll.
 pub(crate) async fn bump_generation(db: impl PgExecutor<'_>) -> Result<(), Error> {
@@ -195,20 +218,9 @@ pub async fn attach(
     config: Option<&str>,
 ) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
-    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
-        .bind(bucket)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NoSuchBucket)?;
+    let bucket_id = bucket_id(&mut tx, bucket).await?;
     if let Some(module) = module {
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT name FROM policy_modules WHERE name = $1 FOR SHARE")
-                .bind(module)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            return Err(Error::NoSuchPolicy(module.to_owned()));
-        }
+        require_module(&mut tx, module).await?;
     }
     sqlx::query(
         "INSERT INTO bucket_policies (bucket_id, module_name, config) VALUES ($1, $2, $3)
@@ -229,11 +241,7 @@ pub async fn attach(
 /// Returns whether something was attached.
 pub async fn detach(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
     let mut tx = pool.begin().await?;
-    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
-        .bind(bucket)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NoSuchBucket)?;
+    let bucket_id = bucket_id(&mut tx, bucket).await?;
     let res = sqlx::query("DELETE FROM bucket_policies WHERE bucket_id = $1")
         .bind(bucket_id)
         .execute(&mut *tx)
@@ -322,11 +330,7 @@ pub async fn set_decision_log(
     files: u32,
 ) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
-    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
-        .bind(bucket)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NoSuchBucket)?;
+    let bucket_id = bucket_id(&mut tx, bucket).await?;
     sqlx::query(
         "INSERT INTO bucket_decision_logs (bucket_id, max_bytes, files) VALUES ($1, $2, $3)
          ON CONFLICT (bucket_id) DO UPDATE SET max_bytes = EXCLUDED.max_bytes,
@@ -345,11 +349,7 @@ pub async fn set_decision_log(
 /// Stops logging bucket `bucket`'s decisions. Returns whether they were logged.
 pub async fn clear_decision_log(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
     let mut tx = pool.begin().await?;
-    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
-        .bind(bucket)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NoSuchBucket)?;
+    let bucket_id = bucket_id(&mut tx, bucket).await?;
     let res = sqlx::query("DELETE FROM bucket_decision_logs WHERE bucket_id = $1")
         .bind(bucket_id)
         .execute(&mut *tx)
@@ -417,20 +417,9 @@ pub async fn set_shadow(
     sample: f64,
 ) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
-    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
-        .bind(bucket)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NoSuchBucket)?;
+    let bucket_id = bucket_id(&mut tx, bucket).await?;
     if let Some(module) = module {
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT name FROM policy_modules WHERE name = $1 FOR SHARE")
-                .bind(module)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if exists.is_none() {
-            return Err(Error::NoSuchPolicy(module.to_owned()));
-        }
+        require_module(&mut tx, module).await?;
     }
     sqlx::query(
         "INSERT INTO bucket_policy_shadows (bucket_id, module_name, config, sample)
@@ -452,11 +441,7 @@ pub async fn set_shadow(
 /// Ends bucket `bucket`'s shadow. Returns whether it had one.
 pub async fn clear_shadow(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
     let mut tx = pool.begin().await?;
-    let bucket_id: i64 = sqlx::query_scalar("SELECT id FROM buckets WHERE name = $1")
-        .bind(bucket)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NoSuchBucket)?;
+    let bucket_id = bucket_id(&mut tx, bucket).await?;
     let res = sqlx::query("DELETE FROM bucket_policy_shadows WHERE bucket_id = $1")
         .bind(bucket_id)
         .execute(&mut *tx)
