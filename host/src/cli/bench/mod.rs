@@ -8,7 +8,8 @@
 //!
 //! `cors-get` measures what CORS costs: 4 KiB GETs without `Origin` and with an
 //! `Origin` that a rule of the bucket's CORS configuration matches, alternating, in
-//! one run.
+//! one run. `policy-get` does the same for a bucket policy: 4 KiB GETs without one and
+//! with a 20-statement, 10-condition policy that evaluates every statement, alternating.
 //!
 //! `decision` needs no server: it times single policy decisions of the embedded
 //! default module in-process (fresh store and instance per decision, as the server
@@ -191,6 +192,11 @@ enum Scenario {
     /// each, same run), then ListObjectVersions pages of --keys keys with
     /// --versions-per-key versions each (latency per page of 1,000).
     Versions,
+    /// GETs without and with a bucket policy of 20 statements and 10 conditions
+    /// (generated for the bucket and the caller; none matches until the last, so every
+    /// decision evaluates them all), alternating (get, get-policy, get, get-policy),
+    /// --duration each.
+    PolicyGet,
 }
 
 impl Scenario {
@@ -206,6 +212,7 @@ impl Scenario {
             Scenario::Multipart => "multipart",
             Scenario::CorsGet => "cors-get",
             Scenario::Versions => "versions",
+            Scenario::PolicyGet => "policy-get",
         }
     }
 }
@@ -352,7 +359,11 @@ async fn run_scenarios(
         Scenario::List => &[Op::List],
         Scenario::All => &[Op::Put, Op::Get, Op::List],
         Scenario::CorsGet => &[Op::Get, Op::GetWithOrigin, Op::Get, Op::GetWithOrigin],
-        Scenario::Large | Scenario::Decision | Scenario::Multipart | Scenario::Versions => &[],
+        Scenario::Large
+        | Scenario::Decision
+        | Scenario::Multipart
+        | Scenario::Versions
+        | Scenario::PolicyGet => &[],
     };
     if plan.scenario == Scenario::CorsGet {
         progress("configuring the bucket's CORS rule");
@@ -395,7 +406,156 @@ async fn run_scenarios(
     if plan.scenario == Scenario::Versions && !stop.is_set() {
         versions::run_versions(ctx, plan, &plan.region, stop, results).await?;
     }
+    if plan.scenario == Scenario::PolicyGet && !stop.is_set() {
+        run_policy_get(ctx, plan, stop, results).await?;
+    }
     Ok(())
+}
+
+/// The policy-get scenario: GET throughput without and with a bucket policy.
+async fn run_policy_get(
+    ctx: &Arc<Ctx>,
+    plan: &Plan,
+    stop: &Stop,
+    results: &mut Vec<ScenarioResult>,
+) -> anyhow::Result<()> {
+    progress(&format!("populating {} objects", plan.keys));
+    let fill = run_load(ctx, Op::Populate, Limit::Requests(plan.keys), plan, stop).await;
+    if fill.errors > 0 {
+        bail!("populating the bucket: {} PUTs failed", fill.errors);
+    }
+    let owner = owner_id(ctx).await?;
+    let policy = bench_get_policy(&ctx.bucket, &owner);
+    for with_policy in [false, true, false, true] {
+        if stop.is_set() {
+            break;
+        }
+        let (name, query, body, status) = if with_policy {
+            ("get-policy", "policy=", policy.clone(), StatusCode::NO_CONTENT)
+        } else {
+            ("get", "policy=", String::new(), StatusCode::NO_CONTENT)
+        };
+        let method = if with_policy { Method::PUT } else { Method::DELETE };
+        let hash = hex::encode(Sha256::digest(body.as_bytes()));
+        let response = ctx
+            .s3
+            .send(
+                method,
+                &bucket_path(&ctx.bucket),
+                query,
+                BenchBody::full(Bytes::from(body)),
+                &hash,
+                &[],
+            )
+            .await?;
+        if response.status() != status {
+            return Err(unexpected("Put/DeleteBucketPolicy", response).await);
+        }
+        progress(&format!("running {name}"));
+        let rss = start_rss(plan.server_pid);
+        let outcome = run_load(ctx, Op::Get, plan.limit, plan, stop).await;
+        results.push(ScenarioResult::from_load(
+            name,
+            outcome,
+            finish_rss(rss).await,
+        ));
+    }
+    let empty = hex::encode(Sha256::digest(b""));
+    let response = ctx
+        .s3
+        .send(
+            Method::DELETE,
+            &bucket_path(&ctx.bucket),
+            "policy=",
+            BenchBody::full(Bytes::new()),
+            &empty,
+            &[],
+        )
+        .await?;
+    if response.status() != StatusCode::NO_CONTENT {
+        return Err(unexpected("DeleteBucketPolicy", response).await);
+    }
+    Ok(())
+}
+
+/// The caller's canonical id: ListBuckets' `Owner/ID`.
+async fn owner_id(ctx: &Ctx) -> anyhow::Result<String> {
+    let empty = hex::encode(Sha256::digest(b""));
+    let response = ctx
+        .s3
+        .send(Method::GET, "/", "", BenchBody::full(Bytes::new()), &empty, &[])
+        .await?;
+    if response.status() != StatusCode::OK {
+        return Err(unexpected("ListBuckets", response).await);
+    }
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .context("reading ListBuckets")?
+        .to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    let id = text
+        .split("<ID>")
+        .nth(1)
+        .and_then(|rest| rest.split("</ID>").next())
+        .context("ListBuckets named no owner")?;
+    Ok(id.to_owned())
+}
+
+/// A policy for `bucket` of 20 statements with 10 conditions in all, shaped like
+/// `scripts/bench-bucket-policy.json` (deny rules on transport and source, allows per
+/// team prefix, a conditional read for the caller last), none of which denies the
+/// caller's plain-HTTP loopback GETs: 16 statements apply to no GET of the benchmark's
+/// keys, the last allows them.
+fn bench_get_policy(bucket: &str, owner: &str) -> String {
+    let all = format!(r#"["arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"]"#);
+    let objects = format!(r#""arn:aws:s3:::{bucket}/*""#);
+    let mut statements = vec![
+        format!(
+            r#"{{"Sid": "DenyOutsideNetworks", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": {all}, "Condition": {{"NotIpAddress": {{"aws:SourceIp":
+                ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "192.0.2.0/24"]}}}}}}"#
+        ),
+        format!(
+            r#"{{"Sid": "DenyUnencrypted", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                "Resource": {objects}, "Condition": {{"Null": {{"s3:x-amz-server-side-encryption": "true"}},
+                "StringEquals": {{"aws:UserAgent": "bench-never"}}}}}}"#
+        ),
+        format!(
+            r#"{{"Sid": "DenyOldSignatures", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": {all}, "Condition": {{"StringNotEquals": {{"s3:signatureversion":
+                "AWS4-HMAC-SHA256"}}, "Null": {{"aws:PrincipalAccount": "false"}}}}}}"#
+        ),
+        format!(
+            r#"{{"Sid": "NoTagging", "Effect": "Deny", "Principal": "*", "Action":
+                ["s3:PutObjectTagging", "s3:DeleteObjectTagging"], "Resource": {objects}}}"#
+        ),
+    ];
+    for team in 0..14 {
+        statements.push(format!(
+            r#"{{"Sid": "Team{team}Write", "Effect": "Allow", "Principal": {{"AWS": "{owner}"}},
+                "Action": ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                "Resource": "arn:aws:s3:::{bucket}/team-{team}/*"}}"#
+        ));
+    }
+    statements.push(format!(
+        r#"{{"Sid": "ListOwnPrefix", "Effect": "Allow", "Principal": {{"AWS": "{owner}"}},
+            "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::{bucket}",
+            "Condition": {{"StringLike": {{"s3:prefix": "coffer-bench/*"}}}}}}"#
+    ));
+    statements.push(format!(
+        r#"{{"Sid": "OwnerReads", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{owner}:root"}},
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": {objects},
+            "Condition": {{"StringLike": {{"aws:UserAgent": "*"}},
+              "DateGreaterThan": {{"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+              "NumericLessThan": {{"s3:signatureAge": "600000"}},
+              "IpAddress": {{"aws:SourceIp": ["127.0.0.0/8", "::1/128"]}}}}}}"#
+    ));
+    format!(
+        r#"{{"Version": "2012-10-17", "Id": "bench-get-20-statements", "Statement": [{}]}}"#,
+        statements.join(",\n")
+    )
 }
 
 /// Writes a progress line to stderr (never stdout, which holds the report).
@@ -1960,6 +2120,17 @@ fn measure_decisions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_get_policy_is_valid_and_the_size_of_the_decision_benchmark_s() {
+        let owner = "a".repeat(64);
+        let text = bench_get_policy("bench-bucket", &owner);
+        let policy = coffer_guest_sdk::bucket_policy::parse(&text, "bench-bucket")
+            .unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(policy.statements.len(), 20);
+        let conditions: usize = policy.statements.iter().map(|s| s.conditions.len()).sum();
+        assert_eq!(conditions, 10);
+    }
 
     #[test]
     fn parses_sizes() {
