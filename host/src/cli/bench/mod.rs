@@ -431,11 +431,20 @@ async fn run_policy_get(
             break;
         }
         let (name, query, body, status) = if with_policy {
-            ("get-policy", "policy=", policy.clone(), StatusCode::NO_CONTENT)
+            (
+                "get-policy",
+                "policy=",
+                policy.clone(),
+                StatusCode::NO_CONTENT,
+            )
         } else {
             ("get", "policy=", String::new(), StatusCode::NO_CONTENT)
         };
-        let method = if with_policy { Method::PUT } else { Method::DELETE };
+        let method = if with_policy {
+            Method::PUT
+        } else {
+            Method::DELETE
+        };
         let hash = hex::encode(Sha256::digest(body.as_bytes()));
         let response = ctx
             .s3
@@ -483,7 +492,14 @@ async fn owner_id(ctx: &Ctx) -> anyhow::Result<String> {
     let empty = hex::encode(Sha256::digest(b""));
     let response = ctx
         .s3
-        .send(Method::GET, "/", "", BenchBody::full(Bytes::new()), &empty, &[])
+        .send(
+            Method::GET,
+            "/",
+            "",
+            BenchBody::full(Bytes::new()),
+            &empty,
+            &[],
+        )
         .await?;
     if response.status() != StatusCode::OK {
         return Err(unexpected("ListBuckets", response).await);
