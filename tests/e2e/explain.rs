@@ -183,6 +183,13 @@ async fn explain_says_why_a_request_would_be_decided_so() {
     assert_eq!(resp.status, 400, "{}", resp.text());
     let resp = explain(s, &bucket, serde_json::json!({"operation": 3})).await;
     assert_eq!(resp.status, 400, "{}", resp.text());
+    let resp = explain(
+        s,
+        &bucket,
+        serde_json::json!({"operation": "GetObject", "key": "private.txt", "version_id": "no such"}),
+    )
+    .await;
+    assert_eq!(resp.status, 400, "{}", resp.text());
     let alt = s.create_account("explain-nonadmin").await;
     let resp = s
         .admin_raw("POST", &format!("/v1/buckets/{bucket}/explain"))

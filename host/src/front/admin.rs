@@ -123,6 +123,9 @@ impl From<explain::ExplainError> for ApiError {
             explain::ExplainError::NoSuchAccount(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "NoSuchAccount", e.to_string())
             }
+            explain::ExplainError::InvalidVersion(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "InvalidRequest", e.to_string())
+            }
             explain::ExplainError::Store(e) => e.into(),
         }
     }

@@ -222,13 +222,21 @@ pub(crate) fn policy_request(
             })
             .collect(),
         bucket_owner: access.bucket.map(|b| b.owner_canonical_id.clone()),
-        object_owner: access.object.map(|o| o.owner_canonical_id.clone()),
+        object_owner: access
+            .object
+            .map(|o| object_owner(access.bucket, o).to_owned()),
         bucket_acl: access
             .bucket
             .map(|b| wit_acl(&b.owner_canonical_id, &b.acl)),
-        object_acl: access
-            .object
-            .map(|o| wit_acl(&o.owner_canonical_id, &o.acl)),
+        object_acl: access.object.map(|o| match access.bucket {
+            // ACLs disabled: the bucket owner's full control, whatever was stored (as
+            // GetObjectAcl shows it).
+            Some(b) if b.acls_disabled() => wit_acl(
+                &b.owner_canonical_id,
+                &Grants::private(&b.owner_canonical_id),
+            ),
+            _ => wit_acl(&o.owner_canonical_id, &o.acl),
+        }),
         config,
         version_id: access.version_id.map(str::to_owned),
         object_tags: access.object.map(|o| wit_tags(&o.tags)),
@@ -248,6 +256,15 @@ pub(crate) fn policy_request(
         ),
         request_acl: access.request_acl.clone(),
         request_bucket_policy: access.request_policy.map(<[u8]>::to_vec),
+    }
+}
+
+/// Who owns `object`: its writer, or with ACLs disabled (Object Ownership
+/// `BucketOwnerEnforced`) the bucket owner, as S3 has it.
+fn object_owner<'a>(bucket: Option<&'a Bucket>, object: &'a ObjectMeta) -> &'a str {
+    match bucket {
+        Some(b) if b.acls_disabled() => &b.owner_canonical_id,
+        _ => &object.owner_canonical_id,
     }
 }
 

@@ -75,6 +75,9 @@ pub enum ExplainError {
     /// The described account does not exist.
     #[error("no account {0:?} (give an account's name or canonical id)")]
     NoSuchAccount(String),
+    /// A `version_id` Coffer could not have issued.
+    #[error("invalid version id {0:?}")]
+    InvalidVersion(String),
     /// The metadata store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -96,7 +99,9 @@ pub async fn explain(
     let object = match &described.key {
         Some(key) => {
             let version = objects::VersionSelector::parse(described.version_id.as_deref())
-                .unwrap_or(objects::VersionSelector::Latest);
+                .ok_or_else(|| {
+                    ExplainError::InvalidVersion(described.version_id.clone().unwrap_or_default())
+                })?;
             objects::get_object(&state.pool, found.id, key, &version)
                 .await?
                 .filter(|o| !o.delete_marker)
