@@ -241,8 +241,22 @@ async fn bucket_owner_enforced_disables_acls() {
         .await
         .expect("back to private before disabling ACLs");
     set_ownership(&c, &granted, ObjectOwnership::BucketOwnerEnforced).await;
-    // The object alt wrote before now shows the bucket owner.
+    // The object alt wrote before now shows the bucket owner, in its ACL and in listings.
     assert_eq!(acl_owner(&c, &granted, "mine.txt").await, c_id);
+    let listed = c
+        .list_objects_v2()
+        .bucket(&granted)
+        .fetch_owner(true)
+        .send()
+        .await
+        .expect("ListObjectsV2");
+    assert!(
+        listed
+            .contents()
+            .iter()
+            .all(|o| o.owner().and_then(|w| w.id()) == Some(c_id.as_str())),
+        "{listed:?}"
+    );
     let err = other
         .put_object()
         .bucket(&granted)

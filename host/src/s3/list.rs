@@ -11,6 +11,7 @@ use crate::http::body::ResponseBody;
 use crate::s3::context::{RequestContext, xml_response};
 use crate::s3::error::{S3Error, S3ErrorCode, S3Result};
 use crate::state::AppState;
+use crate::store::buckets::Bucket;
 use crate::store::objects::{self, NULL_VERSION, ObjectSummary, VersionSelector};
 use crate::store::versions::{self, VersionCursor, VersionSummary};
 
@@ -141,12 +142,42 @@ pub(super) fn encoding_type_url(ctx: &RequestContext) -> S3Result<bool> {
     }
 }
 
-fn entry(o: ObjectSummary, with_owner: bool) -> xml::ObjectEntry {
+/// Whose name a listing shows as an object's owner.
+#[derive(Debug, Clone, Copy)]
+enum ListedOwner<'a> {
+    /// None (ListObjectsV2 without `fetch-owner`).
+    Hidden,
+    /// The account that wrote the object.
+    Writer,
+    /// The bucket owner, who owns every object while ACLs are disabled (Object Ownership
+    /// `BucketOwnerEnforced`), as GetObjectAcl also shows.
+    BucketOwner(&'a Bucket),
+}
+
+impl<'a> ListedOwner<'a> {
+    /// The owner a listing of `bucket` shows, if it shows one.
+    fn of(bucket: &'a Bucket, shown: bool) -> Self {
+        match (shown, bucket.acls_disabled()) {
+            (false, _) => ListedOwner::Hidden,
+            (true, true) => ListedOwner::BucketOwner(bucket),
+            (true, false) => ListedOwner::Writer,
+        }
+    }
+}
+
+fn entry(o: ObjectSummary, owner: ListedOwner<'_>) -> xml::ObjectEntry {
     xml::ObjectEntry {
-        owner: with_owner.then_some(xml::Owner {
-            id: o.owner_canonical_id,
-            display_name: o.owner_display_name,
-        }),
+        owner: match owner {
+            ListedOwner::Hidden => None,
+            ListedOwner::Writer => Some(xml::Owner {
+                id: o.owner_canonical_id,
+                display_name: o.owner_display_name,
+            }),
+            ListedOwner::BucketOwner(b) => Some(xml::Owner {
+                id: b.owner_canonical_id.clone(),
+                display_name: b.owner_display_name.clone(),
+            }),
+        },
         key: o.key,
         last_modified: o.last_modified,
         etag: o.etag,
@@ -167,8 +198,9 @@ pub async fn list_objects_v1(
     let next_marker = (page.is_truncated && p.delimiter.is_some())
         .then(|| page.last.clone())
         .flatten();
+    let owner = ListedOwner::of(&bucket, true);
     let result = xml::ListObjectsV1 {
-        bucket: bucket.name,
+        bucket: bucket.name.clone(),
         prefix: p.prefix.to_string(),
         marker: marker.to_string(),
         next_marker,
@@ -176,7 +208,7 @@ pub async fn list_objects_v1(
         delimiter: p.delimiter.map(str::to_string),
         is_truncated: page.is_truncated,
         encoding_type_url: p.encoding_type_url,
-        contents: page.contents.into_iter().map(|o| entry(o, true)).collect(),
+        contents: page.contents.into_iter().map(|o| entry(o, owner)).collect(),
         common_prefixes: page.common_prefixes,
     };
     Ok(xml_response(xml::render_list_objects_v1(&result)))
@@ -222,7 +254,7 @@ pub async fn list_objects_v2(
         .then(|| page.last.as_deref().map(encode_token))
         .flatten();
     let result = xml::ListObjectsV2 {
-        bucket: bucket.name,
+        bucket: bucket.name.clone(),
         prefix: p.prefix.to_string(),
         delimiter: p.delimiter.map(str::to_string),
         max_keys: p.max_keys,
@@ -235,7 +267,7 @@ pub async fn list_objects_v2(
         contents: page
             .contents
             .into_iter()
-            .map(|o| entry(o, fetch_owner))
+            .map(|o| entry(o, ListedOwner::of(&bucket, fetch_owner)))
             .collect(),
         common_prefixes: page.common_prefixes,
     };
@@ -357,8 +389,9 @@ pub async fn list_object_versions(
         Some((key, version)) => (Some(key), version),
         None => (None, None),
     };
+    let owner = ListedOwner::of(&bucket, true);
     let result = xml::ListObjectVersions {
-        bucket: bucket.name,
+        bucket: bucket.name.clone(),
         prefix: p.prefix.to_string(),
         key_marker: key_marker.to_string(),
         version_id_marker: version_id_marker.unwrap_or("").to_string(),
@@ -368,13 +401,17 @@ pub async fn list_object_versions(
         delimiter: p.delimiter.map(str::to_string),
         is_truncated: page.is_truncated,
         encoding_type_url: p.encoding_type_url,
-        versions: page.versions.into_iter().map(version_entry).collect(),
+        versions: page
+            .versions
+            .into_iter()
+            .map(|v| version_entry(v, owner))
+            .collect(),
         common_prefixes: page.common_prefixes,
     };
     Ok(xml_response(xml::render_list_object_versions(&result)))
 }
 
-fn version_entry(v: VersionSummary) -> xml::VersionEntry {
+fn version_entry(v: VersionSummary, owner: ListedOwner<'_>) -> xml::VersionEntry {
     xml::VersionEntry {
         version_id: v.version_id.unwrap_or_else(|| NULL_VERSION.to_string()),
         is_latest: v.is_latest,
@@ -388,7 +425,7 @@ fn version_entry(v: VersionSummary) -> xml::VersionEntry {
                 owner_canonical_id: v.owner_canonical_id,
                 owner_display_name: v.owner_display_name,
             },
-            true,
+            owner,
         ),
     }
 }
