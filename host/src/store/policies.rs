@@ -66,6 +66,24 @@ async fn require_module(tx: &mut sqlx::PgConnection, module: &str) -> Result<(),
     }
 }
 
+/// Deletes bucket `bucket`'s row of `table` (one of this module's per-bucket tables,
+/// keyed by `bucket_id`) and moves the generation. Returns whether there was one.
+async fn remove_bucket_row(
+    pool: &PgPool,
+    bucket: &str,
+    table: &'static str,
+) -> Result<bool, Error> {
+    let mut tx = pool.begin().await?;
+    let bucket_id = bucket_id(&mut tx, bucket).await?;
+    let res = sqlx::query(&format!("DELETE FROM {table} WHERE bucket_id = $1"))
+        .bind(bucket_id)
+        .execute(&mut *tx)
+        .await?;
+    bump_generation(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(res.rows_affected() > 0)
+}
+
 /// Moves the policy generation: every process reloads what it caches per bucket for
 /// decisions (attachments, CORS configurations) at its next poll.
 pub(crate) async fn bump_generation(db: impl PgExecutor<'_>) -> Result<(), Error> {
@@ -240,15 +258,7 @@ pub async fn attach(
 /// Detaches whatever module bucket `bucket` uses; it falls back to the default module.
 /// Returns whether something was attached.
 pub async fn detach(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
-    let mut tx = pool.begin().await?;
-    let bucket_id = bucket_id(&mut tx, bucket).await?;
-    let res = sqlx::query("DELETE FROM bucket_policies WHERE bucket_id = $1")
-        .bind(bucket_id)
-        .execute(&mut *tx)
-        .await?;
-    bump_generation(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(res.rows_affected() > 0)
+    remove_bucket_row(pool, bucket, "bucket_policies").await
 }
 
 const ATTACHMENT_SELECT: &str =
@@ -348,15 +358,7 @@ pub async fn set_decision_log(
 
 /// Stops logging bucket `bucket`'s decisions. Returns whether they were logged.
 pub async fn clear_decision_log(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
-    let mut tx = pool.begin().await?;
-    let bucket_id = bucket_id(&mut tx, bucket).await?;
-    let res = sqlx::query("DELETE FROM bucket_decision_logs WHERE bucket_id = $1")
-        .bind(bucket_id)
-        .execute(&mut *tx)
-        .await?;
-    bump_generation(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(res.rows_affected() > 0)
+    remove_bucket_row(pool, bucket, "bucket_decision_logs").await
 }
 
 /// Every attachment and shadow, read in one snapshot of the database.
@@ -440,15 +442,7 @@ pub async fn set_shadow(
 
 /// Ends bucket `bucket`'s shadow. Returns whether it had one.
 pub async fn clear_shadow(pool: &PgPool, bucket: &str) -> Result<bool, Error> {
-    let mut tx = pool.begin().await?;
-    let bucket_id = bucket_id(&mut tx, bucket).await?;
-    let res = sqlx::query("DELETE FROM bucket_policy_shadows WHERE bucket_id = $1")
-        .bind(bucket_id)
-        .execute(&mut *tx)
-        .await?;
-    bump_generation(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(res.rows_affected() > 0)
+    remove_bucket_row(pool, bucket, "bucket_policy_shadows").await
 }
 
 /// Bucket `bucket`'s attachment, if it has one.
