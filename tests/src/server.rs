@@ -374,6 +374,16 @@ impl TestServer {
         if !self.config.args.iter().any(|a| a == "--db-pool") {
             cmd.args(["--db-pool", "8"]);
         }
+        // The policy deadline (10 ms of CPU by default) is sized for the release
+        // build. In the debug build wasmtime's lowering of inputs runs unoptimised:
+        // a preflight against 100 CORS rules costs 6.6 ms at p50 and 11.4 ms at p99
+        // (`coffer bench --scenario decision --hook cors`; 0.10 ms in release), so
+        // under a busy test run legitimate decisions would fail closed. Debug
+        // servers get five times the default; spinning modules still stop within
+        // a second of wall clock (20 deadlines).
+        if !self.config.release && !self.config.args.iter().any(|a| a == "--policy-deadline-ms") {
+            cmd.args(["--policy-deadline-ms", "50"]);
+        }
         for domain in &self.config.domains {
             cmd.arg("--domain").arg(domain);
         }
