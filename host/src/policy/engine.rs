@@ -457,7 +457,7 @@ impl Core {
     fn store(&self, module: Arc<str>, sink: LogSink) -> Store<HostState> {
         let state = HostState::new(
             self.limits.limiter(),
-            DeadlineWatch::new(self.limits.deadline, self.limits.tick),
+            DeadlineWatch::new(self.limits.deadline),
             module,
             sink,
             self.limits.log_calls,
@@ -465,7 +465,7 @@ impl Core {
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        // Every tick past the first asks the watch (see `deadline`).
+        // Every tick asks the watch (see `deadline`).
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut store| {
             if store.data_mut().deadline.expired() {

@@ -170,7 +170,7 @@ mod tests {
         let limits = Limits::default();
         let mut state = HostState::new(
             limits.limiter(),
-            DeadlineWatch::new(limits.deadline, limits.tick),
+            DeadlineWatch::new(limits.deadline),
             "m".into(),
             LogSink::Capture(Vec::new()),
             3,
