@@ -8,6 +8,7 @@ mod acl_api;
 mod acl_matrix;
 mod auth;
 mod bad_input;
+mod bench;
 mod browser;
 mod bucket_policy;
 mod buckets;

@@ -11,6 +11,9 @@
 //! one run. `policy-get` does the same for a bucket policy: 4 KiB GETs without one and
 //! with a 20-statement, 10-condition policy that evaluates every statement, alternating.
 //!
+//! `http-get` and `hash` measure the machine, not Coffer (`reference`): the same
+//! client's GETs of any URL (nginx serving the same bytes), and MD5/SHA-256 speed.
+//!
 //! `decision` needs no server: it times single policy decisions of the embedded
 //! default module in-process (fresh store and instance per decision, as the server
 //! does) and reports their latency percentiles in microseconds: `authorize` of a
@@ -45,6 +48,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 mod objects;
+mod reference;
 mod versions;
 
 /// Every object the benchmark writes lives under this prefix, so that a run
@@ -89,6 +93,9 @@ pub struct BenchArgs {
     /// Region to sign requests for.
     #[arg(long, default_value = "us-east-1")]
     region: String,
+    /// The URL `--scenario http-get` GETs (unsigned, plain http).
+    #[arg(long)]
+    url: Option<String>,
     /// Bucket to use (default: coffer-bench-<random>). Created if missing; a bucket
     /// created by the benchmark is emptied and deleted at the end unless --keep.
     #[arg(long)]
@@ -197,6 +204,12 @@ enum Scenario {
     /// decision evaluates them all), alternating (get, get-policy, get, get-policy),
     /// --duration each.
     PolicyGet,
+    /// Not Coffer: unsigned GETs of --url (e.g. nginx serving a file of the size get
+    /// or large reads), --concurrency clients, --duration each; a reference.
+    HttpGet,
+    /// No server: MD5 and SHA-256 speed on one core over --large-size bytes, with
+    /// the implementations the server uses; a reference.
+    Hash,
 }
 
 impl Scenario {
@@ -213,6 +226,8 @@ impl Scenario {
             Scenario::CorsGet => "cors-get",
             Scenario::Versions => "versions",
             Scenario::PolicyGet => "policy-get",
+            Scenario::HttpGet => "http-get",
+            Scenario::Hash => "hash",
         }
     }
 }
@@ -283,8 +298,11 @@ impl Plan {
 
 /// Runs `coffer bench`: set up the bucket, run the scenarios, clean up, report.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    if args.scenario == Scenario::Decision {
-        return run_decision(&args).await;
+    match args.scenario {
+        Scenario::Decision => return run_decision(&args).await,
+        Scenario::HttpGet => return reference::run_http_get(&args).await,
+        Scenario::Hash => return reference::run_hash(&args),
+        _ => {}
     }
     let plan = Plan::from_args(&args);
     let access_key = args
@@ -312,6 +330,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         size: plan.size,
         keys: plan.keys,
         origin,
+        fetch_path: String::new(),
     });
 
     let mut results = Vec::new();
@@ -363,7 +382,9 @@ async fn run_scenarios(
         | Scenario::Decision
         | Scenario::Multipart
         | Scenario::Versions
-        | Scenario::PolicyGet => &[],
+        | Scenario::PolicyGet
+        | Scenario::HttpGet
+        | Scenario::Hash => &[],
     };
     if plan.scenario == Scenario::CorsGet {
         progress("configuring the bucket's CORS rule");
@@ -717,6 +738,25 @@ impl S3Client {
             .body(body)
             .context("building the request")?;
         *request.headers_mut() = headers;
+        self.http
+            .request(request)
+            .await
+            .map_err(|e| anyhow::Error::new(e).context("sending the request"))
+    }
+}
+
+impl S3Client {
+    /// An unsigned GET of `path_and_query` (already encoded), for references
+    /// that are not S3.
+    async fn get_unsigned(&self, path_and_query: &str) -> anyhow::Result<Response<Incoming>> {
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri(format!("{}{path_and_query}", self.base))
+            .body(BenchBody::empty())
+            .context("building the request")?;
+        request
+            .headers_mut()
+            .insert(header::HOST, self.host.clone());
         self.http
             .request(request)
             .await
@@ -1149,6 +1189,8 @@ struct Ctx {
     keys: u64,
     /// `Origin` of [`Op::GetWithOrigin`].
     origin: HeaderValue,
+    /// Path and query of [`Op::Fetch`].
+    fetch_path: String,
 }
 
 /// The request a worker repeats.
@@ -1166,6 +1208,8 @@ enum Op {
     GetWithOrigin,
     /// List every key under [`OBJECT_PREFIX`].
     List,
+    /// An unsigned GET of [`Ctx::fetch_path`] (the `http-get` reference).
+    Fetch,
 }
 
 impl Op {
@@ -1178,6 +1222,7 @@ impl Op {
             Op::Get => "get",
             Op::GetWithOrigin => "get-origin",
             Op::List => "list",
+            Op::Fetch => "http-get",
         }
     }
 }
@@ -1310,6 +1355,7 @@ async fn one_op(ctx: &Ctx, op: Op, ticket: u64, rng: &mut SplitMix64) -> anyhow:
             get_object(ctx, &key, ctx.size, Some(&ctx.origin)).await
         }
         Op::List => list_all(ctx).await,
+        Op::Fetch => reference::fetch(ctx).await,
     }
 }
 
@@ -1788,6 +1834,30 @@ fn report_table(
 }
 
 /// The report as one JSON object.
+/// One scenario's figures as JSON (an element of the report's `results`).
+fn result_json(r: &ScenarioResult) -> serde_json::Value {
+    serde_json::json!({
+        "scenario": r.name,
+        "ops": r.ops,
+        "errors": r.errors,
+        "bytes": r.bytes,
+        "elapsed_s": r.elapsed.as_secs_f64(),
+        "ops_per_s": r.ops_per_sec(),
+        "mib_per_s": r.mib_per_sec(),
+        "latency_ms": {
+            "p50": r.latency_ms(0.50),
+            "p99": r.latency_ms(0.99),
+            "max": r.latency_ms(1.0),
+        },
+        "server_rss_mib": r.rss.map(|rss| serde_json::json!({
+            "idle": rss.idle_mib(),
+            "peak": rss.peak_mib(),
+            "peak_minus_idle": rss.delta_mib(),
+        })),
+        "error_samples": r.error_samples,
+    })
+}
+
 fn report_json(
     plan: &Plan,
     header: &Header,
@@ -1798,31 +1868,7 @@ fn report_json(
         Limit::Duration(d) => (Some(d.as_secs_f64()), None),
         Limit::Requests(n) => (None, Some(n)),
     };
-    let scenarios: Vec<serde_json::Value> = results
-        .iter()
-        .map(|r| {
-            serde_json::json!({
-                "scenario": r.name,
-                "ops": r.ops,
-                "errors": r.errors,
-                "bytes": r.bytes,
-                "elapsed_s": r.elapsed.as_secs_f64(),
-                "ops_per_s": r.ops_per_sec(),
-                "mib_per_s": r.mib_per_sec(),
-                "latency_ms": {
-                    "p50": r.latency_ms(0.50),
-                    "p99": r.latency_ms(0.99),
-                    "max": r.latency_ms(1.0),
-                },
-                "server_rss_mib": r.rss.map(|rss| serde_json::json!({
-                    "idle": rss.idle_mib(),
-                    "peak": rss.peak_mib(),
-                    "peak_minus_idle": rss.delta_mib(),
-                })),
-                "error_samples": r.error_samples,
-            })
-        })
-        .collect();
+    let scenarios: Vec<serde_json::Value> = results.iter().map(result_json).collect();
     serde_json::json!({
         "config": {
             "endpoint": header.endpoint,

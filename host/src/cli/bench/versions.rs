@@ -56,6 +56,7 @@ pub(super) async fn run_versions(
         size: ctx.size,
         keys: ctx.keys,
         origin: ctx.origin.clone(),
+        fetch_path: String::new(),
     });
     ensure_bucket(&versioned.s3, &versioned.bucket, region).await?;
     let outcome = measure_versioned(&versioned, plan, stop, results).await;
