@@ -457,7 +457,7 @@ impl Core {
     fn store(&self, module: Arc<str>, sink: LogSink) -> Store<HostState> {
         let state = HostState::new(
             self.limits.limiter(),
-            DeadlineWatch::new(self.limits.deadline),
+            DeadlineWatch::new(self.limits.deadline, self.limits.tick),
             module,
             sink,
             self.limits.log_calls,

@@ -170,7 +170,7 @@ mod tests {
         let limits = Limits::default();
         let mut state = HostState::new(
             limits.limiter(),
-            DeadlineWatch::new(limits.deadline),
+            DeadlineWatch::new(limits.deadline, limits.tick),
             "m".into(),
             LogSink::Capture(Vec::new()),
             3,

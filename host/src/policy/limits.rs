@@ -16,7 +16,8 @@ pub struct Limits {
     /// this in wall-clock time.
     pub deadline: Duration,
     /// Epoch tick interval: the deadline's granularity. A decision is
-    /// interrupted after using between `deadline` and `deadline + tick`.
+    /// interrupted after using between `deadline - tick` and `deadline + tick`
+    /// (see `policy::deadline`).
     /// [`Limits::with_deadline`] derives it from the deadline.
     pub tick: Duration,
     /// Maximum linear memory per memory, in bytes; also the size of each
@@ -75,8 +76,8 @@ impl Default for Limits {
 }
 
 /// The epoch tick for `deadline`: half of it (so a decision is stopped after
-/// using 100-150% of its deadline), at most [`MAX_TICK`] and at least
-/// [`MIN_TICK`].
+/// using 50-150% of its deadline, 100-150% unless its thread waited for a core
+/// as it started), at most [`MAX_TICK`] and at least [`MIN_TICK`].
 fn tick_for(deadline: Duration) -> Duration {
     (deadline / 2).clamp(MIN_TICK, MAX_TICK)
 }
