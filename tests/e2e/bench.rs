@@ -1,6 +1,7 @@
 //! `coffer bench`'s reference scenarios, which `scripts/bench-limits` measures the
 //! machine with: `http-get` drives any URL with the client the S3 scenarios use, and
-//! `hash` times MD5 and SHA-256 without a server.
+//! `hash` times MD5 and SHA-256 without a server; and profiling policy modules
+//! (`docs/performance.md`).
 
 use coffer_tests::{TestServer, coffer_binary};
 
@@ -62,4 +63,40 @@ async fn http_get_drives_any_url_and_hash_needs_no_server() {
     for rate in ["md5_mib_per_s", "sha256_mib_per_s"] {
         assert!(json[rate].as_f64().is_some_and(|r| r > 0.0), "{json}");
     }
+}
+
+/// `COFFER_POLICY_PERFMAP` makes the compiled guest code nameable by `perf`: the
+/// default module's hook appears in the process's perf map.
+#[tokio::test]
+async fn the_perf_map_names_policy_module_functions() {
+    let child = tokio::process::Command::new(coffer_binary())
+        .args([
+            "bench",
+            "--scenario",
+            "decision",
+            "--requests",
+            "10",
+            "--json",
+        ])
+        .env("COFFER_POLICY_PERFMAP", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("running coffer bench");
+    let pid = child.id().expect("the child's pid");
+    let out = child.wait_with_output().await.expect("coffer bench ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let map = std::path::PathBuf::from(format!("/tmp/perf-{pid}.map"));
+    let listed = std::fs::read_to_string(&map).unwrap_or_default();
+    let _ = std::fs::remove_file(&map);
+    assert!(
+        listed.contains("coffer:policy/authorize"),
+        "{} does not name the authorize hook",
+        map.display()
+    );
 }

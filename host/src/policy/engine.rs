@@ -57,6 +57,11 @@ use super::metrics::{MetricsRegistry, ModuleMetrics};
 use super::quarantine::Quarantine;
 use super::ticker::Ticker;
 
+/// The environment variable that, set (to anything), lists compiled guest
+/// code in `/tmp/perf-PID.map`, so `perf` names a module's functions
+/// (`docs/performance.md`).
+pub const PERFMAP_ENV: &str = "COFFER_POLICY_PERFMAP";
+
 /// The default module's component (`policies/acl` built for
 /// `wasm32-wasip2`), embedded by `build.rs`.
 static DEFAULT_MODULE_WASM: &[u8] =
@@ -272,6 +277,9 @@ impl PolicyEngine {
             .memory_reservation_for_growth(0)
             // See "Per-decision cost" above.
             .memory_init_cow(false);
+        if std::env::var_os(PERFMAP_ENV).is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| Error::Unavailable(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
