@@ -18,7 +18,7 @@
 //! more than one tick: guest code notices a tick as soon as it comes, so a
 //! first tick noticed later means the thread was waiting for a core (or in the
 //! host's own code), and a busy machine must not turn that wait into CPU time
-//! (counting the whole wait failed one GET in 70,000 with `deadline` under 32
+//! (counting the whole wait failed one GET in 69,000 with `deadline` under 32
 //! clients on two cores). A decision is therefore interrupted after using
 //! between `deadline - tick` (when its thread waited a whole tick before its
 //! first) and `deadline + tick` of CPU time. The tick is half the deadline:

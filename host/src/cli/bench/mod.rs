@@ -490,15 +490,14 @@ async fn run_policy_get(
             finish_rss(rss).await,
         ));
     }
-    let empty = hex::encode(Sha256::digest(b""));
     let response = ctx
         .s3
         .send(
             Method::DELETE,
             &bucket_path(&ctx.bucket),
             "policy=",
-            BenchBody::full(Bytes::new()),
-            &empty,
+            BenchBody::empty(),
+            EMPTY_SHA256,
             &[],
         )
         .await?;
@@ -510,17 +509,9 @@ async fn run_policy_get(
 
 /// The caller's canonical id: ListBuckets' `Owner/ID`.
 async fn owner_id(ctx: &Ctx) -> anyhow::Result<String> {
-    let empty = hex::encode(Sha256::digest(b""));
     let response = ctx
         .s3
-        .send(
-            Method::GET,
-            "/",
-            "",
-            BenchBody::full(Bytes::new()),
-            &empty,
-            &[],
-        )
+        .send(Method::GET, "/", "", BenchBody::empty(), EMPTY_SHA256, &[])
         .await?;
     if response.status() != StatusCode::OK {
         return Err(unexpected("ListBuckets", response).await);
