@@ -100,3 +100,50 @@ async fn the_perf_map_names_policy_module_functions() {
         map.display()
     );
 }
+
+/// `--samples` writes every decision's time in the order they ran, and
+/// `scripts/decision-tail` (which README "What policy decisions cost" uses to show
+/// where a decision's p99 comes from) reads it.
+#[tokio::test]
+async fn decision_samples_are_written_in_order_and_the_tail_script_reads_them() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let samples = dir.path().join("samples.txt");
+    let samples_arg = samples.to_str().expect("a UTF-8 path");
+    let (ok, json, stderr) = bench(&[
+        "--scenario",
+        "decision",
+        "--requests",
+        "500",
+        "--samples",
+        samples_arg,
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    assert_eq!(json["decisions"], 500, "{json}");
+    let text = std::fs::read_to_string(&samples).expect("the samples file");
+    let times: Vec<u64> = text
+        .lines()
+        .map(|l| l.parse().expect("nanoseconds"))
+        .collect();
+    assert_eq!(times.len(), 500);
+    assert!(times.iter().all(|t| *t > 0), "{text}");
+    // In the order they ran, not sorted (the chance that 500 timings come out
+    // sorted by themselves is nil).
+    assert!(times.windows(2).any(|w| w[0] > w[1]), "{text}");
+
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/decision-tail");
+    let out = tokio::process::Command::new(script)
+        .arg(&samples)
+        .output()
+        .await
+        .expect("running scripts/decision-tail");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.starts_with("500 decisions in "), "{report}");
+    assert!(report.contains("p99 "), "{report}");
+    assert!(report.contains(" clusters ("), "{report}");
+}

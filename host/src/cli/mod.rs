@@ -31,7 +31,8 @@ enum Command {
     /// Manage accounts and access keys.
     Admin(admin::AdminArgs),
     /// Drive an S3 endpoint with load and report throughput and latency.
-    Bench(bench::BenchArgs),
+    // Boxed for the same reason.
+    Bench(Box<bench::BenchArgs>),
     /// Work with policy modules offline (evaluate one on a JSON request).
     Policy(policy::PolicyArgs),
 }
@@ -73,7 +74,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(*args).await,
             Command::Admin(args) => admin::run(args).await,
-            Command::Bench(args) => bench::run(args).await,
+            Command::Bench(args) => bench::run(*args).await,
             Command::Policy(args) => policy::run(args),
         }
     });

@@ -161,6 +161,11 @@ pub struct BenchArgs {
     /// 192.0.2.10.
     #[arg(long, value_name = "FILE")]
     bucket_policy: Option<std::path::PathBuf>,
+    /// Writes `--scenario decision`'s timings to FILE, one decision per line in the
+    /// order they ran (nanoseconds), for looking at the tail: whether slow decisions
+    /// come alone or in clusters, and how often (`scripts/decision-tail`).
+    #[arg(long, value_name = "FILE")]
+    samples: Option<std::path::PathBuf>,
 }
 
 /// The hooks `--scenario decision` can time.
@@ -1981,6 +1986,8 @@ struct DecisionReport {
     decisions: u64,
     elapsed: Duration,
     sorted: Vec<Duration>,
+    /// The same timings in the order the decisions ran (`--samples`).
+    in_order: Vec<Duration>,
 }
 
 impl DecisionReport {
@@ -2014,6 +2021,14 @@ async fn run_decision(args: &BenchArgs) -> anyhow::Result<()> {
     let report = tokio::task::spawn_blocking(move || measure_decisions(n, hook, rules, compiled))
         .await
         .context("the decision benchmark panicked")??;
+    if let Some(path) = &args.samples {
+        let mut text = String::with_capacity(report.in_order.len() * 8);
+        for t in &report.in_order {
+            text.push_str(&t.as_nanos().to_string());
+            text.push('\n');
+        }
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
     let (p50, p90, p99, p999) = (
         report.micros(0.50),
         report.micros(0.90),
@@ -2161,12 +2176,14 @@ fn measure_decisions(
         std::hint::black_box(answer);
     }
     let elapsed = started.elapsed();
+    let in_order = samples.clone();
     samples.sort_unstable();
     Ok(DecisionReport {
         startup,
         decisions: n,
         elapsed,
         sorted: samples,
+        in_order,
     })
 }
 
