@@ -40,6 +40,7 @@ mod post_object;
 mod presign;
 mod public_access;
 mod ranges_conditions;
+mod request_reads;
 mod shadow;
 mod storage;
 mod storage_races;

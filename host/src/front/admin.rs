@@ -233,7 +233,7 @@ async fn authenticated_body(
     };
     let unauthorized = |m: String| ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", m);
     let credentials = auth::parse_credentials(&view).map_err(|e| unauthorized(e.to_string()))?;
-    let authenticated = authenticate(state, &view, credentials, None)
+    let authenticated = authenticate(state, &view, credentials, None, None)
         .await
         .map_err(|e| unauthorized(e.to_string()))?;
     let (principal, sigv4) = (authenticated.principal, authenticated.sigv4);

@@ -228,7 +228,14 @@ async fn process(
         Caller::Signed => {
             let credentials = auth::parse_credentials(&view).map_err(S3Error::from)?;
             let vhost_bucket = route.vhost.then_some(route.bucket.as_deref()).flatten();
-            authenticate(state, &view, credentials, vhost_bucket).await?
+            authenticate(
+                state,
+                &view,
+                credentials,
+                vhost_bucket,
+                route.bucket.as_deref(),
+            )
+            .await?
         }
         // The console's session stands for a signature in the header.
         Caller::Session(account) => Authenticated {
@@ -239,12 +246,14 @@ async fn process(
                 auth_type: AuthType::Header,
                 signed_at: unix_seconds(received_at),
             }),
+            prefetched_bucket: Default::default(),
         },
     };
     let Authenticated {
         principal,
         sigv4,
         signature,
+        prefetched_bucket,
     } = authenticated;
     span.record("principal", principal.log_name());
 
@@ -264,6 +273,7 @@ async fn process(
             || client_addr::forwarded_https(peer, &parts.headers, &state.config.trusted_proxies),
         policy_headers: s3::authz::policy_headers(&parts.headers),
         policy: std::sync::OnceLock::new(),
+        prefetched_bucket,
     };
     s3::dispatch(state, &ctx, &parts, body)
         .await

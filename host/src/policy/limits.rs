@@ -109,8 +109,8 @@ const TABLE_KEEP_RESIDENT: usize = 16 << 10;
 /// access past the memory's current size faults in unmapped pages and traps.
 /// A bucket policy's reader is mostly loads; the checks cost ~2 us of a
 /// 16.7 us decision (`coffer bench --scenario decision --bucket-policy
-/// scripts/bench-bucket-policy.json`: p50 16.7 against 14.8 us with a 16 MiB
-/// slot and a 2 MiB guard).
+/// scripts/bench-bucket-policy.json`: p50 14.8 us, against 16.7 us with the
+/// 16 MiB slots and 2 MiB guard used before).
 ///
 /// It costs address space, not memory: 6 GiB per slot, 3 TiB for 256
 /// concurrent decisions of two memories, of x86-64's 128 TiB; only the pages

@@ -4,13 +4,14 @@
 
 use http::{HeaderValue, Response, StatusCode};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::auth;
 use crate::http::body::{ResponseBody, empty, full};
 use crate::policy::registry::BucketPolicy;
 use crate::s3::router;
 use crate::store::accounts::Account;
+use crate::store::buckets::Bucket;
 
 /// Who is making the request.
 #[derive(Debug, Clone)]
@@ -35,6 +36,31 @@ impl Principal {
         match self {
             Principal::Anonymous => "anonymous",
             Principal::Account(a) => &a.name,
+        }
+    }
+}
+
+/// The request's bucket as read with the caller's access key, in the same statement
+/// (`buckets::find_active_key_and_bucket`): a signed request that names a bucket reads
+/// both in one round trip. The first load of the bucket takes it; any later load reads
+/// the database again, so a handler that changes its bucket and reads it back sees its
+/// change. Nothing is kept beyond the request: this is no cache.
+#[derive(Debug, Default)]
+pub struct PrefetchedBucket(Mutex<Option<(String, Option<Bucket>)>>);
+
+impl PrefetchedBucket {
+    /// Bucket `name` as read (`None`: there is no such bucket).
+    pub fn new(name: String, bucket: Option<Bucket>) -> Self {
+        Self(Mutex::new(Some((name, bucket))))
+    }
+
+    /// What was read of bucket `name`, the first time it is asked; `None` when nothing
+    /// was read of it (or it was already taken).
+    pub fn take(&self, name: &str) -> Option<Option<Bucket>> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match slot.take() {
+            Some((read, bucket)) if read == name => Some(bucket),
+            _ => None,
         }
     }
 }
@@ -72,6 +98,8 @@ pub struct RequestContext {
     /// request that needs several decisions (DeleteObjects) makes them all with one module
     /// even if an operator swaps modules meanwhile.
     pub policy: std::sync::OnceLock<(Option<i64>, Arc<BucketPolicy>)>,
+    /// The bucket, read while authenticating (see [`PrefetchedBucket`]).
+    pub prefetched_bucket: PrefetchedBucket,
 }
 
 impl RequestContext {
@@ -124,4 +152,22 @@ pub fn xml_response(body: String) -> Response<ResponseBody> {
         HeaderValue::from_static("application/xml"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PrefetchedBucket;
+
+    #[test]
+    fn a_prefetched_bucket_is_taken_once_and_only_by_its_name() {
+        // Read as missing: the first load of that name gets "no such bucket".
+        let read = PrefetchedBucket::new("photos".into(), None);
+        assert!(matches!(read.take("photos"), Some(None)));
+        // A second load reads the database again.
+        assert!(read.take("photos").is_none());
+
+        let read = PrefetchedBucket::new("photos".into(), None);
+        assert!(read.take("other").is_none());
+        assert!(PrefetchedBucket::default().take("photos").is_none());
+    }
 }

@@ -211,5 +211,6 @@ fn described_context(
             .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
             .collect(),
         policy: std::sync::OnceLock::new(),
+        prefetched_bucket: Default::default(),
     }
 }

@@ -167,10 +167,14 @@ async fn load_bucket(state: &AppState, ctx: &RequestContext) -> S3Result<Bucket>
         .bucket
         .as_deref()
         .ok_or_else(|| S3Error::new(S3ErrorCode::InvalidRequest))?;
-    let bucket = buckets::get_bucket(&state.pool, name)
-        .await
-        .map_err(S3Error::from)?
-        .ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", name))?;
+    let found = match ctx.prefetched_bucket.take(name) {
+        Some(found) => found,
+        None => buckets::get_bucket(&state.pool, name)
+            .await
+            .map_err(S3Error::from)?,
+    };
+    let bucket =
+        found.ok_or_else(|| S3Error::new(S3ErrorCode::NoSuchBucket).extra("BucketName", name))?;
     check_expected_owner(ctx, &bucket, headers::EXPECTED_BUCKET_OWNER)?;
     Ok(bucket)
 }

@@ -539,6 +539,7 @@ pub async fn post_object(
         secure_transport: ctx.secure_transport,
         policy_headers,
         policy: std::sync::OnceLock::new(),
+        prefetched_bucket: Default::default(),
     };
     // The module decides on the tags the object is to get (field `tagging`).
     let tags = form_tags(&form)?;

@@ -178,25 +178,42 @@ pub struct ActiveKey {
     pub nonce: Vec<u8>,
 }
 
+/// The columns of an [`ActiveKey`] from `access_keys k JOIN accounts a`, named so that
+/// they can share a row with a bucket's (`buckets::find_active_key_and_bucket`).
+pub(super) const ACTIVE_KEY_COLUMNS: &str = "a.id AS key_account_id,
+    a.name AS key_account_name, a.canonical_id AS key_canonical_id,
+    a.display_name AS key_display_name, a.email AS key_email,
+    k.secret_ciphertext, k.secret_nonce";
+
+/// The active key in a row of [`ACTIVE_KEY_COLUMNS`].
+pub(super) fn active_key_from_row(row: &PgRow) -> Result<ActiveKey, sqlx::Error> {
+    Ok(ActiveKey {
+        account: Account {
+            id: row.try_get("key_account_id")?,
+            name: row.try_get("key_account_name")?,
+            canonical_id: row.try_get("key_canonical_id")?,
+            display_name: row.try_get("key_display_name")?,
+            email: row.try_get("key_email")?,
+        },
+        ciphertext: row.try_get("secret_ciphertext")?,
+        nonce: row.try_get("secret_nonce")?,
+    })
+}
+
 /// Looks up an active (not revoked) access key.
 pub async fn find_active_key(
     db: impl PgExecutor<'_>,
     access_key: &str,
 ) -> Result<Option<ActiveKey>, Error> {
     let row = sqlx::query(&format!(
-        "SELECT {ACCOUNT_COLUMNS}, k.secret_ciphertext, k.secret_nonce
+        "SELECT {ACTIVE_KEY_COLUMNS}
          FROM access_keys k JOIN accounts a ON a.id = k.account_id
          WHERE k.access_key = $1 AND k.revoked_at IS NULL"
     ))
     .bind(access_key)
     .fetch_optional(db)
     .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(ActiveKey {
-        account: account_from_row(&row)?,
-        ciphertext: row.try_get("secret_ciphertext")?,
-        nonce: row.try_get("secret_nonce")?,
-    }))
+    Ok(row.as_ref().map(active_key_from_row).transpose()?)
 }
 
 /// The display names of the accounts among `canonical_ids` (absent ids are not in the map),

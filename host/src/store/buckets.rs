@@ -4,6 +4,7 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
 
+use super::accounts::{self, ACTIVE_KEY_COLUMNS, ActiveKey};
 use super::{Error, constraint_of};
 use crate::acl::{Grants, ObjectOwnership, PublicAccessBlock};
 use crate::tags::{Tag, TagSet};
@@ -196,6 +197,37 @@ pub async fn get_bucket(db: impl PgExecutor<'_>, name: &str) -> Result<Option<Bu
         .fetch_optional(db)
         .await?;
     Ok(row.as_ref().map(bucket_from_row).transpose()?)
+}
+
+/// An active access key (as [`accounts::find_active_key`]) and, in the same statement,
+/// bucket `bucket` (as [`get_bucket`]; `None` if there is no such bucket): a request
+/// names both, and reading them together saves it a round trip. `None` when the key is
+/// not active, whatever the bucket.
+pub async fn find_active_key_and_bucket(
+    db: impl PgExecutor<'_>,
+    access_key: &str,
+    bucket: &str,
+) -> Result<Option<(ActiveKey, Option<Bucket>)>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACTIVE_KEY_COLUMNS}, bk.*
+         FROM access_keys k JOIN accounts a ON a.id = k.account_id
+         LEFT JOIN LATERAL ({BUCKET_SELECT} WHERE b.name = $2) bk ON true
+         WHERE k.access_key = $1 AND k.revoked_at IS NULL"
+    ))
+    .bind(access_key)
+    .bind(bucket)
+    .fetch_optional(db)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let key = accounts::active_key_from_row(&row)?;
+    // The bucket's columns are all NULL when the lateral join found none.
+    let found = row.try_get::<Option<i64>, _>("id")?.is_some();
+    let bucket = if found {
+        Some(bucket_from_row(&row)?)
+    } else {
+        None
+    };
+    Ok(Some((key, bucket)))
 }
 
 /// The buckets an account owns, by name.
