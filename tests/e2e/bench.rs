@@ -7,7 +7,7 @@ use coffer_tests::{TestServer, coffer_binary};
 
 /// Runs `coffer bench ARGS --json`; its exit status and stdout parsed as JSON (null if
 /// it printed none).
-async fn bench(args: &[&str]) -> (bool, serde_json::Value, String) {
+pub(crate) async fn bench(args: &[&str]) -> (bool, serde_json::Value, String) {
     let out = tokio::process::Command::new(coffer_binary())
         .arg("bench")
         .args(args)

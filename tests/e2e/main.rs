@@ -11,6 +11,7 @@ mod bad_input;
 mod bench;
 mod browser;
 mod bucket_policy;
+mod bucket_scale;
 mod buckets;
 mod clients_more;
 mod clients_s3cmd;

@@ -120,8 +120,13 @@ pub struct BenchArgs {
     #[arg(long, value_parser = parse_size)]
     large_size: Option<u64>,
     /// Number of distinct keys that put writes to and get/list pre-populate.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     keys: u64,
+    /// The bucket already holds the --keys objects of --size bytes (e.g. written by
+    /// `scripts/gen-objects`): get, list and list-page read them without writing them
+    /// first, and the bucket is kept.
+    #[arg(long)]
+    prepopulated: bool,
     /// Versions written of each of the --keys keys by the versions scenario.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
     versions_per_key: u64,
@@ -186,6 +191,9 @@ enum Scenario {
     Get,
     /// ListObjectsV2 of all pre-populated keys, repeatedly.
     List,
+    /// One ListObjectsV2 page of 1,000 keys per request, starting after a random one of
+    /// the --keys pre-populated keys (latency per page, whatever the bucket's size).
+    ListPage,
     /// put, get, list, then large.
     All,
     /// One streamed PUT then GET of a large object.
@@ -224,6 +232,7 @@ impl Scenario {
             Scenario::Put => "put",
             Scenario::Get => "get",
             Scenario::List => "list",
+            Scenario::ListPage => "list-page",
             Scenario::All => "all",
             Scenario::Large => "large",
             Scenario::Decision => "decision",
@@ -255,6 +264,7 @@ struct Plan {
     size: u64,
     large_size: u64,
     keys: u64,
+    prepopulated: bool,
     versions_per_key: u64,
     region: String,
     server_pid: Option<u32>,
@@ -282,10 +292,11 @@ impl Plan {
             size: args.size.unwrap_or(DEFAULT_SIZE),
             large_size,
             keys: args.keys,
+            prepopulated: args.prepopulated,
             versions_per_key: args.versions_per_key,
             region: args.region.clone(),
             server_pid: args.server_pid,
-            keep: args.keep,
+            keep: args.keep || args.prepopulated,
             json: args.json,
             multipart: objects::MultipartPlan {
                 part_size: args.part_size,
@@ -324,10 +335,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let bucket = match &args.bucket {
         Some(name) => name.clone(),
+        None if args.prepopulated => {
+            bail!("--prepopulated needs the --bucket that holds the objects")
+        }
         None => format!("coffer-bench-{:08x}", rand::random::<u32>()),
     };
     let stop = spawn_interrupt_handler();
     let created = ensure_bucket(&s3, &bucket, &args.region).await?;
+    if created && args.prepopulated {
+        bail!("--prepopulated: bucket {bucket} did not exist (it does now, empty)");
+    }
     let origin = HeaderValue::from_str(&args.origin).context("--origin")?;
     let ctx = Arc::new(Ctx {
         s3,
@@ -381,6 +398,7 @@ async fn run_scenarios(
         Scenario::Put => &[Op::Put],
         Scenario::Get => &[Op::Get],
         Scenario::List => &[Op::List],
+        Scenario::ListPage => &[Op::ListPage],
         Scenario::All => &[Op::Put, Op::Get, Op::List],
         Scenario::CorsGet => &[Op::Get, Op::GetWithOrigin, Op::Get, Op::GetWithOrigin],
         Scenario::Large
@@ -399,7 +417,10 @@ async fn run_scenarios(
         if stop.is_set() {
             return Ok(());
         }
-        if matches!(op, Op::Get | Op::GetWithOrigin | Op::List) && !populated {
+        if matches!(op, Op::Get | Op::GetWithOrigin | Op::List | Op::ListPage)
+            && !populated
+            && !plan.prepopulated
+        {
             progress(&format!("populating {} objects", plan.keys));
             let fill = run_load(ctx, Op::Populate, Limit::Requests(plan.keys), plan, stop).await;
             if stop.is_set() {
@@ -918,7 +939,7 @@ async fn cleanup(ctx: &Ctx, created: bool) -> anyhow::Result<()> {
     let prefix = if created { "" } else { PREFIX };
     let mut batches = 0u32;
     loop {
-        let keys = list_page(&ctx.s3, &ctx.bucket, prefix, None, 1000)
+        let keys = list_page(&ctx.s3, &ctx.bucket, prefix, PageStart::First, 1000)
             .await?
             .keys;
         if keys.is_empty() {
@@ -1001,24 +1022,48 @@ struct ListPage {
     bytes: u64,
 }
 
-/// Fetches one ListObjectsV2 page of `prefix`, starting at `token`.
+/// Where a ListObjectsV2 page starts.
+#[derive(Clone, Copy)]
+enum PageStart<'a> {
+    /// At the first key.
+    First,
+    /// Where the page before it ended (its `NextContinuationToken`).
+    Token(&'a str),
+    /// After this key (`start-after`).
+    After(&'a str),
+}
+
+impl<'a> PageStart<'a> {
+    /// Continues with `token`, if there is one.
+    fn token(token: Option<&'a str>) -> Self {
+        token.map_or(PageStart::First, PageStart::Token)
+    }
+}
+
+/// Fetches one ListObjectsV2 page of `prefix`, starting at `start`.
 async fn list_page(
     s3: &S3Client,
     bucket: &str,
     prefix: &str,
-    token: Option<&str>,
+    start: PageStart<'_>,
     max_keys: u32,
 ) -> anyhow::Result<ListPage> {
     let mut query = format!("list-type=2&max-keys={max_keys}");
     if !prefix.is_empty() {
         let _ = write!(query, "&prefix={}", uri_encode(prefix.as_bytes(), false));
     }
-    if let Some(token) = token {
-        let _ = write!(
-            query,
-            "&continuation-token={}",
-            uri_encode(token.as_bytes(), false)
-        );
+    match start {
+        PageStart::First => {}
+        PageStart::Token(token) => {
+            let _ = write!(
+                query,
+                "&continuation-token={}",
+                uri_encode(token.as_bytes(), false)
+            );
+        }
+        PageStart::After(key) => {
+            let _ = write!(query, "&start-after={}", uri_encode(key.as_bytes(), false));
+        }
     }
     let response = s3
         .send(
@@ -1204,6 +1249,8 @@ enum Op {
     GetWithOrigin,
     /// List every key under [`OBJECT_PREFIX`].
     List,
+    /// List one page of [`LIST_PAGE_KEYS`] keys after a random key.
+    ListPage,
     /// An unsigned GET of [`Ctx::fetch_path`] (the `http-get` reference).
     Fetch,
 }
@@ -1218,6 +1265,7 @@ impl Op {
             Op::Get => "get",
             Op::GetWithOrigin => "get-origin",
             Op::List => "list",
+            Op::ListPage => "list-page",
             Op::Fetch => "http-get",
         }
     }
@@ -1351,6 +1399,7 @@ async fn one_op(ctx: &Ctx, op: Op, ticket: u64, rng: &mut SplitMix64) -> anyhow:
             get_object(ctx, &key, ctx.size, Some(&ctx.origin)).await
         }
         Op::List => list_all(ctx).await,
+        Op::ListPage => list_one_page(ctx, rng).await,
         Op::Fetch => reference::fetch(ctx).await,
     }
 }
@@ -1453,7 +1502,14 @@ async fn list_all(ctx: &Ctx) -> anyhow::Result<u64> {
     let mut count = 0u64;
     let mut bytes = 0u64;
     loop {
-        let page = list_page(&ctx.s3, &ctx.bucket, OBJECT_PREFIX, token.as_deref(), 1000).await?;
+        let page = list_page(
+            &ctx.s3,
+            &ctx.bucket,
+            OBJECT_PREFIX,
+            PageStart::token(token.as_deref()),
+            1000,
+        )
+        .await?;
         count += page.keys.len() as u64;
         bytes += page.bytes;
         match page.next {
@@ -1465,6 +1521,35 @@ async fn list_all(ctx: &Ctx) -> anyhow::Result<u64> {
         bail!("listed {count} objects, expected {}", ctx.keys);
     }
     Ok(bytes)
+}
+
+/// Keys per page of the list-page scenario (S3's largest page).
+const LIST_PAGE_KEYS: u64 = 1000;
+
+/// Lists one page of [`LIST_PAGE_KEYS`] keys starting at a random key number, chosen so
+/// that the page is full whenever the bucket holds that many keys; checks it is.
+async fn list_one_page(ctx: &Ctx, rng: &mut SplitMix64) -> anyhow::Result<u64> {
+    let first = rng.below(ctx.keys.saturating_sub(LIST_PAGE_KEYS - 1).max(1));
+    let start_after = first.checked_sub(1).map(object_key);
+    let start = start_after
+        .as_deref()
+        .map_or(PageStart::First, PageStart::After);
+    let page = list_page(
+        &ctx.s3,
+        &ctx.bucket,
+        OBJECT_PREFIX,
+        start,
+        LIST_PAGE_KEYS as u32,
+    )
+    .await?;
+    let expected = LIST_PAGE_KEYS.min(ctx.keys - first);
+    if (page.keys.len() as u64) < expected {
+        bail!(
+            "the page after key number {first} has {} keys, expected {expected}",
+            page.keys.len()
+        );
+    }
+    Ok(page.bytes)
 }
 
 // ---------------------------------------------------------------------------
