@@ -226,3 +226,29 @@ async fn an_upload_cut_off_by_shutdown_is_collected_after_restart() {
     .await;
     assert_eq!(intents(&s).await, 0);
 }
+
+/// Once a chunk fills, the writer opens the next one ahead (intents committed, files
+/// created) while the full one is made durable. A body that ends exactly at a chunk
+/// boundary never needs it: its files and intents are removed before the answer.
+#[tokio::test]
+async fn a_body_ending_at_a_chunk_boundary_leaves_no_chunk_opened_ahead() {
+    let s = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("boundary");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(4 * CHUNK);
+    put(&c, &bucket, "k", &data).await;
+    assert_eq!(get(&c, &bucket, "k").await, data);
+    // Four chunks of three copies each, and nothing else.
+    assert_eq!(all_chunk_files(s.data_dir()).len(), 4 * 3);
+    assert!(
+        default_volumes(s.data_dir())
+            .iter()
+            .all(|v| temp_files(v).is_empty())
+    );
+    assert_eq!(intents(&s).await, 0);
+}

@@ -5,16 +5,16 @@
 
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
-use md5::{Digest, Md5};
 use std::sync::Arc;
 
 use super::acl_headers::{AclTarget, CANNED_ACL, acl_from_headers};
+use super::body_digest::{BodyDigest, Digests};
 use super::context::RequestContext;
 use super::error::{S3Error, S3ErrorCode, S3Result};
 use super::new_version::VersionAttributes;
 use super::payload::{BodySource, parse_content_md5, requested_checksum};
 use crate::acl::{Grants, ObjectOwnership};
-use crate::auth::checksum::{ChecksumAlgorithm, ChecksumHasher};
+use crate::auth::checksum::ChecksumAlgorithm;
 use crate::state::AppState;
 use crate::store::blob::{ChunkStore, ChunkWriter};
 use crate::store::buckets::{Bucket, Versioning};
@@ -98,57 +98,57 @@ pub async fn receive(
     let content_md5 = parse_content_md5(h)?;
     let wanted = requested_checksum(h)?;
     let mut sink = Sink::new(&state.chunks, inline_threshold);
-    let mut md5 = Md5::new();
-    let mut hasher = wanted.as_ref().map(|(alg, _)| ChecksumHasher::new(*alg));
+    let mut digest = BodyDigest::new(wanted.as_ref().map(|(alg, _)| *alg));
     let mut size = 0u64;
-    let streamed: S3Result<()> = async {
+    let streamed: S3Result<Digests> = async {
         while let Some(data) = payload.next_piece().await? {
-            md5.update(&data);
-            if let Some(hs) = &mut hasher {
-                hs.update(&data);
-            }
+            digest.update(&data).await?;
             size += data.len() as u64;
             sink.write(data).await?;
         }
-        Ok(())
+        digest.finish().await
     }
     .await;
-    let verified = streamed.and_then(|()| {
-        let md5: [u8; 16] = md5.finalize().into();
-        if content_md5.is_some_and(|expected| expected != md5) {
-            return Err(S3Error::new(S3ErrorCode::BadDigest));
-        }
-        let checksum = match (wanted, hasher) {
-            (Some((alg, header_value)), Some(hs)) => {
-                let actual = hs.finalize_base64();
-                let expected = header_value.or_else(|| {
-                    payload
-                        .trailing()
-                        .iter()
-                        .find(|(k, _)| k == alg.header_name())
-                        .map(|(_, v)| v.trim().to_string())
-                });
-                let Some(expected) = expected else {
-                    return Err(S3Error::with_message(
-                        S3ErrorCode::InvalidRequest,
-                        format!("missing trailer {}", alg.header_name()),
-                    ));
-                };
-                if expected != actual {
-                    return Err(S3Error::with_message(
-                        S3ErrorCode::BadDigest,
-                        format!(
-                            "The {} you specified did not match the calculated checksum.",
-                            alg.header_name()
-                        ),
-                    ));
-                }
-                Some((alg, actual))
+    let verified = streamed.and_then(
+        |Digests {
+             md5,
+             checksum: hasher,
+         }| {
+            if content_md5.is_some_and(|expected| expected != md5) {
+                return Err(S3Error::new(S3ErrorCode::BadDigest));
             }
-            _ => None,
-        };
-        Ok((md5, checksum))
-    });
+            let checksum = match (wanted, hasher) {
+                (Some((alg, header_value)), Some(hs)) => {
+                    let actual = hs.finalize_base64();
+                    let expected = header_value.or_else(|| {
+                        payload
+                            .trailing()
+                            .iter()
+                            .find(|(k, _)| k == alg.header_name())
+                            .map(|(_, v)| v.trim().to_string())
+                    });
+                    let Some(expected) = expected else {
+                        return Err(S3Error::with_message(
+                            S3ErrorCode::InvalidRequest,
+                            format!("missing trailer {}", alg.header_name()),
+                        ));
+                    };
+                    if expected != actual {
+                        return Err(S3Error::with_message(
+                            S3ErrorCode::BadDigest,
+                            format!(
+                                "The {} you specified did not match the calculated checksum.",
+                                alg.header_name()
+                            ),
+                        ));
+                    }
+                    Some((alg, actual))
+                }
+                _ => None,
+            };
+            Ok((md5, checksum))
+        },
+    );
     match verified {
         Ok((md5, checksum)) => Ok(Received {
             body: sink.finish().await?,

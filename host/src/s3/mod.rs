@@ -9,6 +9,7 @@ pub mod acl_headers;
 pub mod attributes;
 pub mod authn;
 pub mod authz;
+pub mod body_digest;
 pub mod bucket;
 pub mod bucket_policy;
 pub mod conditional;

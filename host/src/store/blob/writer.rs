@@ -109,8 +109,13 @@ impl WrittenChunks {
     }
 
     fn record_intents(&mut self, chunk: Uuid, volumes: &[Uuid]) {
-        self.intents.extend(volumes.iter().map(|v| (chunk, *v)));
         self.store.hold_intents(volumes.iter().map(|_| chunk));
+        self.adopt_intents(chunk, volumes);
+    }
+
+    /// Records intents already held (by [`open_chunk`]).
+    fn adopt_intents(&mut self, chunk: Uuid, volumes: &[Uuid]) {
+        self.intents.extend(volumes.iter().map(|v| (chunk, *v)));
     }
 }
 
@@ -185,14 +190,17 @@ struct ClosingChunk {
 /// removes the files.
 ///
 /// Disk work overlaps the stream: a buffer's copies are written while the next buffer
-/// fills (and is hashed by the caller), and a full chunk's copies are fsynced and
-/// renamed while the next chunk is written. At most one of each is in flight, so memory
-/// stays two buffers per upload.
+/// fills, a full chunk's copies are fsynced and renamed while the next chunk is written,
+/// and once a chunk fills, the next one is opened (its intents committed, its files
+/// created) while the full one is made durable. At most one of each is in flight, so
+/// memory stays two buffers per upload.
 pub struct ChunkWriter {
     store: Arc<ChunkStore>,
     buffer: BytesMut,
     current: Option<OpenChunk>,
     closing: Option<ClosingChunk>,
+    /// The next chunk, being opened while the current one is written.
+    opening: Option<tokio::task::JoinHandle<Opening>>,
     written: WrittenChunks,
 }
 
@@ -204,6 +212,7 @@ impl ChunkWriter {
             buffer: BytesMut::new(),
             current: None,
             closing: None,
+            opening: None,
         }
     }
 
@@ -220,64 +229,49 @@ impl ChunkWriter {
                 self.flush_buffer().await?;
             }
             if chunk_full {
+                // A body that fills a chunk is likely to need another: open it while
+                // this one is made durable (see `opening`).
+                self.open_ahead();
                 self.close_current().await?;
             }
         }
         Ok(())
     }
 
-    /// Opens the copies of a new chunk on the first volumes of its placement.
-    async fn open_chunk(&mut self) -> Result<OpenChunk, Error> {
-        let id = Uuid::new_v4();
-        let wanted = self.store.config.replicas;
-        let mut candidates = self.store.placement(id, Purpose::Write, &[]).into_iter();
-        let mut copies = Vec::with_capacity(wanted);
-        let mut tried = Vec::new();
-        while copies.len() < wanted {
-            let batch: Vec<Arc<VolumeHandle>> =
-                candidates.by_ref().take(wanted - copies.len()).collect();
-            if batch.is_empty() {
-                break;
-            }
-            let ids: Vec<Uuid> = batch.iter().map(|v| v.id).collect();
-            chunks::insert_intents(&self.store.pool, id, &ids, self.store.config.intent_ttl)
-                .await?;
-            self.written.record_intents(id, &ids);
-            tried.extend(&ids);
-            let opened = parallel(batch, move |v| {
-                let r = File::create(v.dir.tmp_path(id));
-                (v, r)
-            })
-            .await?;
-            for (volume, result) in opened {
-                match result {
-                    Ok(file) => copies.push(OpenCopy { volume, file }),
-                    Err(e) => self.store.write_failed(&volume, &e).await,
-                }
-            }
+    /// The next chunk: the one opened ahead if there is one, otherwise opened now.
+    async fn next_chunk(&mut self) -> Result<OpenChunk, Error> {
+        let opening = match self.opening.take() {
+            Some(ahead) => ahead.await.map_err(|e| Error::Join(e.to_string()))?,
+            None => open_chunk(self.store.clone()).await,
+        };
+        self.take_opening(opening)
+    }
+
+    /// Records the intents an opening inserted (whether or not it succeeded: the files
+    /// they name are this upload's to remove).
+    fn take_opening(&mut self, opening: Opening) -> Result<OpenChunk, Error> {
+        self.written.adopt_intents(opening.id, &opening.tried);
+        opening.chunk
+    }
+
+    /// Starts opening the chunk after the current one, unless one is being opened.
+    fn open_ahead(&mut self) {
+        if self.opening.is_none() {
+            self.opening = Some(tokio::spawn(open_chunk(self.store.clone())));
         }
-        self.ensure_enough(copies.len())?;
-        Ok(OpenChunk {
-            id,
-            size: 0,
-            crc: 0,
-            blocks: BlockHasher::new(BLOCK_SIZE.min(self.store.config.chunk_size)),
-            copies,
-            writing: None,
-            tried,
-        })
+    }
+
+    /// Waits for a chunk opened ahead and nobody needed (the body ended at a chunk
+    /// boundary), and removes its empty files and their intents.
+    async fn drop_opened_ahead(&mut self) {
+        let Some(ahead) = self.opening.take() else {
+            return;
+        };
+        discard_opening(&self.store, ahead).await;
     }
 
     fn ensure_enough(&self, copies: usize) -> Result<(), Error> {
-        let needed = self.store.config.min_write_replicas;
-        if copies < needed {
-            self.store.count_write(false, true);
-            return Err(Error::InsufficientVolumes {
-                available: copies,
-                needed,
-            });
-        }
-        Ok(())
+        ensure_enough(&self.store, copies)
     }
 
     /// Starts writing the buffer to the current chunk's copies (opening a chunk if none
@@ -288,7 +282,7 @@ impl ChunkWriter {
         }
         let mut chunk = match self.current.take() {
             Some(c) => c,
-            None => self.open_chunk().await?,
+            None => self.next_chunk().await?,
         };
         self.settle_write(&mut chunk).await?;
         let data = self.buffer.split().freeze();
@@ -447,6 +441,7 @@ impl ChunkWriter {
         self.flush_buffer().await?;
         self.close_current().await?;
         self.settle_closing().await?;
+        self.drop_opened_ahead().await;
         Ok(self.take_written())
     }
 
@@ -466,6 +461,7 @@ impl ChunkWriter {
         if let Some(closing) = self.closing.take() {
             let _ = closing.installing.await;
         }
+        self.drop_opened_ahead().await;
         self.take_written().discard().await;
     }
 
@@ -481,6 +477,106 @@ impl ChunkWriter {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+impl Drop for ChunkWriter {
+    /// A writer dropped with its request (client gone, shutdown) while a chunk was being
+    /// opened ahead: that chunk's files are removed in the background, like the rest of
+    /// the upload's (see [`WrittenChunks`]).
+    fn drop(&mut self) {
+        let Some(ahead) = self.opening.take() else {
+            return;
+        };
+        let store = self.store.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move { discard_opening(&store, ahead).await });
+        }
+    }
+}
+
+/// Waits for a chunk being opened ahead and removes its files and intents.
+async fn discard_opening(store: &ChunkStore, ahead: tokio::task::JoinHandle<Opening>) {
+    let Ok(opening) = ahead.await else {
+        // The task panicked: its intents expire and the collector removes its files.
+        return;
+    };
+    let intents: Vec<(Uuid, Uuid)> = opening.tried.iter().map(|v| (opening.id, *v)).collect();
+    drop(opening.chunk);
+    cleanup(store, intents).await;
+}
+
+/// A chunk's opening: the chunk, or why it could not be opened, and the volumes that got
+/// an intent for it either way (held by this process until recorded or cleaned up).
+struct Opening {
+    id: Uuid,
+    tried: Vec<Uuid>,
+    chunk: Result<OpenChunk, Error>,
+}
+
+/// Opens the copies of a new chunk on the first volumes of its placement. Each intent
+/// is committed (a WAL flush) before its file is created, which on a busy disk takes
+/// milliseconds: why a large upload opens its next chunk ahead.
+async fn open_chunk(store: Arc<ChunkStore>) -> Opening {
+    let id = Uuid::new_v4();
+    let mut tried = Vec::new();
+    let chunk = open_copies(&store, id, &mut tried).await;
+    Opening { id, tried, chunk }
+}
+
+async fn open_copies(
+    store: &Arc<ChunkStore>,
+    id: Uuid,
+    tried: &mut Vec<Uuid>,
+) -> Result<OpenChunk, Error> {
+    let wanted = store.config.replicas;
+    let mut candidates = store.placement(id, Purpose::Write, &[]).into_iter();
+    let mut copies = Vec::with_capacity(wanted);
+    while copies.len() < wanted {
+        let batch: Vec<Arc<VolumeHandle>> =
+            candidates.by_ref().take(wanted - copies.len()).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let ids: Vec<Uuid> = batch.iter().map(|v| v.id).collect();
+        chunks::insert_intents(&store.pool, id, &ids, store.config.intent_ttl).await?;
+        store.hold_intents(ids.iter().map(|_| id));
+        tried.extend(&ids);
+        let opened = parallel(batch, move |v| {
+            let r = File::create(v.dir.tmp_path(id));
+            (v, r)
+        })
+        .await?;
+        for (volume, result) in opened {
+            match result {
+                Ok(file) => copies.push(OpenCopy { volume, file }),
+                Err(e) => store.write_failed(&volume, &e).await,
+            }
+        }
+    }
+    ensure_enough(store, copies.len())?;
+    Ok(OpenChunk {
+        id,
+        size: 0,
+        crc: 0,
+        blocks: BlockHasher::new(BLOCK_SIZE.min(store.config.chunk_size)),
+        copies,
+        writing: None,
+        tried: tried.clone(),
+    })
+}
+
+/// Fails with [`Error::InsufficientVolumes`] when fewer than `--min-write-replicas`
+/// copies are left.
+fn ensure_enough(store: &ChunkStore, copies: usize) -> Result<(), Error> {
+    let needed = store.config.min_write_replicas;
+    if copies < needed {
+        store.count_write(false, true);
+        return Err(Error::InsufficientVolumes {
+            available: copies,
+            needed,
+        });
+    }
+    Ok(())
 }
 
 /// Runs `f` on every item in parallel on the blocking pool; results in input order.
