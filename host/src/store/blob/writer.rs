@@ -497,7 +497,8 @@ impl Drop for ChunkWriter {
 /// Waits for a chunk being opened ahead and removes its files and intents.
 async fn discard_opening(store: &ChunkStore, ahead: tokio::task::JoinHandle<Opening>) {
     let Ok(opening) = ahead.await else {
-        // The task panicked: its intents expire and the collector removes its files.
+        // The task panicked (a bug): the intents it inserted stay held until this
+        // process exits, then expire, and the collector removes their files.
         return;
     };
     let intents: Vec<(Uuid, Uuid)> = opening.tried.iter().map(|v| (opening.id, *v)).collect();
