@@ -35,6 +35,13 @@ struct Hashers {
 }
 
 impl Hashers {
+    fn new(checksum: Option<ChecksumAlgorithm>) -> Self {
+        Hashers {
+            md5: Md5::new(),
+            checksum: checksum.map(ChecksumHasher::new),
+        }
+    }
+
     fn update(&mut self, data: &[u8]) {
         self.md5.update(data);
         if let Some(hasher) = &mut self.checksum {
@@ -74,10 +81,7 @@ impl BodyDigest {
     /// Digests over no bytes yet: MD5, and `checksum` if the client asked for one.
     pub fn new(checksum: Option<ChecksumAlgorithm>) -> Self {
         BodyDigest {
-            place: Place::Here(Hashers {
-                md5: Md5::new(),
-                checksum: checksum.map(ChecksumHasher::new),
-            }),
+            place: Place::Here(Hashers::new(checksum)),
             size: 0,
         }
     }
@@ -90,7 +94,8 @@ impl BodyDigest {
                 hashers.update(data);
                 return Ok(());
             }
-            self.move_to_thread();
+            let seen = std::mem::replace(hashers, Hashers::new(None));
+            self.place = on_a_thread(seen);
         }
         let Place::Thread {
             queue,
@@ -109,32 +114,6 @@ impl BodyDigest {
             queue.send(full).await.map_err(|_| hashing_stopped())?;
         }
         Ok(())
-    }
-
-    /// Moves the hashers, with what they have seen, to a thread of their own.
-    fn move_to_thread(&mut self) {
-        let (queue, mut batches) = mpsc::channel::<Vec<Bytes>>(QUEUED_BATCHES);
-        let placeholder = Place::Here(Hashers {
-            md5: Md5::new(),
-            checksum: None,
-        });
-        let Place::Here(mut hashers) = std::mem::replace(&mut self.place, placeholder) else {
-            return;
-        };
-        let done = tokio::task::spawn_blocking(move || {
-            while let Some(batch) = batches.blocking_recv() {
-                for piece in &batch {
-                    hashers.update(piece);
-                }
-            }
-            hashers
-        });
-        self.place = Place::Thread {
-            queue,
-            batch: Vec::new(),
-            batched: 0,
-            done,
-        };
     }
 
     /// The digests over every piece given.
@@ -156,6 +135,25 @@ impl BodyDigest {
             md5: hashers.md5.finalize().into(),
             checksum: hashers.checksum,
         })
+    }
+}
+
+/// Moves `hashers`, with what they have seen, to a thread of their own.
+fn on_a_thread(mut hashers: Hashers) -> Place {
+    let (queue, mut batches) = mpsc::channel::<Vec<Bytes>>(QUEUED_BATCHES);
+    let done = tokio::task::spawn_blocking(move || {
+        while let Some(batch) = batches.blocking_recv() {
+            for piece in &batch {
+                hashers.update(piece);
+            }
+        }
+        hashers
+    });
+    Place::Thread {
+        queue,
+        batch: Vec::new(),
+        batched: 0,
+        done,
     }
 }
 
