@@ -9,12 +9,30 @@ use std::time::Duration;
 use coffer_tests::pgproxy::CommitCutter;
 use coffer_tests::raw::object_path;
 use coffer_tests::volumes::{all_chunk_files, default_volumes, eventually, temp_files};
-use coffer_tests::{RawRequest, StreamingUpload, TestServer, random_bytes, unique_bucket};
+use coffer_tests::{
+    RawRequest, ServerBuilder, StreamingUpload, TestServer, random_bytes, unique_bucket,
+};
 
 use crate::support::{create_bucket, get, put};
 
 const CHUNK: usize = 64 * 1024;
 const WAIT: Duration = Duration::from_secs(30);
+
+/// A server that stores everything over 1 KiB in chunks of [`CHUNK`].
+fn chunked() -> ServerBuilder {
+    TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(1024)
+}
+
+/// A chunked server with a new bucket named after `prefix`, and a client of it.
+async fn chunked_with_bucket(prefix: &str) -> (TestServer, aws_sdk_s3::Client, String) {
+    let s = chunked().start().await;
+    let c = s.client();
+    let bucket = unique_bucket(prefix);
+    create_bucket(&c, &bucket).await;
+    (s, c, bucket)
+}
 
 /// A signed PUT of `len` bytes of `bucket/key` whose body the caller sends in pieces.
 fn upload_request(s: &TestServer, bucket: &str, key: &str) -> RawRequest {
@@ -96,11 +114,7 @@ async fn a_commit_whose_answer_is_lost_keeps_the_files_it_committed() {
 
 #[tokio::test]
 async fn the_collector_of_another_process_never_removes_an_upload_in_flight() {
-    let a = TestServer::builder()
-        .chunk_size(CHUNK)
-        .inline_threshold(1024)
-        .start()
-        .await;
+    let a = chunked().start().await;
     // Another process on the same database and volumes, collecting eagerly.
     let b = TestServer::builder()
         .share_database_of(&a)
@@ -130,9 +144,7 @@ async fn the_collector_of_another_process_never_removes_an_upload_in_flight() {
 
 #[tokio::test]
 async fn a_delete_does_not_cut_off_a_get_already_streaming() {
-    let s = TestServer::builder()
-        .chunk_size(CHUNK)
-        .inline_threshold(1024)
+    let s = chunked()
         .arg("--delete-delay")
         .arg("8")
         .arg("--gc-interval")
@@ -178,14 +190,7 @@ async fn a_delete_does_not_cut_off_a_get_already_streaming() {
 
 #[tokio::test]
 async fn an_upload_whose_client_goes_away_leaves_no_files() {
-    let s = TestServer::builder()
-        .chunk_size(CHUNK)
-        .inline_threshold(1024)
-        .start()
-        .await;
-    let c = s.client();
-    let bucket = unique_bucket("client-gone");
-    create_bucket(&c, &bucket).await;
+    let (s, c, bucket) = chunked_with_bucket("client-gone").await;
     let upload = half_an_upload(&s, &bucket, "gone").await;
     drop(upload);
     eventually("the abandoned upload's files are removed", WAIT, || {
@@ -199,9 +204,7 @@ async fn an_upload_whose_client_goes_away_leaves_no_files() {
 
 #[tokio::test]
 async fn an_upload_cut_off_by_shutdown_is_collected_after_restart() {
-    let mut s = TestServer::builder()
-        .chunk_size(CHUNK)
-        .inline_threshold(1024)
+    let mut s = chunked()
         .arg("--shutdown-grace")
         .arg("1")
         .arg("--intent-ttl")
@@ -232,14 +235,7 @@ async fn an_upload_cut_off_by_shutdown_is_collected_after_restart() {
 /// boundary never needs it: its files and intents are removed before the answer.
 #[tokio::test]
 async fn a_body_ending_at_a_chunk_boundary_leaves_no_chunk_opened_ahead() {
-    let s = TestServer::builder()
-        .chunk_size(CHUNK)
-        .inline_threshold(1024)
-        .start()
-        .await;
-    let c = s.client();
-    let bucket = unique_bucket("boundary");
-    create_bucket(&c, &bucket).await;
+    let (s, c, bucket) = chunked_with_bucket("boundary").await;
     let data = random_bytes(4 * CHUNK);
     put(&c, &bucket, "k", &data).await;
     assert_eq!(get(&c, &bucket, "k").await, data);
@@ -251,4 +247,107 @@ async fn a_body_ending_at_a_chunk_boundary_leaves_no_chunk_opened_ahead() {
             .all(|v| temp_files(v).is_empty())
     );
     assert_eq!(intents(&s).await, 0);
+}
+
+/// Backends of this database waiting for a lock.
+async fn lock_waiters(db: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(db)
+    .await
+    .expect("counting lock waiters")
+}
+
+/// Waits until `n` backends wait for a lock.
+async fn until_lock_waiters(db: &sqlx::PgPool, n: i64) {
+    let began = std::time::Instant::now();
+    while lock_waiters(db).await < n {
+        assert!(
+            began.elapsed() < WAIT,
+            "{n} backends never waited for a lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A scrub (or a read) marks a copy bad while a repair of the same chunk finishes: the
+/// mark's transaction holds the queue row when the repair comes to remove it. The repair
+/// must count the copies after the mark commits, and keep the chunk queued; counted
+/// before, it removed the row and left the chunk short of a copy with nothing queued
+/// (seen once in CI as one under-replicated chunk after `coffer admin scrub --wait`).
+#[tokio::test]
+async fn a_copy_marked_bad_while_its_repair_finishes_keeps_the_chunk_queued() {
+    use coffer::store::chunks::{self, CopyProblem};
+    let (s, c, bucket) = chunked_with_bucket("markrace").await;
+    put(&c, &bucket, "k", &random_bytes(CHUNK)).await;
+    let (db, other) = (s.db().await, s.db().await);
+    let (chunk, volume): (uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("SELECT chunk_id, volume_id FROM chunk_replicas LIMIT 1")
+            .fetch_one(&db)
+            .await
+            .expect("a copy");
+    // The chunk is queued and leased, as while a worker repairs it.
+    sqlx::query(
+        "INSERT INTO chunk_repairs (chunk_id, reason, priority, not_before)
+         VALUES ($1, 'test', 3, now() + interval '1 hour')",
+    )
+    .bind(chunk)
+    .execute(&db)
+    .await
+    .expect("queueing");
+    // Hold the queue row so that the mark and then the repair's finish queue up behind.
+    let mut holder = db.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM chunk_repairs WHERE chunk_id = $1 FOR UPDATE")
+        .bind(chunk)
+        .execute(&mut *holder)
+        .await
+        .expect("locking the queue row");
+    let mark = {
+        let other = other.clone();
+        tokio::spawn(async move {
+            chunks::mark_copy_bad(&other, chunk, volume, CopyProblem::Corrupt).await
+        })
+    };
+    until_lock_waiters(&db, 1).await;
+    let finish = {
+        let other = other.clone();
+        tokio::spawn(async move {
+            let mut tx = other.begin().await?;
+            let removed = chunks::finish_repair(&mut tx, chunk, 3).await?;
+            tx.commit().await?;
+            Ok::<_, coffer::store::Error>(removed)
+        })
+    };
+    until_lock_waiters(&db, 2).await;
+    holder.commit().await.expect("commit");
+    mark.await.expect("join").expect("marking the copy bad");
+    let removed = finish.await.expect("join").expect("finishing the repair");
+    assert!(
+        !removed,
+        "the repair saw the copy marked bad and kept the chunk queued"
+    );
+    // And the server's repair worker, finding it queued, brings the third copy back.
+    let began = std::time::Instant::now();
+    loop {
+        let (good, queued): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM chunk_replicas WHERE chunk_id = $1 AND state = 'ok'),
+                    (SELECT count(*) FROM chunk_repairs WHERE chunk_id = $1)",
+        )
+        .bind(chunk)
+        .fetch_one(&db)
+        .await
+        .expect("copies");
+        if good == 3 && queued == 0 {
+            break;
+        }
+        assert!(
+            began.elapsed() < WAIT,
+            "{good} good copies, {queued} queued repairs"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.close().await;
+    other.close().await;
 }

@@ -176,6 +176,7 @@ impl ServerBuilder {
 
     /// Starts the server and waits until it listens.
     pub async fn start(self) -> TestServer {
+        remember_panics();
         let mut data_dir = tempfile::Builder::new()
             .prefix("coffer-e2e-")
             .tempdir()
@@ -712,9 +713,33 @@ impl Drop for TestServer {
                 self.data_dir().display(),
                 tail.join("\n")
             );
+            // Again after the log: CI shows the head and the tail of a failure's output, and
+            // the panic message printed before the log would fall in the part it leaves out.
+            if let Some(message) = LAST_PANIC.with(|p| p.borrow_mut().take()) {
+                eprintln!("---- the test failed: {message} ----");
+            }
         }
         self.proc_.shutdown_blocking();
     }
+}
+
+thread_local! {
+    /// The message of the last panic on this thread (see [`remember_panics`]).
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Installs, once per test binary, a panic hook that keeps each thread's last panic message
+/// for [`TestServer`]'s drop to repeat, then prints it as the default hook does.
+fn remember_panics() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info.to_string();
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(message));
+            default(info);
+        }));
+    });
 }
 
 fn base_config(keys: &AccountKeys) -> aws_sdk_s3::config::Builder {

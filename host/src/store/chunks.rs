@@ -682,11 +682,28 @@ pub async fn claim_repairs(
 
 /// Removes a chunk from the queue if it has `wanted` good copies (or no longer exists);
 /// otherwise (a copy found bad meanwhile) makes it due again at once. True if removed.
+///
+/// Runs in the caller's transaction, in two statements: the queue row is locked first,
+/// and only then are the good copies counted. [`mark_copy_bad`] marks a copy and locks
+/// the same row in one transaction, so once the lock is had, every mark that got there
+/// first has committed, and the count (a new snapshot) sees it. Counted in the same
+/// statement as the delete, the count came from a snapshot taken before the wait: a copy
+/// marked bad while the delete waited was not seen, the row went, and the chunk stayed
+/// short of copies with nothing queued to repair it (a scrub that found a bad copy while
+/// a repair of the same chunk was finishing did that).
 pub async fn finish_repair(
-    db: impl PgExecutor<'_>,
+    tx: &mut sqlx::PgConnection,
     chunk: Uuid,
     wanted: usize,
 ) -> Result<bool, Error> {
+    let queued: Option<Uuid> =
+        sqlx::query_scalar("SELECT chunk_id FROM chunk_repairs WHERE chunk_id = $1 FOR UPDATE")
+            .bind(chunk)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if queued.is_none() {
+        return Ok(false);
+    }
     let removed: Option<bool> = sqlx::query_scalar(&format!(
         "WITH good AS (SELECT {GOOD_COPIES} AS n FROM chunks c WHERE c.id = $1),
               gone AS (DELETE FROM chunk_repairs
@@ -699,7 +716,7 @@ pub async fn finish_repair(
     ))
     .bind(chunk)
     .bind(wanted as i64)
-    .fetch_optional(db)
+    .fetch_optional(&mut *tx)
     .await?;
     Ok(removed.unwrap_or(false))
 }

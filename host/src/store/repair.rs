@@ -59,7 +59,9 @@ pub async fn repair_one(
     let pool = store.pool();
     let wanted = store.config().replicas;
     let Some(info) = chunks::chunk_info(pool, id).await? else {
-        chunks::finish_repair(pool, id, wanted).await?;
+        let mut tx = pool.begin().await?;
+        chunks::finish_repair(&mut tx, id, wanted).await?;
+        tx.commit().await?;
         return Ok(Outcome::Repaired {
             copied: 0,
             bytes: 0,
@@ -139,7 +141,7 @@ pub async fn repair_one(
         let mut tx = pool.begin().await?;
         chunks::drop_copies(&mut tx, id, &drop).await?;
         // Not removed when a copy was reported bad meanwhile: then it is due again.
-        let finished = chunks::finish_repair(&mut *tx, id, wanted).await?;
+        let finished = chunks::finish_repair(&mut tx, id, wanted).await?;
         tx.commit().await?;
         if copied > 0 {
             tracing::info!(chunk = %id, copied, reason = %claimed.reason, "chunk repaired");
