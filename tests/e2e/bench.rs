@@ -1,9 +1,10 @@
 //! `coffer bench`'s reference scenarios, which `scripts/bench-limits` measures the
-//! machine with: `http-get` drives any URL with the client the S3 scenarios use, and
-//! `hash` times MD5 and SHA-256 without a server; and profiling policy modules
-//! (`docs/performance.md`).
+//! machine with: `http-get` and `http-put` drive any URL with the client the S3
+//! scenarios use, and `hash` times MD5 and SHA-256 without a server; and profiling policy
+//! modules (`docs/performance.md`).
 
-use coffer_tests::{TestServer, coffer_binary};
+use aws_sdk_s3::types::BucketCannedAcl;
+use coffer_tests::{TestServer, coffer_binary, unique_bucket};
 
 /// Runs `coffer bench ARGS --json`; its exit status and stdout parsed as JSON (null if
 /// it printed none).
@@ -63,6 +64,55 @@ async fn http_get_drives_any_url_and_hash_needs_no_server() {
     for rate in ["md5_mib_per_s", "sha256_mib_per_s"] {
         assert!(json[rate].as_f64().is_some_and(|r| r > 0.0), "{json}");
     }
+}
+
+#[tokio::test]
+async fn http_put_sends_unsigned_bodies_of_the_size_asked() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    // Anyone may write to a public-read-write bucket: unsigned PUTs succeed.
+    let open = unique_bucket("http-put");
+    c.create_bucket()
+        .bucket(&open)
+        .acl(BucketCannedAcl::PublicReadWrite)
+        .send()
+        .await
+        .expect("creating a public-read-write bucket");
+    let url = format!("{}/{open}/k", server.endpoint());
+    let (ok, json, stderr) = bench(&[
+        "--scenario",
+        "http-put",
+        "--url",
+        &url,
+        "--size",
+        "3000",
+        "--concurrency",
+        "2",
+        "--requests",
+        "6",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    let result = &json["results"][0];
+    assert_eq!(result["ops"], 6, "{json}");
+    assert_eq!(result["bytes"], 6 * 3000, "{json}");
+    let stored = c
+        .head_object()
+        .bucket(&open)
+        .key("k")
+        .send()
+        .await
+        .expect("the object the PUTs wrote");
+    assert_eq!(stored.content_length(), Some(3000));
+
+    // A private bucket refuses them, and the run fails.
+    let private = unique_bucket("http-put");
+    crate::support::create_bucket(&c, &private).await;
+    let url = format!("{}/{private}/k", server.endpoint());
+    let (ok, json, stderr) =
+        bench(&["--scenario", "http-put", "--url", &url, "--requests", "2"]).await;
+    assert!(!ok, "{json}");
+    assert!(stderr.contains("2 request(s) failed"), "{stderr}");
 }
 
 /// `COFFER_POLICY_PERFMAP` makes the compiled guest code nameable by `perf`: the
