@@ -192,6 +192,116 @@ async fn overwrite_returns_new_data() {
     assert_eq!(all_keys(&c, &bucket).await, vec!["k".to_string()]);
 }
 
+/// An unconditional PUT of inline bytes over an inline object in an unversioned bucket is
+/// one `UPDATE` of the row (`object_write::put_small_unversioned`): every column, the id
+/// included, must come out as a new row's would, whatever the replaced version had.
+#[tokio::test]
+async fn an_inline_overwrite_in_place_leaves_the_row_a_new_put_writes() {
+    use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectCannedAcl};
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("in-place");
+    create_bucket(&c, &bucket).await;
+    let data = random_bytes(300);
+    let write = |key: &'static str| {
+        c.put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(ByteStream::from(data.clone()))
+            .content_type("text/plain")
+            .cache_control("no-cache")
+            .metadata("colour", "blue")
+            .tagging("team=storage")
+    };
+    write("fresh").send().await.expect("PUT fresh");
+    // Everything different first: headers, metadata, tags, ACL, checksum, bytes.
+    c.put_object()
+        .bucket(&bucket)
+        .key("over")
+        .body(ByteStream::from(random_bytes(200)))
+        .content_type("image/png")
+        .content_encoding("gzip")
+        .content_disposition("attachment")
+        .content_language("fr")
+        .expires(DateTime::from_secs(2_000_000_000))
+        .metadata("shape", "round")
+        .tagging("team=other&x=y")
+        .acl(ObjectCannedAcl::PublicRead)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .expect("PUT over, first");
+    let db = s.db().await;
+    let row = |key: &'static str| {
+        let (db, bucket) = (db.clone(), bucket.clone());
+        async move {
+            let (id, row): (i64, serde_json::Value) = sqlx::query_as(
+                "SELECT o.id, to_jsonb(o) - 'id' - 'key' - 'last_modified'
+                 FROM objects o JOIN buckets b ON b.id = o.bucket_id
+                 WHERE b.name = $1 AND o.key = $2",
+            )
+            .bind(&bucket)
+            .bind(key)
+            .fetch_one(&db)
+            .await
+            .expect("the object's row");
+            (id, row)
+        }
+    };
+    let (first_id, _) = row("over").await;
+    write("over").send().await.expect("PUT over, again");
+    let (id, overwritten) = row("over").await;
+    // A new id, as a new row's: a lifecycle expiration of the old version must miss it.
+    assert!(id > first_id, "the overwritten row has a new id");
+    assert_eq!(overwritten, row("fresh").await.1);
+    db.close().await;
+    assert_eq!(get(&c, &bucket, "over").await, data);
+}
+
+/// Unconditional PUTs of one key racing each other, some kept inline (overwritten in
+/// place) and some in chunks (the general path): one whole object is left, and no chunk
+/// that nothing references.
+#[tokio::test]
+async fn racing_inline_and_chunked_overwrites_leave_one_whole_object() {
+    let s = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(INLINE)
+        .start()
+        .await;
+    let c = s.client();
+    let bucket = unique_bucket("race-sizes");
+    create_bucket(&c, &bucket).await;
+    let bodies: Vec<Vec<u8>> = (0..24)
+        .map(|i| random_bytes(if i % 2 == 0 { 100 + i } else { 2 * CHUNK + i }))
+        .collect();
+    for round in 0..3 {
+        let mut puts = tokio::task::JoinSet::new();
+        for data in &bodies {
+            let (c, bucket, data) = (c.clone(), bucket.clone(), data.clone());
+            puts.spawn(async move { put(&c, &bucket, "k", &data).await });
+        }
+        while let Some(done) = puts.join_next().await {
+            done.expect("a PUT task");
+        }
+        let body = get(&c, &bucket, "k").await;
+        assert!(
+            bodies.contains(&body),
+            "round {round}: one of the bodies, whole"
+        );
+    }
+    let db = s.db().await;
+    let (rows, unreferenced): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM objects WHERE key = 'k'),
+                (SELECT count(*) FROM chunks c
+                 WHERE NOT EXISTS (SELECT 1 FROM object_chunks oc WHERE oc.chunk_id = c.id))",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("counting");
+    db.close().await;
+    assert_eq!((rows, unreferenced), (1, 0));
+}
+
 /// Decodes an RFC 2047 `=?UTF-8?B?...?=` encoded word (how AWS returns non-ASCII
 /// metadata); other values are returned unchanged.
 fn decode_rfc2047(value: &str) -> String {

@@ -51,6 +51,9 @@ pub struct Committed {
 /// The chunks of a replaced version are released in the same transaction; their files go
 /// after `--delete-delay` (see [`super::gc`]).
 pub async fn put_object(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed, Error> {
+    if let Some(committed) = put_small_unversioned(pool, obj).await? {
+        return Ok(committed);
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -66,6 +69,120 @@ pub async fn put_object(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed,
             other => return other,
         }
     }
+}
+
+/// The columns a write sets, as `$1`..`$20` of [`bind_columns`], for the one-statement
+/// writes of [`put_small_unversioned`].
+const SET_COLUMNS: &str = "id = nextval('objects_id_seq'), size = $3, etag = $4,
+    owner_id = $5, content_type = $6, content_encoding = $7, content_disposition = $8,
+    content_language = $9, cache_control = $10, expires = $11, user_metadata = $12,
+    checksum_algorithm = $13, checksum_value = $14, inline_data = $15, acl = $16, tags = $17,
+    retention_mode = $18, retain_until = $19, legal_hold = $20, last_modified = now()";
+
+/// A query of rows of type `O` being bound.
+type PgQueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
+
+/// Binds a new version's columns as `$1`..`$20`: the bucket and key, then [`SET_COLUMNS`]'
+/// values in order (`data`: the inline bytes, `None` for a body in chunks). Every write
+/// of an object row binds them so, so none of them can be left out of one.
+fn bind_columns<'q, O>(
+    query: PgQueryAs<'q, O>,
+    obj: &'q NewObject<'_>,
+    data: Option<&'q [u8]>,
+) -> PgQueryAs<'q, O> {
+    query
+        .bind(obj.bucket_id)
+        .bind(obj.key)
+        .bind(obj.size as i64)
+        .bind(obj.etag)
+        .bind(obj.owner_id)
+        .bind(&obj.headers.content_type)
+        .bind(&obj.headers.content_encoding)
+        .bind(&obj.headers.content_disposition)
+        .bind(&obj.headers.content_language)
+        .bind(&obj.headers.cache_control)
+        .bind(&obj.headers.expires)
+        .bind(sqlx::types::Json(obj.user_metadata))
+        .bind(obj.checksum.map(|c| c.0))
+        .bind(obj.checksum.map(|c| c.1))
+        .bind(data)
+        .bind(sqlx::types::Json(obj.acl))
+        .bind(sqlx::types::Json(obj.tags))
+        .bind(obj.retention.map(|r| r.mode.as_str()))
+        .bind(obj.retention.map(|r| r.retain_until))
+        .bind(obj.legal_hold)
+}
+
+/// The common small write, an unconditional PUT of bytes kept inline in a bucket that never
+/// had versioning, in one statement instead of a transaction of five or six: the key's
+/// current version, if it is kept inline too, is overwritten in place (`UPDATE`); a key
+/// without one gets its row (`INSERT ... ON CONFLICT DO NOTHING`). `None` when neither
+/// applies (a chunked or multipart current version, or a write that raced one in): the
+/// caller takes the general path.
+///
+/// This keeps [`put_object`]'s promises. In place is right only here: an unversioned key
+/// has one version, and an inline version has no chunks to release and no parts
+/// referencing its row. The row still gets a new id, as a replacing row would: ids grow
+/// in commit order, and a lifecycle expiration that read the old version checks that
+/// the key's row is still the one it read ([`expire_current_version`]). The row lock the
+/// `UPDATE` takes orders it with every other writer and deleter of the key, as the
+/// general path's `FOR UPDATE` does; one whose row was deleted or replaced while it
+/// waited matches nothing and falls through. Every column a new row gets is set
+/// (`SET_COLUMNS`; `tests/e2e/objects.rs` compares an overwritten row with a new one).
+/// Measured in `docs/performance.md` ("4 KiB PUT").
+async fn put_small_unversioned(
+    pool: &PgPool,
+    obj: &NewObject<'_>,
+) -> Result<Option<Committed>, Error> {
+    let NewBody::Inline(data) = &obj.body else {
+        return Ok(None);
+    };
+    if obj.versioning != Versioning::Unversioned || obj.condition != WriteCondition::None {
+        return Ok(None);
+    }
+    let replace = format!(
+        "UPDATE objects o SET {SET_COLUMNS}
+         WHERE o.bucket_id = $1 AND o.key = $2 AND o.is_latest AND o.version_id IS NULL
+           AND NOT o.delete_marker AND o.inline_data IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM object_chunks c WHERE c.object_id = o.id)
+           AND NOT EXISTS (SELECT 1 FROM object_parts p WHERE p.object_id = o.id)
+         RETURNING o.last_modified"
+    );
+    let replaced: Option<(OffsetDateTime,)> =
+        bind_columns(sqlx::query_as(&replace), obj, Some(data))
+            .fetch_optional(pool)
+            .await?;
+    if let Some((last_modified,)) = replaced {
+        return Ok(Some(Committed {
+            last_modified,
+            version_id: None,
+        }));
+    }
+    let created: Option<(OffsetDateTime,)> = bind_columns(
+        sqlx::query_as(
+            "INSERT INTO objects (bucket_id, key, size, etag, owner_id, content_type,
+                content_encoding, content_disposition, content_language, cache_control,
+                expires, user_metadata, checksum_algorithm, checksum_value, inline_data, acl,
+                tags, retention_mode, retain_until, legal_hold)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                $17, $18, $19, $20)
+             ON CONFLICT (bucket_id, key) WHERE is_latest DO NOTHING
+             RETURNING last_modified",
+        ),
+        obj,
+        Some(data),
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| match constraint_of(&e) {
+        // The bucket was deleted meanwhile.
+        Some("objects_bucket_id_fkey") => Error::NoSuchBucket,
+        _ => Error::Db(e),
+    })?;
+    Ok(created.map(|(last_modified,)| Committed {
+        last_modified,
+        version_id: None,
+    }))
 }
 
 /// The body of [`put_object`] inside a caller's transaction (CompleteMultipartUpload
@@ -106,40 +223,24 @@ pub(crate) async fn put_object_in(
         }
     }
     let (object_id, last_modified, version_id): (i64, OffsetDateTime, Option<String>) =
-        sqlx::query_as(
-            "WITH n AS (SELECT nextval('objects_id_seq') AS id)
-             INSERT INTO objects (id, version_id, bucket_id, key, size, etag, owner_id,
-                content_type, content_encoding, content_disposition, content_language,
-                cache_control, expires, user_metadata, checksum_algorithm, checksum_value,
-                inline_data, acl, tags, retention_mode, retain_until, legal_hold)
-             SELECT n.id, CASE WHEN $17 THEN lpad(to_hex(n.id), 16, '0') || $18 END,
-                $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                $19, $20, $21, $22
-             FROM n
-             RETURNING id, last_modified, version_id",
+        bind_columns(
+            sqlx::query_as(
+                "WITH n AS (SELECT nextval('objects_id_seq') AS id)
+                 INSERT INTO objects (id, version_id, bucket_id, key, size, etag, owner_id,
+                    content_type, content_encoding, content_disposition, content_language,
+                    cache_control, expires, user_metadata, checksum_algorithm, checksum_value,
+                    inline_data, acl, tags, retention_mode, retain_until, legal_hold)
+                 SELECT n.id, CASE WHEN $21 THEN lpad(to_hex(n.id), 16, '0') || $22 END,
+                    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                    $17, $18, $19, $20
+                 FROM n
+                 RETURNING id, last_modified, version_id",
+            ),
+            obj,
+            inline,
         )
-        .bind(obj.bucket_id)
-        .bind(obj.key)
-        .bind(obj.size as i64)
-        .bind(obj.etag)
-        .bind(obj.owner_id)
-        .bind(&obj.headers.content_type)
-        .bind(&obj.headers.content_encoding)
-        .bind(&obj.headers.content_disposition)
-        .bind(&obj.headers.content_language)
-        .bind(&obj.headers.cache_control)
-        .bind(&obj.headers.expires)
-        .bind(sqlx::types::Json(obj.user_metadata))
-        .bind(obj.checksum.map(|c| c.0))
-        .bind(obj.checksum.map(|c| c.1))
-        .bind(inline)
-        .bind(sqlx::types::Json(obj.acl))
         .bind(obj.versioning == Versioning::Enabled)
         .bind(version_suffix())
-        .bind(sqlx::types::Json(obj.tags))
-        .bind(obj.retention.map(|r| r.mode.as_str()))
-        .bind(obj.retention.map(|r| r.retain_until))
-        .bind(obj.legal_hold)
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| match constraint_of(&e) {
