@@ -4,8 +4,9 @@
 //! `scripts/bench-limits` runs it against its reference PostgreSQL and drives it with
 //! the same client as Coffer and nginx (`coffer bench --scenario http-get` and
 //! `http-put`). A GET reads one of `--rows` rows by primary key and answers with its
-//! bytes; a PUT inserts its body as a new row in one autocommitted statement (durable:
-//! the commit is fsynced before the answer, as Coffer's are). No S3 signature, no XML, no policy, no
+//! bytes; a PUT inserts its body as a new row in one autocommitted statement (durable on
+//! a PostgreSQL with `synchronous_commit` on, as `bench-limits`' is: the commit is fsynced
+//! before the answer, as Coffer's are). No S3 signature, no XML, no policy, no
 //! object metadata: the distance between this and Coffer is what Coffer's own work
 //! costs, and the distance between this and nginx or `pgbench` is what the stack costs
 //! before Coffer does anything.

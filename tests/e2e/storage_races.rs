@@ -1,7 +1,8 @@
-//! Races between writers, readers and the collector, each made to happen: a commit whose
-//! answer is lost, a collector in another process during a slow upload, a delete during a
-//! streaming GET, and uploads cut off by the client or a shutdown. In each, no
-//! acknowledged byte is lost and nothing is left behind.
+//! Races between writers, readers, the collector and repairs, each made to happen: a
+//! commit whose answer is lost, a collector in another process during a slow upload, a
+//! delete during a streaming GET, uploads cut off by the client or a shutdown, and a copy
+//! marked bad while its chunk's repair finishes. In each, no acknowledged byte is lost,
+//! nothing is left behind, and no chunk is left short of copies unrepaired.
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,8 +3,9 @@
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html>).
 //!
 //! Every writer and deleter of a key first locks the key's current version (`FOR UPDATE`
-//! of the row with `is_latest`), so they serialise per key and the row ids they insert
-//! grow in commit order: the newest version is the one with the largest id. When a key has
+//! of the row with `is_latest`, or the `UPDATE` of the one-statement small write,
+//! [`put_small_unversioned`]), so they serialise per key and the row ids they write grow
+//! in commit order: the newest version is the one with the largest id. When a key has
 //! no current version yet (or it was deleted under the lock's wait), two writers can both
 //! find nothing and both insert a current version; the unique index `objects_latest_key`
 //! refuses the second, which is retried and then finds the winner. A deleter that removes

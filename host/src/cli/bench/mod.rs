@@ -770,7 +770,7 @@ impl S3Client {
 }
 
 impl S3Client {
-    /// An unsigned GET of `path_and_query` (already encoded), for references
+    /// An unsigned PUT of `body` to `path_and_query` (already encoded), for references
     /// that are not S3.
     async fn put_unsigned(
         &self,
@@ -792,6 +792,8 @@ impl S3Client {
             .map_err(|e| anyhow::Error::new(e).context("sending the request"))
     }
 
+    /// An unsigned GET of `path_and_query` (already encoded), for references
+    /// that are not S3.
     async fn get_unsigned(&self, path_and_query: &str) -> anyhow::Result<Response<Incoming>> {
         let mut request = Request::builder()
             .method(Method::GET)
