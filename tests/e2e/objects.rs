@@ -198,7 +198,12 @@ async fn overwrite_returns_new_data() {
 #[tokio::test]
 async fn an_inline_overwrite_in_place_leaves_the_row_a_new_put_writes() {
     use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectCannedAcl};
-    let s = server().await;
+    // A server of its own: PostgreSQL's row counters below must count only this test.
+    let s = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(INLINE)
+        .start()
+        .await;
     let c = s.client();
     let bucket = unique_bucket("in-place");
     create_bucket(&c, &bucket).await;
@@ -254,6 +259,26 @@ async fn an_inline_overwrite_in_place_leaves_the_row_a_new_put_writes() {
     // A new id, as a new row's: a lifecycle expiration of the old version must miss it.
     assert!(id > first_id, "the overwritten row has a new id");
     assert_eq!(overwritten, row("fresh").await.1);
+    // It was the one-statement overwrite: PostgreSQL counted an update of the row and no
+    // delete (its counters reach the view within a second or so of the commit).
+    let began = std::time::Instant::now();
+    loop {
+        let (updated, deleted): (i64, i64) = sqlx::query_as(
+            "SELECT n_tup_upd, n_tup_del FROM pg_stat_user_tables WHERE relname = 'objects'",
+        )
+        .fetch_one(&db)
+        .await
+        .expect("the objects table's counters");
+        assert_eq!(deleted, 0, "no object row was deleted");
+        if updated >= 1 {
+            break;
+        }
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(30),
+            "no update of an object row was counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     db.close().await;
     assert_eq!(get(&c, &bucket, "over").await, data);
 }

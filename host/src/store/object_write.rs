@@ -72,20 +72,27 @@ pub async fn put_object(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed,
     }
 }
 
-/// The columns a write sets, as `$1`..`$20` of [`bind_columns`], for the one-statement
-/// writes of [`put_small_unversioned`].
-const SET_COLUMNS: &str = "id = nextval('objects_id_seq'), size = $3, etag = $4,
-    owner_id = $5, content_type = $6, content_encoding = $7, content_disposition = $8,
-    content_language = $9, cache_control = $10, expires = $11, user_metadata = $12,
-    checksum_algorithm = $13, checksum_value = $14, inline_data = $15, acl = $16, tags = $17,
-    retention_mode = $18, retain_until = $19, legal_hold = $20, last_modified = now()";
+/// [`put_small_unversioned`]'s overwrite in place: every column a new row gets, bound as
+/// `$1`..`$20` by [`bind_columns`], a new id included, on the key's current row if that
+/// is an inline, unversioned, unshared one.
+const REPLACE_INLINE: &str = "UPDATE objects o SET id = nextval('objects_id_seq'),
+    size = $3, etag = $4, owner_id = $5, content_type = $6, content_encoding = $7,
+    content_disposition = $8, content_language = $9, cache_control = $10, expires = $11,
+    user_metadata = $12, checksum_algorithm = $13, checksum_value = $14, inline_data = $15,
+    acl = $16, tags = $17, retention_mode = $18, retain_until = $19, legal_hold = $20,
+    last_modified = now()
+    WHERE o.bucket_id = $1 AND o.key = $2 AND o.is_latest AND o.version_id IS NULL
+      AND NOT o.delete_marker AND o.inline_data IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM object_chunks c WHERE c.object_id = o.id)
+      AND NOT EXISTS (SELECT 1 FROM object_parts p WHERE p.object_id = o.id)
+    RETURNING o.last_modified";
 
 /// A query of rows of type `O` being bound.
 type PgQueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
-/// Binds a new version's columns as `$1`..`$20`: the bucket and key, then [`SET_COLUMNS`]'
-/// values in order (`data`: the inline bytes, `None` for a body in chunks). Every write
-/// of an object row binds them so, so none of them can be left out of one.
+/// Binds a new version's columns as `$1`..`$20`: the bucket and key, then the values of
+/// [`REPLACE_INLINE`]'s columns in order (`data`: the inline bytes, `None` for a body in
+/// chunks). Every write of an object row binds them so, so none can be left out of one.
 fn bind_columns<'q, O>(
     query: PgQueryAs<'q, O>,
     obj: &'q NewObject<'_>,
@@ -129,7 +136,7 @@ fn bind_columns<'q, O>(
 /// `UPDATE` takes orders it with every other writer and deleter of the key, as the
 /// general path's `FOR UPDATE` does; one whose row was deleted or replaced while it
 /// waited matches nothing and falls through. Every column a new row gets is set
-/// (`SET_COLUMNS`; `tests/e2e/objects.rs` compares an overwritten row with a new one).
+/// (`REPLACE_INLINE`; `tests/e2e/objects.rs` compares an overwritten row with a new one).
 /// Measured in `docs/performance.md` ("4 KiB PUT").
 async fn put_small_unversioned(
     pool: &PgPool,
@@ -141,16 +148,8 @@ async fn put_small_unversioned(
     if obj.versioning != Versioning::Unversioned || obj.condition != WriteCondition::None {
         return Ok(None);
     }
-    let replace = format!(
-        "UPDATE objects o SET {SET_COLUMNS}
-         WHERE o.bucket_id = $1 AND o.key = $2 AND o.is_latest AND o.version_id IS NULL
-           AND NOT o.delete_marker AND o.inline_data IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM object_chunks c WHERE c.object_id = o.id)
-           AND NOT EXISTS (SELECT 1 FROM object_parts p WHERE p.object_id = o.id)
-         RETURNING o.last_modified"
-    );
     let replaced: Option<(OffsetDateTime,)> =
-        bind_columns(sqlx::query_as(&replace), obj, Some(data))
+        bind_columns(sqlx::query_as(REPLACE_INLINE), obj, Some(data))
             .fetch_optional(pool)
             .await?;
     if let Some((last_modified,)) = replaced {
