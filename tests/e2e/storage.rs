@@ -140,12 +140,19 @@ async fn garbage_collector_removes_orphans_and_stray_copies_but_not_live_chunks(
     std::fs::write(&temp, b"half-written chunk").unwrap();
     // A stray extra copy of a live chunk on the volume that has no copy of it: its chunk
     // is known, but not on that volume.
+    // Placement is per chunk, so any one volume may hold none of the three chunks:
+    // take the copy from a volume that holds one.
     let has = |i: usize, id: &str| live[i].iter().any(|p| volumes::chunk_id(p) == id);
-    let id = volumes::chunk_id(&live[0][0]);
+    let (holder_vol, first) = live
+        .iter()
+        .enumerate()
+        .find_map(|(i, files)| files.first().map(|f| (i, f)))
+        .expect("some volume holds a chunk");
+    let id = volumes::chunk_id(first);
     let without = (0..4)
         .find(|i| !has(*i, &id))
         .expect("one volume lacks the chunk");
-    let holder = volumes::chunk_path(&vols[0], &id);
+    let holder = volumes::chunk_path(&vols[holder_vol], &id);
     let stray_to = volumes::chunk_path(&vols[without], &id);
     std::fs::copy(&holder, &stray_to).unwrap();
 
