@@ -289,3 +289,31 @@ async fn oversize_xml_body_is_rejected() {
     resp.assert_error(400, "MalformedXML");
     assert!(exists(&c, &bucket, "keep").await, "nothing was deleted");
 }
+
+/// A request refused before its body is read still gets its S3 error, even from a client
+/// that sends its whole body before it reads (as Python's `http.client` does): the server
+/// reads and discards the rest of the body for a bounded time before it closes. Closed
+/// with bytes unread, the connection is reset instead: the client's next write fails, and
+/// the reset can destroy an error the client has not read yet.
+#[tokio::test]
+async fn a_request_refused_before_its_body_is_read_still_gets_its_error() {
+    let s = server().await;
+    let c = s.client();
+    let bucket = unique_bucket("refused");
+    create_bucket(&c, &bucket).await;
+    const LEN: usize = 32 << 20;
+    let piece = vec![b'x'; 1 << 20];
+    for _ in 0..3 {
+        // Anonymous, into a private bucket: refused on its head alone.
+        let mut upload = s
+            .raw("PUT", &object_path(&bucket, "k"))
+            .start_upload(LEN)
+            .await;
+        for _ in 0..LEN / piece.len() {
+            upload.send(&piece).await;
+        }
+        let resp = upload.finish().await.expect("an answer, not a reset");
+        resp.assert_error(403, "AccessDenied");
+    }
+    assert!(!exists(&c, &bucket, "k").await, "nothing was stored");
+}

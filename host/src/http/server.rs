@@ -1,6 +1,9 @@
 //! The accept loop: a connection cap, optional TLS, HTTP/1.1 with a header-read timeout,
 //! and graceful shutdown that lets in-flight requests finish.
 //!
+//! Every connection's stream lingers on close ([`super::linger`]), so a client still
+//! sending a refused request's body reads its error instead of a reset.
+//!
 //! The TLS handshake happens in each connection's own task, bounded by the header-read
 //! timeout: in the accept loop, one slow or silent client would stall every other one.
 
@@ -17,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::body::ResponseBody;
+use super::linger::{LINGER_IDLE, LINGER_LIMIT, Lingering};
 use super::tls::Tls;
 use crate::state::AppState;
 
@@ -89,7 +93,10 @@ where
             let served = match tls {
                 None => {
                     watcher
-                        .watch(http.serve_connection(TokioIo::new(stream), svc))
+                        .watch(http.serve_connection(
+                            TokioIo::new(Lingering::new(stream, LINGER_IDLE, LINGER_LIMIT)),
+                            svc,
+                        ))
                         .await
                 }
                 Some(tls) => {
@@ -98,7 +105,10 @@ where
                     {
                         Ok(Ok(stream)) => {
                             watcher
-                                .watch(http.serve_connection(TokioIo::new(stream), svc))
+                                .watch(http.serve_connection(
+                                    TokioIo::new(Lingering::new(stream, LINGER_IDLE, LINGER_LIMIT)),
+                                    svc,
+                                ))
                                 .await
                         }
                         Ok(Err(e)) => {

@@ -1,0 +1,219 @@
+//! Lingering close: when the server ends a connection, it shuts down its write half and
+//! then reads and discards what the client still sends, for a bounded time, before the
+//! socket is closed.
+//!
+//! Why: a request refused on its head alone (a bad signature, a missing bucket, an XML
+//! body over its cap) is answered without reading its body, and the connection cannot
+//! be reused, so it ends. Closing a socket with unread bytes in its receive queue makes
+//! the kernel send a reset instead of a FIN: the client, still sending its body, fails
+//! with a broken pipe, and the reset can discard an error it has not read yet. Clients
+//! that send the whole body before reading (Python's `http.client`, so boto3 without
+//! `Expect: 100-continue`) then see a connection error instead of the S3 error. Reading
+//! the rest lets the client finish, read the error and close. nginx does the same
+//! (`lingering_close`).
+//!
+//! Two bounds keep a closing connection from holding its slot: it closes once the client
+//! has been silent for [`LINGER_IDLE`] (an idle keep-alive client, as at shutdown, has
+//! nothing to send), and after [`LINGER_LIMIT`] regardless (a client that never stops
+//! sending).
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// Longest a closing connection keeps reading what its client still sends. Long enough
+/// for a client on a fast network to finish a body of tens of megabytes; a body the
+/// client has not finished by then is cut off with a reset, as without lingering.
+pub const LINGER_LIMIT: Duration = Duration::from_secs(5);
+
+/// Longest a closing connection waits for more bytes from its client. A client still
+/// sending a body sends without pauses this long; one that sends nothing (an idle
+/// keep-alive connection closed at shutdown) is let go after this much.
+pub const LINGER_IDLE: Duration = Duration::from_millis(500);
+
+/// Size of the buffer the discarded bytes are read into.
+const DISCARD_BUF: usize = 16 * 1024;
+
+/// A connection's stream whose shutdown lingers (see the module doc). Reads and writes
+/// pass through unchanged.
+#[derive(Debug)]
+pub struct Lingering<S> {
+    inner: S,
+    idle: Duration,
+    limit: Duration,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    Open,
+    /// The write half is shut down; reading and discarding until EOF or `timer`: the
+    /// earlier of the idle deadline (moved on by each read) and `until`.
+    Draining {
+        until: Instant,
+        timer: Pin<Box<Sleep>>,
+    },
+    Closed,
+}
+
+impl<S> Lingering<S> {
+    /// Wraps a freshly accepted stream whose shutdown lingers while the client sends
+    /// with pauses under `idle`, for up to `limit` in all ([`LINGER_IDLE`] and
+    /// [`LINGER_LIMIT`] for the server's connections).
+    pub fn new(inner: S, idle: Duration, limit: Duration) -> Lingering<S> {
+        Lingering {
+            inner,
+            idle,
+            limit,
+            state: State::Open,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Lingering<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Lingering<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    /// Shuts down the write half (the client sees the response end), then discards what
+    /// the client sends until it closes, fails, pauses for the idle bound, or the limit
+    /// passes. Errors while discarding end the linger, not the shutdown: the response is
+    /// already out.
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        loop {
+            match &mut this.state {
+                State::Open => {
+                    ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+                    let now = Instant::now();
+                    this.state = State::Draining {
+                        until: now + this.limit,
+                        timer: Box::pin(tokio::time::sleep_until(now + this.idle.min(this.limit))),
+                    };
+                }
+                State::Draining { until, timer } => {
+                    if timer.as_mut().poll(cx).is_ready() {
+                        this.state = State::Closed;
+                        continue;
+                    }
+                    let mut discard = [0u8; DISCARD_BUF];
+                    let mut buf = ReadBuf::new(&mut discard);
+                    match ready!(Pin::new(&mut this.inner).poll_read(cx, &mut buf)) {
+                        Ok(()) if !buf.filled().is_empty() => {
+                            let next = (Instant::now() + this.idle).min(*until);
+                            timer.as_mut().reset(next);
+                        }
+                        // EOF: the client closed after reading the response.
+                        Ok(()) | Err(_) => this.state = State::Closed,
+                    }
+                }
+                State::Closed => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    const IDLE: Duration = Duration::from_millis(300);
+
+    async fn pair() -> (Lingering<TcpStream>, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let lingering = Lingering::new(server, IDLE, Duration::from_secs(30));
+        (lingering, client)
+    }
+
+    #[tokio::test]
+    async fn shutdown_reads_what_the_client_still_sends_until_it_closes() {
+        let (mut server, mut client) = pair().await;
+        server.write_all(b"answer").await.expect("write");
+        let closing = tokio::spawn(async move { server.shutdown().await });
+        // Far more than the socket buffers hold: without the drain this write fails.
+        let body = vec![b'x'; 16 << 20];
+        client
+            .write_all(&body)
+            .await
+            .expect("the whole body is accepted");
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.expect("read");
+        assert_eq!(answer, b"answer");
+        drop(client);
+        closing.await.expect("join").expect("shutdown");
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_go_of_a_silent_client_after_the_idle_bound() {
+        let (mut server, _client) = pair().await;
+        let began = std::time::Instant::now();
+        server.shutdown().await.expect("shutdown");
+        let took = began.elapsed();
+        assert!(took >= IDLE && took < Duration::from_secs(10), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_gives_up_on_a_client_that_never_stops_sending() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let mut server = Lingering::new(server, IDLE, Duration::from_secs(1));
+        let sending = tokio::spawn(async move {
+            let piece = [b'x'; 1024];
+            while client.write_all(&piece).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+        let began = std::time::Instant::now();
+        server.shutdown().await.expect("shutdown");
+        let took = began.elapsed();
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_secs(10),
+            "{took:?}"
+        );
+        drop(server);
+        sending
+            .await
+            .expect("the client's writes fail once the server is gone");
+    }
+}
