@@ -1,7 +1,8 @@
 //! `coffer bench`'s reference scenarios, which `scripts/bench-limits` measures the
 //! machine with: `http-get` and `http-put` drive any URL with the client the S3
-//! scenarios use, and `hash` times MD5 and SHA-256 without a server; and profiling policy
-//! modules (`docs/performance.md`).
+//! scenarios use, `hash` times MD5 and SHA-256 without a server, and `db-put` makes a
+//! PUT's statements straight to the server's database; and profiling policy modules
+//! (`docs/performance.md`).
 
 use aws_sdk_s3::types::BucketCannedAcl;
 use coffer_tests::{TestServer, coffer_binary, unique_bucket};
@@ -196,4 +197,67 @@ async fn decision_samples_are_written_in_order_and_the_tail_script_reads_them() 
     assert!(report.starts_with("500 decisions in "), "{report}");
     assert!(report.contains("p99 "), "{report}");
     assert!(report.contains(" clusters ("), "{report}");
+}
+
+#[tokio::test]
+async fn db_put_writes_through_the_store_into_the_servers_database() {
+    let server = TestServer::start().await;
+    let c = server.client();
+    let bucket = unique_bucket("db-put");
+    crate::support::create_bucket(&c, &bucket).await;
+    let url = server.database_url().expect("a test server's database URL");
+    let key = &server.admin_keys().access_key;
+    let (ok, json, stderr) = bench(&[
+        "--scenario",
+        "db-put",
+        "--database-url",
+        url,
+        "--access-key",
+        key,
+        "--bucket",
+        &bucket,
+        "--size",
+        "4KiB",
+        "--keys",
+        "3",
+        "--concurrency",
+        "4",
+        "--requests",
+        "30",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    let result = &json["results"][0];
+    assert_eq!(result["ops"], 30, "{json}");
+    assert_eq!(result["errors"], 0, "{json}");
+    // What it wrote is an object like any other, served by the server.
+    let listed = c
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("listing what db-put wrote");
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(!keys.is_empty() && keys.len() <= 3, "{keys:?}");
+    let body = crate::support::get(&c, &bucket, keys[0]).await;
+    assert_eq!(body.len(), 4096);
+
+    // Without the bucket, nothing runs.
+    let (ok, _, stderr) = bench(&[
+        "--scenario",
+        "db-put",
+        "--database-url",
+        url,
+        "--access-key",
+        key,
+        "--bucket",
+        "no-such-bucket",
+        "--requests",
+        "1",
+    ])
+    .await;
+    assert!(
+        !ok && stderr.contains("no bucket no-such-bucket"),
+        "{stderr}"
+    );
 }

@@ -15,6 +15,10 @@
 //! same client's GETs of any URL (nginx serving the same bytes) and PUTs to one (the
 //! stack's floor, `host/examples/stack_floor.rs`), and MD5/SHA-256 speed.
 //!
+//! `db-put` needs no server either: it makes a 4 KiB PUT's statements through the
+//! server's store functions against `--database-url` (`database`), to show what they
+//! alone allow.
+//!
 //! `decision` needs no server: it times single policy decisions of the embedded
 //! default module in-process (fresh store and instance per decision, as the server
 //! does) and reports their latency percentiles in microseconds: `authorize` of a
@@ -48,6 +52,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+mod database;
 mod objects;
 mod reference;
 mod versions;
@@ -140,6 +145,10 @@ pub struct BenchArgs {
     /// Sample this process's RSS (the server's) every 100 ms during each scenario.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// The PostgreSQL `--scenario db-put` writes into (the server's own database, e.g.
+    /// postgres://coffer@localhost/coffer?host=DATA_DIR/run for the embedded one).
+    #[arg(long)]
+    database_url: Option<String>,
     /// Part size of the multipart scenario's large upload.
     #[arg(long, default_value = "8MiB", value_parser = parse_size)]
     part_size: u64,
@@ -227,6 +236,10 @@ enum Scenario {
     /// No server: MD5 and SHA-256 speed on one core over --large-size bytes, with
     /// the implementations the server uses; a reference.
     Hash,
+    /// No server: a --size PUT's database statements (the access key and bucket, then
+    /// the object written inline) through the server's own store functions, against
+    /// --database-url, into the existing --bucket, --concurrency tasks; a reference.
+    DbPut,
 }
 
 impl Scenario {
@@ -247,6 +260,7 @@ impl Scenario {
             Scenario::HttpGet => "http-get",
             Scenario::HttpPut => "http-put",
             Scenario::Hash => "hash",
+            Scenario::DbPut => "db-put",
         }
     }
 }
@@ -324,6 +338,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::HttpGet => return reference::run_http(&args, false).await,
         Scenario::HttpPut => return reference::run_http(&args, true).await,
         Scenario::Hash => return reference::run_hash(&args),
+        Scenario::DbPut => return database::run_db_put(&args).await,
         _ => {}
     }
     let plan = Plan::from_args(&args);
@@ -359,6 +374,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         keys: plan.keys,
         origin,
         fetch_path: String::new(),
+        db: None,
     });
 
     let mut results = Vec::new();
@@ -414,7 +430,8 @@ async fn run_scenarios(
         | Scenario::PolicyGet
         | Scenario::HttpGet
         | Scenario::HttpPut
-        | Scenario::Hash => &[],
+        | Scenario::Hash
+        | Scenario::DbPut => &[],
     };
     if plan.scenario == Scenario::CorsGet {
         progress("configuring the bucket's CORS rule");
@@ -1261,6 +1278,8 @@ struct Ctx {
     origin: HeaderValue,
     /// Path and query of [`Op::Fetch`].
     fetch_path: String,
+    /// The database and the write of [`Op::DbPut`].
+    db: Option<database::DbTarget>,
 }
 
 /// The request a worker repeats.
@@ -1284,6 +1303,8 @@ enum Op {
     Fetch,
     /// An unsigned PUT of [`Ctx::size`] bytes to [`Ctx::fetch_path`] (`http-put`).
     Send,
+    /// A PUT's statements, straight to the database ([`Ctx::db`], `db-put`).
+    DbPut,
 }
 
 impl Op {
@@ -1299,6 +1320,7 @@ impl Op {
             Op::ListPage => "list-page",
             Op::Fetch => "http-get",
             Op::Send => "http-put",
+            Op::DbPut => "db-put",
         }
     }
 }
@@ -1434,6 +1456,7 @@ async fn one_op(ctx: &Ctx, op: Op, ticket: u64, rng: &mut SplitMix64) -> anyhow:
         Op::ListPage => list_one_page(ctx, rng).await,
         Op::Fetch => reference::fetch(ctx).await,
         Op::Send => reference::send(ctx, rng.next_u64()).await,
+        Op::DbPut => database::put(ctx, rng).await,
     }
 }
 

@@ -48,6 +48,7 @@ pub(super) async fn run_http(args: &BenchArgs, put: bool) -> anyhow::Result<()> 
         keys: 1,
         origin: HeaderValue::from_static("null"),
         fetch_path: path,
+        db: None,
     });
     progress(&format!("running {scenario} of {url}"));
     let rss = start_rss(plan.server_pid);

@@ -57,6 +57,7 @@ pub(super) async fn run_versions(
         keys: ctx.keys,
         origin: ctx.origin.clone(),
         fetch_path: String::new(),
+        db: None,
     });
     ensure_bucket(&versioned.s3, &versioned.bucket, region).await?;
     let outcome = measure_versioned(&versioned, plan, stop, results).await;
