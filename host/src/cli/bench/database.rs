@@ -23,8 +23,8 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use super::{
-    BenchArgs, Ctx, Op, Plan, S3Client, ScenarioResult, SplitMix64, finish_rss, object_key,
-    progress, run_load, spawn_interrupt_handler, start_rss,
+    BenchArgs, Ctx, Op, Plan, S3Client, SplitMix64, measure, object_key, progress,
+    spawn_interrupt_handler,
 };
 
 /// Largest `--size` of `db-put`: the object is written inline, as the server writes
@@ -103,9 +103,7 @@ pub(super) async fn run_db_put(args: &BenchArgs) -> anyhow::Result<()> {
         db: Some(target),
     });
     progress("running db-put");
-    let rss = start_rss(plan.server_pid);
-    let outcome = run_load(&ctx, Op::DbPut, plan.limit, &plan, &stop).await;
-    let result = ScenarioResult::from_load("db-put", outcome, finish_rss(rss).await);
+    let result = measure(&ctx, Op::DbPut, "db-put", &plan, &stop).await;
     if args.json {
         let value = serde_json::json!({
             "scenario": "db-put",
@@ -127,11 +125,7 @@ pub(super) async fn run_db_put(args: &BenchArgs) -> anyhow::Result<()> {
             result.latency_ms(0.99),
         );
     }
-    if result.errors > 0 {
-        let first = result.error_samples.first().cloned().unwrap_or_default();
-        bail!("{} write(s) failed: {first}", result.errors);
-    }
-    Ok(())
+    result.ensure_no_errors("write")
 }
 
 /// One PUT's statements: the key and the bucket, then the object row. Returns the bytes

@@ -460,13 +460,7 @@ async fn run_scenarios(
             populated = true;
         }
         progress(&format!("running {}", op.name()));
-        let rss = start_rss(plan.server_pid);
-        let outcome = run_load(ctx, op, plan.limit, plan, stop).await;
-        results.push(ScenarioResult::from_load(
-            op.name(),
-            outcome,
-            finish_rss(rss).await,
-        ));
+        results.push(measure(ctx, op, op.name(), plan, stop).await);
     }
     if plan.runs_large() && !stop.is_set() {
         run_large(ctx, plan, stop, results).await;
@@ -532,13 +526,7 @@ async fn run_policy_get(
             return Err(unexpected("Put/DeleteBucketPolicy", response).await);
         }
         progress(&format!("running {name}"));
-        let rss = start_rss(plan.server_pid);
-        let outcome = run_load(ctx, Op::Get, plan.limit, plan, stop).await;
-        results.push(ScenarioResult::from_load(
-            name,
-            outcome,
-            finish_rss(rss).await,
-        ));
+        results.push(measure(ctx, Op::Get, name, plan, stop).await);
     }
     let response = ctx
         .s3
@@ -1363,6 +1351,19 @@ impl LoadOutcome {
     }
 }
 
+/// Runs `op` as scenario `name` for the plan's limit, the server's RSS sampled meanwhile.
+async fn measure(
+    ctx: &Arc<Ctx>,
+    op: Op,
+    name: &'static str,
+    plan: &Plan,
+    stop: &Stop,
+) -> ScenarioResult {
+    let rss = start_rss(plan.server_pid);
+    let outcome = run_load(ctx, op, plan.limit, plan, stop).await;
+    ScenarioResult::from_load(name, outcome, finish_rss(rss).await)
+}
+
 /// Runs `plan.concurrency` workers repeating `op` until `limit` (or Ctrl-C).
 async fn run_load(ctx: &Arc<Ctx>, op: Op, limit: Limit, plan: &Plan, stop: &Stop) -> LoadOutcome {
     let issued = Arc::new(AtomicU64::new(0));
@@ -1793,6 +1794,16 @@ struct ScenarioResult {
 }
 
 impl ScenarioResult {
+    /// An error naming how many of its operations (`what`s) failed and the first
+    /// failure, if any did.
+    fn ensure_no_errors(&self, what: &str) -> anyhow::Result<()> {
+        if self.errors > 0 {
+            let first = self.error_samples.first().cloned().unwrap_or_default();
+            bail!("{} {what}(s) failed: {first}", self.errors);
+        }
+        Ok(())
+    }
+
     /// Summarises a concurrent load.
     fn from_load(name: &'static str, mut load: LoadOutcome, rss: Option<RssReport>) -> Self {
         load.latencies.sort_unstable();

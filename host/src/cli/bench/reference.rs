@@ -18,8 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     BenchArgs, BenchBody, Ctx, DEFAULT_LARGE_SIZE, GENERATOR_CHUNK, MIB, Op, Plan, S3Client,
-    ScenarioResult, SplitMix64, drain, finish_rss, per_second, progress, run_load,
-    spawn_interrupt_handler, start_rss, unexpected,
+    SplitMix64, drain, measure, per_second, progress, spawn_interrupt_handler, unexpected,
 };
 
 /// `--scenario http-get` and `http-put`: unsigned GETs of `--url`, or PUTs of `--size`
@@ -51,10 +50,8 @@ pub(super) async fn run_http(args: &BenchArgs, put: bool) -> anyhow::Result<()> 
         db: None,
     });
     progress(&format!("running {scenario} of {url}"));
-    let rss = start_rss(plan.server_pid);
     let op = if put { Op::Send } else { Op::Fetch };
-    let outcome = run_load(&ctx, op, plan.limit, &plan, &stop).await;
-    let result = ScenarioResult::from_load(scenario, outcome, finish_rss(rss).await);
+    let result = measure(&ctx, op, scenario, &plan, &stop).await;
     if args.json {
         let value = serde_json::json!({
             "scenario": scenario,
@@ -76,11 +73,7 @@ pub(super) async fn run_http(args: &BenchArgs, put: bool) -> anyhow::Result<()> 
             result.latency_ms(0.99),
         );
     }
-    if result.errors > 0 {
-        let first = result.error_samples.first().cloned().unwrap_or_default();
-        bail!("{} request(s) failed: {first}", result.errors);
-    }
-    Ok(())
+    result.ensure_no_errors("request")
 }
 
 /// One unsigned GET of the reference URL; returns the bytes received.
