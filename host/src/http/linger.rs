@@ -12,10 +12,12 @@
 //! the rest lets the client finish, read the error and close. nginx does the same
 //! (`lingering_close`).
 //!
-//! Two bounds keep a closing connection from holding its slot: it closes once the client
-//! has been silent for [`LINGER_IDLE`] (an idle keep-alive client, as at shutdown, has
-//! nothing to send), and after [`LINGER_LIMIT`] regardless (a client that never stops
-//! sending).
+//! Bounds keep a closing connection from holding its slot. A client that sends nothing
+//! for [`LINGER_SILENCE`] is let go: an idle keep-alive client (as at shutdown) has
+//! nothing to send, while one cut off mid-body has bytes queued already. A client seen
+//! sending may pause for up to [`LINGER_GAP`] (a lost packet's retransmission, a busy
+//! client). After [`LINGER_LIMIT`] the socket closes regardless (a client that never
+//! stops sending).
 
 use std::future::Future;
 use std::io;
@@ -30,10 +32,11 @@ use tokio::time::{Instant, Sleep};
 /// client has not finished by then is cut off with a reset, as without lingering.
 pub const LINGER_LIMIT: Duration = Duration::from_secs(5);
 
-/// Longest a closing connection waits for more bytes from its client. A client still
-/// sending a body sends without pauses this long; one that sends nothing (an idle
-/// keep-alive connection closed at shutdown) is let go after this much.
-pub const LINGER_IDLE: Duration = Duration::from_millis(500);
+/// Longest a closing connection waits for the first byte from its client.
+pub const LINGER_SILENCE: Duration = Duration::from_millis(500);
+
+/// Longest pause between bytes of a client seen sending while its connection closes.
+pub const LINGER_GAP: Duration = Duration::from_secs(2);
 
 /// Size of the buffer the discarded bytes are read into.
 const DISCARD_BUF: usize = 16 * 1024;
@@ -43,16 +46,34 @@ const DISCARD_BUF: usize = 16 * 1024;
 #[derive(Debug)]
 pub struct Lingering<S> {
     inner: S,
-    idle: Duration,
-    limit: Duration,
+    bounds: LingerBounds,
     state: State,
 }
+
+/// How long a closing connection lingers (see the module doc).
+#[derive(Debug, Clone, Copy)]
+pub struct LingerBounds {
+    /// Longest wait for the client's first byte.
+    pub silence: Duration,
+    /// Longest pause between bytes once the client is seen sending.
+    pub gap: Duration,
+    /// Longest linger in all.
+    pub limit: Duration,
+}
+
+/// The server's bounds: [`LINGER_SILENCE`], [`LINGER_GAP`], [`LINGER_LIMIT`].
+pub const SERVER_LINGER: LingerBounds = LingerBounds {
+    silence: LINGER_SILENCE,
+    gap: LINGER_GAP,
+    limit: LINGER_LIMIT,
+};
 
 #[derive(Debug)]
 enum State {
     Open,
-    /// The write half is shut down; reading and discarding until EOF or `timer`: the
-    /// earlier of the idle deadline (moved on by each read) and `until`.
+    /// The write half is shut down; reading and discarding until EOF, `until`, or
+    /// `timer` going off while the client is silent (the silence bound, then the gap
+    /// bound from each byte read; never past `until`).
     Draining {
         until: Instant,
         timer: Pin<Box<Sleep>>,
@@ -61,14 +82,12 @@ enum State {
 }
 
 impl<S> Lingering<S> {
-    /// Wraps a freshly accepted stream whose shutdown lingers while the client sends
-    /// with pauses under `idle`, for up to `limit` in all ([`LINGER_IDLE`] and
-    /// [`LINGER_LIMIT`] for the server's connections).
-    pub fn new(inner: S, idle: Duration, limit: Duration) -> Lingering<S> {
+    /// Wraps a freshly accepted stream whose shutdown lingers within `bounds`
+    /// ([`SERVER_LINGER`] for the server's connections).
+    pub fn new(inner: S, bounds: LingerBounds) -> Lingering<S> {
         Lingering {
             inner,
-            idle,
-            limit,
+            bounds,
             state: State::Open,
         }
     }
@@ -110,9 +129,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Lingering<S> {
     }
 
     /// Shuts down the write half (the client sees the response end), then discards what
-    /// the client sends until it closes, fails, pauses for the idle bound, or the limit
-    /// passes. Errors while discarding end the linger, not the shutdown: the response is
-    /// already out.
+    /// the client sends until it closes, fails, stays silent past a bound, or the limit
+    /// passes. Bytes waiting are read before any bound is checked, so a server too busy
+    /// to read for a while does not cut off a client that kept sending. Errors while
+    /// discarding end the linger, not the shutdown: the response is already out.
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
         loop {
@@ -120,25 +140,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Lingering<S> {
                 State::Open => {
                     ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
                     let now = Instant::now();
+                    let bounds = this.bounds;
                     this.state = State::Draining {
-                        until: now + this.limit,
-                        timer: Box::pin(tokio::time::sleep_until(now + this.idle.min(this.limit))),
+                        until: now + bounds.limit,
+                        timer: Box::pin(tokio::time::sleep_until(
+                            now + bounds.silence.min(bounds.limit),
+                        )),
                     };
                 }
                 State::Draining { until, timer } => {
-                    if timer.as_mut().poll(cx).is_ready() {
-                        this.state = State::Closed;
-                        continue;
-                    }
                     let mut discard = [0u8; DISCARD_BUF];
                     let mut buf = ReadBuf::new(&mut discard);
-                    match ready!(Pin::new(&mut this.inner).poll_read(cx, &mut buf)) {
-                        Ok(()) if !buf.filled().is_empty() => {
-                            let next = (Instant::now() + this.idle).min(*until);
-                            timer.as_mut().reset(next);
+                    match Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
+                        Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                            let now = Instant::now();
+                            if now >= *until {
+                                this.state = State::Closed;
+                            } else {
+                                timer.as_mut().reset((now + this.bounds.gap).min(*until));
+                            }
                         }
-                        // EOF: the client closed after reading the response.
-                        Ok(()) | Err(_) => this.state = State::Closed,
+                        // EOF (the client closed after reading the response) or an error.
+                        Poll::Ready(_) => this.state = State::Closed,
+                        Poll::Pending => {
+                            ready!(timer.as_mut().poll(cx));
+                            this.state = State::Closed;
+                        }
                     }
                 }
                 State::Closed => return Poll::Ready(Ok(())),
@@ -153,14 +180,25 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
-    const IDLE: Duration = Duration::from_millis(300);
+    const SILENCE: Duration = Duration::from_millis(300);
+
+    fn bounds(gap: Duration, limit: Duration) -> LingerBounds {
+        LingerBounds {
+            silence: SILENCE,
+            gap,
+            limit,
+        }
+    }
 
     async fn pair() -> (Lingering<TcpStream>, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let client = TcpStream::connect(addr).await.expect("connect");
         let (server, _) = listener.accept().await.expect("accept");
-        let lingering = Lingering::new(server, IDLE, Duration::from_secs(30));
+        let lingering = Lingering::new(
+            server,
+            bounds(Duration::from_secs(30), Duration::from_secs(60)),
+        );
         (lingering, client)
     }
 
@@ -183,12 +221,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn shutdown_lets_go_of_a_silent_client_after_the_idle_bound() {
+    async fn shutdown_lets_go_of_a_silent_client_after_the_silence_bound() {
         let (mut server, _client) = pair().await;
         let began = std::time::Instant::now();
         server.shutdown().await.expect("shutdown");
         let took = began.elapsed();
-        assert!(took >= IDLE && took < Duration::from_secs(10), "{took:?}");
+        assert!(
+            took >= SILENCE && took < Duration::from_secs(10),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_seen_sending_may_pause_longer_than_the_silence_bound() {
+        let (mut server, mut client) = pair().await;
+        server.write_all(b"answer").await.expect("write");
+        let closing = tokio::spawn(async move { server.shutdown().await });
+        let body = vec![b'x'; 8 << 20];
+        client.write_all(&body).await.expect("the first half");
+        tokio::time::sleep(SILENCE * 3).await;
+        client
+            .write_all(&body)
+            .await
+            .expect("the second half, after the pause");
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.expect("read");
+        assert_eq!(answer, b"answer");
+        drop(client);
+        closing.await.expect("join").expect("shutdown");
     }
 
     #[tokio::test]
@@ -197,7 +257,10 @@ mod tests {
         let addr = listener.local_addr().expect("addr");
         let mut client = TcpStream::connect(addr).await.expect("connect");
         let (server, _) = listener.accept().await.expect("accept");
-        let mut server = Lingering::new(server, IDLE, Duration::from_secs(1));
+        let mut server = Lingering::new(
+            server,
+            bounds(Duration::from_secs(30), Duration::from_secs(1)),
+        );
         let sending = tokio::spawn(async move {
             let piece = [b'x'; 1024];
             while client.write_all(&piece).await.is_ok() {

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use super::body::ResponseBody;
-use super::linger::{LINGER_IDLE, LINGER_LIMIT, Lingering};
+use super::linger::{Lingering, SERVER_LINGER};
 use super::tls::Tls;
 use crate::state::AppState;
 
@@ -94,7 +94,7 @@ where
                 None => {
                     watcher
                         .watch(http.serve_connection(
-                            TokioIo::new(Lingering::new(stream, LINGER_IDLE, LINGER_LIMIT)),
+                            TokioIo::new(Lingering::new(stream, SERVER_LINGER)),
                             svc,
                         ))
                         .await
@@ -106,7 +106,7 @@ where
                         Ok(Ok(stream)) => {
                             watcher
                                 .watch(http.serve_connection(
-                                    TokioIo::new(Lingering::new(stream, LINGER_IDLE, LINGER_LIMIT)),
+                                    TokioIo::new(Lingering::new(stream, SERVER_LINGER)),
                                     svc,
                                 ))
                                 .await
