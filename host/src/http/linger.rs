@@ -182,37 +182,32 @@ mod tests {
 
     const SILENCE: Duration = Duration::from_millis(300);
 
-    fn bounds(gap: Duration, limit: Duration) -> LingerBounds {
-        LingerBounds {
-            silence: SILENCE,
-            gap,
-            limit,
-        }
-    }
-
-    async fn pair() -> (Lingering<TcpStream>, TcpStream) {
+    /// A connected pair: the server's end lingering within `limit` (silence bound
+    /// [`SILENCE`], gap bound 30 s), and the client's.
+    async fn pair(limit: Duration) -> (Lingering<TcpStream>, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let client = TcpStream::connect(addr).await.expect("connect");
         let (server, _) = listener.accept().await.expect("accept");
-        let lingering = Lingering::new(
-            server,
-            bounds(Duration::from_secs(30), Duration::from_secs(60)),
-        );
-        (lingering, client)
+        let bounds = LingerBounds {
+            silence: SILENCE,
+            gap: Duration::from_secs(30),
+            limit,
+        };
+        (Lingering::new(server, bounds), client)
     }
 
-    #[tokio::test]
-    async fn shutdown_reads_what_the_client_still_sends_until_it_closes() {
-        let (mut server, mut client) = pair().await;
+    /// The server answers and shuts down; the client sends two 8 MiB halves of a body
+    /// (far more than the socket buffers hold: without the drain its writes fail),
+    /// `pause` apart, then must read the whole answer.
+    async fn answer_reaches_a_client_still_sending(pause: Duration) {
+        let (mut server, mut client) = pair(Duration::from_secs(60)).await;
         server.write_all(b"answer").await.expect("write");
         let closing = tokio::spawn(async move { server.shutdown().await });
-        // Far more than the socket buffers hold: without the drain this write fails.
-        let body = vec![b'x'; 16 << 20];
-        client
-            .write_all(&body)
-            .await
-            .expect("the whole body is accepted");
+        let half = vec![b'x'; 8 << 20];
+        client.write_all(&half).await.expect("the first half");
+        tokio::time::sleep(pause).await;
+        client.write_all(&half).await.expect("the second half");
         let mut answer = Vec::new();
         client.read_to_end(&mut answer).await.expect("read");
         assert_eq!(answer, b"answer");
@@ -221,8 +216,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn shutdown_reads_what_the_client_still_sends_until_it_closes() {
+        answer_reaches_a_client_still_sending(Duration::ZERO).await;
+    }
+
+    #[tokio::test]
+    async fn a_client_seen_sending_may_pause_longer_than_the_silence_bound() {
+        answer_reaches_a_client_still_sending(SILENCE * 3).await;
+    }
+
+    #[tokio::test]
     async fn shutdown_lets_go_of_a_silent_client_after_the_silence_bound() {
-        let (mut server, _client) = pair().await;
+        let (mut server, _client) = pair(Duration::from_secs(60)).await;
         let began = std::time::Instant::now();
         server.shutdown().await.expect("shutdown");
         let took = began.elapsed();
@@ -233,34 +238,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_client_seen_sending_may_pause_longer_than_the_silence_bound() {
-        let (mut server, mut client) = pair().await;
-        server.write_all(b"answer").await.expect("write");
-        let closing = tokio::spawn(async move { server.shutdown().await });
-        let body = vec![b'x'; 8 << 20];
-        client.write_all(&body).await.expect("the first half");
-        tokio::time::sleep(SILENCE * 3).await;
-        client
-            .write_all(&body)
-            .await
-            .expect("the second half, after the pause");
-        let mut answer = Vec::new();
-        client.read_to_end(&mut answer).await.expect("read");
-        assert_eq!(answer, b"answer");
-        drop(client);
-        closing.await.expect("join").expect("shutdown");
-    }
-
-    #[tokio::test]
     async fn shutdown_gives_up_on_a_client_that_never_stops_sending() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let mut client = TcpStream::connect(addr).await.expect("connect");
-        let (server, _) = listener.accept().await.expect("accept");
-        let mut server = Lingering::new(
-            server,
-            bounds(Duration::from_secs(30), Duration::from_secs(1)),
-        );
+        let (mut server, mut client) = pair(Duration::from_secs(1)).await;
         let sending = tokio::spawn(async move {
             let piece = [b'x'; 1024];
             while client.write_all(&piece).await.is_ok() {

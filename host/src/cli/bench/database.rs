@@ -36,7 +36,6 @@ const MAX_INLINE: u64 = 64 << 10;
 pub(super) struct DbTarget {
     pool: PgPool,
     access_key: String,
-    bucket: String,
     bucket_id: i64,
     owner_id: i64,
     versioning: Versioning,
@@ -83,7 +82,6 @@ pub(super) async fn run_db_put(args: &BenchArgs) -> anyhow::Result<()> {
     let target = DbTarget {
         pool,
         access_key,
-        bucket,
         bucket_id: found.id,
         owner_id: key.account.id,
         versioning: found.versioning,
@@ -95,7 +93,7 @@ pub(super) async fn run_db_put(args: &BenchArgs) -> anyhow::Result<()> {
     let stop = spawn_interrupt_handler();
     let ctx = Arc::new(Ctx {
         s3: S3Client::new(&args.endpoint, "", "", &args.region)?,
-        bucket: target.bucket.clone(),
+        bucket,
         size: plan.size,
         keys: plan.keys,
         origin: HeaderValue::from_static("null"),
@@ -132,7 +130,7 @@ pub(super) async fn run_db_put(args: &BenchArgs) -> anyhow::Result<()> {
 /// written.
 pub(super) async fn put(ctx: &Ctx, rng: &mut SplitMix64) -> anyhow::Result<u64> {
     let db = ctx.db.as_ref().context("db-put without a database")?;
-    find_active_key_and_bucket(&db.pool, &db.access_key, &db.bucket)
+    find_active_key_and_bucket(&db.pool, &db.access_key, &ctx.bucket)
         .await?
         .context("the access key is gone")?;
     let key = object_key(rng.below(ctx.keys));
