@@ -8,6 +8,7 @@ use crate::config::ServerConfig;
 use crate::policy::registry::PolicyRegistry;
 use crate::store::blob::ChunkStore;
 use crate::store::secrets::MasterKey;
+use crate::store::small_writes::SmallWrites;
 
 /// A source of the current time, injectable so expiry and skew are testable.
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -16,6 +17,8 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 pub struct AppState {
     /// Metadata database.
     pub pool: PgPool,
+    /// Writes small objects in batches (group commit) on `pool`.
+    pub small_writes: SmallWrites,
     /// Object data.
     pub chunks: Arc<ChunkStore>,
     /// Unseals secret keys.

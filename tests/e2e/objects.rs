@@ -327,6 +327,90 @@ async fn racing_inline_and_chunked_overwrites_leave_one_whole_object() {
     assert_eq!((rows, unreferenced), (1, 0));
 }
 
+/// A counter of the server's `/metrics`.
+async fn counter(s: &TestServer, name: &str) -> u64 {
+    let text = s.admin_raw("GET", "/metrics").send().await.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+/// Small PUTs written together (`store::small_writes`, group commit): writers in two
+/// buckets each overwrite a key of their own and read it back after every answer, while
+/// others race on shared keys (so one key comes twice in a batch). Every answer's ETag is
+/// its body's, every read is the writer's last body (read-after-write), each shared key
+/// ends as one of its bodies, whole, in one row, and the writes went in fewer batches
+/// than writes.
+#[tokio::test]
+async fn small_puts_written_together_each_read_back_their_own_bytes() {
+    let s = TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(INLINE)
+        .start()
+        .await;
+    let c = s.client();
+    let buckets = [unique_bucket("together-a"), unique_bucket("together-b")];
+    for bucket in &buckets {
+        create_bucket(&c, bucket).await;
+    }
+    let (writes_before, batches_before) = (
+        counter(&s, "coffer_db_small_writes_total").await,
+        counter(&s, "coffer_db_small_write_batches_total").await,
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..16 {
+        let (c, bucket) = (c.clone(), buckets[w % 2].clone());
+        tasks.spawn(async move {
+            let key = format!("own-{w}");
+            for i in 0..10 {
+                let data = random_bytes(1 + (w * 97 + i * 31) % INLINE);
+                let answer = c
+                    .put_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .body(ByteStream::from(data.clone()))
+                    .send()
+                    .await
+                    .expect("PUT");
+                assert_eq!(answer.e_tag(), Some(etag_of(&data).as_str()));
+                assert_eq!(get(&c, &bucket, &key).await, data, "writer {w}, PUT {i}");
+            }
+        });
+    }
+    let shared: Vec<Vec<u8>> = (0..48).map(|i| random_bytes(10 + i)).collect();
+    for (i, data) in shared.iter().enumerate() {
+        let (c, bucket, data) = (c.clone(), buckets[0].clone(), data.clone());
+        tasks.spawn(async move {
+            put(&c, &bucket, &format!("shared-{}", i % 4), &data).await;
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a writer");
+    }
+    for k in 0..4 {
+        let body = get(&c, &buckets[0], &format!("shared-{k}")).await;
+        assert!(
+            shared.iter().skip(k).step_by(4).any(|d| *d == body),
+            "shared-{k}: one of its bodies, whole"
+        );
+    }
+    let db = s.db().await;
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM objects o JOIN buckets b ON b.id = o.bucket_id
+         WHERE b.name = $1 AND o.key LIKE 'shared-%'",
+    )
+    .bind(&buckets[0])
+    .fetch_one(&db)
+    .await
+    .expect("counting");
+    db.close().await;
+    assert_eq!(rows, 4);
+    let writes = counter(&s, "coffer_db_small_writes_total").await - writes_before;
+    let batches = counter(&s, "coffer_db_small_write_batches_total").await - batches_before;
+    assert!(writes >= 16 * 10 + 48, "{writes} writes in batches");
+    assert!(batches < writes, "{writes} writes in {batches} batches");
+}
+
 /// Decodes an RFC 2047 `=?UTF-8?B?...?=` encoded word (how AWS returns non-ASCII
 /// metadata); other values are returned unchanged.
 fn decode_rfc2047(value: &str) -> String {

@@ -9,6 +9,7 @@ use coffer::policy::registry::PolicyRegistry;
 use coffer::policy::{Limits, PolicyEngine};
 use coffer::state::{AppState, system_clock};
 use coffer::store::settings::{self, Setting};
+use coffer::store::small_writes::SmallWrites;
 use coffer::store::{accounts, admins, blob::ChunkStore, gc, repair, scrub, secrets};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -395,6 +396,7 @@ async fn serve(
     );
     let state = Arc::new(AppState {
         pool: db.pool.clone(),
+        small_writes: SmallWrites::start(&db.pool),
         chunks: chunks.clone(),
         master_key,
         config: config.clone(),

@@ -188,6 +188,7 @@ async fn route(
             crate::s3::metrics::render(&mut out);
             crate::s3::lifecycle_worker::render_metrics(&mut out);
             crate::metrics::db::render(&state.pool, &mut out);
+            crate::store::small_writes::render_metrics(&mut out);
             match crate::store::chunks::repair_backlog(&state.pool).await {
                 Ok((queued, lost)) => out.push_str(&format!(
                     "# HELP coffer_repair_queue_chunks Chunks waiting for repair.\n\

@@ -248,7 +248,7 @@ pub async fn store_upload(
 /// still owns are removed: if the commit happened after all (a lost `COMMIT` answer),
 /// it took their intents and nothing is removed (see `store::blob::writer`).
 pub async fn commit(state: &AppState, obj: NewObject<'_>) -> S3Result<Committed> {
-    let result = object_write::put_object(&state.pool, &obj).await;
+    let result = object_write::put_object(&state.pool, &state.small_writes, &obj).await;
     if let NewBody::Chunks(written) = obj.body {
         match &result {
             Ok(_) => written.committed(),

@@ -28,6 +28,7 @@ pub mod repair;
 pub mod scrub;
 pub mod secrets;
 pub mod settings;
+pub mod small_writes;
 pub mod throttle;
 pub mod versions;
 pub mod volumes;
@@ -140,6 +141,9 @@ pub enum Error {
     /// No such multipart upload (in this bucket, for this key).
     #[error("no such upload")]
     NoSuchUpload,
+    /// The worker writing small objects in batches is gone (the runtime is stopping).
+    #[error("the worker writing small objects stopped")]
+    WriterStopped,
     /// A blocking task died.
     #[error("background task: {0}")]
     Join(String),

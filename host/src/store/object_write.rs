@@ -3,8 +3,8 @@
 //! (<https://docs.aws.amazon.com/AmazonS3/latest/userguide/Versioning.html>).
 //!
 //! Every writer and deleter of a key first locks the key's current version (`FOR UPDATE`
-//! of the row with `is_latest`, or the `UPDATE` of the one-statement small write,
-//! [`put_small_unversioned`]), so they serialise per key and the row ids they write grow
+//! of the row with `is_latest`, or the `UPDATE` of a batch of small writes,
+//! [`SmallWrites`]), so they serialise per key and the row ids they write grow
 //! in commit order: the newest version is the one with the largest id. When a key has
 //! no current version yet (or it was deleted under the lock's wait), two writers can both
 //! find nothing and both insert a current version; the unique index `objects_latest_key`
@@ -20,6 +20,7 @@ use super::buckets::Versioning;
 use super::chunks::{StoredChunk, insert_chunks, release_chunks};
 use super::multipart::ObjectPart;
 use super::objects::{NewBody, NewObject, VersionSelector, WriteCondition};
+use super::small_writes::SmallWrites;
 use super::{Error, constraint_of};
 
 /// The unique index allowing one current version per key.
@@ -51,8 +52,15 @@ pub struct Committed {
 ///
 /// The chunks of a replaced version are released in the same transaction; their files go
 /// after `--delete-delay` (see [`super::gc`]).
-pub async fn put_object(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed, Error> {
-    if let Some(committed) = put_small_unversioned(pool, obj).await? {
+///
+/// The commonest small write goes through `small_writes` (see [`SmallWrites::put`]),
+/// committed together with others made at the same time.
+pub async fn put_object(
+    pool: &PgPool,
+    small_writes: &SmallWrites,
+    obj: &NewObject<'_>,
+) -> Result<Committed, Error> {
+    if let Some(committed) = small_writes.put(obj).await? {
         return Ok(committed);
     }
     let mut attempt = 0;
@@ -72,26 +80,12 @@ pub async fn put_object(pool: &PgPool, obj: &NewObject<'_>) -> Result<Committed,
     }
 }
 
-/// [`put_small_unversioned`]'s overwrite in place: every column a new row gets, bound as
-/// `$1`..`$20` by [`bind_columns`], a new id included, on the key's current row if that
-/// is an inline, unversioned, unshared one.
-const REPLACE_INLINE: &str = "UPDATE objects o SET id = nextval('objects_id_seq'),
-    size = $3, etag = $4, owner_id = $5, content_type = $6, content_encoding = $7,
-    content_disposition = $8, content_language = $9, cache_control = $10, expires = $11,
-    user_metadata = $12, checksum_algorithm = $13, checksum_value = $14, inline_data = $15,
-    acl = $16, tags = $17, retention_mode = $18, retain_until = $19, legal_hold = $20,
-    last_modified = now()
-    WHERE o.bucket_id = $1 AND o.key = $2 AND o.is_latest AND o.version_id IS NULL
-      AND NOT o.delete_marker AND o.inline_data IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM object_chunks c WHERE c.object_id = o.id)
-      AND NOT EXISTS (SELECT 1 FROM object_parts p WHERE p.object_id = o.id)
-    RETURNING o.last_modified";
-
 /// A query of rows of type `O` being bound.
 type PgQueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>;
 
 /// Binds a new version's columns as `$1`..`$20`: the bucket and key, then the values of
-/// [`REPLACE_INLINE`]'s columns in order (`data`: the inline bytes, `None` for a body in
+/// the other columns a new row gets, in the order of `put_small_objects`'s arguments
+/// (`migrations/0016_small_writes.sql`) (`data`: the inline bytes, `None` for a body in
 /// chunks). Every write of an object row binds them so, so none can be left out of one.
 fn bind_columns<'q, O>(
     query: PgQueryAs<'q, O>,
@@ -119,70 +113,6 @@ fn bind_columns<'q, O>(
         .bind(obj.retention.map(|r| r.mode.as_str()))
         .bind(obj.retention.map(|r| r.retain_until))
         .bind(obj.legal_hold)
-}
-
-/// The common small write, an unconditional PUT of bytes kept inline in a bucket that never
-/// had versioning, in one statement instead of a transaction of five or six: the key's
-/// current version, if it is kept inline too, is overwritten in place (`UPDATE`); a key
-/// without one gets its row (`INSERT ... ON CONFLICT DO NOTHING`). `None` when neither
-/// applies (a chunked or multipart current version, or a write that raced one in): the
-/// caller takes the general path.
-///
-/// This keeps [`put_object`]'s promises. In place is right only here: an unversioned key
-/// has one version, and an inline version has no chunks to release and no parts
-/// referencing its row. The row still gets a new id, as a replacing row would: ids grow
-/// in commit order, and a lifecycle expiration that read the old version checks that
-/// the key's row is still the one it read ([`expire_current_version`]). The row lock the
-/// `UPDATE` takes orders it with every other writer and deleter of the key, as the
-/// general path's `FOR UPDATE` does; one whose row was deleted or replaced while it
-/// waited matches nothing and falls through. Every column a new row gets is set
-/// (`REPLACE_INLINE`; `tests/e2e/objects.rs` compares an overwritten row with a new one).
-/// Measured in `docs/performance.md` ("4 KiB PUT").
-async fn put_small_unversioned(
-    pool: &PgPool,
-    obj: &NewObject<'_>,
-) -> Result<Option<Committed>, Error> {
-    let NewBody::Inline(data) = &obj.body else {
-        return Ok(None);
-    };
-    if obj.versioning != Versioning::Unversioned || obj.condition != WriteCondition::None {
-        return Ok(None);
-    }
-    let replaced: Option<(OffsetDateTime,)> =
-        bind_columns(sqlx::query_as(REPLACE_INLINE), obj, Some(data))
-            .fetch_optional(pool)
-            .await?;
-    if let Some((last_modified,)) = replaced {
-        return Ok(Some(Committed {
-            last_modified,
-            version_id: None,
-        }));
-    }
-    let created: Option<(OffsetDateTime,)> = bind_columns(
-        sqlx::query_as(
-            "INSERT INTO objects (bucket_id, key, size, etag, owner_id, content_type,
-                content_encoding, content_disposition, content_language, cache_control,
-                expires, user_metadata, checksum_algorithm, checksum_value, inline_data, acl,
-                tags, retention_mode, retain_until, legal_hold)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                $17, $18, $19, $20)
-             ON CONFLICT (bucket_id, key) WHERE is_latest DO NOTHING
-             RETURNING last_modified",
-        ),
-        obj,
-        Some(data),
-    )
-    .fetch_optional(pool)
-    .await
-    .map_err(|e| match constraint_of(&e) {
-        // The bucket was deleted meanwhile.
-        Some("objects_bucket_id_fkey") => Error::NoSuchBucket,
-        _ => Error::Db(e),
-    })?;
-    Ok(created.map(|(last_modified,)| Committed {
-        last_modified,
-        version_id: None,
-    }))
 }
 
 /// The body of [`put_object`] inside a caller's transaction (CompleteMultipartUpload
@@ -630,7 +560,7 @@ pub async fn delete_unversioned(
 ) -> Result<(), Error> {
     let mut tx = pool.begin().await?;
     let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM objects WHERE bucket_id = $1 AND key = ANY($2) ORDER BY id FOR UPDATE",
+        "SELECT id FROM objects WHERE bucket_id = $1 AND key = ANY($2) ORDER BY key FOR UPDATE",
     )
     .bind(bucket_id)
     .bind(keys)

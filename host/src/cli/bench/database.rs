@@ -17,6 +17,7 @@ use coffer::store::buckets::Versioning;
 use coffer::store::buckets::find_active_key_and_bucket;
 use coffer::store::object_write::put_object;
 use coffer::store::objects::{NewBody, NewObject, ObjectHeaders, WriteCondition};
+use coffer::store::small_writes::SmallWrites;
 use http::HeaderValue;
 use md5::{Digest, Md5};
 use sqlx::PgPool;
@@ -35,6 +36,7 @@ const MAX_INLINE: u64 = 64 << 10;
 #[derive(Debug)]
 pub(super) struct DbTarget {
     pool: PgPool,
+    small_writes: SmallWrites,
     access_key: String,
     bucket_id: i64,
     owner_id: i64,
@@ -80,6 +82,7 @@ pub(super) async fn run_db_put(args: &BenchArgs) -> anyhow::Result<()> {
     SplitMix64(plan.size).fill(&mut data);
     let etag = format!("\"{}\"", hex::encode(Md5::digest(&data)));
     let target = DbTarget {
+        small_writes: SmallWrites::start(&pool),
         pool,
         access_key,
         bucket_id: found.id,
@@ -136,6 +139,7 @@ pub(super) async fn put(ctx: &Ctx, rng: &mut SplitMix64) -> anyhow::Result<u64> 
     let key = object_key(rng.below(ctx.keys));
     put_object(
         &db.pool,
+        &db.small_writes,
         &NewObject {
             bucket_id: db.bucket_id,
             key: &key,
