@@ -141,9 +141,6 @@ pub enum Error {
     /// No such multipart upload (in this bucket, for this key).
     #[error("no such upload")]
     NoSuchUpload,
-    /// The worker writing small objects in batches is gone (the runtime is stopping).
-    #[error("the worker writing small objects stopped")]
-    WriterStopped,
     /// A blocking task died.
     #[error("background task: {0}")]
     Join(String),

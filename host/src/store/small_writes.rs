@@ -138,11 +138,26 @@ impl SmallWrites {
             row: Row::new(obj, data.clone()),
             answer,
         };
-        self.queues[worker]
-            .send(pending)
-            .await
-            .map_err(|_| Error::WriterStopped)?;
-        answered.await.map_err(|_| Error::WriterStopped)?
+        // A worker that is gone (it could only have panicked) leaves its writes to the
+        // general path: an unconditional write made there after a batch that may have
+        // committed it is the same write made a moment later.
+        if self.queues[worker].send(pending).await.is_err() {
+            tracing::error!(
+                worker,
+                "small-write worker gone: writing through the general path"
+            );
+            return Ok(None);
+        }
+        match answered.await {
+            Ok(answer) => answer,
+            Err(_) => {
+                tracing::error!(
+                    worker,
+                    "small-write worker gone: writing through the general path"
+                );
+                Ok(None)
+            }
+        }
     }
 }
 

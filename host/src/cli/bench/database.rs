@@ -2,7 +2,8 @@
 //! makes the statements a 4 KiB PUT of Coffer makes, through the server's own store
 //! functions: the access key and the bucket read in one statement
 //! (`buckets::find_active_key_and_bucket`), then the object written
-//! (`object_write::put_object`, inline). No HTTP, no signature, no policy decision, no
+//! (`object_write::put_object`, inline, so in batches with the other tasks' writes as the
+//! server makes them: `store::small_writes`). No HTTP, no signature, no policy decision, no
 //! hashing of the body (one ETag computed up front).
 //!
 //! What it shows is how far the PUT's statements alone can go on the machine, next to
