@@ -1,29 +1,32 @@
 //! Group commit of the commonest small write: an unconditional PUT of bytes kept inline,
-//! into a bucket that never had versioning. Concurrent ones are made together, one
-//! statement for a batch of keys instead of one statement each, so PostgreSQL's work per
-//! statement and per commit (binding, executor set-up, the commit's WAL flush) and sqlx's
-//! per query is paid once per batch. Measured in `docs/performance.md` ("Group commit of
-//! small PUTs").
+//! into a bucket that never had versioning. Concurrent ones are made together, one call
+//! of the SQL function `put_small_objects` (`migrations/0016_small_writes.sql`) and one
+//! commit for a batch of keys, so PostgreSQL's work per statement sent and per commit
+//! (the round trip, binding, the commit's WAL flush) and sqlx's per query is paid once per
+//! batch. Measured in `docs/performance.md` ("Group commit of small PUTs").
 //!
-//! A write is acknowledged only once the statement that holds it has committed, as a
-//! write of its own would be: batching does not weaken "acknowledged means durable".
-//! Batches form by themselves: a worker takes everything queued for it when it is free
-//! (at most [`MAX_BATCH`]), so a lone write waits for nothing and a batch grows only while
-//! the previous one is in PostgreSQL.
+//! A write is acknowledged only once the commit that holds it is done, as a write of its
+//! own would be: batching does not weaken "acknowledged means durable". Batches form by
+//! themselves: a worker takes everything queued for it when it is free (at most
+//! [`MAX_BATCH`]), so a lone write waits for nothing and a batch grows only while the
+//! previous one is in PostgreSQL.
 //!
 //! Each write does what its own statement would (see [`SmallWrites::put`]): the key's
 //! current version, if it is kept inline too, is overwritten in place, with a new row id
 //! as a new version gets; a key without one gets its row; anything else (a chunked or
 //! multipart current version, a write that raced one in) is left to the caller's
-//! general path, as is a key written twice in one batch beyond its first write (it goes
-//! in the next statement instead).
+//! general path. A key written twice in one batch gets its second write in the next call.
+//! Inside the function each key has its own statements, so each is found by the unique
+//! index on `(bucket_id, key)` whatever the table's statistics; one statement joining the
+//! batch with `objects` was planned from them, and was measured planning every call,
+//! scanning the table, or scanning a bucket's every row per batch.
 //!
 //! Locks: keys are spread over the workers by a hash of bucket and key, so one key is
-//! never in two batches of this process at once, and a batch's rows are sorted by bucket
-//! and key, the order in which multi-key deletes lock rows too
-//! ([`super::object_write::delete_unversioned`]). A batch whose statement fails (a bucket
-//! deleted meanwhile, a deadlock with another process's batch) is made again one write at
-//! a time, so each write gets its own answer.
+//! never in two batches of this process at once, and a batch's keys are written in
+//! bucket and key order, the order in which multi-key deletes lock rows too
+//! ([`super::object_write::delete_unversioned`]). A batch whose call fails (a bucket
+//! deleted meanwhile, a deadlock with another process) is made again one write at a
+//! time, so each write gets its own answer.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
