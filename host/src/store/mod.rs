@@ -1,5 +1,6 @@
 //! Storage: metadata in PostgreSQL, split by what it keeps ([`accounts`], [`buckets`],
-//! [`objects`], [`multipart`] uploads, [`chunks`] with their copies and queues,
+//! [`objects`] with their writes ([`object_write`], and [`small_writes`] for small PUTs
+//! committed together), [`multipart`] uploads, [`chunks`] with their copies and queues,
 //! [`volumes`], runtime [`settings`]), object bytes in replicated chunk files ([`blob`]),
 //! the background workers that keep them ([`repair`], [`scrub`], the garbage collector
 //! [`gc`], paced by [`throttle`]), secret keys sealed with the master key ([`secrets`]),

@@ -60,8 +60,11 @@ pub async fn put_object(
     small_writes: &SmallWrites,
     obj: &NewObject<'_>,
 ) -> Result<Committed, Error> {
-    if let Some(committed) = small_writes.put(obj).await? {
-        return Ok(committed);
+    if let Some(last_modified) = small_writes.put(obj).await? {
+        return Ok(Committed {
+            last_modified,
+            version_id: None,
+        });
     }
     let mut attempt = 0;
     loop {

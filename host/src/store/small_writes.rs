@@ -38,7 +38,6 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 use super::buckets::Versioning;
-use super::object_write::Committed;
 use super::objects::{NewBody, NewObject, WriteCondition};
 use super::{Error, constraint_of};
 use crate::acl::Grants;
@@ -72,7 +71,7 @@ pub struct SmallWrites {
 /// A write waiting for its batch, and where its answer goes.
 struct Pending {
     row: Row,
-    answer: oneshot::Sender<Result<Option<Committed>, Error>>,
+    answer: oneshot::Sender<Result<Option<OffsetDateTime>, Error>>,
 }
 
 /// A write's columns, owned so they can wait in a queue. They are the columns every new
@@ -116,19 +115,21 @@ impl SmallWrites {
 
     /// Writes `obj` in the next batch if it is a small write (an unconditional write of
     /// inline bytes into an unversioned bucket) and the key's current version, if any, is
-    /// inline too. `None` when it is not, or when the key's current version is chunked or
+    /// inline too, and returns the new version's Last-Modified (it is the `null` version).
+    /// `None` when it is not, or when the key's current version is chunked or
     /// a multipart object, or appeared meanwhile: the caller takes the general path.
     ///
     /// This keeps `object_write::put_object`'s promises. In place is right only here: an
     /// unversioned key has one version, and an inline version has no chunks to release
     /// and no parts referencing its row. The row still gets a new id, as a replacing row
-    /// would: ids grow in commit order, and a lifecycle expiration or an ACL change that
-    /// read the old version checks that the key's row is still the one it read. The row
+    /// would: ids grow in commit order, and a lifecycle expiration that read the old
+    /// version checks that the key's row is still the one it read
+    /// (`object_write::expire_current_version`). The row
     /// lock the `UPDATE` takes orders it with every other writer and deleter of the key,
     /// as the general path's `FOR UPDATE` does; one whose row was deleted or replaced
     /// while it waited matches nothing and falls through. `tests/e2e/objects.rs` compares
     /// an overwritten row with a new one column by column.
-    pub async fn put(&self, obj: &NewObject<'_>) -> Result<Option<Committed>, Error> {
+    pub async fn put(&self, obj: &NewObject<'_>) -> Result<Option<OffsetDateTime>, Error> {
         let NewBody::Inline(data) = &obj.body else {
             return Ok(None);
         };
@@ -248,7 +249,7 @@ async fn write_group(pool: &PgPool, mut group: Vec<Pending>) {
 /// Writes `rows`, distinct keys of one bucket sorted by key, with
 /// `put_small_objects` (`migrations/0016_small_writes.sql`). Each row's result, in order:
 /// `None` where the key's current version was neither overwritten nor created.
-async fn write_rows(pool: &PgPool, rows: &[&Row]) -> Result<Vec<Option<Committed>>, Error> {
+async fn write_rows(pool: &PgPool, rows: &[&Row]) -> Result<Vec<Option<OffsetDateTime>>, Error> {
     BATCHES.fetch_add(1, Ordering::Relaxed);
     WRITES.fetch_add(rows.len() as u64, Ordering::Relaxed);
     let done: Vec<(i32, OffsetDateTime)> = bind_rows(
@@ -265,22 +266,14 @@ async fn write_rows(pool: &PgPool, rows: &[&Row]) -> Result<Vec<Option<Committed
         Some("objects_bucket_id_fkey") => Error::NoSuchBucket,
         _ => Error::Db(e),
     })?;
-    let mut written: Vec<Option<Committed>> = rows.iter().map(|_| None).collect();
+    let mut written: Vec<Option<OffsetDateTime>> = rows.iter().map(|_| None).collect();
     for (n, last_modified) in done {
         let slot = usize::try_from(n - 1).ok().and_then(|i| written.get_mut(i));
         if let Some(slot) = slot {
-            *slot = Some(committed(last_modified));
+            *slot = Some(last_modified);
         }
     }
     Ok(written)
-}
-
-/// What a write of the `null` version committed at `last_modified`.
-fn committed(last_modified: OffsetDateTime) -> Committed {
-    Committed {
-        last_modified,
-        version_id: None,
-    }
 }
 
 /// A query of rows of type `O` being bound.
