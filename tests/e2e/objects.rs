@@ -31,6 +31,16 @@ async fn server() -> &'static TestServer {
     .await
 }
 
+/// A server of its own, configured as the shared one but for the domain: for a test that
+/// counts what the database or the server did, which other tests' requests would disturb.
+async fn own_server() -> TestServer {
+    TestServer::builder()
+        .chunk_size(CHUNK)
+        .inline_threshold(INLINE)
+        .start()
+        .await
+}
+
 #[tokio::test]
 async fn put_get_round_trip_across_sizes() {
     let s = server().await;
@@ -193,17 +203,13 @@ async fn overwrite_returns_new_data() {
 }
 
 /// An unconditional PUT of inline bytes over an inline object in an unversioned bucket is
-/// one `UPDATE` of the row (`object_write::put_small_unversioned`): every column, the id
-/// included, must come out as a new row's would, whatever the replaced version had.
+/// one `UPDATE` of the row (in `put_small_objects`, `store::small_writes`): every column,
+/// the id included, must come out as a new row's would, whatever the replaced version had.
 #[tokio::test]
 async fn an_inline_overwrite_in_place_leaves_the_row_a_new_put_writes() {
     use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectCannedAcl};
     // A server of its own: PostgreSQL's row counters below must count only this test.
-    let s = TestServer::builder()
-        .chunk_size(CHUNK)
-        .inline_threshold(INLINE)
-        .start()
-        .await;
+    let s = own_server().await;
     let c = s.client();
     let bucket = unique_bucket("in-place");
     create_bucket(&c, &bucket).await;
@@ -288,11 +294,7 @@ async fn an_inline_overwrite_in_place_leaves_the_row_a_new_put_writes() {
 /// that nothing references.
 #[tokio::test]
 async fn racing_inline_and_chunked_overwrites_leave_one_whole_object() {
-    let s = TestServer::builder()
-        .chunk_size(CHUNK)
-        .inline_threshold(INLINE)
-        .start()
-        .await;
+    let s = own_server().await;
     let c = s.client();
     let bucket = unique_bucket("race-sizes");
     create_bucket(&c, &bucket).await;
@@ -343,11 +345,7 @@ async fn counter(s: &TestServer, name: &str) -> u64 {
 /// than writes.
 #[tokio::test]
 async fn small_puts_written_together_each_read_back_their_own_bytes() {
-    let s = TestServer::builder()
-        .chunk_size(CHUNK)
-        .inline_threshold(INLINE)
-        .start()
-        .await;
+    let s = own_server().await;
     let c = s.client();
     let buckets = [unique_bucket("together-a"), unique_bucket("together-b")];
     for bucket in &buckets {

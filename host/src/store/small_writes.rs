@@ -124,11 +124,11 @@ impl SmallWrites {
     /// and no parts referencing its row. The row still gets a new id, as a replacing row
     /// would: ids grow in commit order, and a lifecycle expiration that read the old
     /// version checks that the key's row is still the one it read
-    /// (`object_write::expire_current_version`). The row
-    /// lock the `UPDATE` takes orders it with every other writer and deleter of the key,
-    /// as the general path's `FOR UPDATE` does; one whose row was deleted or replaced
-    /// while it waited matches nothing and falls through. `tests/e2e/objects.rs` compares
-    /// an overwritten row with a new one column by column.
+    /// (`object_write::expire_current_version`). The row lock the `UPDATE` takes orders
+    /// it with every other writer and deleter of the key, as the general path's `FOR
+    /// UPDATE` does; one whose row was deleted or replaced while it waited matches
+    /// nothing and falls through. `tests/e2e/objects.rs` compares an overwritten row with
+    /// a new one column by column.
     pub async fn put(&self, obj: &NewObject<'_>) -> Result<Option<OffsetDateTime>, Error> {
         let NewBody::Inline(data) = &obj.body else {
             return Ok(None);
@@ -136,7 +136,10 @@ impl SmallWrites {
         if obj.versioning != Versioning::Unversioned || obj.condition != WriteCondition::None {
             return Ok(None);
         }
-        let worker = self.hasher.hash_one((obj.bucket_id, obj.key)) as usize % self.queues.len();
+        let worker = self.hasher.hash_one((obj.bucket_id, obj.key)) as usize % WORKERS;
+        let Some(queue) = self.queues.get(worker) else {
+            return Ok(None);
+        };
         let (answer, answered) = oneshot::channel();
         let pending = Pending {
             row: Row::new(obj, data.clone()),
@@ -145,7 +148,7 @@ impl SmallWrites {
         // A worker that is gone (it could only have panicked) leaves its writes to the
         // general path: an unconditional write made there after a batch that may have
         // committed it is the same write made a moment later.
-        if self.queues[worker].send(pending).await.is_err() {
+        if queue.send(pending).await.is_err() {
             tracing::error!(
                 worker,
                 "small-write worker gone: writing through the general path"
